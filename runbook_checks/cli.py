@@ -1,0 +1,327 @@
+"""The ``runbook-checks`` command line: thin commands over the library.
+
+Each command parses options, calls the library, formats the result. Library errors
+become exit codes here and nowhere else (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_USAGE, RunbookChecksError, RunbookInvalid
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  all checks and steps passed (lint: no problems; verify: intact)
+  1  a check or step failed (verify: a ledger is tampered or cut)
+  2  bad input or usage: bad runbook, wrong or missing confirmation,
+     missing secret, unknown block id
+  3  another run of the same runbook and environment holds the lock
+  130 the run was interrupted (Ctrl-C or SIGTERM)"""
+
+
+class CliError(click.ClickException):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into clean messages and exit codes (no tracebacks)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RunbookInvalid as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            raise CliError(f"the runbook has {len(exc.problems)} problem(s); nothing was executed. Fix them (runbook-checks lint) and run again.", EXIT_USAGE) from None
+        except RunbookChecksError as exc:
+            raise CliError(str(exc), exc.exit_code) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="runbook-checks")
+def main() -> None:
+    """Run the tagged code blocks of Markdown runbooks behind gates, and record every
+    run in a tamper-evident ledger.
+
+    A block tagged {#id .check} is read-only and runs by default; {#id .step} is
+    mutating and runs only with --execute and the runbook's exact --confirm token.
+    """
+
+
+@main.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_errors
+def lint_cmd(paths: tuple[str, ...]) -> None:
+    """Check runbooks for problems; print them as path:line: message.
+
+    PATHS are runbook files or directories searched for Markdown runbooks
+    (default: the current directory). Exit 2 when any problem is found.
+    """
+    from .lint import lint_paths
+
+    files, problems = lint_paths(list(paths) or ["."])
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{len(files)} runbook(s) checked, {len(problems)} problem(s)", err=True)
+    if problems:
+        sys.exit(EXIT_USAGE)
+
+
+FORMAT_TABLE_JSON = click.Choice(["table", "json"])
+
+
+@main.command("list")
+@click.argument("path", type=click.Path())
+@click.option("--format", "fmt", type=FORMAT_TABLE_JSON, default="table", show_default=True, help="Output as a table or as JSON.")
+@_errors
+def list_cmd(path: str, fmt: str) -> None:
+    """List the tagged blocks of a runbook: id, kind, phase, criterion, timeout, line."""
+    from .parse import load_runbook
+
+    runbook = load_runbook(path)
+    rows = [
+        {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex}
+        for b in runbook.blocks
+    ]
+    if fmt == "json":
+        click.echo(json.dumps({"runbook": runbook.id, "path": path, "environment": runbook.environment, "blocks": rows}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{runbook.title} ({runbook.id}, {runbook.environment})")
+    for col in ("id", "kind", "phase", "criterion", "timeout", "line"):
+        table.add_column(col, justify="right" if col in ("timeout", "line") else "left")
+    for r in rows:
+        table.add_row(r["id"], r["kind"], r["phase"] or "—", r["criterion"] or "—", f"{r['timeout_s']:g} s", str(r["line"]))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+class _Interrupt:
+    """Turns SIGTERM into KeyboardInterrupt while a run is in progress."""
+
+    def __enter__(self) -> None:
+        def handler(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        self._old = signal.signal(signal.SIGTERM, handler)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self._old)
+
+
+@main.command("run")
+@click.argument("path", type=click.Path())
+@click.option("--execute", is_flag=True, help="Also run the mutating .step blocks (needs --confirm).")
+@click.option("--confirm", metavar="TOKEN", help="The runbook's exact confirmation token; required with --execute.")
+@click.option("--only", multiple=True, metavar="ID", help="Run only this block (repeatable).")
+@click.option("--skip", multiple=True, metavar="ID", help="Do not run this block (repeatable).")
+@click.option("--from", "from_id", metavar="ID", help="Resume: start at this block; earlier blocks are recorded as not re-run.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the commands; execute nothing.")
+@click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: a machine-readable summary on stdout (progress goes to stderr).")
+@click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output.")
+@click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped.")
+@_errors
+def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
+            dry_run: bool, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
+    """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
+    in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
+    if everything that ran passed.
+
+    Declared secrets must be set; their values are shown as *** everywhere. When
+    $GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to it.
+    """
+    from .errors import UsageProblem
+    from .execute import plan_run
+    from .gates import check_confirmation, check_secrets
+    from .parse import load_runbook
+
+    runbook = load_runbook(path)
+    if confirm is not None and not execute:
+        raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
+    plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
+    if dry_run:
+        _print_plan(runbook, plan, execute, fmt)
+        return
+    if execute:
+        if confirm is None and _interactive() and runbook.confirm is not None:
+            confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} on {runbook.environment}", default="", show_default=False, err=True)
+        check_confirmation(runbook, confirm)
+    check_secrets(runbook, os.environ)
+    sys.exit(_run(runbook, plan, path=path, execute=execute, from_id=from_id, results=Path(results), junit=junit, fmt=fmt, quiet=quiet, grace=grace))
+
+
+def _print_plan(runbook: Any, plan: list[Any], execute: bool, fmt: str) -> None:
+    from .gates import missing_secrets
+    from .redact import Redactor
+
+    redact = Redactor.for_secrets(runbook.secrets, os.environ)
+    missing = missing_secrets(runbook, os.environ)
+    if fmt == "json":
+        click.echo(json.dumps({"runbook": runbook.id, "environment": runbook.environment, "missing_secrets": missing, "plan": [
+            {"id": p.block.id, "kind": p.block.kind, "line": p.block.line, "run": p.run, "reason": p.reason, "command": redact(p.block.code)} for p in plan]}, indent=2))
+        return
+    click.echo(f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — nothing will be executed:")
+    for p in plan:
+        if p.run:
+            gate = " (after confirmation)" if p.block.kind == "step" else ""
+            click.echo(f"\n  RUN  {p.block.id} ({p.block.kind}){gate}  {p.block.location}")
+            for line in redact(p.block.code).rstrip("\n").splitlines():
+                click.echo(f"       $ {line}")
+        else:
+            click.echo(f"\n  SKIP {p.block.id} ({p.block.kind})  {p.reason}")
+    if missing:
+        click.echo(f"\nwarning: secret(s) not set: {', '.join(missing)} — a real run would refuse", err=True)
+
+
+def _run(runbook: Any, plan: list[Any], *, path: str, execute: bool, from_id: str | None, results: Path, junit: str | None,
+         fmt: str, quiet: bool, grace: float) -> int:
+    from rich.console import Console
+
+    from .console import PlainReporter, RichReporter
+    from .errors import EXIT_FAILED
+    from .execute import run_plan
+    from .gates import RunLock
+    from .ledger import append_record, ledger_path, read_records
+    from .redact import Redactor
+    from .render import junit_xml, record_markdown, record_summary
+    from .report import build_report
+
+    out = sys.stderr if fmt == "json" else sys.stdout
+    console = Console(file=out, soft_wrap=True)
+    redact = Redactor.for_secrets(runbook.secrets, os.environ)
+    ledger = ledger_path(results, runbook.id)
+    with RunLock(results, runbook.id, runbook.environment) as lock:
+        if lock.took_over:
+            h = lock.took_over
+            console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
+        resumes = None
+        if from_id:
+            previous = [r for r in read_records(ledger) if r.environment == runbook.environment]
+            unfinished = [r for r in previous if r.status != "passed"]
+            resumes = (unfinished or previous or [None])[-1]
+            resumes = resumes.run_id if resumes else None
+        to_run = sum(1 for p in plan if p.run)
+        reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
+        options = {"execute": execute, "ran": [p.block.id for p in plan if p.run], "from": from_id}
+        try:
+            with _Interrupt():
+                record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=reporter, mode="execute" if execute else "check",
+                                  resumes=resumes, grace=grace, options=options)
+        finally:
+            reporter.close()
+        sealed = append_record(results, record, redact)
+    counts: dict[str, int] = {}
+    for b in record.blocks:
+        counts[b.status] = counts.get(b.status, 0) + 1
+    failed = [b for b in record.blocks if b.status in ("failed", "timed-out")]
+    for b in failed:
+        block = runbook.block(b.id)
+        console.print(f"\n[bold red]✘ {b.id}[/] failed at {block.location}: {b.reason}", highlight=False)
+        console.print("  command:", highlight=False)
+        for line in redact(block.code).rstrip("\n").splitlines()[:8]:
+            console.print(f"    $ {line}", highlight=False, markup=False)
+        if quiet and b.output:
+            console.print("  output (last lines, redacted):", highlight=False)
+            for line in b.output.rstrip("\n").splitlines()[-10:]:
+                console.print(f"    {line}", highlight=False, markup=False)
+        gate = " --execute --confirm <token>" if execute else ""
+        console.print(f"  next: read the runbook at {block.location}, fix the cause, then resume with: runbook-checks run {path} --from {b.id}{gate}", highlight=False, markup=False)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} recorded in {ledger}", highlight=False, markup=False)
+    if junit:
+        Path(junit).parent.mkdir(parents=True, exist_ok=True)
+        Path(junit).write_text(redact(junit_xml(record, path)), encoding="utf-8")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        report = build_report(runbook, read_records(ledger))
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
+            fh.write(redact(record_markdown(record, report)))
+    if fmt == "json":
+        click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
+    return record.exit_code if record.exit_code in (0, EXIT_FAILED, 130) else EXIT_FAILED
+
+
+@main.command("verify")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_errors
+def verify_cmd(paths: tuple[str, ...]) -> None:
+    """Verify ledgers: JSON Schema, hashes and chain. Names the first bad line as path:N.
+
+    PATHS are ledger files (.jsonl) or directories of them (default: runbook-results).
+    Exit 1 when a ledger is tampered with, cut or half-written.
+    """
+    from .errors import UsageProblem
+    from .ledger import LEDGER_SUFFIX, verify_ledger
+
+    files: list[Path] = []
+    for raw in paths or ("runbook-results",):
+        p = Path(raw)
+        if p.is_dir():
+            files += sorted(p.glob(f"*{LEDGER_SUFFIX}"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UsageProblem(f"{raw}: no such ledger file or directory")
+    if not files:
+        raise UsageProblem(f"no ledger files (*{LEDGER_SUFFIX}) under {', '.join(paths or ('runbook-results',))}")
+    bad = 0
+    for f in files:
+        result = verify_ledger(f)
+        click.echo(str(result))
+        bad += not result.ok
+    if bad:
+        sys.exit(1)
+
+
+@main.command("report")
+@click.argument("path", type=click.Path())
+@click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
+@click.option("--environment", metavar="ENV", help="Use only runs recorded for this environment.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True, help="Output format.")
+@_errors
+def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> None:
+    """Success criteria and timeline of a runbook, from its recorded runs.
+
+    A block whose content changed since its last recorded result is reported stale.
+    """
+    from .ledger import ledger_path, read_records
+    from .parse import load_runbook
+    from .render import report_markdown
+    from .report import build_report
+
+    runbook = load_runbook(path)
+    records = read_records(ledger_path(Path(results), runbook.id))
+    if environment:
+        records = [r for r in records if r.environment == environment]
+    report = build_report(runbook, records)
+    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report_markdown(report))
+
+
+@main.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of a ledger record."""
+    from .ledger import schema
+
+    click.echo(json.dumps(schema(), indent=2))

@@ -1,0 +1,66 @@
+"""Errors, each carrying the exit code the CLI returns for it.
+
+Exit codes: 0 all passed, 1 a check or step failed (or a ledger failed verification),
+2 bad input or usage (bad runbook, wrong or missing confirmation, refused gate),
+3 another run holds the lock, 130 the run was interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in a runbook, located at ``path:line``."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class RunbookChecksError(Exception):
+    """Base class; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = EXIT_USAGE
+
+
+class RunbookInvalid(RunbookChecksError):
+    """The runbook has problems; nothing may run."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageProblem(RunbookChecksError):
+    """Bad options or arguments (unknown block id, missing file...)."""
+
+
+class GateRefused(RunbookChecksError):
+    """A gate (confirmation, secret, prerequisite) refused the run before anything executed."""
+
+
+class LockHeld(RunbookChecksError):
+    """Another run of the same runbook and environment holds the lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class LedgerError(RunbookChecksError):
+    """A ledger cannot be read or failed verification."""
+
+    exit_code = EXIT_FAILED
+
+
+class RunInterrupted(Exception):
+    """Raised inside the runner when Ctrl-C or SIGTERM stops a block."""

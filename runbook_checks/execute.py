@@ -1,0 +1,244 @@
+"""Plan and run a runbook: which blocks run, in document order, and the run record.
+
+``plan_run`` is pure (selection, gating of steps, ``--from``); ``run_plan`` runs the
+planned blocks through ``runner.run_block`` and returns a ``RunRecord``. Neither
+checks confirmation, secrets or locks: callers apply ``gates`` first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import secrets
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageProblem
+from .model import (
+    FAILED,
+    INTERRUPTED,
+    NOT_RUN,
+    RUN_FAILED,
+    RUN_INTERRUPTED,
+    RUN_PASSED,
+    SKIPPED,
+    STEP,
+    TIMED_OUT,
+    Block,
+    BlockResult,
+    Runbook,
+    RunRecord,
+)
+from .redact import Redactor
+from .runner import run_block, utc_now
+
+GITHUB_CONTEXT = (
+    "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_RUN_ID",
+    "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_EVENT_NAME", "GITHUB_REF", "GITHUB_SHA",
+    "GITHUB_SERVER_URL",
+)
+
+
+@dataclass(frozen=True)
+class PlannedBlock:
+    block: Block
+    run: bool
+    #: why the block will not run (``None`` when it will)
+    reason: str | None = None
+
+
+class RunObserver(Protocol):
+    """Progress callbacks; the runner's ``output``/``retry`` plus start and finish."""
+
+    def started(self, block: Block) -> None: ...
+
+    def output(self, block: Block, text: str) -> None: ...
+
+    def retry(self, block: Block, attempt: int, result: BlockResult) -> None: ...
+
+    def finished(self, result: BlockResult) -> None: ...
+
+
+def _known(runbook: Runbook, block_id: str, option: str) -> None:
+    ids = [b.id for b in runbook.blocks]
+    if block_id not in ids:
+        close = difflib.get_close_matches(block_id, ids, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; blocks are: {', '.join(ids)}"
+        raise UsageProblem(f"{option} {block_id}: no block with that id in {runbook.path}{hint}")
+
+
+def plan_run(
+    runbook: Runbook,
+    *,
+    execute: bool = False,
+    only: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+    from_id: str | None = None,
+) -> list[PlannedBlock]:
+    """Decide, in document order, which blocks run and why the others do not."""
+    for option, ids in (("--only", only), ("--skip", skip), ("--from", (from_id,) if from_id else ())):
+        for block_id in ids:
+            _known(runbook, block_id, option)
+    plan = []
+    before_from = from_id is not None
+    for block in runbook.blocks:
+        if block.id == from_id:
+            before_from = False
+        if before_from:
+            plan.append(PlannedBlock(block, False, f"before --from {from_id}: not re-run"))
+        elif only and block.id not in only:
+            plan.append(PlannedBlock(block, False, "not selected by --only"))
+        elif block.id in skip:
+            plan.append(PlannedBlock(block, False, "skipped by --skip"))
+        elif block.kind == STEP and not execute:
+            plan.append(PlannedBlock(block, False, "mutating step: runs only with --execute --confirm TOKEN"))
+        else:
+            plan.append(PlannedBlock(block, True))
+    return plan
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def git_info(root: Any) -> dict[str, Any] | None:
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def ci_context(environ: Mapping[str, str]) -> dict[str, Any] | None:
+    github = {k[len("GITHUB_") :].lower(): environ[k] for k in GITHUB_CONTEXT if environ.get(k)}
+    if github.get("server_url") and github.get("repository") and github.get("run_id"):
+        github["run_url"] = f"{github['server_url']}/{github['repository']}/actions/runs/{github['run_id']}"
+    if github:
+        return {"provider": "github-actions", **github}
+    if environ.get("CI"):
+        return {"provider": "generic"}
+    return None
+
+
+def actor(environ: Mapping[str, str]) -> str:
+    if environ.get("GITHUB_ACTOR"):
+        return environ["GITHUB_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def block_env(runbook: Runbook, environ: Mapping[str, str], run_id: str, environment: str, block: Block) -> dict[str, str]:
+    env = dict(environ)
+    env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_RUN_ID=run_id, RUNBOOK_BLOCK_ID=block.id)
+    return env
+
+
+def run_plan(
+    runbook: Runbook,
+    plan: list[PlannedBlock],
+    *,
+    environ: Mapping[str, str],
+    redactor: Redactor,
+    observer: RunObserver | None = None,
+    mode: str = "check",
+    environment: str | None = None,
+    resumes: str | None = None,
+    grace: float = 2.0,
+    options: dict[str, Any] | None = None,
+) -> RunRecord:
+    """Run the planned blocks in order and return the record (not yet written).
+
+    After the first failed block, later steps are not run; later checks still run and
+    are marked ``after_failure``. Ctrl-C (``KeyboardInterrupt``) stops the current block's
+    process group and marks the rest not run; the record's status is then ``interrupted``.
+    """
+    environment = environment or runbook.environment
+    run_id = new_run_id()
+    started_at, start = utc_now(), time.monotonic()
+    results: list[BlockResult] = []
+    failed_at: str | None = None
+    interrupted = False
+
+    def not_run(block: Block, status: str, reason: str) -> BlockResult:
+        return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase, criterion=block.criterion, reason=reason, after_failure=failed_at is not None)
+
+    for item in plan:
+        block = item.block
+        if interrupted:
+            result = not_run(block, NOT_RUN, "not run: the run was interrupted")
+        elif not item.run:
+            result = not_run(block, SKIPPED, item.reason or "skipped")
+        elif block.kind == STEP and failed_at is not None:
+            result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier")
+        else:
+            if observer is not None:
+                observer.started(block)
+            try:
+                result = run_block(
+                    block,
+                    cwd=runbook.workdir,
+                    env=block_env(runbook, environ, run_id, environment, block),
+                    redactor=redactor,
+                    observer=observer,
+                    grace=grace,
+                    after_failure=failed_at is not None,
+                )
+            except KeyboardInterrupt:  # between blocks or while starting one
+                result = not_run(block, INTERRUPTED, "interrupted before the block finished starting")
+            if result.status == INTERRUPTED:
+                interrupted = True
+            elif result.status in (FAILED, TIMED_OUT) and failed_at is None:
+                failed_at = block.id
+        results.append(result)
+        if observer is not None and (item.run or result.status != SKIPPED):
+            observer.finished(result)
+
+    if interrupted:
+        status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
+    elif failed_at is not None:
+        status, exit_code = RUN_FAILED, EXIT_FAILED
+    else:
+        status, exit_code = RUN_PASSED, EXIT_OK
+    return RunRecord(
+        run_id=run_id,
+        runbook_id=runbook.id,
+        runbook_path=_relative(runbook),
+        runbook_sha256=runbook.sha256,
+        environment=environment,
+        mode=mode,
+        status=status,
+        exit_code=exit_code,
+        started_at=started_at,
+        finished_at=utc_now(),
+        duration_s=round(time.monotonic() - start, 4),
+        actor=actor(environ),
+        host=socket.gethostname(),
+        git=git_info(runbook.root),
+        ci=ci_context(environ),
+        blocks=tuple(results),
+        resumes=resumes,
+        not_rerun=tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from")),
+        options=options or {},
+    )
+
+
+def _relative(runbook: Runbook) -> str:
+    try:
+        return str(runbook.path.resolve().relative_to(runbook.root))
+    except ValueError:
+        return str(runbook.path)
+
+
+__all__ = ["PlannedBlock", "RunObserver", "plan_run", "run_plan"]

@@ -1,0 +1,95 @@
+"""Gates that refuse a run before anything executes: confirmation, secrets, the run lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from .errors import GateRefused, LockHeld
+from .model import Runbook
+from .runner import utc_now
+
+
+def check_confirmation(runbook: Runbook, token: str | None) -> None:
+    """Steps run only when ``token`` equals the runbook's ``confirm`` byte for byte."""
+    where = f"{runbook.path}: runbook {runbook.id!r}"
+    if runbook.confirm is None:
+        raise GateRefused(f"{where} declares no 'runbook.confirm' token, so its steps cannot run. Nothing was executed.")
+    expected = runbook.confirm
+    if token is None:
+        raise GateRefused(f"{where}: --execute needs the confirmation token. Run again with --confirm {expected}. Nothing was executed.")
+    if token.encode("utf-8", "surrogatepass") != expected.encode("utf-8"):
+        if token.strip() == expected:
+            why = "it has extra whitespace"
+        elif token.lower() == expected.lower():
+            why = "the letter case differs"
+        else:
+            why = "it is a different word"
+        raise GateRefused(f"{where}: the confirmation token does not match ({why}); type exactly {expected}. Nothing was executed.")
+
+
+def missing_secrets(runbook: Runbook, environ: Mapping[str, str]) -> list[str]:
+    return [name for name in runbook.secrets if not environ.get(name, "").strip()]
+
+
+def check_secrets(runbook: Runbook, environ: Mapping[str, str]) -> None:
+    """Every declared secret must be set (and non-empty) before anything executes."""
+    missing = missing_secrets(runbook, environ)
+    if missing:
+        names = ", ".join(missing)
+        raise GateRefused(
+            f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {names}, which are not set. "
+            f"Export {missing[0]} (in GitHub Actions, add it as a repository or environment secret). Nothing was executed."
+        )
+
+
+class RunLock:
+    """One run per runbook and environment at a time.
+
+    The lock is an ``flock`` (via filelock), so a killed process releases it; who holds
+    it is written beside it, so a refused run can name the holder, and a holder file
+    left by a killed run is reported as taken over.
+    """
+
+    def __init__(self, results_dir: Path, runbook_id: str, environment: str):
+        base = Path(results_dir) / f".{runbook_id}.{environment}"
+        self.lock_path = Path(f"{base}.lock")
+        self.holder_path = Path(f"{base}.holder.json")
+        self.runbook_id, self.environment = runbook_id, environment
+        self._lock = FileLock(str(self.lock_path), timeout=0)
+        #: holder information of a stale lock this run took over, if any
+        self.took_over: dict[str, Any] | None = None
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.holder_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def __enter__(self) -> "RunLock":
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            h = self._holder() or {}
+            raise LockHeld(
+                f"another run of {self.runbook_id!r} ({self.environment}) holds the lock: "
+                f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started_at', '?')}. "
+                "Wait for it to finish, or stop it, then run again."
+            ) from None
+        self.took_over = self._holder()
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}
+        tmp = self.holder_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(holder), encoding="utf-8")
+        os.replace(tmp, self.holder_path)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.holder_path.unlink(missing_ok=True)
+        self._lock.release()

@@ -1,0 +1,71 @@
+"""Runbook -> problems: everything ``parse`` reports plus checks across the whole runbook."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import Problem
+from .model import Runbook
+from .parse import is_runbook, parse_runbook
+
+
+def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
+    """Files named are runbooks; directories are searched for Markdown runbooks."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(p for p in sorted(path.rglob("*.md")) if is_runbook(p))
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(Problem(raw, 0, "no such file or directory"))
+    return found, problems
+
+
+def _front_matter_line(runbook: Runbook, pattern: str) -> int:
+    """Line of the first front-matter line matching ``pattern`` (1 if none)."""
+    lines = runbook.path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            break
+        if re.search(pattern, line):
+            return i
+    return 1
+
+
+def check_runbook(runbook: Runbook, display: str) -> list[Problem]:
+    """Checks that need the whole runbook (parse has already checked each piece)."""
+    problems: list[Problem] = []
+    if not runbook.blocks:
+        problems.append(Problem(display, 1, "no tagged blocks: tag a fence with {#id .check} or {#id .step}"))
+    if runbook.confirm is None:
+        for block in runbook.steps:
+            problems.append(Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token"))
+    for name in runbook.secrets:
+        ref = re.compile(r"\$\{?" + re.escape(name) + r"\b")
+        if not any(ref.search(b.code) for b in runbook.blocks):
+            line = _front_matter_line(runbook, r"\b" + re.escape(name) + r"\b")
+            problems.append(Problem(display, line, f"secret {name!r} is declared but no block references ${name}"))
+    if not runbook.workdir.is_dir():
+        line = _front_matter_line(runbook, r"^\s*workdir\s*:")
+        problems.append(Problem(display, line, f"workdir {runbook.workdir} does not exist"))
+    return problems
+
+
+def lint_runbook(path: Path, display: str | None = None) -> list[Problem]:
+    display = display or str(path)
+    runbook, problems = parse_runbook(path, display)
+    if runbook is not None:
+        problems += check_runbook(runbook, display)
+    return sorted(problems)
+
+
+def lint_paths(paths: list[str]) -> tuple[list[Path], list[Problem]]:
+    """Lint every runbook under ``paths``; returns (files linted, problems)."""
+    files, problems = discover(paths)
+    for f in files:
+        problems += lint_runbook(f)
+    return files, problems

@@ -1,0 +1,207 @@
+"""The data model: small frozen dataclasses with explicit ``to_dict``/``from_dict``.
+
+``Runbook``/``Block``/``Phase`` come from parsing; ``BlockResult``/``RunRecord`` from
+running. What is persisted (a ``RunRecord``) carries ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+CHECK = "check"
+STEP = "step"
+KINDS = (CHECK, STEP)
+
+# Block statuses, as recorded in the ledger.
+PASSED = "passed"
+FAILED = "failed"
+TIMED_OUT = "timed-out"
+SKIPPED = "skipped"
+NOT_RUN = "not-run"
+INTERRUPTED = "interrupted"
+BLOCK_STATUSES = (PASSED, FAILED, TIMED_OUT, SKIPPED, NOT_RUN, INTERRUPTED)
+#: statuses that mean the block really executed (its result is evidence)
+EXECUTED = (PASSED, FAILED, TIMED_OUT, INTERRUPTED)
+
+# Run statuses.
+RUN_PASSED = "passed"
+RUN_FAILED = "failed"
+RUN_INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A timeline row declared in the front matter."""
+
+    id: str
+    name: str
+    #: the estimate as written, e.g. ``"1-2 min"``
+    estimate: str
+    #: the estimate as (low, high) seconds
+    estimate_s: tuple[float, float]
+    line: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A tagged fenced code block."""
+
+    id: str
+    #: ``"check"`` (read-only) or ``"step"`` (mutating)
+    kind: str
+    #: the fence language (``bash``, ``sh``...)
+    lang: str
+    #: the commands, as written
+    code: str
+    #: the runbook file and the 1-based line of the opening fence
+    path: Path
+    line: int
+    phase: str | None = None
+    criterion: str | None = None
+    #: exit codes that count as success
+    exit_codes: tuple[int, ...] = (0,)
+    #: text that must appear in the output
+    expect: str | None = None
+    #: regular expression that must match a line of the output
+    expect_regex: str | None = None
+    #: text that must not appear in the output
+    forbid: str | None = None
+    #: seconds before the block's process group is terminated
+    timeout: float = 300.0
+    #: extra attempts after a failure or timeout
+    retries: int = 0
+    #: seconds to wait between attempts
+    retry_delay: float = 1.0
+    #: SHA-256 of the block's code and attributes; a change makes old results stale
+    sha256: str = ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """A parsed runbook: front matter plus tagged blocks in document order."""
+
+    path: Path
+    id: str
+    title: str
+    environment: str
+    confirm: str | None
+    secrets: tuple[str, ...]
+    #: absolute directory the blocks run in
+    workdir: Path
+    phases: tuple[Phase, ...]
+    blocks: tuple[Block, ...]
+    #: SHA-256 of the runbook file
+    sha256: str
+    #: the directory ``workdir`` is relative to (the repository root, else the runbook's folder)
+    root: Path
+
+    def block(self, block_id: str) -> Block:
+        for b in self.blocks:
+            if b.id == block_id:
+                return b
+        raise KeyError(block_id)
+
+    @property
+    def steps(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.kind == STEP)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation of a block and whether the run met it."""
+
+    name: str
+    expected: str
+    met: bool
+    actual: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """What happened to one block in one run."""
+
+    id: str
+    kind: str
+    status: str
+    line: int
+    sha256: str
+    phase: str | None = None
+    criterion: str | None = None
+    exit_code: int | None = None
+    started_at: str | None = None
+    duration_s: float = 0.0
+    attempts: int = 0
+    expectations: tuple[Expectation, ...] = ()
+    #: redacted output, head and tail kept when long
+    output: str = ""
+    #: size of the whole (redacted) output in bytes, and whether ``output`` is cut
+    output_bytes: int = 0
+    output_truncated: bool = False
+    #: why a block was skipped or not run, or what failed
+    reason: str | None = None
+    #: the block ran after an earlier block had failed
+    after_failure: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BlockResult":
+        data = dict(data)
+        data["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of one runbook: a line of the ledger (without ``prev``/``hash``)."""
+
+    run_id: str
+    runbook_id: str
+    runbook_path: str
+    runbook_sha256: str
+    environment: str
+    #: ``check`` (read-only checks), ``execute`` (steps allowed), ``rehearsal``
+    mode: str
+    status: str
+    exit_code: int
+    started_at: str
+    finished_at: str
+    duration_s: float
+    actor: str
+    host: str
+    git: dict[str, Any] | None
+    ci: dict[str, Any] | None
+    blocks: tuple[BlockResult, ...]
+    #: the run this one resumes (``--from``), and the blocks it did not re-run
+    resumes: str | None = None
+    not_rerun: tuple[str, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["blocks"] = [b.to_dict() for b in self.blocks]
+        data["not_rerun"] = list(self.not_rerun)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
+        values["not_rerun"] = tuple(data.get("not_rerun", ()))
+        return cls(**values)
+
+    def result(self, block_id: str) -> BlockResult | None:
+        for b in self.blocks:
+            if b.id == block_id:
+                return b
+        return None

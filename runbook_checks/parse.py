@@ -1,0 +1,443 @@
+"""Markdown runbook -> ``Runbook``: front matter, tagged fenced blocks, source lines.
+
+Parsing knows nothing about processes. Every problem it finds is a ``Problem``
+(``path:line: message``); ``parse_runbook`` collects them all, ``load_runbook``
+refuses a runbook that has any.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.attrs.parse import ParseError
+from mdit_py_plugins.attrs.parse import parse as parse_attrs
+
+from .errors import Problem, RunbookInvalid
+from .model import KINDS, STEP, Block, Phase, Runbook
+
+#: Attributes a tagged block may carry (besides ``#id`` and the kind class).
+BLOCK_ATTRIBUTES = {
+    "phase": "the timeline phase (declared in the front matter) whose duration this block counts towards",
+    "criterion": "the success criterion this block is evidence for",
+    "exit": "exit code(s) that count as success, comma-separated (default 0)",
+    "expect": "text that must appear in the output",
+    "expect-regex": "regular expression that must match a line of the output",
+    "forbid": "text that must not appear in the output",
+    "timeout": "time limit, e.g. 120, 90s, 2min (default: the runbook's timeout, else 300 s)",
+    "retries": "extra attempts after a failure or timeout (default 0)",
+    "retry-delay": "pause between attempts (default 1 s)",
+}
+#: Keys of the ``runbook:`` mapping in the front matter.
+RUNBOOK_KEYS = {
+    "id": "runbook id, used for the ledger file name (default: the file name, lower-cased)",
+    "environment": "the environment the runbook operates on, e.g. staging (default: local)",
+    "confirm": "the exact token that --confirm must match before any .step runs",
+    "secrets": "environment variables that must be set; their values are redacted everywhere",
+    "workdir": "directory the blocks run in, relative to the repository root (default: the runbook's folder)",
+    "phases": "timeline rows in order: {id, name, estimate}",
+    "timeout": "default time limit for every block (default 300 s)",
+}
+PHASE_KEYS = ("id", "name", "estimate")
+SHELLS = ("bash", "sh", "shell")
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION_RE = re.compile(
+    r"^\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:[-\u2013\u2014]\s*(?P<hi>\d+(?:\.\d+)?))?\s*"
+    r"(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$"
+)
+_UNIT_S = {"s": 1, "m": 60, "h": 3600}
+_CONTAINER_RE = re.compile(r"^( *)(?:!!!|\?\?\?\+?|===\+?)(?:[ \t]|$)")
+_FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
+DEFAULT_TIMEOUT_S = 300.0
+
+
+def parse_duration(text: Any, *, default_unit: str = "s") -> tuple[float, float] | None:
+    """``"1-2 min"`` -> ``(60, 120)``; ``"90"`` -> ``(90, 90)``; ``None`` when unreadable."""
+    if isinstance(text, bool):
+        return None
+    m = _DURATION_RE.match(str(text))
+    if not m:
+        return None
+    unit = (m.group("unit") or default_unit)[0]
+    lo = float(m.group("lo")) * _UNIT_S[unit]
+    hi = float(m.group("hi")) * _UNIT_S[unit] if m.group("hi") else lo
+    return (lo, hi) if hi >= lo else None
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+def sha256_text(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+def find_root(start: Path) -> Path:
+    """The repository root above ``start`` (a ``.git`` entry), else ``start`` itself."""
+    start = start.resolve()
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return start
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unwrap_containers(lines: list[str]) -> list[str]:
+    """Dedent admonition (``!!!``, ``???``) and content-tab (``===``) bodies in place.
+
+    With the commonmark preset their 4-space indented bodies would be paragraphs or
+    indented code; unwrapping them lets fences inside be found. Line numbers are kept:
+    the header line becomes blank and no line is added or removed.
+    """
+    out = list(lines)
+    i = 0
+    while i < len(out):
+        m = _CONTAINER_RE.match(out[i])
+        if m:
+            body_indent = " " * (len(m.group(1)) + 4)
+            out[i] = ""
+            j = i + 1
+            while j < len(out) and (not out[j].strip() or out[j].startswith(body_indent)):
+                out[j] = out[j][4:] if out[j].strip() else ""
+                j += 1
+        i += 1
+    return out
+
+
+class _Parser:
+    def __init__(self, path: Path, display: str):
+        self.path = path
+        self.display = display
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.display, line, message))
+
+    # -- front matter ---------------------------------------------------------------
+    def front_matter(self, lines: list[str]) -> tuple[dict[str, Any], dict[str, int], int]:
+        """Returns (data, key -> line, number of front-matter lines)."""
+        if not lines or lines[0].rstrip() != "---":
+            return {}, {}, 0
+        for end in range(1, len(lines)):
+            if lines[end].rstrip() in ("---", "..."):
+                break
+        else:
+            self.problem(1, "front matter is not closed: add a '---' line after it")
+            return {}, {}, 0
+        text = "\n".join(lines[1:end])
+        try:
+            loader = yaml.SafeLoader(text)
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else {}
+            finally:
+                loader.dispose()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = mark.line + 2 if mark is not None else 1
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.problem(line, f"front matter is not valid YAML: {reason}")
+            return {}, {}, end + 1
+        if not isinstance(data, dict):
+            self.problem(2, "front matter must be a mapping of keys to values")
+            return {}, {}, end + 1
+        key_lines: dict[str, int] = {}
+        self._collect_lines(node, "", key_lines)
+        return data, key_lines, end + 1
+
+    def _collect_lines(self, node: Any, prefix: str, out: dict[str, int]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = f"{prefix}{k.value}"
+                out[key] = k.start_mark.line + 2
+                self._collect_lines(v, key + ".", out)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                out[f"{prefix}{i}"] = item.start_mark.line + 2
+                self._collect_lines(item, f"{prefix}{i}.", out)
+
+    def runbook_meta(self, data: dict[str, Any], key_lines: dict[str, int]) -> dict[str, Any]:
+        meta = data.get("runbook")
+        where = key_lines.get("runbook", 1)
+        if meta is None:
+            return {}
+        if not isinstance(meta, dict):
+            self.problem(where, "'runbook' must be a mapping (id, environment, confirm, secrets, workdir, phases)")
+            return {}
+        for key in meta:
+            if key not in RUNBOOK_KEYS:
+                self.problem(key_lines.get(f"runbook.{key}", where), f"unknown front-matter key 'runbook.{key}'" + _suggest(str(key), RUNBOOK_KEYS))
+        out: dict[str, Any] = {}
+        for key in ("id", "environment", "confirm", "workdir"):
+            if key in meta:
+                value = meta[key]
+                if not isinstance(value, str) or not value.strip():
+                    self.problem(key_lines.get(f"runbook.{key}", where), f"'runbook.{key}' must be a non-empty string")
+                elif key in ("id", "environment") and not _ID_RE.match(value):
+                    self.problem(key_lines.get(f"runbook.{key}", where), f"'runbook.{key}' {value!r} may hold only letters, digits, '.', '_' and '-'")
+                else:
+                    out[key] = value
+        secrets = meta.get("secrets", [])
+        if isinstance(secrets, str):
+            secrets = [secrets]
+        if not isinstance(secrets, list):
+            self.problem(key_lines.get("runbook.secrets", where), "'runbook.secrets' must be a list of environment variable names")
+            secrets = []
+        good = []
+        for i, name in enumerate(secrets):
+            if not isinstance(name, str) or not _ENV_NAME_RE.match(name):
+                self.problem(key_lines.get(f"runbook.secrets.{i}", where), f"secret {name!r} is not an environment variable name")
+            elif name in good:
+                self.problem(key_lines.get(f"runbook.secrets.{i}", where), f"secret {name!r} is declared twice")
+            else:
+                good.append(name)
+        out["secrets"] = tuple(good)
+        if "timeout" in meta:
+            t = parse_duration(meta["timeout"])
+            if t is None or t[0] <= 0:
+                self.problem(key_lines.get("runbook.timeout", where), f"'runbook.timeout' {meta['timeout']!r} is not a duration (e.g. 300, 90s, 5min)")
+            else:
+                out["timeout"] = t[0]
+        out["phases"] = self.phases(meta.get("phases", []), key_lines, where)
+        return out
+
+    def phases(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[Phase, ...]:
+        if not isinstance(raw, list):
+            self.problem(key_lines.get("runbook.phases", where), "'runbook.phases' must be a list of {id, name, estimate}")
+            return ()
+        phases: list[Phase] = []
+        for i, item in enumerate(raw):
+            line = key_lines.get(f"runbook.phases.{i}", where)
+            if not isinstance(item, dict):
+                self.problem(line, "a phase must be a mapping {id, name, estimate}")
+                continue
+            for key in item:
+                if key not in PHASE_KEYS:
+                    self.problem(line, f"unknown phase key {key!r}" + _suggest(str(key), PHASE_KEYS))
+            pid, name, estimate = item.get("id"), item.get("name"), item.get("estimate")
+            if not isinstance(pid, str) or not _ID_RE.match(pid):
+                self.problem(line, f"phase id {pid!r} is missing or not a valid id")
+                continue
+            if any(p.id == pid for p in phases):
+                self.problem(line, f"phase {pid!r} is declared twice")
+                continue
+            rng = parse_duration(estimate, default_unit="min") if estimate is not None else None
+            if rng is None:
+                self.problem(line, f"phase {pid!r}: estimate {estimate!r} is not a duration range (e.g. '1-2 min', '30 s')")
+                continue
+            phases.append(Phase(pid, str(name) if name else pid, str(estimate), rng, line))
+        return tuple(phases)
+
+    # -- blocks ---------------------------------------------------------------------
+    def blocks(self, lines: list[str], meta: dict[str, Any]) -> tuple[Block, ...]:
+        md = MarkdownIt("commonmark")
+        tokens = md.parse("\n".join(unwrap_containers(lines)))
+        phase_ids = [p.id for p in meta.get("phases", ())]
+        default_timeout = meta.get("timeout", DEFAULT_TIMEOUT_S)
+        blocks: list[Block] = []
+        seen: dict[str, int] = {}
+        for tok in tokens:
+            if tok.type != "fence" or tok.map is None:
+                continue
+            line = tok.map[0] + 1
+            self._check_terminated(tok, lines)
+            block = self._block(tok, line, phase_ids, default_timeout)
+            if block is None:
+                continue
+            if block.id in seen:
+                self.problem(line, f"duplicate block id {block.id!r} (first used at line {seen[block.id]})")
+                continue
+            seen[block.id] = line
+            blocks.append(block)
+        return tuple(blocks)
+
+    def _check_terminated(self, tok: Any, lines: list[str]) -> None:
+        start, end = tok.map
+        closing = _FENCE_PREFIX_RE.sub("", lines[end - 1]).rstrip() if end - 1 > start else ""
+        ch = tok.markup[0]
+        if not (closing.startswith(tok.markup) and set(closing) == {ch}):
+            self.problem(start + 1, f"unterminated code fence: add a closing {tok.markup} line")
+
+    def _block(self, tok: Any, line: int, phase_ids: list[str], default_timeout: float) -> Block | None:
+        info = tok.info.strip()
+        if "{" not in info:
+            return None
+        lang, _, rest = info.partition("{")
+        lang = lang.strip()
+        try:
+            end, attrs = parse_attrs("{" + rest)
+        except ParseError as exc:
+            if re.search(r"\.(check|step)\b", rest):
+                self.problem(line, f"bad attribute syntax in {{{rest}: {exc}")
+            return None
+        trailing = ("{" + rest)[end + 1 :].strip()
+        if trailing:
+            self.problem(line, f"unexpected text after the attributes: {trailing!r}")
+        classes = attrs.pop("class", "").split()
+        kinds = [c for c in classes if c in KINDS]
+        others = [c for c in classes if c not in KINDS]
+        ours = set(attrs) & set(BLOCK_ATTRIBUTES)
+        kind_like = [c for c in others if difflib.get_close_matches(c, KINDS, n=1, cutoff=0.6)]
+        if not kinds:
+            if ours or kind_like:
+                bad = kind_like[0] if kind_like else None
+                hint = f"unknown kind '.{bad}'" + _suggest(bad, KINDS) if bad else "tagged block has no kind"
+                self.problem(line, f"{hint}: use .check (read-only) or .step (mutating)")
+            return None
+        if len(kinds) > 1:
+            self.problem(line, "a block is either .check or .step, not both")
+        for c in others:
+            self.problem(line, f"unknown class '.{c}': the kind is .check or .step")
+        block_id = attrs.pop("id", None)
+        if not block_id:
+            self.problem(line, "tagged block has no id: add {#some-id ...}")
+            return None
+        if not _ID_RE.match(block_id):
+            self.problem(line, f"block id {block_id!r} may hold only letters, digits, '.', '_' and '-'")
+        if lang not in SHELLS:
+            self.problem(line, f"block {block_id!r}: language {lang or '(none)'!r} cannot run; tagged blocks are {', '.join(SHELLS)}")
+        values: dict[str, Any] = {}
+        for key, raw in attrs.items():
+            if key not in BLOCK_ATTRIBUTES:
+                self.problem(line, f"block {block_id!r}: unknown attribute {key!r}" + _suggest(key, BLOCK_ATTRIBUTES))
+                continue
+            value = self._value(key, raw, block_id, line, phase_ids)
+            if value is not None:
+                values[key] = value
+        digest_src = json.dumps({"kind": kinds[0], "lang": lang, "code": tok.content, "attrs": attrs}, sort_keys=True)
+        return Block(
+            id=block_id,
+            kind=kinds[0],
+            lang=lang,
+            code=tok.content,
+            path=self.path,
+            line=line,
+            phase=values.get("phase"),
+            criterion=values.get("criterion"),
+            exit_codes=values.get("exit", (0,)),
+            expect=values.get("expect"),
+            expect_regex=values.get("expect-regex"),
+            forbid=values.get("forbid"),
+            timeout=values.get("timeout", default_timeout),
+            retries=values.get("retries", 0),
+            retry_delay=values.get("retry-delay", 1.0),
+            sha256=sha256_text(digest_src),
+        )
+
+    def _value(self, key: str, raw: str, block_id: str, line: int, phase_ids: list[str]) -> Any:
+        where = f"block {block_id!r}: {key}={raw!r}"
+        if key == "phase":
+            if raw not in phase_ids:
+                declared = ", ".join(phase_ids) or "none"
+                self.problem(line, f"{where} is not a phase declared in the front matter (declared: {declared})" + _suggest(raw, phase_ids))
+                return None
+            return raw
+        if key in ("criterion", "expect", "forbid"):
+            if not raw.strip():
+                self.problem(line, f"{where} must not be empty")
+                return None
+            return raw
+        if key == "expect-regex":
+            try:
+                re.compile(raw)
+            except re.error as exc:
+                self.problem(line, f"{where} is not a valid regular expression: {exc}")
+                return None
+            return raw
+        if key == "exit":
+            try:
+                codes = tuple(int(x) for x in raw.split(","))
+            except ValueError:
+                codes = ()
+            if not codes or any(not 0 <= c <= 255 for c in codes):
+                self.problem(line, f"{where} must be exit codes 0-255, comma-separated")
+                return None
+            return codes
+        if key == "retries":
+            if not raw.isdigit() or int(raw) > 10:
+                self.problem(line, f"{where} must be a whole number from 0 to 10")
+                return None
+            return int(raw)
+        rng = parse_duration(raw)  # timeout, retry-delay
+        if rng is None or rng[0] != rng[1] or (key == "timeout" and rng[0] <= 0):
+            self.problem(line, f"{where} is not a duration (e.g. 120, 90s, 2min)")
+            return None
+        return rng[0]
+
+
+def _title(data: dict[str, Any], lines: list[str], path: Path) -> str:
+    if isinstance(data.get("title"), str):
+        return data["title"]
+    for line in lines:
+        if line.startswith("# "):
+            return line[2:].strip()
+    return path.stem
+
+
+def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook | None, list[Problem]]:
+    """Parse a runbook file; returns the runbook (None if unreadable) and every problem found."""
+    path = Path(path)
+    display = display or str(path)
+    p = _Parser(path, display)
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except FileNotFoundError:
+        return None, [Problem(display, 0, "no such file")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(display, 0, f"cannot read runbook: {exc}")]
+    lines = text.splitlines()
+    data, key_lines, fm_len = p.front_matter(lines)
+    meta = p.runbook_meta(data, key_lines)
+    body = [""] * fm_len + lines[fm_len:]
+    blocks = p.blocks(body, meta)
+    root = find_root(path.parent)
+    workdir = (root / meta["workdir"]) if "workdir" in meta else path.parent
+    runbook = Runbook(
+        path=path,
+        id=meta.get("id", path.stem.lower()),
+        title=_title(data, body, path),
+        environment=meta.get("environment", "local"),
+        confirm=meta.get("confirm"),
+        secrets=meta.get("secrets", ()),
+        workdir=workdir.resolve(),
+        phases=meta.get("phases", ()),
+        blocks=blocks,
+        sha256=sha256_text(raw),
+        root=root,
+    )
+    return runbook, sorted(p.problems)
+
+
+def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
+    """Parse a runbook, raising ``RunbookInvalid`` (exit 2) if it has any problem."""
+    runbook, problems = parse_runbook(path, display)
+    if problems or runbook is None:
+        raise RunbookInvalid(problems)
+    return runbook
+
+
+def is_runbook(path: Path) -> bool:
+    """Whether a Markdown file is a runbook (``runbook:`` front matter or tagged blocks)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"^runbook:", text, re.M) or re.search(r"^\s*(?:>\s*)*(```|~~~).*\{[^}]*\.(check|step)\b", text, re.M))

@@ -1,0 +1,125 @@
+"""Renderers: report and run record -> Markdown, JSON, JUnit XML, GitHub step summary.
+
+Everything rendered here comes from records that are already redacted; the CLI still
+passes the text through the run's redactor before writing it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, RunRecord
+from .parse import format_duration
+from .report import Report
+
+ICONS = {"passed": "✅", "failed": "❌", "timed-out": "⏱️", "interrupted": "⛔", "stale": "⚠️", "never-run": "⚪", "skipped": "⏭️", "not-run": "⏹️"}
+
+
+def cell(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _short(commit: str | None) -> str | None:
+    return commit[:12] if commit else None
+
+
+def _secs(value: float | None) -> str:
+    return format_duration(value) if value is not None else "—"
+
+
+def criteria_markdown(report: Report) -> str:
+    lines = ["| Criterion | Evidence | Status | When | By | Commit |", "|---|---|---|---|---|---|"]
+    for row in report.criteria:
+        evidence = ", ".join(f"`{b}`" for b in row.blocks)
+        lines.append(f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | {cell(_short(row.commit))} |")
+    if not report.criteria:
+        lines.append("| — | no block declares a criterion | — | — | — | — |")
+    return "\n".join(lines)
+
+
+def timeline_markdown(report: Report) -> str:
+    lines = ["| Phase | Estimate | Measured | Verdict |", "|---|---|---|---|"]
+    for row in report.timeline:
+        lines.append(f"| {cell(row.name)} | {cell(row.estimate)} | {_secs(row.measured_s)} | {row.verdict} |")
+    lines.append(f"| **Total** | **{report.total_estimate}** | **{_secs(report.total_measured_s)}** | **{report.total_verdict}** |")
+    if report.timeline_run:
+        lines.append(f"\nMeasured in run `{report.timeline_run}`.")
+    return "\n".join(lines)
+
+
+def report_markdown(report: Report) -> str:
+    return f"# {report.title}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n## Timeline\n\n{timeline_markdown(report)}\n"
+
+
+def record_summary(record: RunRecord, ledger: Path | None = None) -> dict[str, Any]:
+    """A compact machine-readable summary of a run (``run --format json``)."""
+    return {
+        "run_id": record.run_id,
+        "runbook_id": record.runbook_id,
+        "environment": record.environment,
+        "mode": record.mode,
+        "status": record.status,
+        "exit_code": record.exit_code,
+        "duration_s": record.duration_s,
+        "ledger": str(ledger) if ledger else None,
+        "resumes": record.resumes,
+        "not_rerun": list(record.not_rerun),
+        "blocks": [
+            {"id": b.id, "kind": b.kind, "status": b.status, "exit_code": b.exit_code, "duration_s": b.duration_s, "attempts": b.attempts, "reason": b.reason, "after_failure": b.after_failure}
+            for b in record.blocks
+        ],
+    }
+
+
+def record_markdown(record: RunRecord, report: Report | None = None) -> str:
+    """The GitHub step summary of one run."""
+    out = [
+        f"## {ICONS.get(record.status, '')} Runbook `{record.runbook_id}` — {record.status}",
+        "",
+        f"Environment **{record.environment}**, mode **{record.mode}**, run `{record.run_id}` by {cell(record.actor)}, "
+        f"commit {cell(_short((record.git or {}).get('commit')))}, {_secs(record.duration_s)}.",
+        "",
+        "| Block | Kind | Status | Exit | Duration | Note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for b in record.blocks:
+        note = b.reason or ("after an earlier failure" if b.after_failure else "")
+        duration = _secs(b.duration_s) if b.status in EXECUTED else "—"
+        out.append(f"| `{b.id}` | {b.kind} | {ICONS.get(b.status, '')} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
+    for b in record.blocks:
+        if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output:
+            out += ["", f"<details><summary>Output of <code>{b.id}</code> (redacted)</summary>", "", "```text", b.output[-4000:].replace("```", "'''"), "```", "</details>"]
+    if report is not None:
+        out += ["", "### Success criteria", "", criteria_markdown(report), "", "### Timeline", "", timeline_markdown(report)]
+    return "\n".join(out) + "\n"
+
+
+def junit_xml(record: RunRecord, runbook_path: str) -> str:
+    """JUnit XML: one test case per block, named by block id."""
+    from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+    suite = TestSuite(f"runbook:{record.runbook_id}")
+    suite.timestamp = record.started_at
+    suite.hostname = record.host
+    for b in record.blocks:
+        case = TestCase(b.id, classname=f"{record.runbook_id}.{record.environment}", time=b.duration_s)
+        case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
+        case._elem.set("line", str(b.line))
+        if b.status in (FAILED, TIMED_OUT):
+            failure = Failure(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}", b.status)
+            failure.text = b.output
+            case.result = [failure]
+        elif b.status == INTERRUPTED:
+            case.result = [Error(f"{runbook_path}:{b.line}: {b.id} interrupted", "interrupted")]
+        elif b.status in (SKIPPED, NOT_RUN):
+            case.result = [Skipped(b.reason or b.status)]
+        if b.output:
+            case.system_out = b.output
+        suite.add_testcase(case)
+    xml = JUnitXml(f"runbook-checks {record.run_id}")
+    xml.add_testsuite(suite)
+    xml.update_statistics()
+    return xml.tostring().decode("utf-8")
