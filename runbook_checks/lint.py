@@ -36,10 +36,10 @@ def _front_matter_line(runbook: Runbook, pattern: str) -> int:
     return 1
 
 
-def check_runbook(runbook: Runbook, display: str) -> list[Problem]:
+def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -> list[Problem]:
     """Checks that need the whole runbook (parse has already checked each piece)."""
     problems: list[Problem] = []
-    if not runbook.blocks:
+    if not runbook.blocks and parsed_cleanly:
         problems.append(Problem(display, 1, "no tagged blocks: tag a fence with {#id .check} or {#id .step}"))
     if runbook.confirm is None:
         for block in runbook.steps:
@@ -59,7 +59,7 @@ def lint_runbook(path: Path, display: str | None = None) -> list[Problem]:
     display = display or str(path)
     runbook, problems = parse_runbook(path, display)
     if runbook is not None:
-        problems += check_runbook(runbook, display)
+        problems += check_runbook(runbook, display, parsed_cleanly=not problems)
     return sorted(problems)
 
 

@@ -1,0 +1,69 @@
+"""Shared helpers: run the real CLI in a subprocess, write fixture runbooks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "pa$$w0rd-Sup3r/s3cret"
+DB_URL = "postgresql://app:p%40ss%2Fw0rd-XyZ@db.internal:5432/dixis"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DEMO_", "RUNBOOK_")) and k not in ("CI", "NO_COLOR")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    """Run ``python -m runbook_checks ARGS`` in ``tmp_path``; returns CompletedProcess."""
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None, **kw):
+        return subprocess.run(
+            [sys.executable, "-m", "runbook_checks", *map(str, args)],
+            cwd=cwd or tmp_path,
+            env=env if env is not None else clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            **kw,
+        )
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write a runbook (dedented) into tmp_path and return its path."""
+
+    def _write(text: str, name: str = "runbook.md") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write
+
+
+def front(body: str = "", *, id: str = "rb", confirm: str | None = "GO-OK", secrets: str = "[]", extra: str = "") -> str:
+    """Front matter for small test runbooks."""
+    lines = ["---", "runbook:", f"  id: {id}", "  environment: test"]
+    if confirm:
+        lines.append(f"  confirm: {confirm}")
+    lines.append(f"  secrets: {secrets}")
+    if extra:
+        lines.append(extra)
+    lines.append("---")
+    return "\n".join(lines) + "\n" + textwrap.dedent(body)
+
+
+def fence(block_id: str, kind: str, code: str, attrs: str = "") -> str:
+    return f"```bash {{#{block_id} .{kind}{' ' + attrs if attrs else ''}}}\n{textwrap.dedent(code).strip()}\n```\n"

@@ -1,0 +1,119 @@
+"""Parsing: front matter, tagged blocks (also in lists, quotes, admonitions, tabs), attributes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.errors import RunbookInvalid
+from runbook_checks.parse import load_runbook, parse_duration, parse_runbook
+
+from .conftest import FIXTURES, fence, front
+
+
+def test_demo_fixture_blocks_found_in_every_container():
+    rb = load_runbook(FIXTURES / "demo.md")
+    assert rb.id == "demo" and rb.environment == "staging" and rb.confirm == "DEMO-OK"
+    assert rb.secrets == ("DEMO_DB_URL",)
+    assert [(b.id, b.kind, b.line) for b in rb.blocks] == [
+        ("verify-secret", "check", 17),  # top level
+        ("deploy", "step", 23),  # inside a list item
+        ("status", "check", 30),  # inside a block quote
+        ("validate", "check", 36),  # inside an admonition
+    ]
+    assert rb.blocks[1].code == 'echo "applying to $DEMO_DB_URL"\necho applied > "$RUNBOOK_RESULTS_MARK"\n'
+    assert [p.id for p in rb.phases] == ["setup", "migrate", "validate"]
+    assert rb.phases[0].estimate_s == (60, 120)
+    assert rb.title == "Demo migration"
+
+
+def test_content_tabs_and_nested_admonitions(write):
+    path = write(front("""
+        === "Command line"
+
+            ```bash {#in-tab .check}
+            echo tab
+            ```
+
+        ??? tip "Nested"
+
+            !!! warning
+
+                ```bash {#nested .check}
+                echo nested
+                ```
+        """))
+    rb = load_runbook(path)
+    assert [(b.id, b.line, b.code) for b in rb.blocks] == [("in-tab", 11, "echo tab\n"), ("nested", 19, "echo nested\n")]
+
+
+@pytest.mark.parametrize(
+    "attrs, field, value",
+    [
+        ('phase=p1', "phase", "p1"),
+        ('criterion="Schema is valid"', "criterion", "Schema is valid"),
+        ("exit=3", "exit_codes", (3,)),
+        ('exit="0,1"', "exit_codes", (0, 1)),
+        ('expect="up to date!"', "expect", "up to date!"),
+        ('expect-regex="^ok \\d+$"', "expect_regex", "^ok \\d+$"),
+        ('forbid="Error"', "forbid", "Error"),
+        ("timeout=120", "timeout", 120.0),
+        ("timeout=90s", "timeout", 90.0),
+        ("timeout=2min", "timeout", 120.0),
+        ("retries=2", "retries", 2),
+        ('retry-delay="0.5"', "retry_delay", 0.5),
+    ],
+)
+def test_attribute_values(write, attrs, field, value):
+    path = write(front(fence("b", "check", "true", attrs), extra="  phases:\n    - {id: p1, name: One, estimate: 1 min}"))
+    block = load_runbook(path).blocks[0]
+    assert getattr(block, field) == value
+
+
+def test_defaults_and_untagged_blocks_are_prose(write):
+    path = write(front("```bash\necho prose\n```\n\n```python {linenums=\"1\"}\nprint()\n```\n\n" + fence("b", "check", "true"), extra="  timeout: 45s"))
+    rb = load_runbook(path)
+    assert [b.id for b in rb.blocks] == ["b"]
+    b = rb.blocks[0]
+    assert (b.exit_codes, b.timeout, b.retries, b.expect, b.phase) == ((0,), 45.0, 0, None, None)
+
+
+def test_block_digest_changes_with_code_and_attributes(write, tmp_path: Path):
+    a = load_runbook(write(front(fence("b", "check", "echo 1")), "a.md")).blocks[0]
+    b = load_runbook(write(front(fence("b", "check", "echo 2")), "b.md")).blocks[0]
+    c = load_runbook(write(front(fence("b", "check", "echo 1", 'expect="x"')), "c.md")).blocks[0]
+    d = load_runbook(write(front(fence("b", "check", "echo 1")), "d.md")).blocks[0]
+    assert len({a.sha256, b.sha256, c.sha256}) == 3
+    assert a.sha256 == d.sha256
+
+
+def test_defaults_without_front_matter(write):
+    rb = load_runbook(write(fence("only", "check", "true"), "My-Runbook.md"))
+    assert (rb.id, rb.environment, rb.confirm, rb.secrets) == ("my-runbook", "local", None, ())
+    assert rb.workdir == rb.path.parent.resolve()
+
+
+def test_workdir_is_relative_to_repository_root(tmp_path: Path, write):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app").mkdir()
+    rb = load_runbook(write(front(fence("b", "check", "true"), extra="  workdir: app"), "docs/ops/rb.md"))
+    assert rb.root == tmp_path.resolve()
+    assert rb.workdir == (tmp_path / "app").resolve()
+
+
+def test_load_refuses_a_runbook_with_problems(write):
+    path = write(front(fence("b", "chek", "true")))
+    with pytest.raises(RunbookInvalid) as err:
+        load_runbook(path)
+    assert str(err.value) == f"{path}:8: unknown kind '.chek' (did you mean 'check'?): use .check (read-only) or .step (mutating)"
+
+
+@pytest.mark.parametrize("text, expected", [("1-2 min", (60, 120)), ("4–8 min", (240, 480)), ("30 s", (30, 30)), ("1 h", (3600, 3600)), ("90", (90, 90)), ("soon", None), ("5-2 min", None)])
+def test_parse_duration(text, expected):
+    assert parse_duration(text) == expected
+
+
+def test_missing_file_is_a_problem(tmp_path: Path):
+    rb, problems = parse_runbook(tmp_path / "nope.md")
+    assert rb is None and [p.message for p in problems] == ["no such file"]

@@ -1,0 +1,259 @@
+"""`runbook-checks run`: document order, gates, selection, resume, outputs, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import clean_env, fence, front
+
+
+def ledger(tmp_path: Path, runbook_id: str = "rb") -> list[dict]:
+    path = tmp_path / "runbook-results" / f"{runbook_id}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def statuses(record: dict) -> dict[str, str]:
+    return {b["id"]: b["status"] for b in record["blocks"]}
+
+
+@pytest.fixture
+def marked(write, tmp_path):
+    """A runbook whose every block leaves a marker file when it runs."""
+    m = tmp_path / "marks"
+    m.mkdir()
+    body = (
+        fence("pre", "check", f"touch {m}/pre; echo pre-ok", 'criterion="Pre-check passes"')
+        + fence("apply", "step", f"touch {m}/apply; echo applied")
+        + fence("post", "check", f"touch {m}/post; echo 'all good'", 'expect="all good"')
+    )
+    return write(front(body)), m
+
+
+def ran(m: Path) -> list[str]:
+    return sorted(p.name for p in m.iterdir())
+
+
+def test_checks_run_by_default_steps_are_skipped(cli, marked, tmp_path):
+    path, m = marked
+    result = cli("run", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(m) == ["post", "pre"]
+    [record] = ledger(tmp_path)
+    assert statuses(record) == {"pre": "passed", "apply": "skipped", "post": "passed"}
+    assert record["mode"] == "check" and record["status"] == "passed" and record["exit_code"] == 0
+    apply = record["blocks"][1]
+    assert apply["reason"] == "mutating step: runs only with --execute --confirm TOKEN"
+    assert record["blocks"][0]["output"] == "pre-ok\n"
+    assert record["environment"] == "test" and record["runbook_id"] == "rb"
+    assert "▶ pre (check)" in result.stdout and "PASSED: 2 passed, 1 skipped" in result.stdout
+
+
+def test_execute_with_exact_token_runs_steps_in_order(cli, marked, tmp_path):
+    path, m = marked
+    result = cli("run", path, "--execute", "--confirm", "GO-OK")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(m) == ["apply", "post", "pre"]
+    [record] = ledger(tmp_path)
+    assert [b["id"] for b in record["blocks"]] == ["pre", "apply", "post"]
+    assert set(statuses(record).values()) == {"passed"} and record["mode"] == "execute"
+    starts = [b["started_at"] for b in record["blocks"]]
+    assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize(
+    "token, why",
+    [
+        (None, "--execute needs the confirmation token. Run again with --confirm GO-OK"),
+        ("go-ok", "(the letter case differs); type exactly GO-OK"),
+        ("GO-OK ", "(it has extra whitespace); type exactly GO-OK"),
+        (" GO-OK", "(it has extra whitespace); type exactly GO-OK"),
+        ("GO-OK\n", "(it has extra whitespace); type exactly GO-OK"),
+        ("GO-0K", "(it is a different word); type exactly GO-OK"),
+        ("GO\u2011OK", "(it is a different word); type exactly GO-OK"),  # non-breaking hyphen
+        ("", "(it is a different word); type exactly GO-OK"),
+    ],
+)
+def test_wrong_or_missing_token_executes_nothing(cli, marked, tmp_path, token, why):
+    path, m = marked
+    args = ["run", path, "--execute"] + (["--confirm", token] if token is not None else [])
+    result = cli(*args)
+    assert result.returncode == 2
+    assert why in result.stderr and "Nothing was executed." in result.stderr
+    assert ran(m) == [] and ledger(tmp_path) == []
+    assert "Traceback" not in result.stderr
+
+
+def test_confirm_without_execute_is_a_usage_error(cli, marked, tmp_path):
+    path, m = marked
+    result = cli("run", path, "--confirm", "GO-OK")
+    assert result.returncode == 2 and "--confirm is only used with --execute" in result.stderr
+    assert ran(m) == []
+
+
+def test_runbook_without_confirm_cannot_execute(cli, write, tmp_path):
+    path = write(front(fence("c", "check", f"touch {tmp_path}/ran"), confirm=None))
+    result = cli("run", path, "--execute", "--confirm", "anything")
+    assert result.returncode == 2 and "declares no 'runbook.confirm' token" in result.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+def test_missing_or_empty_secret_refuses_before_anything_runs(cli, write, tmp_path):
+    path = write(front(fence("c", "check", f'touch {tmp_path}/ran; echo "$DB_SECRET"'), secrets="[DB_SECRET]"))
+    for env in (clean_env(), clean_env(DB_SECRET="  ")):
+        result = cli("run", path, env=env)
+        assert result.returncode == 2
+        assert "needs the secret(s) DB_SECRET, which are not set" in result.stderr
+        assert not (tmp_path / "ran").exists() and ledger(tmp_path) == []
+
+
+def test_invalid_runbook_refuses_with_problems(cli, write, tmp_path):
+    path = write(front(fence("c", "check", f"touch {tmp_path}/ran") + fence("d", "check", "true", "bogus=1")))
+    result = cli("run", path)
+    assert result.returncode == 2
+    assert f"{path}:11: block 'd': unknown attribute 'bogus'" in result.stderr
+    assert "nothing was executed" in result.stderr and not (tmp_path / "ran").exists()
+
+
+def test_after_a_failed_step_later_steps_do_not_run_but_checks_report(cli, write, tmp_path):
+    body = (
+        fence("s1", "step", "echo migrating; exit 4")
+        + fence("c1", "check", "echo still checking")
+        + fence("s2", "step", f"touch {tmp_path}/s2")
+        + fence("c2", "check", "false")
+    )
+    result = cli("run", write(front(body)), "--execute", "--confirm", "GO-OK")
+    assert result.returncode == 1
+    [record] = ledger(tmp_path)
+    assert statuses(record) == {"s1": "failed", "c1": "passed", "s2": "not-run", "c2": "failed"}
+    blocks = {b["id"]: b for b in record["blocks"]}
+    assert blocks["s1"]["exit_code"] == 4 and blocks["s1"]["reason"] == "exit code 4, expected 0"
+    assert blocks["c1"]["after_failure"] is True and blocks["s1"]["after_failure"] is False
+    assert blocks["s2"]["reason"] == "not run: block 's1' failed earlier"
+    assert not (tmp_path / "s2").exists()
+    # the failure names the block, the command and the next thing to try
+    assert f"✘ s1 failed at {tmp_path}/runbook.md:8: exit code 4, expected 0" in result.stdout
+    assert "$ echo migrating; exit 4" in result.stdout
+    assert f"resume with: runbook-checks run {tmp_path}/runbook.md --from s1 --execute --confirm <token>" in result.stdout
+
+
+def test_failed_check_before_a_step_keeps_the_step_from_running(cli, write, tmp_path):
+    body = fence("pre", "check", "exit 1") + fence("apply", "step", f"touch {tmp_path}/applied")
+    result = cli("run", write(front(body)), "--execute", "--confirm", "GO-OK")
+    assert result.returncode == 1 and not (tmp_path / "applied").exists()
+
+
+def test_expectations(cli, write, tmp_path):
+    body = (
+        fence("exit3", "check", "exit 3", "exit=3")
+        + fence("text-missing", "check", "echo hello", 'expect="goodbye"')
+        + fence("regex", "check", "echo 'migrations: 3 applied'", 'expect-regex="^migrations: \\d+ applied$"')
+        + fence("forbidden", "check", "echo 'Error: drift detected'", 'forbid="Error"')
+    )
+    result = cli("run", write(front(body)))
+    assert result.returncode == 1
+    record = ledger(tmp_path)[0]
+    assert statuses(record) == {"exit3": "passed", "text-missing": "failed", "regex": "passed", "forbidden": "failed"}
+    blocks = {b["id"]: b for b in record["blocks"]}
+    assert blocks["text-missing"]["reason"] == "output does not contain 'goodbye'"
+    assert {"name": "expect", "expected": "goodbye", "met": False, "actual": None} in blocks["text-missing"]["expectations"]
+    assert blocks["forbidden"]["reason"] == "output contains forbidden text 'Error'"
+
+
+def test_retries(cli, write, tmp_path):
+    counter = tmp_path / "count"
+    code = f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; [ $n -ge 2 ]"
+    result = cli("run", write(front(fence("flaky", "check", code, 'retries=2 retry-delay="0.1"'))))
+    assert result.returncode == 0, result.stdout
+    block = ledger(tmp_path)[0]["blocks"][0]
+    assert (block["status"], block["attempts"]) == ("passed", 2)
+    assert "↻ flaky attempt 1 failed" in result.stdout
+
+
+@pytest.mark.parametrize("option", ["--only", "--skip", "--from"])
+def test_unknown_block_id_is_a_usage_error(cli, marked, option):
+    path, m = marked
+    result = cli("run", path, option, "psot")
+    assert result.returncode == 2 and f"{option} psot: no block with that id" in result.stderr and "did you mean 'post'?" in result.stderr
+    assert ran(m) == []
+
+
+def test_only_and_skip(cli, marked, tmp_path):
+    path, m = marked
+    assert cli("run", path, "--only", "post").returncode == 0
+    assert ran(m) == ["post"]
+    assert statuses(ledger(tmp_path)[0]) == {"pre": "skipped", "apply": "skipped", "post": "passed"}
+    assert cli("run", path, "--skip", "post", "--skip", "pre").returncode == 0
+    assert statuses(ledger(tmp_path)[1]) == {"pre": "skipped", "apply": "skipped", "post": "skipped"}
+
+
+def test_from_resumes_a_failed_run(cli, write, tmp_path):
+    flag = tmp_path / "fixed"
+    body = fence("one", "step", f"echo one >> {tmp_path}/log") + fence("two", "step", f"test -e {flag}") + fence("three", "check", "true")
+    path = write(front(body))
+    first = cli("run", path, "--execute", "--confirm", "GO-OK")
+    assert first.returncode == 1
+    flag.touch()
+    second = cli("run", path, "--execute", "--confirm", "GO-OK", "--from", "two")
+    assert second.returncode == 0, second.stdout
+    r1, r2 = ledger(tmp_path)
+    assert r2["resumes"] == r1["run_id"] and r2["not_rerun"] == ["one"]
+    assert statuses(r2) == {"one": "skipped", "two": "passed", "three": "passed"}
+    assert (tmp_path / "log").read_text() == "one\n"  # step one was not re-run
+
+
+def test_dry_run_prints_plan_and_executes_nothing(cli, marked, tmp_path):
+    path, m = marked
+    result = cli("run", path, "--dry-run", "--execute")
+    assert result.returncode == 0
+    assert "RUN  apply (step) (after confirmation)" in result.stdout
+    assert f"$ touch {m}/apply; echo applied" in result.stdout
+    assert ran(m) == [] and ledger(tmp_path) == []
+    plain = cli("run", path, "--dry-run", "--format", "json")
+    plan = json.loads(plain.stdout)["plan"]
+    assert [(p["id"], p["run"]) for p in plan] == [("pre", True), ("apply", False), ("post", True)]
+
+
+def test_json_junit_and_step_summary(cli, write, tmp_path):
+    body = fence("good", "check", "echo fine", 'criterion="Things are fine"') + fence("bad", "check", "echo broken >&2; exit 2")
+    summary = tmp_path / "summary.md"
+    env = clean_env(GITHUB_STEP_SUMMARY=str(summary), GITHUB_ACTOR="octocat", GITHUB_RUN_ID="42", GITHUB_REPOSITORY="acme/app", GITHUB_SERVER_URL="https://github.com")
+    result = cli("run", write(front(body)), "--format", "json", "--junit", tmp_path / "out/junit.xml", env=env)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["status"] == "failed" and [b["status"] for b in data["blocks"]] == ["passed", "failed"]
+    assert "▶ good" in result.stderr  # progress goes to stderr with --format json
+    record = ledger(tmp_path)[0]
+    assert data["hash"] == record["hash"]
+    assert record["actor"] == "octocat"
+    assert record["ci"]["run_url"] == "https://github.com/acme/app/actions/runs/42"
+    junit = (tmp_path / "out/junit.xml").read_text()
+    assert 'testcase name="bad"' in junit and 'failure message="' in junit and "broken" in junit and 'line="11"' in junit
+    text = summary.read_text()
+    assert "Runbook `rb` — failed" in text and "| `bad` | check | ❌ failed | 2 |" in text
+    assert "| Things are fine | `good` | ✅ passed |" in text
+
+
+def test_no_color_and_plain_output_when_not_a_tty(cli, marked):
+    path, _ = marked
+    result = cli("run", path, env=clean_env(NO_COLOR="1"))
+    assert "\x1b[" not in result.stdout
+
+
+def test_quiet_hides_block_output_but_shows_failure_tail(cli, write):
+    body = fence("noisy", "check", "echo chatter-line") + fence("bad", "check", "echo why-it-failed; exit 1")
+    result = cli("run", write(front(body)), "--quiet")
+    assert result.returncode == 1
+    assert result.stdout.count("chatter-line") == 0
+    assert "output (last lines, redacted):" in result.stdout and "why-it-failed" in result.stdout
+
+
+def test_block_environment_and_workdir(cli, write, tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app").mkdir()
+    path = write(front(fence("where", "check", 'pwd; echo "$RUNBOOK_ID/$RUNBOOK_ENVIRONMENT/$RUNBOOK_BLOCK_ID"'), extra="  workdir: app"), "docs/rb.md")
+    assert cli("run", path).returncode == 0
+    output = ledger(tmp_path)[0]["blocks"][0]["output"]
+    assert output == f"{tmp_path / 'app'}\nrb/test/where\n"
