@@ -1,0 +1,113 @@
+"""The ledger: hash chain, schema, tamper and truncation detection by `verify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.ledger import record_hash, verify_ledger
+
+from .conftest import fence, front
+
+
+@pytest.fixture
+def three_runs(cli, write, tmp_path) -> Path:
+    path = write(front(fence("a", "check", "echo one", 'criterion="A works"') + fence("b", "step", "echo two")))
+    for args in ([], ["--execute", "--confirm", "GO-OK"], []):
+        assert cli("run", path, *args).returncode == 0
+    return tmp_path / "runbook-results" / "rb.jsonl"
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True)
+
+
+def test_records_are_chained_and_schema_valid(three_runs, cli):
+    records = [json.loads(line) for line in lines(three_runs)]
+    assert records[0]["prev"] is None
+    assert [r["prev"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
+    assert all(record_hash(r) == r["hash"] for r in records)
+    r = records[1]
+    assert r["schema_version"] == 1 and r["mode"] == "execute"
+    for key in ("run_id", "runbook_sha256", "started_at", "finished_at", "duration_s", "actor", "host", "git", "ci"):
+        assert key in r
+    block = r["blocks"][0]
+    assert len(block["sha256"]) == 64 and block["expectations"][0] == {"name": "exit", "expected": "0", "met": True, "actual": "0"}
+    result = cli("verify", three_runs)
+    assert result.returncode == 0 and result.stdout == f"{three_runs}: ok, 3 record(s), chain intact\n"
+
+
+@pytest.mark.parametrize("line_no", [1, 2, 3])
+def test_an_edit_to_any_line_is_caught_at_that_line(three_runs, cli, line_no):
+    content = lines(three_runs)
+    record = json.loads(content[line_no - 1])
+    record["blocks"][0]["status"] = "failed" if record["blocks"][0]["status"] == "passed" else "passed"
+    content[line_no - 1] = json.dumps(record, sort_keys=True) + "\n"
+    three_runs.write_text("".join(content))
+    result = cli("verify", three_runs)
+    assert result.returncode == 1
+    assert result.stdout == f"{three_runs}:{line_no}: hash mismatch: the record was edited after it was written\n"
+
+
+def test_a_rehashed_edit_breaks_the_chain_at_the_next_line(three_runs, cli):
+    content = lines(three_runs)
+    record = json.loads(content[0])
+    record["actor"] = "mallory"
+    record["hash"] = record_hash(record)
+    content[0] = json.dumps(record) + "\n"
+    three_runs.write_text("".join(content))
+    result = cli("verify", three_runs)
+    assert result.returncode == 1 and result.stdout.startswith(f"{three_runs}:2: chain broken")
+
+
+def test_removed_first_line_and_reordered_lines(three_runs, cli):
+    content = lines(three_runs)
+    three_runs.write_text("".join(content[1:]))
+    assert cli("verify", three_runs).stdout.startswith(f"{three_runs}:1: chain broken")
+    three_runs.write_text(content[0] + content[2] + content[1])
+    assert cli("verify", three_runs).stdout.startswith(f"{three_runs}:2: chain broken")
+
+
+def test_cut_or_half_written_last_line(three_runs, cli):
+    content = three_runs.read_text()
+    three_runs.write_text(content[:-40])
+    result = cli("verify", three_runs)
+    assert result.returncode == 1
+    assert result.stdout == f"{three_runs}:3: the last line is cut or half-written (no newline at its end)\n"
+    three_runs.write_text(content[:-1])  # only the newline is missing
+    assert cli("verify", three_runs).stdout.startswith(f"{three_runs}:3: the last line is cut")
+
+
+def test_schema_violations_and_garbage(three_runs, cli):
+    content = lines(three_runs)
+    record = json.loads(content[1])
+    record["blocks"][0]["status"] = "great"
+    record["hash"] = record_hash(record)
+    three_runs.write_text(content[0] + json.dumps(record) + "\n")
+    result = cli("verify", three_runs)
+    assert result.stdout.startswith(f"{three_runs}:2: does not match the record schema at blocks/0/status: 'great' is not one of")
+    three_runs.write_text(content[0] + "not json\n")
+    assert cli("verify", three_runs).stdout.startswith(f"{three_runs}:2: not valid JSON")
+
+
+def test_a_run_refuses_to_append_after_a_cut_line(three_runs, cli, tmp_path):
+    three_runs.write_text(three_runs.read_text()[:-10])
+    result = cli("run", tmp_path / "runbook.md")
+    assert result.returncode == 1 and "the last line is cut or half-written" in result.stderr
+    assert verify_ledger(three_runs).bad_line == 3
+
+
+def test_verify_directory_and_missing_paths(three_runs, cli, tmp_path):
+    result = cli("verify")  # default: runbook-results/
+    assert result.returncode == 0 and "chain intact" in result.stdout
+    assert cli("verify", tmp_path / "nope").returncode == 2
+    (tmp_path / "empty").mkdir()
+    assert cli("verify", tmp_path / "empty").returncode == 2
+
+
+def test_schema_command_prints_the_shipped_schema(cli):
+    result = cli("schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "runbook-checks ledger record" and "hash" in schema["required"]

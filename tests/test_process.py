@@ -1,0 +1,146 @@
+"""Processes: timeouts kill the whole group, stdin never hangs, Ctrl-C and SIGKILL of the
+runner, the run lock, bounded memory for huge output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+from runbook_checks.parse import load_runbook
+from runbook_checks.redact import Redactor
+from runbook_checks.runner import run_block
+
+from .conftest import clean_env, fence, front
+from .test_run import ledger, statuses
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def start_cli(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=cwd, env=env or clean_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_timeout_kills_the_whole_group_with_no_orphan(cli, write, tmp_path):
+    code = f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300"
+    started = time.monotonic()
+    result = cli("run", write(front(fence("slow", "check", code, "timeout=1"))), "--grace", "0.5")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1
+    block = ledger(tmp_path)[0]["blocks"][0]
+    assert block["status"] == "timed-out" and block["reason"] == "timed out after 1 s; the block's processes were stopped"
+    assert not alive(int((tmp_path / "bg.pid").read_text()))
+
+
+def test_term_ignoring_block_is_killed_after_grace(cli, write, tmp_path):
+    code = f"trap '' TERM\nsleep 300 & echo $! > {tmp_path}/bg.pid\nwhile true; do sleep 0.1; done"
+    result = cli("run", write(front(fence("stubborn", "check", code, "timeout=1"))), "--grace", "0.5")
+    assert result.returncode == 1 and ledger(tmp_path)[0]["blocks"][0]["status"] == "timed-out"
+    assert not alive(int((tmp_path / "bg.pid").read_text()))
+
+
+def test_background_process_left_by_a_passing_block_is_stopped(cli, write, tmp_path):
+    code = f"sleep 300 > /dev/null 2>&1 & echo $! > {tmp_path}/bg.pid\necho done"
+    result = cli("run", write(front(fence("leaves-bg", "check", code))))
+    assert result.returncode == 0
+    assert not alive(int((tmp_path / "bg.pid").read_text()))
+
+
+def test_block_reading_stdin_does_not_hang(cli, write, tmp_path):
+    result = cli("run", write(front(fence("reads", "check", "cat; read -r line || echo 'stdin is empty'", "timeout=20"))), timeout=30)
+    assert result.returncode == 0
+    assert ledger(tmp_path)[0]["blocks"][0]["output"] == "stdin is empty\n"
+
+
+def test_ctrl_c_stops_the_block_and_records_an_interrupted_run(write, tmp_path):
+    body = fence("first", "check", "echo one") + fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300") + fence("never", "check", "echo never")
+    proc = start_cli(["run", write(front(body))], tmp_path)
+    wait_for(lambda: (tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    [record] = ledger(tmp_path)
+    assert record["status"] == "interrupted"
+    assert statuses(record) == {"first": "passed", "long": "interrupted", "never": "not-run"}
+    assert not alive(int((tmp_path / "bg.pid").read_text()))
+    verify = subprocess.run([sys.executable, "-m", "runbook_checks", "verify"], cwd=tmp_path, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout
+
+
+def test_sigterm_is_treated_like_ctrl_c(write, tmp_path):
+    proc = start_cli(["run", write(front(fence("long", "check", f"touch {tmp_path}/started; sleep 300")))], tmp_path)
+    wait_for(lambda: (tmp_path / "started").exists())
+    proc.terminate()
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130 and ledger(tmp_path)[0]["status"] == "interrupted"
+
+
+def test_sigkill_of_the_runner_leaves_a_verifiable_ledger_and_a_lock_that_is_taken_over(cli, write, tmp_path):
+    path = write(front(fence("quick", "check", "echo ok") + fence("hang", "check", f"touch {tmp_path}/started; sleep 300", "timeout=600")))
+    assert cli("run", path, "--only", "quick").returncode == 0
+    proc = start_cli(["run", path], tmp_path)
+    wait_for(lambda: (tmp_path / "started").exists())
+    proc.kill()
+    proc.communicate(timeout=30)
+    verify = cli("verify")
+    assert verify.returncode == 0 and "ok, 1 record(s), chain intact" in verify.stdout
+    again = cli("run", path, "--only", "quick")
+    assert again.returncode == 0, again.stderr
+    assert f"took over a stale lock left by pid {proc.pid}" in again.stdout
+    assert cli("verify").stdout.strip().endswith("ok, 2 record(s), chain intact")
+
+
+def test_second_concurrent_run_exits_3_naming_the_holder(cli, write, tmp_path):
+    path = write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done")))
+    first = start_cli(["run", path], tmp_path)
+    wait_for(lambda: (tmp_path / "started").exists())
+    second = cli("run", path)
+    (tmp_path / "go").touch()
+    first.communicate(timeout=30)
+    assert second.returncode == 3
+    assert f"another run of 'rb' (test) holds the lock: pid {first.pid} on {os.uname().nodename}, started 20" in second.stderr
+    assert first.returncode == 0 and len(ledger(tmp_path)) == 1
+
+
+def test_fifty_megabytes_of_output_keep_memory_bounded(write, tmp_path):
+    rb = load_runbook(write(front(fence("flood", "check", "head -c 50000000 /dev/zero | tr '\\0' 'a'; echo; echo the-end", 'expect="the-end"'))))
+    tracemalloc.start()
+    try:
+        result = run_block(rb.blocks[0], cwd=tmp_path, env=os.environ, redactor=Redactor(["aaaa-not-there"]))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status == "passed"
+    assert result.output_bytes == 50_000_000 + len("\nthe-end\n")
+    assert result.output_truncated and len(result.output) < 40_000
+    assert result.output.endswith("the-end\n") and "characters omitted" in result.output
+    assert peak < 5_000_000, f"peak traced memory {peak} bytes"
+
+
+def test_invalid_utf8_and_ansi_escapes_are_cleaned(cli, write, tmp_path):
+    code = r"printf 'bad \xff\xfe bytes\n'; printf '\033[31mred\033[0m \033]0;title\007plain\r\n'"
+    assert cli("run", write(front(fence("bytes", "check", code)))).returncode == 0
+    out = ledger(tmp_path)[0]["blocks"][0]["output"]
+    assert out == "bad \ufffd\ufffd bytes\nred plain\n"
+    json.dumps(out)  # valid text
