@@ -435,9 +435,17 @@ def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
 
 
 def is_runbook(path: Path) -> bool:
-    """Whether a Markdown file is a runbook (``runbook:`` front matter or tagged blocks)."""
+    """Whether a Markdown file is a runbook: front matter with a ``runbook:`` key."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read(65536).splitlines()
     except OSError:
         return False
-    return bool(re.search(r"^runbook:", text, re.M) or re.search(r"^\s*(?:>\s*)*(```|~~~).*\{[^}]*\.(check|step)\b", text, re.M))
+    if not lines or lines[0].rstrip() != "---":
+        return False
+    for line in lines[1:]:
+        if line.rstrip() in ("---", "..."):
+            return False
+        if line.startswith("runbook:"):
+            return True
+    return False
