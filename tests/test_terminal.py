@@ -1,0 +1,75 @@
+"""On a real terminal (a pty): the confirmation prompt, live progress and colour rules."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+
+from .conftest import clean_env, fence, front
+from .test_run import ledger
+
+COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-7]|38;[25];[\d;]+|9[0-7])(?:;\d+)*m")
+
+
+def run_in_pty(args: list[str], cwd, env: dict, typed: str | None = None, timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI with stdin/stdout/stderr on a pty; type ``typed`` when it prompts."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the pty closed: the process is gone
+                break
+            if not data:
+                break
+            out += data
+            if typed is not None and b"Type " in out:
+                os.write(master, typed.encode() + b"\r")
+                typed = None
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+def runbook(write, tmp_path):
+    body = fence("check-a", "check", "echo checking", 'criterion="A"') + fence("apply", "step", f"touch {tmp_path}/applied")
+    return write(front(body))
+
+
+def test_interactive_terminal_is_prompted_for_the_token(write, tmp_path):
+    code, out = run_in_pty(["run", runbook(write, tmp_path), "--execute"], tmp_path, clean_env(TERM="xterm"), typed="GO-OK")
+    assert code == 0, out
+    assert "Type GO-OK to run the mutating steps of rb on test" in out
+    assert (tmp_path / "applied").exists()
+
+
+def test_a_wrong_typed_token_executes_nothing(write, tmp_path):
+    code, out = run_in_pty(["run", runbook(write, tmp_path), "--execute"], tmp_path, clean_env(TERM="xterm"), typed="go-ok")
+    assert code == 2 and "the letter case differs" in out
+    assert not (tmp_path / "applied").exists() and ledger(tmp_path) == []
+
+
+def test_ci_never_prompts_even_on_a_terminal(write, tmp_path):
+    code, out = run_in_pty(["run", runbook(write, tmp_path), "--execute"], tmp_path, clean_env(TERM="xterm", CI="true"))
+    assert code == 2 and "Type " not in out and "--execute needs the confirmation token" in out
+
+
+def test_live_progress_is_coloured_unless_no_color(write, tmp_path):
+    path = runbook(write, tmp_path)
+    code, out = run_in_pty(["run", path], tmp_path, clean_env(TERM="xterm"))
+    assert code == 0 and COLOUR.search(out), out
+    assert "│ checking" in out and "✔ check-a passed" in out  # rich progress with the block's output
+    code, out = run_in_pty(["run", path], tmp_path, clean_env(TERM="xterm", NO_COLOR="1"))
+    assert code == 0 and not COLOUR.search(out) and "✔ check-a passed" in out
