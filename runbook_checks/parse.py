@@ -20,7 +20,7 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 from .errors import Problem, RunbookInvalid
-from .model import KINDS, STEP, Block, Phase, Runbook
+from .model import KINDS, Block, Phase, Runbook
 
 #: Attributes a tagged block may carry (besides ``#id`` and the kind class).
 BLOCK_ATTRIBUTES = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -262,8 +264,6 @@ def test_block_environment_and_workdir(cli, write, tmp_path):
 def test_record_names_the_git_commit_and_hashes(cli, write, tmp_path):
     path = write(front(fence("c", "check", "true")))
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    import subprocess
-
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "runbook.md"], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
@@ -271,7 +271,5 @@ def test_record_names_the_git_commit_and_hashes(cli, write, tmp_path):
     assert cli("run", path).returncode == 0
     record = ledger(tmp_path)[0]
     assert record["git"] == {"commit": head, "dirty": False}
-    import hashlib
-
     assert record["runbook_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert record["runbook_path"] == "runbook.md"
