@@ -1,0 +1,40 @@
+// The driver adapter shared by prisma.config.ts (migrate, status) and the app (smoke check).
+// No engine binary is needed: Prisma talks to PostgreSQL through node-postgres.
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+
+const NAME_OID = 19;
+const TEXT_OID = 25;
+
+// prisma/orm#27403: columns of type `name` (OID 19), which PostgreSQL catalogs return,
+// "could not be deserialized"; report them as `text`, which they are compatible with.
+function nameAsText(result) {
+  for (const r of Array.isArray(result) ? result : [result]) {
+    for (const field of r?.fields ?? []) {
+      if (field.dataTypeID === NAME_OID) field.dataTypeID = TEXT_OID;
+    }
+  }
+  return result;
+}
+
+export class NameAsTextClient extends pg.Client {
+  // Called both promise-style (the app) and callback-style (Prisma's schema engine).
+  query(...args) {
+    const last = args.length - 1;
+    if (typeof args[last] === "function") {
+      const callback = args[last];
+      args[last] = (err, result) => callback(err, err ? result : nameAsText(result));
+      return super.query(...args);
+    }
+    const result = super.query(...args);
+    return result && typeof result.then === "function" ? result.then(nameAsText) : result;
+  }
+}
+
+export function createAdapter(connectionString = process.env.DATABASE_URL) {
+  if (!connectionString) {
+    throw new Error("DATABASE_URL is not set: export it (the runbooks set it from the environment's secret)");
+  }
+  const pool = new pg.Pool({ connectionString, Client: NameAsTextClient, max: 2, allowExitOnIdle: true });
+  return new PrismaPg(pool, { disposeExternalPool: true });
+}

@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "products" ADD COLUMN     "stock" INTEGER NOT NULL DEFAULT 0,
+ADD COLUMN     "unit" TEXT NOT NULL DEFAULT 'kg';
+
