@@ -155,7 +155,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     """
     from .errors import UsageProblem
     from .execute import plan_run
-    from .gates import check_confirmation, check_secrets
+    from .gates import check_confirmation, check_requirements, check_secrets
     from .parse import load_runbook
 
     runbook = load_runbook(path)
@@ -169,8 +169,10 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         if confirm is None and _interactive() and runbook.confirm is not None:
             confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} on {runbook.environment}", default="", show_default=False, err=True)
         check_confirmation(runbook, confirm)
+        check_requirements(runbook, Path(results))
     check_secrets(runbook, os.environ)
-    sys.exit(_run(runbook, plan, path=path, execute=execute, from_id=from_id, results=Path(results), junit=junit, fmt=fmt, quiet=quiet, grace=grace))
+    sys.exit(_run(runbook, plan, path=path, mode="execute" if execute else "check", from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
+                  quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment))
 
 
 def _print_plan(runbook: Any, plan: list[Any], execute: bool, fmt: str) -> None:
@@ -196,8 +198,9 @@ def _print_plan(runbook: Any, plan: list[Any], execute: bool, fmt: str) -> None:
         click.echo(f"\nwarning: secret(s) not set: {', '.join(missing)} — a real run would refuse", err=True)
 
 
-def _run(runbook: Any, plan: list[Any], *, path: str, execute: bool, from_id: str | None, results: Path, junit: str | None,
-         fmt: str, quiet: bool, grace: float) -> int:
+def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | None, results: Path, junit: str | None,
+         fmt: str, quiet: bool, grace: float, environ: Any, environment: str) -> int:
+    """Run a plan under the lock, record it, print the outcome; returns the exit code."""
     from rich.console import Console
 
     from .console import PlainReporter, RichReporter
@@ -211,15 +214,16 @@ def _run(runbook: Any, plan: list[Any], *, path: str, execute: bool, from_id: st
 
     out = sys.stderr if fmt == "json" else sys.stdout
     console = Console(file=out, soft_wrap=True)
-    redact = Redactor.for_secrets(runbook.secrets, os.environ)
+    redact = Redactor.for_secrets(runbook.secrets, environ)
     ledger = ledger_path(results, runbook.id)
-    with RunLock(results, runbook.id, runbook.environment) as lock:
+    execute = mode != "check"
+    with RunLock(results, runbook.id, environment) as lock:
         if lock.took_over:
             h = lock.took_over
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
         resumes = None
         if from_id:
-            previous = [r for r in read_records(ledger) if r.environment == runbook.environment]
+            previous = [r for r in read_records(ledger) if r.environment == environment]
             unfinished = [r for r in previous if r.status != "passed"]
             resumes = (unfinished or previous or [None])[-1]
             resumes = resumes.run_id if resumes else None
@@ -228,7 +232,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, execute: bool, from_id: st
         options = {"execute": execute, "ran": [p.block.id for p in plan if p.run], "from": from_id}
         try:
             with _Interrupt():
-                record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=reporter, mode="execute" if execute else "check",
+                record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=reporter, mode=mode, environment=environment,
                                   resumes=resumes, grace=grace, options=options)
         finally:
             reporter.close()
@@ -247,8 +251,8 @@ def _run(runbook: Any, plan: list[Any], *, path: str, execute: bool, from_id: st
             console.print("  output (last lines, redacted):", highlight=False)
             for line in b.output.rstrip("\n").splitlines()[-10:]:
                 console.print(f"    {line}", highlight=False, markup=False)
-        gate = " --execute --confirm <token>" if execute else ""
-        console.print(f"  next: read the runbook at {block.location}, fix the cause, then resume with: runbook-checks run {path} --from {b.id}{gate}", highlight=False, markup=False)
+        again = f"runbook-checks rehearse {path}" if mode == "rehearsal" else f"runbook-checks run {path} --from {b.id}" + (" --execute --confirm <token>" if execute else "")
+        console.print(f"  next: read the runbook at {block.location}, fix the cause, then run again: {again}", highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} recorded in {ledger}", highlight=False, markup=False)
     if junit:
@@ -258,9 +262,51 @@ def _run(runbook: Any, plan: list[Any], *, path: str, execute: bool, from_id: st
         report = build_report(runbook, read_records(ledger))
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
             fh.write(redact(record_markdown(record, report)))
+    if mode == "rehearsal":
+        from .render import timeline_markdown
+
+        console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record])), highlight=False, markup=False)
     if fmt == "json":
         click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
     return record.exit_code if record.exit_code in (0, EXIT_FAILED, 130) else EXIT_FAILED
+
+
+@main.command("rehearse")
+@click.argument("path", type=click.Path())
+@click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,
+              help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.")
+@click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: a machine-readable summary on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output.")
+@click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped.")
+@_errors
+def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
+    """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
+    at it, and run every block, steps included, with no confirmation (nothing real is
+    touched; the record says environment "rehearsal"). Prints measured phase timings
+    against the estimates; the database is stopped and removed even on failure or Ctrl-C.
+    """
+    from .errors import UsageProblem
+    from .execute import plan_run
+    from .gates import check_secrets
+    from .parse import load_runbook
+    from .sandbox import throwaway
+
+    runbook = load_runbook(path)
+    targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL")]
+    if not targets:
+        raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
+    plan = plan_run(runbook, execute=True)
+    out = sys.stderr if fmt == "json" else sys.stdout
+    with throwaway(db, runbook.workdir) as database:
+        environ = {**os.environ, **{name: database.url for name in targets}}
+        check_secrets(runbook, environ)
+        click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at 127.0.0.1:{database.port} "
+                   f"({', '.join(targets)} point there; nothing real is touched)", file=out)
+        code = _run(runbook, plan, path=path, mode="rehearsal", from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
+                    grace=grace, environ=environ, environment="rehearsal")
+    sys.exit(code)
 
 
 @main.command("verify")

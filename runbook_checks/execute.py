@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import getpass
+import hashlib
 import secrets
 import socket
 import subprocess
@@ -16,6 +17,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+from string import Template
 from typing import Any, Protocol
 
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageProblem
@@ -23,6 +26,7 @@ from .model import (
     FAILED,
     INTERRUPTED,
     NOT_RUN,
+    PASSED,
     RUN_FAILED,
     RUN_INTERRUPTED,
     RUN_PASSED,
@@ -139,9 +143,26 @@ def actor(environ: Mapping[str, str]) -> str:
         return "unknown"
 
 
-def block_env(runbook: Runbook, environ: Mapping[str, str], run_id: str, environment: str, block: Block) -> dict[str, str]:
+def fingerprint(path: Path) -> str:
+    """SHA-256 over the relative names and contents of a file or of every file under a directory."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        name = f.relative_to(path).as_posix() if path.is_dir() else f.name
+        digest.update(name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def fingerprints(runbook: Runbook) -> dict[str, str]:
+    return {p: fingerprint(runbook.workdir / p) for p in runbook.fingerprint if (runbook.workdir / p).exists()}
+
+
+def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) -> dict[str, str]:
+    """The environment shared by every block: the caller's, the runbook's variables, ``env``."""
     env = dict(environ)
-    env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_RUN_ID=run_id, RUNBOOK_BLOCK_ID=block.id)
+    env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_WORKDIR=str(runbook.workdir))
+    for name, value in runbook.env:
+        env[name] = Template(value).safe_substitute(env)
     return env
 
 
@@ -166,10 +187,13 @@ def run_plan(
     """
     environment = environment or runbook.environment
     run_id = new_run_id()
+    base_env = runbook_env(runbook, environ, environment)
+    base_env["RUNBOOK_RUN_ID"] = run_id
     started_at, start = utc_now(), time.monotonic()
     results: list[BlockResult] = []
     failed_at: str | None = None
     interrupted = False
+    outcome: dict[str, str] = {}
 
     def not_run(block: Block, status: str, reason: str) -> BlockResult:
         return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase, criterion=block.criterion, reason=reason, after_failure=failed_at is not None)
@@ -182,6 +206,9 @@ def run_plan(
             result = not_run(block, SKIPPED, item.reason or "skipped")
         elif block.kind == STEP and failed_at is not None:
             result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier")
+        elif block.needs is not None and outcome.get(block.needs) != PASSED:
+            status = SKIPPED if outcome.get(block.needs, SKIPPED) == SKIPPED else NOT_RUN
+            result = not_run(block, status, f"needs {block.needs!r}, which did not pass in this run")
         else:
             if observer is not None:
                 observer.started(block)
@@ -189,7 +216,7 @@ def run_plan(
                 result = run_block(
                     block,
                     cwd=runbook.workdir,
-                    env=block_env(runbook, environ, run_id, environment, block),
+                    env={**base_env, "RUNBOOK_BLOCK_ID": block.id},
                     redactor=redactor,
                     observer=observer,
                     grace=grace,
@@ -201,6 +228,7 @@ def run_plan(
                 interrupted = True
             elif result.status in (FAILED, TIMED_OUT) and failed_at is None:
                 failed_at = block.id
+        outcome[block.id] = result.status
         results.append(result)
         if observer is not None and (item.run or result.status != SKIPPED):
             observer.finished(result)
@@ -231,6 +259,7 @@ def run_plan(
         resumes=resumes,
         not_rerun=tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from")),
         options=options or {},
+        fingerprints=fingerprints(runbook),
     )
 
 

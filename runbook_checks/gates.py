@@ -16,6 +16,29 @@ from .model import Runbook
 from .runner import utc_now
 
 
+def check_requirements(runbook: Runbook, results_dir: Path) -> None:
+    """``runbook.requires``: each named runbook's ledger must hold a passing ``--execute``
+    run whose fingerprints of the ``same`` paths equal the current content."""
+    from .execute import fingerprints
+    from .ledger import ledger_path, read_records
+
+    current = fingerprints(runbook)
+    for req in runbook.requires:
+        records = [r for r in read_records(ledger_path(results_dir, req.runbook))
+                   if r.mode == "execute" and r.status == "passed" and (req.environment is None or r.environment == req.environment)]
+        matching = [r for r in records if all(r.fingerprints.get(p) == current.get(p) for p in req.same)]
+        if matching:
+            continue
+        what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
+        same = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
+        if records:
+            why = f"its latest passing --execute run ({records[-1].run_id}) was for different content of {', '.join(req.same)}; current: {same}"
+        else:
+            why = f"{ledger_path(results_dir, req.runbook)} holds no passing --execute run of it"
+        todo = f"runbook-checks run {req.path} --execute --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute"
+        raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires a passing run of {what} first: {why}. Run {todo} (same --results), then try again. Nothing was executed.")
+
+
 def check_confirmation(runbook: Runbook, token: str | None) -> None:
     """Steps run only when ``token`` equals the runbook's ``confirm`` byte for byte."""
     where = f"{runbook.path}: runbook {runbook.id!r}"

@@ -46,9 +46,16 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
             problems.append(Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token"))
     for name in runbook.secrets:
         ref = re.compile(r"\$\{?" + re.escape(name) + r"\b")
-        if not any(ref.search(b.code) for b in runbook.blocks):
+        if not any(ref.search(text) for text in [b.code for b in runbook.blocks] + [v for _, v in runbook.env]):
             line = _front_matter_line(runbook, r"\b" + re.escape(name) + r"\b")
             problems.append(Problem(display, line, f"secret {name!r} is declared but no block references ${name}"))
+    for path in runbook.fingerprint:
+        if runbook.workdir.is_dir() and not (runbook.workdir / path).exists():
+            problems.append(Problem(display, _front_matter_line(runbook, r"^\s*fingerprint\s*:"), f"fingerprint path {path!r} does not exist in {runbook.workdir}"))
+    for req in runbook.requires:
+        for path in req.same:
+            if path not in runbook.fingerprint:
+                problems.append(Problem(display, req.line, f"requirement on {req.runbook!r}: 'same' path {path!r} is not in this runbook's 'fingerprint' list"))
     if not runbook.workdir.is_dir():
         line = _front_matter_line(runbook, r"^\s*workdir\s*:")
         problems.append(Problem(display, line, f"workdir {runbook.workdir} does not exist"))

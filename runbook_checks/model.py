@@ -76,12 +76,27 @@ class Block:
     retries: int = 0
     #: seconds to wait between attempts
     retry_delay: float = 1.0
+    #: id of an earlier block that must have passed in the same run
+    needs: str | None = None
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A gate on ``--execute``: another runbook's ledger must hold a passing execute run."""
+
+    runbook: str
+    environment: str | None
+    #: fingerprinted paths whose recorded hash must equal the current content
+    same: tuple[str, ...]
+    #: where that runbook lives (for the message), relative to the repository root
+    path: str | None
+    line: int
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,12 @@ class Runbook:
     sha256: str
     #: the directory ``workdir`` is relative to (the repository root, else the runbook's folder)
     root: Path
+    #: non-secret variables for every block, as (name, value) with ``${VAR}`` expanded at run time
+    env: tuple[tuple[str, str], ...] = ()
+    #: paths (relative to ``workdir``) whose content hash every run records
+    fingerprint: tuple[str, ...] = ()
+    #: runs of other runbooks that ``--execute`` requires
+    requires: tuple[Requirement, ...] = ()
 
     def block(self, block_id: str) -> Block:
         for b in self.blocks:
@@ -186,6 +207,8 @@ class RunRecord:
     not_rerun: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
     options: dict[str, Any] = field(default_factory=dict)
+    #: content hashes of the runbook's ``fingerprint`` paths at the time of the run
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -20,7 +20,7 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 from .errors import Problem, RunbookInvalid
-from .model import KINDS, Block, Phase, Runbook
+from .model import KINDS, Block, Phase, Requirement, Runbook
 
 #: Attributes a tagged block may carry (besides ``#id`` and the kind class).
 BLOCK_ATTRIBUTES = {
@@ -33,6 +33,7 @@ BLOCK_ATTRIBUTES = {
     "timeout": "time limit, e.g. 120, 90s, 2min (default: the runbook's timeout, else 300 s)",
     "retries": "extra attempts after a failure or timeout (default 0)",
     "retry-delay": "pause between attempts (default 1 s)",
+    "needs": "id of an earlier block that must have passed in the same run, else this block is skipped",
 }
 #: Keys of the ``runbook:`` mapping in the front matter.
 RUNBOOK_KEYS = {
@@ -43,7 +44,11 @@ RUNBOOK_KEYS = {
     "workdir": "directory the blocks run in, relative to the repository root (default: the runbook's folder)",
     "phases": "timeline rows in order: {id, name, estimate}",
     "timeout": "default time limit for every block (default 300 s)",
+    "env": "non-secret variables for every block; ${VAR} expands from the environment",
+    "fingerprint": "paths (relative to workdir) whose content hash every run records",
+    "requires": "runs of other runbooks that --execute needs: {runbook, environment, same, path}",
 }
+REQUIRE_KEYS = ("runbook", "environment", "same", "path")
 PHASE_KEYS = ("id", "name", "estimate")
 SHELLS = ("bash", "sh", "shell")
 
@@ -216,7 +221,52 @@ class _Parser:
             else:
                 out["timeout"] = t[0]
         out["phases"] = self.phases(meta.get("phases", []), key_lines, where)
+        out["env"] = self.env(meta.get("env", {}), key_lines, where)
+        out["fingerprint"] = self.strings(meta.get("fingerprint", []), "runbook.fingerprint", key_lines, where)
+        out["requires"] = self.requires(meta.get("requires", []), key_lines, where)
         return out
+
+    def env(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[tuple[str, str], ...]:
+        line = key_lines.get("runbook.env", where)
+        if not isinstance(raw, dict):
+            self.problem(line, "'runbook.env' must be a mapping of variable names to values")
+            return ()
+        out = []
+        for name, value in raw.items():
+            at = key_lines.get(f"runbook.env.{name}", line)
+            if not isinstance(name, str) or not _ENV_NAME_RE.match(name):
+                self.problem(at, f"'runbook.env': {name!r} is not an environment variable name")
+            elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                self.problem(at, f"'runbook.env.{name}' must be a string")
+            else:
+                out.append((name, str(value)))
+        return tuple(out)
+
+    def strings(self, raw: Any, key: str, key_lines: dict[str, int], where: int) -> tuple[str, ...]:
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+            self.problem(key_lines.get(key, where), f"'{key}' must be a list of paths")
+            return ()
+        return tuple(raw)
+
+    def requires(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[Requirement, ...]:
+        if not isinstance(raw, list):
+            self.problem(key_lines.get("runbook.requires", where), "'runbook.requires' must be a list of {runbook, environment, same, path}")
+            return ()
+        out = []
+        for i, item in enumerate(raw):
+            line = key_lines.get(f"runbook.requires.{i}", where)
+            if not isinstance(item, dict) or not isinstance(item.get("runbook"), str):
+                self.problem(line, "a requirement needs at least 'runbook: <id>'")
+                continue
+            for key in item:
+                if key not in REQUIRE_KEYS:
+                    self.problem(line, f"unknown requirement key {key!r}" + _suggest(str(key), REQUIRE_KEYS))
+            same = self.strings(item.get("same", []), f"runbook.requires.{i}.same", key_lines, line)
+            env, path = item.get("environment"), item.get("path")
+            out.append(Requirement(item["runbook"], str(env) if env else None, same, str(path) if path else None, line))
+        return tuple(out)
 
     def phases(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[Phase, ...]:
         if not isinstance(raw, list):
@@ -264,6 +314,8 @@ class _Parser:
             if block.id in seen:
                 self.problem(line, f"duplicate block id {block.id!r} (first used at line {seen[block.id]})")
                 continue
+            if block.needs is not None and block.needs not in seen:
+                self.problem(line, f"block {block.id!r}: needs={block.needs!r} is not the id of an earlier block" + _suggest(block.needs, seen))
             seen[block.id] = line
             blocks.append(block)
         return tuple(blocks)
@@ -338,6 +390,7 @@ class _Parser:
             timeout=values.get("timeout", default_timeout),
             retries=values.get("retries", 0),
             retry_delay=values.get("retry-delay", 1.0),
+            needs=values.get("needs"),
             sha256=sha256_text(digest_src),
         )
 
@@ -349,7 +402,7 @@ class _Parser:
                 self.problem(line, f"{where} is not a phase declared in the front matter (declared: {declared})" + _suggest(raw, phase_ids))
                 return None
             return raw
-        if key in ("criterion", "expect", "forbid"):
+        if key in ("criterion", "expect", "forbid", "needs"):
             if not raw.strip():
                 self.problem(line, f"{where} must not be empty")
                 return None
@@ -422,6 +475,9 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
         blocks=blocks,
         sha256=sha256_text(raw),
         root=root,
+        env=meta.get("env", ()),
+        fingerprint=meta.get("fingerprint", ()),
+        requires=meta.get("requires", ()),
     )
     return runbook, sorted(p.problems)
 

@@ -138,7 +138,7 @@ def test_after_a_failed_step_later_steps_do_not_run_but_checks_report(cli, write
     # the failure names the block, the command and the next thing to try
     assert f"✘ s1 failed at {tmp_path}/runbook.md:8: exit code 4, expected 0" in result.stdout
     assert "$ echo migrating; exit 4" in result.stdout
-    assert f"resume with: runbook-checks run {tmp_path}/runbook.md --from s1 --execute --confirm <token>" in result.stdout
+    assert f"then run again: runbook-checks run {tmp_path}/runbook.md --from s1 --execute --confirm <token>" in result.stdout
 
 
 def test_failed_check_before_a_step_keeps_the_step_from_running(cli, write, tmp_path):
@@ -273,3 +273,15 @@ def test_record_names_the_git_commit_and_hashes(cli, write, tmp_path):
     assert record["git"] == {"commit": head, "dirty": False}
     assert record["runbook_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert record["runbook_path"] == "runbook.md"
+
+
+def test_needs_runs_a_block_only_after_the_block_it_needs_passed(cli, write, tmp_path):
+    body = fence("write", "step", f"echo on > {tmp_path}/flag") + fence("read-back", "check", f"cat {tmp_path}/flag", 'needs=write expect="on"')
+    path = write(front(body))
+    assert cli("run", path).returncode == 0  # checks only: the step is skipped, so is its read-back
+    assert statuses(ledger(tmp_path)[0]) == {"write": "skipped", "read-back": "skipped"}
+    assert ledger(tmp_path)[0]["blocks"][1]["reason"] == "needs 'write', which did not pass in this run"
+    assert cli("run", path, "--execute", "--confirm", "GO-OK").returncode == 0
+    assert statuses(ledger(tmp_path)[1]) == {"write": "passed", "read-back": "passed"}
+    bad = write(front(fence("a", "check", "true", "needs=b") + fence("b", "check", "true")), "bad.md")
+    assert ":8: block 'a': needs='b' is not the id of an earlier block" in cli("lint", bad).stdout
