@@ -365,6 +365,21 @@ def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> No
     click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report_markdown(report))
 
 
+@main.command("compare")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@_errors
+def compare_cmd(paths: tuple[str, ...]) -> None:
+    """A Markdown table comparing runbooks from their front matter: environment, confirm
+    token, secrets, every 'summary' label (risk, backup, maintenance, impact...) and
+    the runbooks each requires."""
+    from .parse import load_runbook
+    from .render import comparison_markdown
+    from .report import comparison
+
+    runbooks = [load_runbook(p) for p in paths]
+    click.echo(comparison_markdown(runbooks, comparison(runbooks)))
+
+
 @main.command("schema")
 def schema_cmd() -> None:
     """Print the JSON Schema of a ledger record."""

@@ -123,6 +123,8 @@ class Runbook:
     fingerprint: tuple[str, ...] = ()
     #: runs of other runbooks that ``--execute`` requires
     requires: tuple[Requirement, ...] = ()
+    #: (label, text) pairs describing the runbook, compared across runbooks
+    summary: tuple[tuple[str, str], ...] = ()
 
     def block(self, block_id: str) -> Block:
         for b in self.blocks:

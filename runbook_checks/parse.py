@@ -47,6 +47,7 @@ RUNBOOK_KEYS = {
     "env": "non-secret variables for every block; ${VAR} expands from the environment",
     "fingerprint": "paths (relative to workdir) whose content hash every run records",
     "requires": "runs of other runbooks that --execute needs: {runbook, environment, same, path}",
+    "summary": "label: text pairs describing the runbook (risk, backup, impact...), compared across runbooks",
 }
 REQUIRE_KEYS = ("runbook", "environment", "same", "path")
 PHASE_KEYS = ("id", "name", "estimate")
@@ -222,6 +223,11 @@ class _Parser:
                 out["timeout"] = t[0]
         out["phases"] = self.phases(meta.get("phases", []), key_lines, where)
         out["env"] = self.env(meta.get("env", {}), key_lines, where)
+        summary = meta.get("summary", {})
+        if not isinstance(summary, dict) or not all(isinstance(v, (str, int, float)) for v in summary.values()):
+            self.problem(key_lines.get("runbook.summary", where), "'runbook.summary' must be a mapping of labels to short texts")
+            summary = {}
+        out["summary"] = tuple((str(k), str(v)) for k, v in summary.items())
         out["fingerprint"] = self.strings(meta.get("fingerprint", []), "runbook.fingerprint", key_lines, where)
         out["requires"] = self.requires(meta.get("requires", []), key_lines, where)
         return out
@@ -478,6 +484,7 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
         env=meta.get("env", ()),
         fingerprint=meta.get("fingerprint", ()),
         requires=meta.get("requires", ()),
+        summary=meta.get("summary", ()),
     )
     return runbook, sorted(p.problems)
 

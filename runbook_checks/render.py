@@ -50,6 +50,13 @@ def timeline_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
+def comparison_markdown(runbooks: list[Any], rows: list[tuple[str, list[str]]]) -> str:
+    head = "| Aspect | " + " | ".join(f"{cell(rb.title)} (`{rb.id}`)" for rb in runbooks) + " |"
+    lines = [head, "|---" * (len(runbooks) + 1) + "|"]
+    lines += [f"| **{cell(aspect)}** | " + " | ".join(cell(v) for v in values) + " |" for aspect, values in rows]
+    return "\n".join(lines)
+
+
 def report_markdown(report: Report) -> str:
     return f"# {report.title}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n## Timeline\n\n{timeline_markdown(report)}\n"
 

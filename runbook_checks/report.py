@@ -161,6 +161,22 @@ def build_report(runbook: Runbook, records: list[RunRecord]) -> Report:
     )
 
 
+def comparison(runbooks: list[Runbook]) -> list[tuple[str, list[str]]]:
+    """Rows (aspect, one value per runbook) comparing runbooks from their front matter."""
+    rows = [
+        ("Environment", [rb.environment for rb in runbooks]),
+        ("Confirm", [f"`{rb.confirm}`" if rb.confirm else "—" for rb in runbooks]),
+        ("Secret", [", ".join(f"`{s}`" for s in rb.secrets) or "—" for rb in runbooks]),
+    ]
+    labels: list[str] = []
+    for rb in runbooks:
+        labels += [label for label, _ in rb.summary if label not in labels]
+    for label in labels:
+        rows.append((label, [dict(rb.summary).get(label, "—") for rb in runbooks]))
+    rows.append(("Requires", [", ".join(r.runbook for r in rb.requires) or "—" for rb in runbooks]))
+    return rows
+
+
 def _range_text(lo: float, hi: float) -> str:
     if lo % 60 == 0 and hi % 60 == 0:
         lo_m, hi_m = int(lo // 60), int(hi // 60)

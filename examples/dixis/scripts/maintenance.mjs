@@ -1,5 +1,6 @@
-// The app's maintenance flag (app_settings.maintenance): `on`, `off` or `status`.
-// The app serves a maintenance page while it is on.
+// The app's maintenance flag: `on`, `off` or `status`. The app serves a maintenance page
+// while it is on. The flag lives in its own `ops` schema, outside the schema Prisma
+// migrates, so it can be switched on before the very first migration too.
 import pg from "pg";
 
 const action = process.argv[2] ?? "status";
@@ -10,22 +11,23 @@ if (!["on", "off", "status"].includes(action)) {
 const client = new pg.Client({ connectionString: process.env.DATABASE_URL, connectionTimeoutMillis: 10000 });
 await client.connect();
 try {
-  const table = await client.query("SELECT to_regclass('app_settings') IS NOT NULL AS present");
-  if (!table.rows[0].present) {
-    // A database with no schema yet has no app running on it: nothing to switch.
-    console.log(`maintenance: ${action === "status" ? "off" : action} (no app_settings table yet: no app is served from this database)`);
-  } else {
-    if (action !== "status") {
-      await client.query(
-        `INSERT INTO app_settings (key, value, updated_at) VALUES ('maintenance', $1, now())
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-        [action],
-      );
-    }
-    const { rows } = await client.query("SELECT value, updated_at FROM app_settings WHERE key = 'maintenance'");
-    const value = rows[0]?.value ?? "off";
-    console.log(`maintenance: ${value}${rows[0] ? ` (since ${rows[0].updated_at.toISOString()})` : ""}`);
+  if (action !== "status") {
+    await client.query("CREATE SCHEMA IF NOT EXISTS ops");
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS ops.maintenance (id boolean PRIMARY KEY DEFAULT true CHECK (id), enabled boolean NOT NULL, changed_at timestamptz NOT NULL)",
+    );
+    await client.query(
+      `INSERT INTO ops.maintenance (id, enabled, changed_at) VALUES (true, $1, now())
+       ON CONFLICT (id) DO UPDATE SET enabled = EXCLUDED.enabled, changed_at = now()`,
+      [action === "on"],
+    );
   }
+  const present = await client.query("SELECT to_regclass('ops.maintenance') IS NOT NULL AS present");
+  const { rows } = present.rows[0].present
+    ? await client.query("SELECT enabled, changed_at FROM ops.maintenance")
+    : { rows: [] };
+  const state = rows[0]?.enabled ? "on" : "off";
+  console.log(`maintenance: ${state}${rows[0] ? ` (since ${rows[0].changed_at.toISOString()})` : " (never switched)"}`);
 } finally {
   await client.end();
 }
