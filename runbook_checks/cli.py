@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_USAGE, RunbookChecksError, RunbookInvalid
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, RunbookChecksError, RunbookInvalid
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -49,6 +49,8 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(f"the runbook has {len(exc.problems)} problem(s); nothing was executed. Fix them (runbook-checks lint) and run again.", EXIT_USAGE) from None
         except RunbookChecksError as exc:
             raise CliError(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise CliError("interrupted before the run started; nothing was recorded", EXIT_INTERRUPTED) from None
 
     return wrapper
 

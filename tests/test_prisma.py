@@ -1,0 +1,219 @@
+"""The runbooks against real Prisma (through pnpm) and real databases: a throwaway
+PostgreSQL 15 cluster and PGlite. Expectations match the texts Prisma prints here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.sandbox import pglite, postgres
+
+from .conftest import clean_env
+from .test_process import start_cli, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "examples" / "dixis"
+RUNBOOKS = ROOT / "docs" / "OPS" / "RUNBOOKS"
+MIGRATIONS = ("20250101090000_init", "20250215090000_product_unit_and_stock", "20250320090000_order_total_cents")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_installed():
+    """The app's packages, installed from the lockfile (scripts/setup.sh does this too)."""
+    if not (APP / "node_modules" / ".bin" / "prisma").exists():
+        subprocess.run(["pnpm", "install", "--frozen-lockfile"], cwd=APP, check=True)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the app (packages installed from the warm pnpm store) and both runbooks
+    in tmp_path, so tests can add broken migrations and write backups without touching the repo."""
+    (tmp_path / ".git").mkdir()  # marks the root that runbook workdirs are relative to
+    shutil.copytree(APP, tmp_path / "app", ignore=shutil.ignore_patterns("node_modules", "backups"))
+    subprocess.run(["pnpm", "install", "--frozen-lockfile", "--prefer-offline", "--reporter=silent"], cwd=tmp_path / "app", check=True)
+    (tmp_path / "docs").mkdir()
+    for name in ("DB-MIGRATION-STAGING.md", "DB-MIGRATION-PRODUCTION.md"):
+        text = (RUNBOOKS / name).read_text().replace("workdir: examples/dixis", "workdir: app")
+        (tmp_path / "docs" / name).write_text(text.replace("path: docs/OPS/RUNBOOKS/", "path: docs/"))
+    return tmp_path
+
+
+def staging(project: Path) -> Path:
+    return project / "docs" / "DB-MIGRATION-STAGING.md"
+
+
+def production(project: Path) -> Path:
+    return project / "docs" / "DB-MIGRATION-PRODUCTION.md"
+
+
+def records(project: Path, runbook_id: str = "db-migration-staging") -> list[dict]:
+    path = project / "runbook-results" / f"{runbook_id}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def blocks(record: dict) -> dict[str, dict]:
+    return {b["id"]: b for b in record["blocks"]}
+
+
+def psql(url: str, sql: str) -> str:
+    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True).stdout
+
+
+def leftover_databases() -> list[str]:
+    """Command lines of live throwaway database processes."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and ("runbook-pglite-" in cmd or "runbook-pg-" in cmd):
+            found.append(cmd)
+    return found
+
+
+@pytest.mark.parametrize("database", [postgres, lambda: pglite(APP)], ids=["postgres", "pglite"])
+def test_fresh_database_fails_status_naming_pending_migrations(cli, project, database):
+    with database() as db:
+        result = cli("run", staging(project), "--only", "migrate-status", env=clean_env(DATABASE_URL_STAGING=db.url), cwd=project)
+    assert result.returncode == 1
+    status = blocks(records(project)[0])["migrate-status"]
+    assert status["status"] == "failed" and status["exit_code"] == 1
+    assert "Following migrations have not yet been applied:" in status["output"]
+    for name in MIGRATIONS:
+        assert name in status["output"]
+    assert db.url not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["pglite", "postgres"])
+def test_rehearsal_passes_every_block_and_leaves_nothing_behind(cli, project, kind):
+    result = cli("rehearse", staging(project), "--db", kind, cwd=project, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    [record] = records(project)
+    assert (record["mode"], record["environment"], record["status"]) == ("rehearsal", "rehearsal", "passed")
+    assert {b["status"] for b in record["blocks"]} == {"passed"} and len(record["blocks"]) == 10
+    assert "Measured against the runbook's estimates:" in result.stdout and "| **Total** | **4-8 min** |" in result.stdout
+    assert leftover_databases() == []
+
+
+def test_deploy_twice_is_idempotent_and_keeps_data(cli, project):
+    third = project / "app" / "prisma" / "migrations" / MIGRATIONS[2]
+    held = project / "held"
+    shutil.move(third, held)  # first deploy only the first two migrations
+    with postgres() as db:
+        env = clean_env(DATABASE_URL_STAGING=db.url)
+        run = ["run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet"]
+        assert cli(*run, "--only", "migrate-deploy", env=env, cwd=project).returncode == 0
+        psql(db.url, "INSERT INTO producers (name, region, email) VALUES ('Olive Grove', 'Crete', 'olive@example.com');"
+                     "INSERT INTO products (producer_id, name, price_cents) VALUES (1, 'Olive oil 1l', 1250);"
+                     "INSERT INTO orders (customer_email) VALUES ('ana@example.com');"
+                     "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (1, 1, 3, 1250);")
+        shutil.move(held, third)
+        first = cli(*run, env=env, cwd=project)
+        assert first.returncode == 0, first.stdout[-3000:]
+        assert psql(db.url, "SELECT total_cents FROM orders WHERE id = 1").strip() == "3750"  # backfilled
+        second = cli(*run, env=env, cwd=project)
+    assert second.returncode == 0
+    deploys = [blocks(r)["migrate-deploy"]["output"] for r in records(project)]
+    assert "All migrations have been successfully applied." in deploys[1]
+    assert "No pending migrations to apply." in deploys[2]
+    assert "latest order #1 total 3750" in blocks(records(project)[2])["app-smoke"]["output"]
+
+
+def test_failed_migration_p3009_is_reported_and_recovery_brings_status_back(cli, project):
+    broken = project / "app" / "prisma" / "migrations" / "20250401090000_organic_flag"
+    broken.mkdir()
+    (broken / "migration.sql").write_text('ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\nSELECT * FROM "no_such_table";\n')
+    run = ["run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet"]
+    with postgres() as db:
+        env = clean_env(DATABASE_URL_STAGING=db.url)
+        first = cli(*run, env=env, cwd=project)
+        assert first.returncode == 1
+        r1 = blocks(records(project)[0])
+        assert r1["migrate-deploy"]["status"] == "failed" and "no_such_table" in r1["migrate-deploy"]["output"]
+        assert "Following migration have failed:\n20250401090000_organic_flag" in r1["migrate-status"]["output"]
+        assert "failed migration: 20250401090000_organic_flag" in r1["diag-failed-migrations"]["output"]
+        assert r1["diag-failed-migrations"]["status"] == "failed"
+        # the earlier statement of the failed migration stays applied
+        assert psql(db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'").strip() == "1"
+        again = cli(*run, "--from", "migrate-deploy", env=env, cwd=project)
+        deploy = blocks(records(project)[1])["migrate-deploy"]
+        assert again.returncode == 1 and "P3009" in deploy["output"] and "20250401090000_organic_flag" in deploy["output"]
+        # recovery as documented: undo what applied, `migrate resolve --rolled-back` (its SQL), fix, deploy
+        psql(db.url, 'ALTER TABLE "products" DROP COLUMN "organic";'
+                     "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '20250401090000_organic_flag' AND finished_at IS NULL;")
+        (broken / "migration.sql").write_text('ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\n')
+        (project / "app" / "prisma" / "schema.prisma").write_text((project / "app" / "prisma" / "schema.prisma").read_text().replace(
+            '  stock       Int         @default(0)\n', '  stock       Int         @default(0)\n  organic     Boolean     @default(false)\n'))
+        fixed = cli(*run, "--from", "migrate-deploy", env=env, cwd=project)
+    assert fixed.returncode == 0, fixed.stdout[-3000:]
+    last = blocks(records(project)[2])
+    assert "Database schema is up to date!" in last["migrate-status"]["output"]
+    assert records(project)[2]["resumes"] == records(project)[1]["run_id"]
+
+
+def test_wrong_password_fails_the_connection_check_without_printing_it(cli, project):
+    with postgres() as db:
+        wrong_password = "Wr0ng-Pa55word-zz"
+        url = db.url.replace(db.url.split(":")[2].split("@")[0], wrong_password)
+        result = cli("run", staging(project), "--only", "verify-secret", "--junit", project / "junit.xml", env=clean_env(DATABASE_URL_STAGING=url), cwd=project)
+    assert result.returncode == 1
+    check = blocks(records(project)[0])["verify-secret"]
+    assert 'password authentication failed for user "postgres"' in check["output"]
+    ledger = (project / "runbook-results" / "db-migration-staging.jsonl").read_text()
+    for text in (result.stdout, result.stderr, ledger, (project / "junit.xml").read_text()):
+        assert wrong_password not in text and url not in text
+
+
+def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one(cli, project):
+    prod_run = ["run", production(project), "--execute", "--confirm", "DIXIS-PROD-OK", "--quiet"]
+    with postgres(database="dixis_staging") as stage, postgres(database="dixis_prod") as prod:
+        env = clean_env(DATABASE_URL_STAGING=stage.url, DATABASE_URL_PROD=prod.url)
+        refused = cli(*prod_run, env=env, cwd=project)
+        assert refused.returncode == 2
+        assert "requires a passing run of runbook 'db-migration-staging' (staging)" in refused.stderr
+        assert "runbook-checks run docs/DB-MIGRATION-STAGING.md --execute" in refused.stderr
+        assert psql(prod.url, "SELECT to_regclass('_prisma_migrations') IS NULL").strip() == "t"  # nothing ran
+        # a rehearsal does not count as a staging pass
+        assert cli("rehearse", staging(project), env=env, cwd=project, timeout=300).returncode == 0
+        assert cli(*prod_run, env=env, cwd=project).returncode == 2
+        assert cli("run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet", env=env, cwd=project).returncode == 0
+        passed = cli(*prod_run, env=env, cwd=project)
+        assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr
+        assert psql(prod.url, "SELECT enabled FROM ops.maintenance").strip() == "f"
+        # a new migration after the staging pass: production refuses again
+        extra = project / "app" / "prisma" / "migrations" / "20250501090000_noop"
+        extra.mkdir()
+        (extra / "migration.sql").write_text("SELECT 1;\n")
+        again = cli(*prod_run, env=env, cwd=project)
+    assert again.returncode == 2 and "was for different content of prisma/migrations" in again.stderr
+    prod_record = blocks(records(project, "db-migration-production")[0])
+    assert "Archive created at" in prod_record["backup-readable"]["output"]
+    assert prod_record["maintenance-is-on"]["status"] == "passed" and prod_record["maintenance-is-off"]["status"] == "passed"
+    assert list((project / "app" / "backups").glob("dixis-production-*.dump"))
+
+
+@pytest.mark.parametrize("when", ["start-up", "mid-run"])
+def test_interrupted_rehearsal_stops_the_database(project, when):
+    proc = start_cli(["rehearse", staging(project)], project, clean_env())
+    holder = project / "runbook-results" / ".db-migration-staging.rehearsal.holder.json"  # exists while the run holds its lock
+    wait_for(lambda: leftover_databases() != [] and (when == "start-up" or holder.exists()), timeout=120)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130 and leftover_databases() == []
+    if when == "mid-run":
+        assert records(project)[0]["status"] == "interrupted"
+
+
+def test_lint_passes_on_both_runbooks(cli):
+    result = cli("lint", RUNBOOKS, cwd=ROOT)
+    assert result.returncode == 0 and "2 runbook(s) checked, 0 problem(s)" in result.stderr, result.stdout
