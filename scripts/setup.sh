@@ -1,9 +1,27 @@
 #!/usr/bin/env bash
-# Create .venv and install runbook-checks with its test dependencies (idempotent).
+# Set up everything on a fresh machine (idempotent): the Python package and its test
+# dependencies in .venv, pnpm, the reference app's locked packages, and PostgreSQL 15
+# (for the temporary clusters of `rehearse --db postgres` and the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+PNPM_VERSION=10.34.9   # keep equal to examples/dixis/package.json "packageManager"
+
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "runbook-checks needs Python >= 3.11" >&2; exit 2; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 echo "runbook-checks installed in .venv ($(.venv/bin/runbook-checks --version))"
+
+command -v node >/dev/null || { echo "Node.js 20 or newer is needed for the reference app (apt-get install nodejs)" >&2; exit 2; }
+if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
+  npm install --global --silent "pnpm@$PNPM_VERSION"
+fi
+(cd examples/dixis && pnpm install --frozen-lockfile --reporter=append-only | tail -n 3)
+
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v psql >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15 >/dev/null
+  else
+    echo "note: PostgreSQL 15 is not installed; 'rehearse --db postgres' and its tests need it (apt-get install postgresql-15)" >&2
+  fi
+fi
