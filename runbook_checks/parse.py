@@ -57,9 +57,9 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION_RE = re.compile(
     r"^\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:[-\u2013\u2014]\s*(?P<hi>\d+(?:\.\d+)?))?\s*"
-    r"(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$"
+    r"(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?|d|days?)?\s*$"
 )
-_UNIT_S = {"s": 1, "m": 60, "h": 3600}
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CONTAINER_RE = re.compile(r"^( *)(?:!!!|\?\?\?\+?|===\+?)(?:[ \t]|$)")
 _FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
 DEFAULT_TIMEOUT_S = 300.0

@@ -9,7 +9,7 @@ PNPM_VERSION=10.34.9   # keep equal to examples/dixis/package.json "packageManag
 
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "runbook-checks needs Python >= 3.11" >&2; exit 2; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,site]'
 echo "runbook-checks installed in .venv ($(.venv/bin/runbook-checks --version))"
 
 command -v node >/dev/null || { echo "Node.js 20 or newer is needed for the reference app (apt-get install nodejs)" >&2; exit 2; }
