@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up everything on a fresh machine (idempotent): the Python package and its test
-# dependencies in .venv, pnpm, the reference app's locked packages, and PostgreSQL 15
-# (for the temporary clusters of `rehearse --db postgres` and the tests).
+# Set up everything on a fresh machine (idempotent): the Python package with its site and
+# test dependencies in .venv, pnpm, the reference app's locked packages, PostgreSQL 15
+# and Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -18,10 +18,16 @@ if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
 fi
 (cd examples/dixis && pnpm install --frozen-lockfile --reporter=append-only | tail -n 3)
 
-if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || ! command -v psql >/dev/null; then
+# Debian packages: PostgreSQL 15 (temporary clusters for `rehearse --db postgres` and the
+# tests) and Chromium (the tests look at the built site in a real headless browser).
+missing=()
+{ [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v psql >/dev/null; } || missing+=(postgresql-15 postgresql-client-15)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15 >/dev/null
+    echo "installing ${missing[*]} from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "note: PostgreSQL 15 is not installed; 'rehearse --db postgres' and its tests need it (apt-get install postgresql-15)" >&2
+    echo "note: not installed: ${missing[*]} (apt-get install ${missing[*]}); some tests need them" >&2
   fi
 fi

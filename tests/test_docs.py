@@ -50,3 +50,13 @@ def test_every_exit_code_is_documented_in_the_site_and_in_help():
     for code in codes:
         assert f"| `{code}` |" in EXIT_DOC, code
         assert re.search(rf"^\s+{code}\s", help_text, re.M), code
+
+
+def test_every_plugin_option_and_marker_is_documented():
+    from runbook_checks.plugin import MARKERS, RunbookChecksConfig
+
+    site_doc = (DOCS / "site.md").read_text()
+    for name in dict(RunbookChecksConfig._schema):
+        assert f"| `{name}` |" in site_doc, name
+    for marker in MARKERS:
+        assert f"<!-- runbook-checks: {marker}" in site_doc, marker

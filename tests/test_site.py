@@ -1,0 +1,213 @@
+"""The published site: a real `mkdocs build` of a fixture site with a recorded ledger,
+assertions on the built HTML, and a real headless Chromium looking at the page."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import clean_env
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+RUNBOOK = """\
+---
+title: Fixture runbook
+runbook:
+  id: fixture
+  environment: staging
+  confirm: FIX-OK
+  phases:
+    - {{id: prep, name: Preparation, estimate: 1-2 min}}
+    - {{id: verify, name: Verification, estimate: 10 s}}
+---
+# Fixture runbook
+
+```bash {{#good .check phase=prep criterion="Good things happen"}}
+echo good; touch "{mark}"
+```
+
+```bash {{#bad .check phase=verify criterion="Bad things are caught"}}
+echo "something broke" >&2; exit 3
+```
+
+```bash {{#changing .check phase=verify criterion="Changes are noticed"}}
+echo version-1
+```
+
+```bash {{#apply .step criterion="Change applied"}}
+echo applying
+```
+
+## Timeline
+
+<!-- runbook-checks: timeline -->
+
+## Success criteria
+
+<!-- runbook-checks: success-criteria -->
+
+## History
+
+<!-- runbook-checks: history -->
+"""
+
+
+def mkdocs_yml(**plugin: str) -> str:
+    options = "".join(f"\n      {k}: {v}" for k, v in plugin.items())
+    return textwrap.dedent("""\
+        site_name: fixture
+        theme: {name: material}
+        plugins:
+          - runbook-checks:""") + (options or " {}") + textwrap.dedent("""
+        markdown_extensions: [attr_list, admonition, pymdownx.details, pymdownx.superfences, tables]
+        """)
+
+
+def build(site: Path, strict: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site / "site")] + (["--strict"] if strict else [])
+    return subprocess.run(cmd, cwd=site, capture_output=True, text=True, env=clean_env(NO_MKDOCS_2_WARNING="1"), timeout=120)
+
+
+@pytest.fixture
+def site(tmp_path: Path, cli) -> Path:
+    """A fixture site whose ledger holds a passed, a failed, a stale and a never-run block."""
+    mark = tmp_path / "side-effect"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (tmp_path / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results"))
+    (docs / "index.md").write_text("# Home\n\n<!-- runbook-checks: comparison rb.md other.md -->\n")
+    (docs / "audit.md").write_text("# Audit\n\n<!-- runbook-checks: audit -->\n")
+    runbook = docs / "rb.md"
+    runbook.write_text(RUNBOOK.format(mark=mark))
+    (docs / "other.md").write_text("---\nrunbook:\n  id: other\n  environment: production\n  summary: {Risk: High}\n---\n# Other\n\n```bash {#o .check}\ntrue\n```\n")
+    assert cli("run", runbook, cwd=tmp_path).returncode == 1
+    runbook.write_text(runbook.read_text().replace("echo version-1", "echo version-2"))  # now stale
+    mark.unlink()
+    return tmp_path
+
+
+def page(site: Path, name: str) -> str:
+    return (site / "site" / name / "index.html").read_text()
+
+
+def badges(html: str) -> dict[str, str]:
+    return dict(re.findall(r'class="rbc-badge[^"]*" data-block="([^"]+)" data-status="([^"]+)"', html))
+
+
+def test_build_renders_badges_tables_timeline_history_and_executes_nothing(site):
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    assert not (site / "side-effect").exists()  # the build ran no block
+    html = page(site, "rb")
+    assert badges(html) == {"good": "passed", "bad": "failed", "changing": "stale", "apply": "never-run"}
+    assert 'href="#evidence-bad"' in html and 'id="evidence-bad"' in html and "something broke" in html
+    criteria = html[html.index('id="success-criteria"'):]
+    for criterion, status in [("Good things happen", "passed"), ("Bad things are caught", "failed"), ("Changes are noticed", "stale"), ("Change applied", "never-run")]:
+        assert re.search(rf"<td>{criterion}</td>\s*<td><code>\w+</code></td>\s*<td>\S+ {status}</td>", criteria), criterion
+    assert '<svg class="rbc-timeline"' in html and 'data-phase="prep"' in html
+    assert "<td>Preparation</td>" in html and "<td>1-2 min</td>" in html
+    record = json.loads((site / "runbook-results" / "fixture.jsonl").read_text())
+    assert f'href="../audit/#run-{record["run_id"]}"' in html  # history links to the run's evidence
+    audit = page(site, "audit")
+    assert "chain intact (1 records)" in audit and f'id="run-{record["run_id"]}"' in audit and "never run" in audit
+    home = (site / "site" / "index.html").read_text()
+    assert "<td><strong>Risk</strong></td>" in home and "<td>High</td>" in home
+
+
+def test_old_passes_are_overdue(site):
+    (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", max_age="0s"))
+    assert build(site).returncode == 0
+    assert badges(page(site, "rb"))["good"] == "overdue"
+
+
+def test_missing_ledger_renders_never_run(site):
+    shutil.rmtree(site / "runbook-results")
+    assert build(site).returncode == 0
+    assert set(badges(page(site, "rb")).values()) == {"never-run"}
+    assert "no ledger yet" in page(site, "audit")
+
+
+def test_corrupted_ledger_fails_a_strict_build_and_is_reported_on_the_audit_page(site):
+    ledger = site / "runbook-results" / "fixture.jsonl"
+    ledger.write_text(ledger.read_text().replace('"actor": "', '"actor": "x', 1))
+    strict = build(site)
+    assert strict.returncode != 0 and f"{ledger}:1: hash mismatch" in strict.stderr
+    (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", strict="false"))
+    lenient = build(site)
+    assert lenient.returncode == 0, lenient.stderr
+    assert "fixture.jsonl:1</code>: hash mismatch" in page(site, "audit")
+    assert "Ledger failed verification" in page(site, "rb")
+
+
+@pytest.mark.parametrize("marker, message", [
+    ("<!-- runbook-checks: timelime -->", "docs/rb.md:{line}: unknown runbook-checks marker 'timelime'"),
+    ("<!-- runbook-checks: history extra -->", "docs/rb.md:{line}: the 'history' marker takes no arguments"),
+    ("<!-- runbook-checks: comparison rb.md -->", "docs/rb.md:{line}: 'comparison' needs two or more runbook paths"),
+])
+def test_bad_markers_fail_the_build_naming_page_and_line(site, marker, message):
+    runbook = site / "docs" / "rb.md"
+    lines = runbook.read_text().splitlines()
+    lines.insert(12, marker)
+    runbook.write_text("\n".join(lines) + "\n")
+    result = build(site)
+    assert result.returncode != 0 and message.format(line=13) in result.stderr
+
+
+def test_runbook_marker_on_a_plain_page_fails(site):
+    (site / "docs" / "index.md").write_text("# Home\n\n<!-- runbook-checks: timeline -->\n")
+    result = build(site)
+    assert "docs/index.md:3: the 'timeline' marker belongs on a runbook page" in result.stderr
+
+
+def test_project_site_builds_strict():
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "/tmp/runbook-checks-site-test"], cwd=ROOT,
+                            capture_output=True, text=True, env=clean_env(NO_MKDOCS_2_WARNING="1"), timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_headless_chromium_sees_tables_timeline_and_badges(site):
+    assert build(site).returncode == 0
+    from playwright.sync_api import sync_playwright
+
+    handler = lambda *a, **kw: _Quiet(*a, directory=str(site / "site"), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                                             "--disable-component-update", "--disable-sync", "--no-first-run"])
+            tab = browser.new_page(viewport={"width": 1280, "height": 2400})
+            tab.goto(f"http://127.0.0.1:{server.server_address[1]}/rb/")
+            criteria = tab.locator("table", has_text="Criterion")
+            assert criteria.is_visible()
+            assert criteria.locator("tr", has_text="Bad things are caught").inner_text().count("failed") == 1
+            timeline = tab.locator("svg.rbc-timeline")
+            assert timeline.is_visible() and timeline.locator("rect.rbc-measured").count() == 2
+            assert tab.locator("table", has_text="Verdict").is_visible()
+            badge = tab.locator('.rbc-badge[data-block="bad"]')
+            assert badge.is_visible() and "FAILED" in badge.inner_text().upper()
+            badge.locator("a", has_text="evidence").click()
+            assert tab.locator("#evidence-bad").get_attribute("open") is not None or tab.url.endswith("#evidence-bad")
+            ARTIFACTS.mkdir(exist_ok=True)
+            tab.screenshot(path=str(ARTIFACTS / "site-runbook.png"), full_page=True)
+            browser.close()
+    finally:
+        server.shutdown()
+    assert (ARTIFACTS / "site-runbook.png").stat().st_size > 10_000
