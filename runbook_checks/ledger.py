@@ -142,11 +142,15 @@ class Verification:
         return f"{self.path}:{self.bad_line}: {self.problem}"
 
 
-def verify_ledger(path: Path) -> Verification:
-    """Validate schema, hashes and chain of a ledger; stops at the first bad line."""
+def verify_ledger(path: Path, validate_schema: bool = True) -> Verification:
+    """Validate schema, hashes and chain of a ledger; stops at the first bad line.
+
+    ``validate_schema=False`` checks only that every line is a JSON object whose hash
+    and ``prev`` link hold (the site build uses this: it is ~50x faster).
+    """
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(schema())
+    validator = Draft202012Validator(schema()) if validate_schema else None
     path = Path(path)
     prev = None
     count = 0
@@ -158,10 +162,12 @@ def verify_ledger(path: Path) -> Verification:
                 record = json.loads(raw)
             except ValueError as exc:
                 return Verification(path, count, n, f"not valid JSON ({exc.args[0] if exc.args else exc})")
-            error = next(iter(sorted(validator.iter_errors(record), key=lambda e: list(e.path))), None)
-            if error is not None:
+            if validator is not None and not validator.is_valid(record):
+                error = min(validator.iter_errors(record), key=lambda e: list(e.path))
                 where = "/".join(str(p) for p in error.absolute_path) or "record"
                 return Verification(path, count, n, f"does not match the record schema at {where}: {error.message}")
+            if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
+                return Verification(path, count, n, "not a run record (no 'hash' and 'prev')")
             if record["prev"] != prev:
                 return Verification(path, count, n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
             if record_hash(record) != record["hash"]:

@@ -29,7 +29,7 @@ from .model import Runbook, RunRecord
 from .parse import is_runbook, parse_duration, parse_runbook
 from .render import comparison_markdown, criteria_markdown, timeline_markdown
 from .report import build_report, comparison
-from .site import CSS, badge_html, badge_status, evidence_html, history_rows, run_details, timeline_svg, verification_text
+from .site import CSS, badge_html, badge_status, evidence_html, history_html, history_rows, run_details, timeline_svg, verification_text
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
@@ -64,6 +64,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         # state for this build only
         self.runbooks: dict[str, Runbook] = {}
         self.ledgers: dict[str, tuple[list[RunRecord], Verification | None]] = {}
+        self.deferred: dict[str, list[str]] = {}
         self.docs_dir = Path(config.docs_dir)
         return config
 
@@ -86,7 +87,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
-                verification = verify_ledger(path)
+                verification = verify_ledger(path, validate_schema=False)
                 if not verification.ok and self.config.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
                 try:
@@ -168,13 +169,23 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             link = os.path.relpath(self.docs_dir / src, Path(page.file.abs_src_path).parent).replace(os.sep, "/")
             latest = f"{records[-1].status} ({records[-1].finished_at[:16].replace('T', ' ')}, {records[-1].environment})" if records else "never run"
             lines.append(f"| [{runbook.title}]({link}) | {runbook.environment} | {latest} | {verification_text(verification)} |")
-            details.append(f"\n### {runbook.title}\n\n{history_rows(records, '', None)}\n\n" + "\n".join(run_details(r) for r in reversed(records)))
+            # thousands of runs are put in as HTML after the Markdown conversion (see on_page_content)
+            details.append(f"\n### {runbook.title}\n\n" + self.defer(page, f'<div class="rbc-audit-runs">{history_html(records)}'
+                           + "".join(run_details(r) for r in reversed(records)) + "</div>"))
         return "\n".join(lines) + "\n" + "\n".join(details)
+
+    def defer(self, page: Any, html: str) -> str:
+        """A placeholder paragraph that ``on_page_content`` replaces with ``html``."""
+        items = self.deferred.setdefault(page.file.src_uri, [])
+        items.append(html)
+        return f"\n\nRBCDEFERRED{len(items) - 1}X\n\n"
 
     # -- badges ---------------------------------------------------------------------------
     def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
         if not self.config.enabled:
             return html
+        for i, item in enumerate(self.deferred.pop(page.file.src_uri, [])):
+            html = html.replace(f"<p>RBCDEFERRED{i}X</p>", item, 1)
         runbook = self.runbooks.get(page.file.src_uri)
         if runbook is None:
             return html if "rbc-" not in html else f"<style>{CSS}</style>{html}"

@@ -98,6 +98,20 @@ def history_rows(records: list[RunRecord], run_link: str | None, limit: int | No
     return "\n".join(lines)
 
 
+def history_html(records: list[RunRecord]) -> str:
+    """Every run as an HTML table row linking to its details (for the audit page)."""
+    if not records:
+        return "<p>never run</p>"
+    rows = "".join(
+        f'<tr><td><a href="#run-{e(r.run_id)}"><code>{e(r.run_id)}</code></a></td><td>{e(r.finished_at[:19].replace("T", " "))}</td><td>{e(r.environment)}</td>'
+        f"<td>{e(r.mode)}</td><td>{ICONS.get(r.status, '')} {e(r.status)}</td><td>{e(r.actor)}</td><td><code>{e((r.git or {}).get('commit', '')[:12])}</code></td>"
+        f"<td>{e(format_duration(r.duration_s))}</td></tr>"
+        for r in reversed(records)
+    )
+    return ("<table><thead><tr><th>Run</th><th>When (UTC)</th><th>Environment</th><th>Mode</th><th>Status</th><th>By</th><th>Commit</th>"
+            f"<th>Duration</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
 def run_details(record: RunRecord) -> str:
     rows = "".join(
         f"<tr><td><code>{e(b.id)}</code></td><td>{e(b.kind)}</td><td>{ICONS.get(b.status, '')} {e(b.status)}</td><td>{e(b.exit_code if b.exit_code is not None else '—')}</td>"
