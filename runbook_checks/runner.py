@@ -10,13 +10,15 @@ tail) for the record, so a block printing gigabytes cannot exhaust memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +38,9 @@ def utc_now() -> str:
 
 
 class Observer(Protocol):
-    """What a runner tells its caller while a block runs (all text already redacted)."""
+    """What a runner tells its caller while a block runs (all text already redacted).
+    An observer may also have ``spawned(block, pgid)``, called when the block's process
+    group starts."""
 
     def output(self, block: Block, text: str) -> None: ...
 
@@ -155,6 +159,20 @@ def terminate_group(pgid: int, grace: float) -> None:
         pass
 
 
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for a moment (cleanup must finish); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 @dataclass
 class _Attempt:
     status: str
@@ -178,44 +196,66 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                 observer.output(block, text)
 
     start = time.monotonic()
-    proc = subprocess.Popen(
-        ["bash", "-euo", "pipefail", "-c", block.code],
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
+        return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.exit_codes)), False, "127")], reason)
     pgid = proc.pid
+    if observer is not None and hasattr(observer, "spawned"):
+        observer.spawned(block, pgid)
     fd = proc.stdout.fileno()  # type: ignore[union-attr]
     timed_out = interrupted = False
     deadline = start + block.timeout
+    # Once the group has been stopped, stop reading soon even if a process that left the
+    # group (setsid, a daemon) still holds the pipe open.
+    give_up = float("inf")
     try:
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                now = time.monotonic()
+                if now >= give_up:
+                    break
+                if not timed_out and now >= deadline:
                     timed_out = True
                     terminate_group(pgid, grace)
-                    deadline = float("inf")
+                    give_up = time.monotonic() + 1.0
                     continue
-                if sel.select(min(remaining, 0.25)):
+                wait = (give_up if timed_out else min(deadline, give_up)) - now
+                if sel.select(max(min(wait, 0.25), 0.0)):
                     data = os.read(fd, READ_SIZE)
                     if not data:
                         break
                     take(stream.feed(data))
-                elif proc.poll() is not None:
+                elif proc.poll() is not None and give_up == float("inf"):
                     # bash is done but a background process still holds the pipe.
                     terminate_group(pgid, grace)
+                    give_up = time.monotonic() + 1.0
+        # The output is closed (a block may redirect it): bash still has its deadline.
+        while not timed_out and proc.poll() is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                terminate_group(pgid, grace)
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=min(remaining, 0.25))
     except KeyboardInterrupt:
         interrupted = True
-        terminate_group(pgid, grace)
     finally:
-        proc.stdout.close()  # type: ignore[union-attr]
-        exit_code = proc.wait()
-        terminate_group(pgid, grace)  # whatever the block left running in the background
+        with signals_ignored():  # a second Ctrl-C must not leave the group running
+            terminate_group(pgid, grace)
+            proc.stdout.close()  # type: ignore[union-attr]
+            exit_code = proc.wait()
     take(stream.flush())
     matcher.finish()
     duration = time.monotonic() - start
@@ -225,9 +265,9 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     expectations = [Expectation("exit", ",".join(map(str, block.exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))]
     expectations += matcher.expectations()
     if interrupted:
-        status, reason = INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); the block's processes were stopped"
+        status, reason = INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); the block's process group was stopped"
     elif timed_out:
-        status, reason = TIMED_OUT, f"timed out after {block.timeout:g} s; the block's processes were stopped"
+        status, reason = TIMED_OUT, f"timed out after {block.timeout:g} s; the block's process group was stopped"
         expectations.append(Expectation("timeout", f"{block.timeout:g} s", False, f"{duration:.1f} s"))
     else:
         unmet = [e for e in expectations if not e.met]

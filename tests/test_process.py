@@ -49,7 +49,7 @@ def test_timeout_kills_the_whole_group_with_no_orphan(cli, write, tmp_path):
     assert time.monotonic() - started < 30
     assert result.returncode == 1
     block = ledger(tmp_path)[0]["blocks"][0]
-    assert block["status"] == "timed-out" and block["reason"] == "timed out after 1 s; the block's processes were stopped"
+    assert block["status"] == "timed-out" and block["reason"] == "timed out after 1 s; the block's process group was stopped"
     assert not alive(int((tmp_path / "bg.pid").read_text()))
 
 
@@ -144,3 +144,34 @@ def test_invalid_utf8_and_ansi_escapes_are_cleaned(cli, write, tmp_path):
     out = ledger(tmp_path)[0]["blocks"][0]["output"]
     assert out == "bad \ufffd\ufffd bytes\nred plain\n"
     json.dumps(out)  # valid text
+
+
+def test_timeout_holds_when_the_block_redirects_its_own_output(cli, write, tmp_path):
+    started = time.monotonic()
+    result = cli("run", write(front(fence("quiet", "check", f"exec > {tmp_path}/log 2>&1\nsleep 30", "timeout=1"))), "--grace", "0.5")
+    assert time.monotonic() - started < 15
+    assert result.returncode == 1 and ledger(tmp_path)[0]["blocks"][0]["status"] == "timed-out"
+
+
+def test_timeout_holds_when_a_process_escapes_the_group(cli, write, tmp_path):
+    code = f"setsid sleep 30 & echo $! > {tmp_path}/escaped.pid\nsleep 30"
+    started = time.monotonic()
+    result = cli("run", write(front(fence("escapes", "check", code, "timeout=1"))), "--grace", "0.5")
+    assert time.monotonic() - started < 15
+    assert result.returncode == 1 and ledger(tmp_path)[0]["blocks"][0]["status"] == "timed-out"
+    os.kill(int((tmp_path / "escaped.pid").read_text()), signal.SIGKILL)  # it left the group on purpose
+
+
+def test_second_ctrl_c_during_the_grace_period_still_stops_the_group(write, tmp_path):
+    code = f"trap '' TERM INT\nsleep 300 & echo $! > {tmp_path}/bg.pid\nwhile true; do sleep 0.1; done"
+    proc = start_cli(["run", write(front(fence("stubborn", "check", code))), "--grace", "2"], tmp_path)
+    wait_for(lambda: (tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip())
+    proc.send_signal(signal.SIGINT)
+    for _ in range(3):  # more Ctrl-C, paced through the 2 s grace period the runner waits out
+        time.sleep(0.2)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert ledger(tmp_path)[0]["blocks"][0]["status"] == "interrupted"
+    assert not alive(int((tmp_path / "bg.pid").read_text()))
