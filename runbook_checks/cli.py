@@ -51,6 +51,9 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
             raise CliError("interrupted before the run started; nothing was recorded", EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise CliError(f"{where}{exc.strerror or exc}", EXIT_USAGE) from None
 
     return wrapper
 
@@ -132,6 +135,20 @@ class _Interrupt:
         signal.signal(signal.SIGTERM, self._old)
 
 
+def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by ``run`` and ``rehearse``."""
+    for option in reversed([
+        click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers."),
+        click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="json: a machine-readable summary on stdout (progress goes to stderr)."),
+        click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output."),
+        click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @main.command("run")
 @click.argument("path", type=click.Path())
 @click.option("--execute", is_flag=True, help="Also run the mutating .step blocks (needs --confirm).")
@@ -140,11 +157,7 @@ class _Interrupt:
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run this block (repeatable).")
 @click.option("--from", "from_id", metavar="ID", help="Resume: start at this block; earlier blocks are recorded as not re-run.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the commands; execute nothing.")
-@click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: a machine-readable summary on stdout (progress goes to stderr).")
-@click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output.")
-@click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped.")
+@_run_options
 @_errors
 def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
             dry_run: bool, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
@@ -165,11 +178,16 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
-        _print_plan(runbook, plan, execute, fmt)
+        _print_plan(runbook, plan, fmt)
         return
+    _something_to_run(plan)
     if execute:
         if confirm is None and _interactive() and runbook.confirm is not None:
-            confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} on {runbook.environment}", default="", show_default=False, err=True)
+            try:
+                confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} on {runbook.environment}",
+                                       default="", show_default=False, err=True)
+            except click.Abort:
+                raise CliError("interrupted at the confirmation prompt; nothing was executed", EXIT_INTERRUPTED) from None
         check_confirmation(runbook, confirm)
         check_requirements(runbook, Path(results))
     check_secrets(runbook, os.environ)
@@ -177,7 +195,15 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
                   quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment))
 
 
-def _print_plan(runbook: Any, plan: list[Any], execute: bool, fmt: str) -> None:
+def _something_to_run(plan: list[Any]) -> None:
+    from .errors import UsageProblem
+
+    if not any(p.run for p in plan):
+        reasons = sorted({p.reason for p in plan if p.reason})
+        raise UsageProblem("nothing to run: every block is skipped" + (f" ({'; '.join(reasons)})" if reasons else " (the runbook has no tagged blocks)"))
+
+
+def _print_plan(runbook: Any, plan: list[Any], fmt: str) -> None:
     from .gates import missing_secrets
     from .redact import Redactor
 
@@ -200,29 +226,51 @@ def _print_plan(runbook: Any, plan: list[Any], execute: bool, fmt: str) -> None:
         click.echo(f"\nwarning: secret(s) not set: {', '.join(missing)} — a real run would refuse", err=True)
 
 
+def _check_writable(junit: str | None) -> None:
+    """Refuse before running anything when the JUnit file cannot be written."""
+    from .errors import UsageProblem
+
+    if junit:
+        target = Path(junit)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir() or not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            raise UsageProblem(f"--junit {junit}: cannot write that file")
+
+
+class _LockNotes:
+    """Passes progress on to the reporter and tells the lock which process group runs."""
+
+    def __init__(self, reporter: Any, lock: Any):
+        self.reporter, self.lock = reporter, lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reporter, name)
+
+    def spawned(self, block: Any, pgid: int) -> None:
+        self.lock.note(pgid=pgid, block=block.id)
+
+
 def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | None, results: Path, junit: str | None,
          fmt: str, quiet: bool, grace: float, environ: Any, environment: str) -> int:
     """Run a plan under the lock, record it, print the outcome; returns the exit code."""
     from rich.console import Console
 
     from .console import PlainReporter, RichReporter
-    from .errors import EXIT_FAILED
     from .execute import run_plan
     from .gates import RunLock
-    from .ledger import append_record, ledger_path, read_records
+    from .ledger import append_record, last_hash, ledger_path, read_records
     from .redact import Redactor
-    from .render import junit_xml, record_markdown, record_summary
-    from .report import build_report
 
+    _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
     console = Console(file=out, soft_wrap=True)
     redact = Redactor.for_secrets(runbook.secrets, environ)
     ledger = ledger_path(results, runbook.id)
-    execute = mode != "check"
     with RunLock(results, runbook.id, environment) as lock:
         if lock.took_over:
             h = lock.took_over
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
+        last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
         resumes = None
         if from_id:
             previous = [r for r in read_records(ledger) if r.environment == environment]
@@ -231,19 +279,26 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             resumes = resumes.run_id if resumes else None
         to_run = sum(1 for p in plan if p.run)
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
-        options = {"execute": execute, "ran": [p.block.id for p in plan if p.run], "from": from_id}
+        options = {"execute": mode != "check", "ran": [p.block.id for p in plan if p.run], "from": from_id}
         try:
             with _Interrupt():
-                record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=reporter, mode=mode, environment=environment,
-                                  resumes=resumes, grace=grace, options=options)
+                record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
+                                  environment=environment, resumes=resumes, grace=grace, options=options)
         finally:
             reporter.close()
         sealed = append_record(results, record, redact)
+    _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact)
+    _write_outputs(runbook, record, sealed, path=path, junit=junit, fmt=fmt, ledger=ledger, redact=redact, console=console)
+    return record.exit_code
+
+
+def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any) -> None:
     counts: dict[str, int] = {}
     for b in record.blocks:
         counts[b.status] = counts.get(b.status, 0) + 1
-    failed = [b for b in record.blocks if b.status in ("failed", "timed-out")]
-    for b in failed:
+    for b in record.blocks:
+        if b.status not in ("failed", "timed-out"):
+            continue
         block = runbook.block(b.id)
         console.print(f"\n[bold red]✘ {b.id}[/] failed at {block.location}: {b.reason}", highlight=False)
         console.print("  command:", highlight=False)
@@ -253,35 +308,39 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             console.print("  output (last lines, redacted):", highlight=False)
             for line in b.output.rstrip("\n").splitlines()[-10:]:
                 console.print(f"    {line}", highlight=False, markup=False)
-        again = f"runbook-checks rehearse {path}" if mode == "rehearsal" else f"runbook-checks run {path} --from {b.id}" + (" --execute --confirm <token>" if execute else "")
+        again = (f"runbook-checks rehearse {path}" if mode == "rehearsal"
+                 else f"runbook-checks run {path} --from {b.id}" + (" --execute --confirm <token>" if mode == "execute" else ""))
         console.print(f"  next: read the runbook at {block.location}, fix the cause, then run again: {again}", highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} recorded in {ledger}", highlight=False, markup=False)
-    if junit:
-        Path(junit).parent.mkdir(parents=True, exist_ok=True)
-        Path(junit).write_text(redact(junit_xml(record, path)), encoding="utf-8")
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        report = build_report(runbook, read_records(ledger))
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as fh:
-            fh.write(redact(record_markdown(record, report)))
-    if mode == "rehearsal":
-        from .render import timeline_markdown
 
+
+def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any) -> None:
+    from .ledger import read_records
+    from .render import junit_xml, record_markdown, record_summary, timeline_markdown
+    from .report import build_report
+
+    if junit:
+        Path(junit).write_text(redact(junit_xml(record, path)), encoding="utf-8")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        text = record_markdown(record, build_report(runbook, read_records(ledger))) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
+        try:
+            with open(summary_file, "a", encoding="utf-8") as fh:
+                fh.write(redact(text))
+        except OSError as exc:
+            console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
+    if record.mode == "rehearsal":
         console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record])), highlight=False, markup=False)
     if fmt == "json":
         click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
-    return record.exit_code if record.exit_code in (0, EXIT_FAILED, 130) else EXIT_FAILED
 
 
 @main.command("rehearse")
 @click.argument("path", type=click.Path())
 @click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,
               help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.")
-@click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json: a machine-readable summary on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output.")
-@click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped.")
+@_run_options
 @_errors
 def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
@@ -300,6 +359,8 @@ def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, 
     if not targets:
         raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
     plan = plan_run(runbook, execute=True)
+    _something_to_run(plan)
+    _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
     with throwaway(db, runbook.workdir) as database:
         environ = {**os.environ, **{name: database.url for name in targets}}
@@ -313,12 +374,15 @@ def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, 
 
 @main.command("verify")
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--anchor", "anchors", multiple=True, metavar="HASH",
+              help="A ledger head hash kept elsewhere (step summary, run log); the chain must still contain it. Repeatable.")
 @_errors
-def verify_cmd(paths: tuple[str, ...]) -> None:
+def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     """Verify ledgers: JSON Schema, hashes and chain. Names the first bad line as path:N.
 
     PATHS are ledger files (.jsonl) or directories of them (default: runbook-results).
-    Exit 1 when a ledger is tampered with, cut or half-written.
+    Exit 1 when a ledger is tampered with, cut or half-written, or an --anchor hash is
+    missing from it (records rewritten wholesale, or dropped from the end).
     """
     from .errors import UsageProblem
     from .ledger import LEDGER_SUFFIX, verify_ledger
@@ -327,18 +391,26 @@ def verify_cmd(paths: tuple[str, ...]) -> None:
     for raw in paths or ("runbook-results",):
         p = Path(raw)
         if p.is_dir():
-            files += sorted(p.glob(f"*{LEDGER_SUFFIX}"))
-        elif p.is_file():
+            files += sorted(f for f in p.glob(f"*{LEDGER_SUFFIX}") if f.is_file())
+        elif p.is_file() and p.suffix == LEDGER_SUFFIX:
             files.append(p)
+        elif p.is_file():
+            raise UsageProblem(f"{raw}: not a ledger (ledgers are {LEDGER_SUFFIX} files)")
         else:
             raise UsageProblem(f"{raw}: no such ledger file or directory")
     if not files:
         raise UsageProblem(f"no ledger files (*{LEDGER_SUFFIX}) under {', '.join(paths or ('runbook-results',))}")
     bad = 0
+    found: set[str] = set()
     for f in files:
         result = verify_ledger(f)
         click.echo(str(result))
         bad += not result.ok
+        found |= set(result.hashes)
+    for anchor in anchors:
+        if anchor not in found:
+            click.echo(f"anchor {anchor}: not in the verified chain — records were rewritten or removed since it was taken")
+            bad += 1
     if bad:
         sys.exit(1)
 

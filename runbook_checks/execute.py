@@ -198,40 +198,38 @@ def run_plan(
     def not_run(block: Block, status: str, reason: str) -> BlockResult:
         return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase, criterion=block.criterion, reason=reason, after_failure=failed_at is not None)
 
+    # before any block can change the checkout or the fingerprinted files
+    git, ci, prints = git_info(runbook.root), ci_context(environ), fingerprints(runbook)
     for item in plan:
         block = item.block
-        if interrupted:
-            result = not_run(block, NOT_RUN, "not run: the run was interrupted")
-        elif not item.run:
-            result = not_run(block, SKIPPED, item.reason or "skipped")
-        elif block.kind == STEP and failed_at is not None:
-            result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier")
-        elif block.needs is not None and outcome.get(block.needs) != PASSED:
-            status = SKIPPED if outcome.get(block.needs, SKIPPED) == SKIPPED else NOT_RUN
-            result = not_run(block, status, f"needs {block.needs!r}, which did not pass in this run")
-        else:
-            if observer is not None:
-                observer.started(block)
-            try:
-                result = run_block(
-                    block,
-                    cwd=runbook.workdir,
-                    env={**base_env, "RUNBOOK_BLOCK_ID": block.id},
-                    redactor=redactor,
-                    observer=observer,
-                    grace=grace,
-                    after_failure=failed_at is not None,
-                )
-            except KeyboardInterrupt:  # between blocks or while starting one
-                result = not_run(block, INTERRUPTED, "interrupted before the block finished starting")
-            if result.status == INTERRUPTED:
-                interrupted = True
-            elif result.status in (FAILED, TIMED_OUT) and failed_at is None:
-                failed_at = block.id
-        outcome[block.id] = result.status
-        results.append(result)
-        if observer is not None and (item.run or result.status != SKIPPED):
-            observer.finished(result)
+        try:
+            if interrupted:
+                result = not_run(block, NOT_RUN, "not run: the run was interrupted")
+            elif not item.run:
+                result = not_run(block, SKIPPED, item.reason or "skipped")
+            elif block.kind == STEP and failed_at is not None:
+                result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier")
+            elif block.needs is not None and outcome.get(block.needs) != PASSED:
+                status = SKIPPED if outcome.get(block.needs, SKIPPED) == SKIPPED else NOT_RUN
+                result = not_run(block, status, f"needs {block.needs!r}, which did not pass in this run")
+            else:
+                if observer is not None:
+                    observer.started(block)
+                result = run_block(block, cwd=runbook.workdir, env={**base_env, "RUNBOOK_BLOCK_ID": block.id}, redactor=redactor,
+                                   observer=observer, grace=grace, after_failure=failed_at is not None)
+                if result.status == INTERRUPTED:
+                    interrupted = True
+                elif result.status in (FAILED, TIMED_OUT) and failed_at is None:
+                    failed_at = block.id
+            results.append(result)
+            outcome[block.id] = result.status
+            if observer is not None and (item.run or result.status != SKIPPED):
+                observer.finished(result)
+        except KeyboardInterrupt:  # between blocks, while starting one, or while reporting
+            interrupted = True
+            if not results or results[-1].id != block.id:
+                results.append(not_run(block, INTERRUPTED if item.run else NOT_RUN, "interrupted before the block finished starting"))
+                outcome[block.id] = results[-1].status
 
     if interrupted:
         status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
@@ -253,13 +251,13 @@ def run_plan(
         duration_s=round(time.monotonic() - start, 4),
         actor=actor(environ),
         host=socket.gethostname(),
-        git=git_info(runbook.root),
-        ci=ci_context(environ),
+        git=git,
+        ci=ci,
         blocks=tuple(results),
         resumes=resumes,
         not_rerun=tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from")),
         options=options or {},
-        fingerprints=fingerprints(runbook),
+        fingerprints=prints,
     )
 
 

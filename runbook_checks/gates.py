@@ -13,7 +13,7 @@ from filelock import FileLock, Timeout
 
 from .errors import GateRefused, LockHeld
 from .model import Runbook
-from .runner import utc_now
+from .runner import group_alive, utc_now
 
 
 def check_requirements(runbook: Runbook, results_dir: Path) -> None:
@@ -107,11 +107,26 @@ class RunLock:
                 "Wait for it to finish, or stop it, then run again."
             ) from None
         self.took_over = self._holder()
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}
-        tmp = self.holder_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(holder), encoding="utf-8")
-        os.replace(tmp, self.holder_path)
+        left = self.took_over or {}
+        if left.get("pgid") and left.get("host") == socket.gethostname() and group_alive(int(left["pgid"])):
+            self._lock.release()
+            raise LockHeld(
+                f"a killed run of {self.runbook_id!r} ({self.environment}) left block {left.get('block')!r} running "
+                f"(process group {left['pgid']}). Stop it (kill -- -{left['pgid']}) or wait for it, then run again."
+            )
+        self._holder_info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}
+        self._write_holder()
         return self
+
+    def _write_holder(self) -> None:
+        tmp = self.holder_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._holder_info), encoding="utf-8")
+        os.replace(tmp, self.holder_path)
+
+    def note(self, **info: Any) -> None:
+        """Record what the holder is doing now (e.g. the running block's process group)."""
+        self._holder_info.update(info)
+        self._write_holder()
 
     def __exit__(self, *exc: object) -> None:
         self.holder_path.unlink(missing_ok=True)

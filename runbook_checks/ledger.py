@@ -67,6 +67,35 @@ def _last_line(path: Path) -> tuple[bytes, int]:
     return lines[-1], int(ends_with_newline)
 
 
+def last_hash(path: Path) -> str | None:
+    """The hash a new record must chain to (``None`` for an empty or missing ledger).
+
+    Raises ``LedgerError`` when the last line is cut or unreadable: nothing may be
+    appended (or run, since its record could not be kept) until the ledger is repaired.
+    """
+    if not path.exists() or not path.stat().st_size:
+        return None
+    last, complete = _last_line(path)
+    if not complete:
+        raise LedgerError(f"{path}: the last line is cut or half-written; run 'runbook-checks verify {path}' and repair the ledger before recording more runs")
+    try:
+        return json.loads(last)["hash"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LedgerError(f"{path}: the last record is unreadable ({exc}); run 'runbook-checks verify {path}'") from exc
+
+
+def _redact_free_text(data: dict[str, Any], redact: Any) -> dict[str, Any]:
+    """Redact what a block printed or a message quotes; ids, hashes and times stay as they are."""
+    for block in data["blocks"]:
+        block["output"] = redact(block["output"])
+        if block.get("reason"):
+            block["reason"] = redact(block["reason"])
+        for e in block["expectations"]:
+            if e.get("actual"):
+                e["actual"] = redact(e["actual"])
+    return data
+
+
 def append_record(results_dir: Path, record: RunRecord, redact: Any = None) -> dict[str, Any]:
     """Append ``record`` to its runbook's ledger; returns the sealed dict as written."""
     results_dir = Path(results_dir)
@@ -74,17 +103,9 @@ def append_record(results_dir: Path, record: RunRecord, redact: Any = None) -> d
     path = ledger_path(results_dir, record.runbook_id)
     data = record.to_dict()
     if redact is not None:
-        data = redact.obj(data)
+        data = _redact_free_text(data, redact)
     with FileLock(str(path) + ".lock", timeout=60):
-        prev = None
-        if path.exists() and path.stat().st_size:
-            last, complete = _last_line(path)
-            if not complete:
-                raise LedgerError(f"{path}: the last line is cut or half-written; run 'runbook-checks verify {path}' and repair the ledger before recording more runs")
-            try:
-                prev = json.loads(last)["hash"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise LedgerError(f"{path}: the last record is unreadable ({exc}); run 'runbook-checks verify {path}'") from exc
+        prev = last_hash(path)
         data["prev"] = prev
         data["hash"] = record_hash(data)
         line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
@@ -118,8 +139,11 @@ def read_records(path: Path) -> list[RunRecord]:
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, start=1):
             try:
-                records.append(RunRecord.from_dict(json.loads(raw)))
-            except (ValueError, TypeError, KeyError) as exc:
+                data = json.loads(raw)
+                if not isinstance(data, dict):
+                    raise TypeError(f"a JSON {type(data).__name__}, not an object")
+                records.append(RunRecord.from_dict(data))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise LedgerError(f"{path}:{n}: not a run record ({exc}); run 'runbook-checks verify {path}'") from exc
     return records
 
@@ -131,6 +155,8 @@ class Verification:
     #: 1-based line of the first problem, and what it is (``None`` when intact)
     bad_line: int | None = None
     problem: str | None = None
+    #: the hashes of the records verified, oldest first
+    hashes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -154,6 +180,7 @@ def verify_ledger(path: Path, validate_schema: bool = True) -> Verification:
     path = Path(path)
     prev = None
     count = 0
+    hashes: list[str] = []
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, start=1):
             if not raw.endswith(b"\n"):
@@ -173,5 +200,6 @@ def verify_ledger(path: Path, validate_schema: bool = True) -> Verification:
             if record_hash(record) != record["hash"]:
                 return Verification(path, count, n, "hash mismatch: the record was edited after it was written")
             prev = record["hash"]
+            hashes.append(prev)
             count += 1
-    return Verification(path, count)
+    return Verification(path, count, hashes=tuple(hashes))

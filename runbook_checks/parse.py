@@ -62,6 +62,7 @@ _DURATION_RE = re.compile(
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CONTAINER_RE = re.compile(r"^( *)(?:!!!|\?\?\?\+?|===\+?)(?:[ \t]|$)")
 _FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
+_FENCE_OPEN_RE = re.compile(r"^(`{3,}|~{3,})")
 DEFAULT_TIMEOUT_S = 300.0
 
 
@@ -113,8 +114,20 @@ def unwrap_containers(lines: list[str]) -> list[str]:
     the header line becomes blank and no line is added or removed.
     """
     out = list(lines)
+    fence: str | None = None
     i = 0
     while i < len(out):
+        bare = _FENCE_PREFIX_RE.sub("", out[i]).rstrip()
+        opening = _FENCE_OPEN_RE.match(bare)
+        if fence is not None:  # inside a code block: nothing here is a container header
+            if bare.startswith(fence) and set(bare) == {fence[0]}:
+                fence = None
+            i += 1
+            continue
+        if opening:
+            fence = opening.group(1)
+            i += 1
+            continue
         m = _CONTAINER_RE.match(out[i])
         if m:
             body_indent = " " * (len(m.group(1)) + 4)
@@ -457,12 +470,12 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
     p = _Parser(path, display)
     try:
         raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n")
     except FileNotFoundError:
         return None, [Problem(display, 0, "no such file")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(display, 0, f"cannot read runbook: {exc}")]
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines(): U+2028, form feeds... belong to the code
     data, key_lines, fm_len = p.front_matter(lines)
     meta = p.runbook_meta(data, key_lines)
     body = [""] * fm_len + lines[fm_len:]
@@ -500,7 +513,7 @@ def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
 def is_runbook(path: Path) -> bool:
     """Whether a Markdown file is a runbook: front matter with a ``runbook:`` key."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
             lines = fh.read(65536).splitlines()
     except OSError:
         return False

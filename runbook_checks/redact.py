@@ -9,6 +9,7 @@ it holds back just enough text that a secret split across two reads is still cau
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,7 +26,7 @@ _PARTIAL_ESC_RE = re.compile(r"\x1b[^\x07]{0,64}$")
 
 def secret_forms(value: str) -> set[str]:
     """Every form of a secret value that must never be shown."""
-    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
+    forms = {value, value.strip(), quote(value, safe=""), quote_plus(value, safe=""), quote(value), json.dumps(value)[1:-1]}
     try:
         parts = urlsplit(value)
         password = parts.password
@@ -33,7 +34,7 @@ def secret_forms(value: str) -> set[str]:
         password = None
     if password:
         forms |= {password, unquote(password), quote(unquote(password), safe="")}
-    return {f for f in forms if f}
+    return {f for f in forms if f.strip()}
 
 
 def clean(text: str) -> str:

@@ -121,7 +121,7 @@ class OutputMatcher:
         return out
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     """Whether any non-zombie process is left in the process group."""
     try:
         os.killpg(pgid, 0)
@@ -150,7 +150,7 @@ def terminate_group(pgid: int, grace: float) -> None:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not _group_alive(pgid):
+        if not group_alive(pgid):
             return
         time.sleep(0.02)
     try:

@@ -29,6 +29,13 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
 def wait_for(predicate, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -105,6 +112,12 @@ def test_sigkill_of_the_runner_leaves_a_verifiable_ledger_and_a_lock_that_is_tak
     proc.communicate(timeout=30)
     verify = cli("verify")
     assert verify.returncode == 0 and "ok, 1 record(s), chain intact" in verify.stdout
+    # the killed runner's block is still running: no takeover while it does
+    blocked = cli("run", path, "--only", "quick")
+    assert blocked.returncode == 3 and "left block 'hang' running (process group" in blocked.stderr
+    pgid = int(blocked.stderr.split("kill -- -")[1].split(")")[0])
+    os.killpg(pgid, signal.SIGKILL)
+    wait_for(lambda: not any(alive(int(p)) for p in os.listdir("/proc") if p.isdigit() and _pgid(int(p)) == pgid))
     again = cli("run", path, "--only", "quick")
     assert again.returncode == 0, again.stderr
     assert f"took over a stale lock left by pid {proc.pid}" in again.stdout

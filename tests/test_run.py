@@ -187,8 +187,13 @@ def test_only_and_skip(cli, marked, tmp_path):
     assert cli("run", path, "--only", "post").returncode == 0
     assert ran(m) == ["post"]
     assert statuses(ledger(tmp_path)[0]) == {"pre": "skipped", "apply": "skipped", "post": "passed"}
-    assert cli("run", path, "--skip", "post", "--skip", "pre").returncode == 0
-    assert statuses(ledger(tmp_path)[1]) == {"pre": "skipped", "apply": "skipped", "post": "skipped"}
+    assert cli("run", path, "--skip", "post").returncode == 0
+    assert statuses(ledger(tmp_path)[1]) == {"pre": "passed", "apply": "skipped", "post": "skipped"}
+    # a selection that leaves nothing to run is refused, not reported as a pass
+    nothing = cli("run", path, "--skip", "post", "--skip", "pre")
+    assert nothing.returncode == 2 and "nothing to run: every block is skipped" in nothing.stderr
+    assert cli("run", path, "--only", "apply").returncode == 2  # a step without --execute
+    assert len(ledger(tmp_path)) == 2
 
 
 def test_from_resumes_a_failed_run(cli, write, tmp_path):
