@@ -432,7 +432,10 @@ def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> No
     from .report import build_report
 
     runbook = load_runbook(path)
-    records = read_records(ledger_path(Path(results), runbook.id))
+    ledger = ledger_path(Path(results), runbook.id)
+    if not ledger.exists():
+        click.echo(f"note: no runs recorded yet ({ledger} does not exist; is --results right?)", err=True)
+    records = read_records(ledger)
     if environment:
         records = [r for r in records if r.environment == environment]
     report = build_report(runbook, records)

@@ -9,11 +9,12 @@ import sys
 import time
 from typing import IO, Any
 
-from .model import EXECUTED, FAILED, INTERRUPTED, PASSED, SKIPPED, TIMED_OUT, Block, BlockResult
+from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, PASSED, SKIPPED, TIMED_OUT, Block, BlockResult
 from .parse import format_duration
 
-MARKS = {PASSED: "✔", FAILED: "✘", TIMED_OUT: "⏱", INTERRUPTED: "■", SKIPPED: "–", "not-run": "–"}
-STYLES = {PASSED: "green", FAILED: "red", TIMED_OUT: "red", INTERRUPTED: "yellow", SKIPPED: "dim", "not-run": "dim"}
+LONG_LINE = 4096
+MARKS = {PASSED: "✔", FAILED: "✘", TIMED_OUT: "⏱", INTERRUPTED: "■", SKIPPED: "–", NOT_RUN: "–"}
+STYLES = {PASSED: "green", FAILED: "red", TIMED_OUT: "red", INTERRUPTED: "yellow", SKIPPED: "dim", NOT_RUN: "dim"}
 
 
 def describe(result: BlockResult) -> str:
@@ -92,6 +93,9 @@ class RichReporter:
     def output(self, block: Block, text: str) -> None:
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
+        if len(self._partial) > LONG_LINE:  # a line with no end (a progress bar): show it in pieces
+            lines.append(self._partial)
+            self._partial = ""
         for line in lines:
             self._print(f"  │ {line}", "dim")
 

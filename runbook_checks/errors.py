@@ -60,7 +60,3 @@ class LedgerError(RunbookChecksError):
     """A ledger cannot be read or failed verification."""
 
     exit_code = EXIT_FAILED
-
-
-class RunInterrupted(Exception):
-    """Raised inside the runner when Ctrl-C or SIGTERM stops a block."""

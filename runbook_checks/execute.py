@@ -39,7 +39,7 @@ from .model import (
     RunRecord,
 )
 from .redact import Redactor
-from .runner import run_block, utc_now
+from .runner import Observer, run_block, utc_now
 
 GITHUB_CONTEXT = (
     "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_RUN_ID",
@@ -56,14 +56,10 @@ class PlannedBlock:
     reason: str | None = None
 
 
-class RunObserver(Protocol):
-    """Progress callbacks; the runner's ``output``/``retry`` plus start and finish."""
+class RunObserver(Observer, Protocol):
+    """Progress callbacks: the runner's ``output``/``retry`` plus start and finish."""
 
     def started(self, block: Block) -> None: ...
-
-    def output(self, block: Block, text: str) -> None: ...
-
-    def retry(self, block: Block, attempt: int, result: BlockResult) -> None: ...
 
     def finished(self, result: BlockResult) -> None: ...
 

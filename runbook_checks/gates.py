@@ -16,6 +16,12 @@ from .model import Runbook
 from .runner import group_alive, utc_now
 
 
+def _ran_every_step(record: Any) -> bool:
+    """A run counts as a pass of its runbook only if it ran (and passed) every step."""
+    steps = [b for b in record.blocks if b.kind == "step"]
+    return bool(steps) and all(b.status == "passed" for b in steps)
+
+
 def check_requirements(runbook: Runbook, results_dir: Path) -> None:
     """``runbook.requires``: each named runbook's ledger must hold a passing ``--execute``
     run whose fingerprints of the ``same`` paths equal the current content."""
@@ -25,7 +31,8 @@ def check_requirements(runbook: Runbook, results_dir: Path) -> None:
     current = fingerprints(runbook)
     for req in runbook.requires:
         records = [r for r in read_records(ledger_path(results_dir, req.runbook))
-                   if r.mode == "execute" and r.status == "passed" and (req.environment is None or r.environment == req.environment)]
+                   if r.mode == "execute" and r.status == "passed" and (req.environment is None or r.environment == req.environment)
+                   and _ran_every_step(r)]
         matching = [r for r in records if all(r.fingerprints.get(p) == current.get(p) for p in req.same)]
         if matching:
             continue
@@ -34,7 +41,7 @@ def check_requirements(runbook: Runbook, results_dir: Path) -> None:
         if records:
             why = f"its latest passing --execute run ({records[-1].run_id}) was for different content of {', '.join(req.same)}; current: {same}"
         else:
-            why = f"{ledger_path(results_dir, req.runbook)} holds no passing --execute run of it"
+            why = f"{ledger_path(results_dir, req.runbook)} holds no passing --execute run of it that ran every step"
         todo = f"runbook-checks run {req.path} --execute --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute"
         raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires a passing run of {what} first: {why}. Run {todo} (same --results), then try again. Nothing was executed.")
 

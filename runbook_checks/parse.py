@@ -448,8 +448,12 @@ class _Parser:
                 return None
             return int(raw)
         rng = parse_duration(raw)  # timeout, retry-delay
+        limit = 7 * 86400 if key == "timeout" else 3600
         if rng is None or rng[0] != rng[1] or (key == "timeout" and rng[0] <= 0):
             self.problem(line, f"{where} is not a duration (e.g. 120, 90s, 2min)")
+            return None
+        if rng[0] > limit:
+            self.problem(line, f"{where} is longer than {format_duration(limit)}")
             return None
         return rng[0]
 
@@ -484,7 +488,7 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
     workdir = (root / meta["workdir"]) if "workdir" in meta else path.parent
     runbook = Runbook(
         path=path,
-        id=meta.get("id", path.stem.lower()),
+        id=meta.get("id", re.sub(r"[^a-z0-9_.-]+", "-", path.stem.lower()).strip("-.") or "runbook"),
         title=_title(data, body, path),
         environment=meta.get("environment", "local"),
         confirm=meta.get("confirm"),

@@ -6,6 +6,7 @@ passes the text through the run's redactor before writing it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,13 @@ def _secs(value: float | None) -> str:
 
 
 def criteria_markdown(report: Report) -> str:
-    lines = ["| Criterion | Evidence | Status | When | By | Commit |", "|---|---|---|---|---|---|"]
+    lines = ["| Criterion | Evidence | Status | When | By | Commit | Environment |", "|---|---|---|---|---|---|---|"]
     for row in report.criteria:
         evidence = ", ".join(f"`{b}`" for b in row.blocks)
-        lines.append(f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | {cell(_short(row.commit))} |")
+        lines.append(f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
+                     f"{cell(_short(row.commit))} | {cell(row.environment)} |")
     if not report.criteria:
-        lines.append("| — | no block declares a criterion | — | — | — | — |")
+        lines.append("| — | no block declares a criterion | — | — | — | — | — |")
     return "\n".join(lines)
 
 
@@ -104,6 +106,14 @@ def record_markdown(record: RunRecord, report: Report | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text XML 1.0 can carry: characters it forbids (U+FFFE, U+FFFF, C0 controls...) become U+FFFD."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
 def junit_xml(record: RunRecord, runbook_path: str) -> str:
     """JUnit XML: one test case per block, named by block id."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
@@ -116,15 +126,15 @@ def junit_xml(record: RunRecord, runbook_path: str) -> str:
         case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
         case._elem.set("line", str(b.line))
         if b.status in (FAILED, TIMED_OUT):
-            failure = Failure(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}", b.status)
-            failure.text = b.output
+            failure = Failure(xml_text(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}"), b.status)
+            failure.text = xml_text(b.output)
             case.result = [failure]
         elif b.status == INTERRUPTED:
             case.result = [Error(f"{runbook_path}:{b.line}: {b.id} interrupted", "interrupted")]
         elif b.status in (SKIPPED, NOT_RUN):
-            case.result = [Skipped(b.reason or b.status)]
+            case.result = [Skipped(xml_text(b.reason or b.status))]
         if b.output:
-            case.system_out = b.output
+            case.system_out = xml_text(b.output)
         suite.add_testcase(case)
     xml = JUnitXml(f"runbook-checks {record.run_id}")
     xml.add_testsuite(suite)

@@ -42,6 +42,8 @@ class CriterionRow:
     actor: str | None
     commit: str | None
     run_id: str | None
+    #: where the evidence was recorded (``rehearsal`` results are practice, not the real thing)
+    environment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def _criteria(runbook: Runbook, evidence: dict[str, Evidence]) -> list[Criterion
         else:
             status = next(e.status for e in evs if e.status not in (PASSED, STALE))
         latest = max((e for e in evs if e.when), key=lambda e: e.when or "", default=None)
-        rows.append(CriterionRow(criterion, tuple(ids), status, latest and latest.when, latest and latest.actor, latest and latest.commit, latest and latest.run_id))
+        rows.append(CriterionRow(criterion, tuple(ids), status, latest and latest.when, latest and latest.actor, latest and latest.commit,
+                                 latest and latest.run_id, latest and latest.environment))
     return rows
 
 

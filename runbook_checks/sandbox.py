@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunbookChecksError
-from .runner import terminate_group
+from .runner import signals_ignored, terminate_group
 
 PG_BIN = Path(os.environ.get("RUNBOOK_CHECKS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DB_KINDS = ("pglite", "postgres")
@@ -76,14 +76,13 @@ def pglite(app_dir: Path, timeout: float = 60) -> Iterator[Database]:
             yield Database("pglite", f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres", port, "PGlite (PostgreSQL 18)")
         finally:
             # pglite-server ignores SIGTERM while serving; SIGINT stops it, SIGKILL makes sure.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                pass
-            terminate_group(proc.pid, 0.5)
-            proc.wait()
+            with signals_ignored():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=3)
+                terminate_group(proc.pid, 0.5)
+                proc.wait()
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
@@ -129,8 +128,9 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
             raise SandboxError(f"createdb failed: {run.stderr.strip()}")
         yield Database("postgres", f"postgresql://postgres:{password}@127.0.0.1:{port}/{database}", port, "PostgreSQL 15")
     finally:
-        if started:
-            subprocess.run(_as_postgres_user([str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True, timeout=60)
+        if started or (data / "postmaster.pid").exists():  # also when pg_ctl start was interrupted
+            with signals_ignored():
+                subprocess.run(_as_postgres_user([str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True, timeout=60)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -111,3 +111,24 @@ def test_schema_command_prints_the_shipped_schema(cli):
     result = cli("schema")
     schema = json.loads(result.stdout)
     assert schema["title"] == "runbook-checks ledger record" and "hash" in schema["required"]
+
+
+def test_anchor_catches_a_wholesale_rewrite_and_a_dropped_tail(three_runs, cli):
+    records = [json.loads(line) for line in lines(three_runs)]
+    head = records[-1]["hash"]
+    assert cli("verify", three_runs, "--anchor", head).returncode == 0
+    # rewrite every record with fresh hashes: the chain verifies, the anchor does not
+    prev = None
+    for r in records:
+        r["actor"] = "mallory"
+        r["prev"] = prev
+        r["hash"] = prev = record_hash(r)
+    three_runs.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = cli("verify", three_runs, "--anchor", head)
+    assert result.returncode == 1 and "chain intact" in result.stdout and f"anchor {head}: not in the verified chain" in result.stdout
+
+
+def test_verify_refuses_a_file_that_is_not_a_ledger(cli, tmp_path):
+    (tmp_path / "notes.md").write_text("# not a ledger\n")
+    result = cli("verify", tmp_path / "notes.md")
+    assert result.returncode == 2 and "not a ledger" in result.stderr

@@ -117,3 +117,14 @@ def test_parse_duration(text, expected):
 def test_missing_file_is_a_problem(tmp_path: Path):
     rb, problems = parse_runbook(tmp_path / "nope.md")
     assert rb is None and [p.message for p in problems] == ["no such file"]
+
+
+def test_code_inside_fences_is_kept_exactly(write):
+    code = 'cat <<EOF\n=== Summary\n    indented\n!!! not an admonition\nEOF\necho "a\u2028b\x0cc"\n'
+    rb = load_runbook(write(front("```bash {#heredoc .check}\n" + code + "```\n")))
+    assert rb.blocks[0].code == code
+
+
+def test_default_id_from_an_awkward_file_name(write):
+    rb = load_runbook(write(fence("b", "check", "true"), "My Runbook (v2).md"))
+    assert rb.id == "my-runbook-v2"

@@ -290,3 +290,54 @@ def test_needs_runs_a_block_only_after_the_block_it_needs_passed(cli, write, tmp
     assert statuses(ledger(tmp_path)[1]) == {"write": "passed", "read-back": "passed"}
     bad = write(front(fence("a", "check", "true", "needs=b") + fence("b", "check", "true")), "bad.md")
     assert ":8: block 'a': needs='b' is not the id of an earlier block" in cli("lint", bad).stdout
+
+
+def test_user_mistakes_with_files_give_messages_not_tracebacks(cli, write, tmp_path):
+    path = write(front(fence("c", "check", f"touch {tmp_path}/ran")))
+    for args in (["--results", "/proc/no/such/dir"], ["--junit", str(path / "junit.xml")]):
+        result = cli("run", path, *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert not (tmp_path / "ran").exists()
+    result = cli("run", path, env=clean_env(GITHUB_STEP_SUMMARY=str(tmp_path / "no" / "dir" / "summary.md")))
+    assert result.returncode == 0 and "warning: cannot append to GITHUB_STEP_SUMMARY" in result.stdout
+
+
+def test_a_missing_bash_is_a_failed_block_not_a_crash(cli, write, tmp_path):
+    result = cli("run", write(front(fence("c", "check", "true"))), env=clean_env(PATH="/nonexistent"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ledger(tmp_path)[0]["blocks"][0]["reason"].startswith("cannot start bash")
+
+
+def test_a_cut_ledger_refuses_the_run_before_any_step(cli, write, tmp_path):
+    path = write(front(fence("s", "step", f"touch {tmp_path}/applied")))
+    results = tmp_path / "runbook-results"
+    results.mkdir()
+    (results / "rb.jsonl").write_text('{"half": ')
+    result = cli("run", path, "--execute", "--confirm", "GO-OK")
+    assert result.returncode == 1 and "the last line is cut or half-written" in result.stderr
+    assert not (tmp_path / "applied").exists()
+
+
+def test_junit_is_valid_xml_whatever_the_output(cli, write, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    code = "python3 -c 'import sys; sys.stdout.write(\"odd \\uffff \\ufffe chars\\n\"); sys.exit(1)'"
+    cli("run", write(front(fence("odd", "check", code))), "--junit", tmp_path / "j.xml")
+    case = ET.parse(tmp_path / "j.xml").getroot().find(".//testcase")
+    assert case.get("name") == "odd" and "odd" in case.find("failure").text
+
+
+def test_requires_counts_only_runs_that_ran_every_step(cli, write, tmp_path):
+    (tmp_path / "data.txt").write_text("v1")
+    first = write(front(fence("c", "check", "true") + fence("s", "step", "true"), id="first", extra="  fingerprint: [data.txt]"), "first.md")
+    second = write(front(fence("t", "step", f"touch {tmp_path}/second-ran"), id="second", extra=(
+        "  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt], path: first.md}")), "second.md")
+    go = ["--execute", "--confirm", "GO-OK"]
+    assert cli("run", first, *go, "--only", "c").returncode == 0  # an execute run that ran no step
+    refused = cli("run", second, *go)
+    assert refused.returncode == 2 and "holds no passing --execute run of it that ran every step" in refused.stderr
+    assert cli("run", first, *go).returncode == 0
+    assert cli("run", second, *go).returncode == 0 and (tmp_path / "second-ran").exists()
+    (tmp_path / "data.txt").write_text("v2")
+    changed = cli("run", second, *go)
+    assert changed.returncode == 2 and "was for different content of data.txt" in changed.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote, quote_plus, unquote
 
 import pytest
@@ -74,3 +75,32 @@ def test_secrets_never_leak_from_a_real_run(cli, write, tmp_path):
     assert "raw: *** url: ***" in ledger_text and "to stderr: ***" in ledger_text
     assert "connecting with ***" in texts["junit"] and "connecting with ***" in texts["summary"]
     assert "*** ***" in ledger_text  # the encoded and the password forms
+
+
+def test_runbook_with_a_byte_order_mark_keeps_its_secrets(cli, write, tmp_path):
+    path = write(front(fence("c", "check", 'echo "tok=$TOK"'), secrets="[TOK]"))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = cli("run", path, env=clean_env(TOK="sekret123"))
+    assert result.returncode == 0
+    assert "sekret123" not in result.stdout + (tmp_path / "runbook-results" / "rb.jsonl").read_text()
+    assert "tok=***" in result.stdout
+
+
+@pytest.mark.parametrize("value, code", [
+    ("  spaced-secret-value \n", "echo $TOK"),  # unquoted: the shell drops the surrounding whitespace
+    ('pa"ss\\word', "python3 -c 'import json,os; print(json.dumps({\"t\": os.environ[\"TOK\"]}))'"),  # JSON-escaped
+])
+def test_trimmed_and_json_escaped_forms_are_masked(cli, write, tmp_path, value, code):
+    result = cli("run", write(front(fence("c", "check", code), secrets="[TOK]")), env=clean_env(TOK=value))
+    ledger_text = (tmp_path / "runbook-results" / "rb.jsonl").read_text()
+    for form in {value.strip(), json.dumps(value)[1:-1]}:
+        assert form not in result.stdout and form not in ledger_text
+
+
+def test_a_short_secret_does_not_corrupt_the_record(cli, write, tmp_path):
+    result = cli("run", write(front(fence("c", "check", 'echo "year $TOK"'), secrets="[TOK]")), env=clean_env(TOK="2026"))
+    assert result.returncode == 0
+    record = json.loads((tmp_path / "runbook-results" / "rb.jsonl").read_text())
+    assert record["blocks"][0]["output"] == "year ***\n"
+    assert record["started_at"].startswith("20")  # ids, hashes and times are not redacted
+    assert cli("verify").returncode == 0
