@@ -168,11 +168,12 @@ class Verification:
         return f"{self.path}:{self.bad_line}: {self.problem}"
 
 
-def verify_ledger(path: Path, validate_schema: bool = True) -> Verification:
+def verify_ledger(path: Path, validate_schema: bool = True, records: list[RunRecord] | None = None) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
     ``validate_schema=False`` checks only that every line is a JSON object whose hash
-    and ``prev`` link hold (the site build uses this: it is ~50x faster).
+    and ``prev`` link hold (the site build uses this: it is ~50x faster). When
+    ``records`` is a list, the records verified so far are appended to it (one pass).
     """
     from jsonschema import Draft202012Validator
 
@@ -199,6 +200,11 @@ def verify_ledger(path: Path, validate_schema: bool = True) -> Verification:
                 return Verification(path, count, n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
             if record_hash(record) != record["hash"]:
                 return Verification(path, count, n, "hash mismatch: the record was edited after it was written")
+            if records is not None:
+                try:
+                    records.append(RunRecord.from_dict(record))
+                except (TypeError, KeyError, AttributeError) as exc:
+                    return Verification(path, count, n, f"not a run record ({exc})", hashes=tuple(hashes))
             prev = record["hash"]
             hashes.append(prev)
             count += 1

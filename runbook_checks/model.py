@@ -178,9 +178,9 @@ class BlockResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BlockResult":
-        data = dict(data)
-        data["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
+        values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
-        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))
         return cls(**values)
@@ -230,3 +230,7 @@ class RunRecord:
             if b.id == block_id:
                 return b
         return None
+
+
+_BLOCK_FIELDS = frozenset(f.name for f in fields(BlockResult))
+_RECORD_FIELDS = frozenset(f.name for f in fields(RunRecord))

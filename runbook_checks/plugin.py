@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,12 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
-from .errors import LedgerError
-from .ledger import Verification, ledger_path, read_records, verify_ledger
+from .ledger import Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import is_runbook, parse_duration, parse_runbook
 from .render import comparison_markdown, criteria_markdown, timeline_markdown
 from .report import build_report, comparison
-from .site import CSS, badge_html, badge_status, evidence_html, history_html, history_rows, run_details, timeline_svg, verification_text
+from .site import CSS, badge_html, e, badge_status, evidence_html, history_html, history_rows, run_details, timeline_svg, verification_text
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
@@ -49,6 +49,9 @@ class RunbookChecksConfig(Config):
     """The page holding ``<!-- runbook-checks: audit -->``; history rows link to its run details."""
     history_limit = c.Type(int, default=10)
     """How many runs the ``history`` marker shows."""
+    audit_details = c.Type(int, default=20)
+    """How many of each runbook's latest runs the audit page opens up block by block;
+    every run is listed, and the whole ledger is published beside the site for the rest."""
 
 
 class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
@@ -65,6 +68,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         self.runbooks: dict[str, Runbook] = {}
         self.ledgers: dict[str, tuple[list[RunRecord], Verification | None]] = {}
         self.deferred: dict[str, list[str]] = {}
+        self.published: dict[str, Path] = {}
         self.docs_dir = Path(config.docs_dir)
         return config
 
@@ -87,15 +91,10 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
-                verification = verify_ledger(path, validate_schema=False)
+                records: list[RunRecord] = []  # only records before the first bad line: nothing after it is trusted
+                verification = verify_ledger(path, validate_schema=False, records=records)
                 if not verification.ok and self.config.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
-                try:
-                    records = read_records(path)
-                except LedgerError:
-                    records = []
-                if not verification.ok:
-                    records = records[: (verification.bad_line or 1) - 1]  # trust nothing from the first bad line on
                 self.ledgers[runbook.id] = (records, verification)
         return self.ledgers[runbook.id]
 
@@ -169,10 +168,31 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             link = os.path.relpath(self.docs_dir / src, Path(page.file.abs_src_path).parent).replace(os.sep, "/")
             latest = f"{records[-1].status} ({records[-1].finished_at[:16].replace('T', ' ')}, {records[-1].environment})" if records else "never run"
             lines.append(f"| [{runbook.title}]({link}) | {runbook.environment} | {latest} | {verification_text(verification)} |")
+            shown = records[-self.config.audit_details:] if self.config.audit_details > 0 else []
+            published = self.publish(runbook, page)
+            full = (f'<p>The whole ledger ({len(records)} runs), to verify yourself: <a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>'
+                    if published else "")
             # thousands of runs are put in as HTML after the Markdown conversion (see on_page_content)
-            details.append(f"\n### {runbook.title}\n\n" + self.defer(page, f'<div class="rbc-audit-runs">{history_html(records)}'
-                           + "".join(run_details(r) for r in reversed(records)) + "</div>"))
+            body = full + history_html(records, {r.run_id for r in shown}) + "".join(run_details(r) for r in reversed(shown))
+            details.append(f"\n### {runbook.title}\n\n" + self.defer(page, f'<div class="rbc-audit-runs">{body}</div>'))
         return "\n".join(lines) + "\n" + "\n".join(details)
+
+    def publish(self, runbook: Runbook, page: Any) -> str | None:
+        """Copy the runbook's ledger into the built site (after the build); returns its URL from ``page``."""
+        source = ledger_path(self.results, runbook.id)
+        if not source.exists():
+            return None
+        self.published[runbook.id] = source
+        depth = page.url.count("/") if page.url else 0
+        return "../" * depth + f"runbook-results/{runbook.id}.jsonl"
+
+    def on_post_build(self, config: Any) -> None:
+        if not self.config.enabled:
+            return
+        target = Path(config.site_dir) / "runbook-results"
+        for runbook_id, source in self.published.items():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target / f"{runbook_id}.jsonl")
 
     def defer(self, page: Any, html: str) -> str:
         """A placeholder paragraph that ``on_page_content`` replaces with ``html``."""

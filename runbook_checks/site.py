@@ -98,18 +98,19 @@ def history_rows(records: list[RunRecord], run_link: str | None, limit: int | No
     return "\n".join(lines)
 
 
-def history_html(records: list[RunRecord]) -> str:
-    """Every run as an HTML table row linking to its details (for the audit page)."""
+def history_html(records: list[RunRecord], detailed: set[str]) -> str:
+    """Every run as an HTML table row, linking to its details where the page has them."""
     if not records:
         return "<p>never run</p>"
-    rows = "".join(
-        f'<tr><td><a href="#run-{e(r.run_id)}"><code>{e(r.run_id)}</code></a></td><td>{e(r.finished_at[:19].replace("T", " "))}</td><td>{e(r.environment)}</td>'
-        f"<td>{e(r.mode)}</td><td>{ICONS.get(r.status, '')} {e(r.status)}</td><td>{e(r.actor)}</td><td><code>{e((r.git or {}).get('commit', '')[:12])}</code></td>"
-        f"<td>{e(format_duration(r.duration_s))}</td></tr>"
-        for r in reversed(records)
-    )
+    rows = []
+    for r in reversed(records):
+        run = f'<a href="#run-{e(r.run_id)}"><code>{e(r.run_id)}</code></a>' if r.run_id in detailed else f"<code>{e(r.run_id)}</code>"
+        commit = e((r.git or {}).get("commit", "")[:12])
+        rows.append(f"<tr><td>{run}</td><td>{e(r.finished_at[:19].replace('T', ' '))}</td><td>{e(r.environment)}</td><td>{e(r.mode)}</td>"
+                    f"<td>{ICONS.get(r.status, '')} {e(r.status)}</td><td>{e(r.actor)}</td><td><code>{commit}</code></td>"
+                    f"<td>{e(format_duration(r.duration_s))}</td></tr>")
     return ("<table><thead><tr><th>Run</th><th>When (UTC)</th><th>Environment</th><th>Mode</th><th>Status</th><th>By</th><th>Commit</th>"
-            f"<th>Duration</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>Duration</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def run_details(record: RunRecord) -> str:
