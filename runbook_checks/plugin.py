@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
-from .ledger import Verification, ledger_path, verify_ledger
+from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import is_runbook, parse_duration, parse_runbook
 from .render import comparison_markdown, criteria_markdown, timeline_markdown
@@ -49,9 +50,9 @@ class RunbookChecksConfig(Config):
     """The page holding ``<!-- runbook-checks: audit -->``; history rows link to its run details."""
     history_limit = c.Type(int, default=10)
     """How many runs the ``history`` marker shows."""
-    audit_details = c.Type(int, default=20)
-    """How many of each runbook's latest runs the audit page opens up block by block;
-    every run is listed, and the whole ledger is published beside the site for the rest."""
+    audit_runs = c.Type(int, default=10)
+    """How many of each runbook's latest runs the audit page lists, each opening up block
+    by block; the whole ledger is published beside the site for every run."""
 
 
 class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
@@ -66,7 +67,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         self.now = datetime.now(timezone.utc)
         # state for this build only
         self.runbooks: dict[str, Runbook] = {}
-        self.ledgers: dict[str, tuple[list[RunRecord], Verification | None]] = {}
+        self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
         self.deferred: dict[str, list[str]] = {}
         self.published: dict[str, Path] = {}
         self.docs_dir = Path(config.docs_dir)
@@ -85,13 +86,13 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         return files
 
     # -- ledgers ----------------------------------------------------------------------
-    def ledger(self, runbook: Runbook) -> tuple[list[RunRecord], Verification | None]:
+    def ledger(self, runbook: Runbook) -> tuple[Sequence[RunRecord], Verification | None]:
         if runbook.id not in self.ledgers:
             path = ledger_path(self.results, runbook.id)
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
-                records: list[RunRecord] = []  # only records before the first bad line: nothing after it is trusted
+                records = LazyRecords()  # only records before the first bad line: nothing after it is trusted
                 verification = verify_ledger(path, validate_schema=False, records=records)
                 if not verification.ok and self.config.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
@@ -168,12 +169,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             link = os.path.relpath(self.docs_dir / src, Path(page.file.abs_src_path).parent).replace(os.sep, "/")
             latest = f"{records[-1].status} ({records[-1].finished_at[:16].replace('T', ' ')}, {records[-1].environment})" if records else "never run"
             lines.append(f"| [{runbook.title}]({link}) | {runbook.environment} | {latest} | {verification_text(verification)} |")
-            shown = records[-self.config.audit_details:] if self.config.audit_details > 0 else []
+            shown = records[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
             published = self.publish(runbook, page)
-            full = (f'<p>The whole ledger ({len(records)} runs), to verify yourself: <a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>'
-                    if published else "")
-            # thousands of runs are put in as HTML after the Markdown conversion (see on_page_content)
-            body = full + history_html(records, {r.run_id for r in shown}) + "".join(run_details(r) for r in reversed(shown))
+            full = (f'<p>Latest {len(shown)} of {len(records)} runs. The whole ledger, to verify yourself: '
+                    f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
+            # run details are put in as HTML after the Markdown conversion (see on_page_content)
+            body = full + history_html(shown) + "".join(run_details(r) for r in reversed(shown))
             details.append(f"\n### {runbook.title}\n\n" + self.defer(page, f'<div class="rbc-audit-runs">{body}</div>'))
         return "\n".join(lines) + "\n" + "\n".join(details)
 

@@ -7,6 +7,7 @@ since (its SHA-256 differs), it is ``stale``, never ``passed``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ def _verdict(measured: float | None, rng: tuple[float, float]) -> str:
     return "under" if measured < rng[0] else "within"
 
 
-def latest_evidence(block: Block, records: list[RunRecord]) -> Evidence:
+def latest_evidence(block: Block, records: Sequence[RunRecord]) -> Evidence:
     for record in reversed(records):
         result = record.result(block.id)
         if result is None or result.status not in EXECUTED:
@@ -127,7 +128,7 @@ def _criteria(runbook: Runbook, evidence: dict[str, Evidence]) -> list[Criterion
     return rows
 
 
-def _timeline_run(runbook: Runbook, records: list[RunRecord]) -> RunRecord | None:
+def _timeline_run(runbook: Runbook, records: Sequence[RunRecord]) -> RunRecord | None:
     """The latest run that executed at least one block with a phase."""
     phased = {b.id for b in runbook.blocks if b.phase}
     for record in reversed(records):
@@ -136,7 +137,7 @@ def _timeline_run(runbook: Runbook, records: list[RunRecord]) -> RunRecord | Non
     return None
 
 
-def build_report(runbook: Runbook, records: list[RunRecord]) -> Report:
+def build_report(runbook: Runbook, records: Sequence[RunRecord]) -> Report:
     evidence = {b.id: latest_evidence(b, records) for b in runbook.blocks}
     run = _timeline_run(runbook, records)
     timeline = []

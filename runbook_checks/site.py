@@ -5,6 +5,7 @@ audit tables. The MkDocs plugin (``plugin.py``) places them; nothing here runs a
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from .ledger import Verification
@@ -86,9 +87,9 @@ def timeline_svg(report: Report) -> str:
     return "".join(out)
 
 
-def history_rows(records: list[RunRecord], run_link: str | None, limit: int | None = None) -> str:
+def history_rows(records: Sequence[RunRecord], run_link: str | None, limit: int | None = None) -> str:
     lines = ["| Run | When (UTC) | Environment | Mode | Status | By | Commit | Duration |", "|---|---|---|---|---|---|---|---|"]
-    shown = list(reversed(records))[:limit] if limit else list(reversed(records))
+    shown = list(reversed(records[-limit:] if limit else records))
     for r in shown:
         run = f"[`{r.run_id}`]({run_link}#run-{r.run_id})" if run_link else f"`{r.run_id}`"
         commit = f"`{(r.git or {}).get('commit', '')[:12]}`" if r.git else "—"
@@ -98,13 +99,13 @@ def history_rows(records: list[RunRecord], run_link: str | None, limit: int | No
     return "\n".join(lines)
 
 
-def history_html(records: list[RunRecord], detailed: set[str]) -> str:
-    """Every run as an HTML table row, linking to its details where the page has them."""
+def history_html(records: Sequence[RunRecord]) -> str:
+    """Runs as HTML table rows, each linking to its details on the same page."""
     if not records:
         return "<p>never run</p>"
     rows = []
     for r in reversed(records):
-        run = f'<a href="#run-{e(r.run_id)}"><code>{e(r.run_id)}</code></a>' if r.run_id in detailed else f"<code>{e(r.run_id)}</code>"
+        run = f'<a href="#run-{e(r.run_id)}"><code>{e(r.run_id)}</code></a>'
         commit = e((r.git or {}).get("commit", "")[:12])
         rows.append(f"<tr><td>{run}</td><td>{e(r.finished_at[:19].replace('T', ' '))}</td><td>{e(r.environment)}</td><td>{e(r.mode)}</td>"
                     f"<td>{ICONS.get(r.status, '')} {e(r.status)}</td><td>{e(r.actor)}</td><td><code>{commit}</code></td>"
