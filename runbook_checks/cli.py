@@ -178,6 +178,10 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
+        if execute and confirm is not None:  # a dry run with the token checks the gates a real run would
+            check_confirmation(runbook, confirm)
+            check_requirements(runbook, Path(results))
+            check_secrets(runbook, os.environ)
         _print_plan(runbook, plan, fmt)
         return
     _something_to_run(plan)
@@ -340,9 +344,10 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
 @click.argument("path", type=click.Path())
 @click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,
               help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.")
+@click.option("--database-url", metavar="URL", help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting one.")
 @_run_options
 @_errors
-def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
+def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
     touched; the record says environment "rehearsal"). Prints measured phase timings
@@ -352,7 +357,7 @@ def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, 
     from .execute import plan_run
     from .gates import check_secrets
     from .parse import load_runbook
-    from .sandbox import throwaway
+    from .sandbox import existing, throwaway
 
     runbook = load_runbook(path)
     targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL")]
@@ -362,10 +367,10 @@ def rehearse_cmd(path: str, db: str, results: str, junit: str | None, fmt: str, 
     _something_to_run(plan)
     _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
-    with throwaway(db, runbook.workdir) as database:
+    with existing(database_url) if database_url else throwaway(db, runbook.workdir) as database:
         environ = {**os.environ, **{name: database.url for name in targets}}
         check_secrets(runbook, environ)
-        click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at 127.0.0.1:{database.port} "
+        click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
                    f"({', '.join(targets)} point there; nothing real is touched)", file=out)
         code = _run(runbook, plan, path=path, mode="rehearsal", from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
                     grace=grace, environ=environ, environment="rehearsal")

@@ -195,7 +195,11 @@ def run_plan(
         return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase, criterion=block.criterion, reason=reason, after_failure=failed_at is not None)
 
     # before any block can change the checkout or the fingerprinted files
-    git, ci, prints = git_info(runbook.root), ci_context(environ), fingerprints(runbook)
+    git, ci, prints = None, ci_context(environ), {}
+    try:
+        git, prints = git_info(runbook.root), fingerprints(runbook)
+    except KeyboardInterrupt:
+        interrupted = True
     for item in plan:
         block = item.block
         try:

@@ -35,7 +35,13 @@ def check_requirements(runbook: Runbook, results_dir: Path) -> None:
                    and _ran_every_step(r)]
         matching = [r for r in records if all(r.fingerprints.get(p) == current.get(p) for p in req.same)]
         if matching:
-            continue
+            later = [r for r in read_records(ledger_path(results_dir, req.runbook))
+                     if r.started_at > matching[-1].started_at and r.status != "passed" and r.mode != "rehearsal"
+                     and (req.environment is None or r.environment == req.environment)]
+            if not later:
+                continue
+            raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires {req.runbook!r} to pass, but its run {later[-1].run_id} "
+                              f"({later[-1].status}) came after the last pass {matching[-1].run_id}. Fix it and run it again first. Nothing was executed.")
         what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
         same = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
         if records:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import RunbookChecksError
 from .runner import signals_ignored, terminate_group
@@ -37,6 +38,7 @@ class Database:
     port: int
     #: the server's version string, for the record
     version: str
+    host: str = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -132,6 +134,15 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
             with signals_ignored():
                 subprocess.run(_as_postgres_user([str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True, timeout=60)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def existing(url: str) -> Iterator[Database]:
+    """A throwaway database someone else started (a CI service container): used, not stopped."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+        raise SandboxError("--database-url must be a postgresql:// URL of a throwaway database")
+    yield Database("existing", url, parts.port or 5432, "database given by --database-url", parts.hostname)
 
 
 def throwaway(kind: str, app_dir: Path) -> contextlib.AbstractContextManager[Database]:

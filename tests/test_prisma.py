@@ -205,8 +205,15 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
 @pytest.mark.parametrize("when", ["start-up", "mid-run"])
 def test_interrupted_rehearsal_stops_the_database(project, when):
     proc = start_cli(["rehearse", staging(project)], project, clean_env())
-    holder = project / "runbook-results" / ".db-migration-staging.rehearsal.holder.json"  # exists while the run holds its lock
-    wait_for(lambda: leftover_databases() != [] and (when == "start-up" or holder.exists()), timeout=120)
+    holder = project / "runbook-results" / ".db-migration-staging.rehearsal.holder.json"  # names the running block's process group
+
+    def block_running() -> bool:
+        try:
+            return "pgid" in json.loads(holder.read_text())
+        except (OSError, ValueError):
+            return False
+
+    wait_for(lambda: leftover_databases() != [] and (when == "start-up" or block_running()), timeout=120)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130 and leftover_databases() == []
@@ -217,3 +224,12 @@ def test_interrupted_rehearsal_stops_the_database(project, when):
 def test_lint_passes_on_both_runbooks(cli):
     result = cli("lint", RUNBOOKS, cwd=ROOT)
     assert result.returncode == 0 and "2 runbook(s) checked, 0 problem(s)" in result.stderr, result.stdout
+
+
+def test_rehearse_on_a_given_database_leaves_it_running(cli, project):
+    with postgres() as db:
+        result = cli("rehearse", staging(project), "--database-url", db.url, cwd=project, timeout=300)
+        assert result.returncode == 0, result.stdout[-2000:]
+        assert psql(db.url, "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL").strip() == "3"
+    assert records(project)[0]["environment"] == "rehearsal"
+    assert db.url not in result.stdout

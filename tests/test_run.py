@@ -341,3 +341,20 @@ def test_requires_counts_only_runs_that_ran_every_step(cli, write, tmp_path):
     (tmp_path / "data.txt").write_text("v2")
     changed = cli("run", second, *go)
     assert changed.returncode == 2 and "was for different content of data.txt" in changed.stderr
+
+
+def test_dry_run_with_the_token_applies_the_gates(cli, write, tmp_path):
+    (tmp_path / "data.txt").write_text("v1")
+    first = write(front(fence("s", "step", "true"), id="first", extra="  fingerprint: [data.txt]"), "first.md")
+    second = write(front(fence("t", "step", "true"), id="second", extra=(
+        "  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt]}")), "second.md")
+    assert cli("run", second, "--dry-run", "--execute", "--confirm", "nope").returncode == 2
+    assert cli("run", second, "--dry-run", "--execute", "--confirm", "GO-OK").returncode == 2  # first has not passed
+    assert cli("run", second, "--dry-run", "--execute").returncode == 0  # without the token: just the plan
+    assert cli("run", first, "--execute", "--confirm", "GO-OK").returncode == 0
+    assert cli("run", second, "--dry-run", "--execute", "--confirm", "GO-OK").returncode == 0
+    # a failed run of the required runbook after its pass withdraws the pass
+    first.write_text(first.read_text().replace("true", "false"))
+    assert cli("run", first, "--execute", "--confirm", "GO-OK").returncode == 1
+    refused = cli("run", second, "--dry-run", "--execute", "--confirm", "GO-OK")
+    assert refused.returncode == 2 and "came after the last pass" in refused.stderr

