@@ -162,6 +162,71 @@ def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) 
     return env
 
 
+@dataclass
+class RunStart:
+    """What a run knows before its first block: identity, context, environment."""
+
+    run_id: str
+    started_at: str
+    monotonic: float
+    environment: str
+    git: dict[str, Any] | None
+    ci: dict[str, Any] | None
+    fingerprints: dict[str, str]
+    #: the environment every block of this run gets (plus ``RUNBOOK_BLOCK_ID``)
+    env: dict[str, str]
+
+
+def begin_run(runbook: Runbook, environ: Mapping[str, str], environment: str | None = None) -> RunStart:
+    """Start a run: taken before any block can change the checkout or the fingerprinted files."""
+    environment = environment or runbook.environment
+    run_id = new_run_id()
+    start = RunStart(run_id, utc_now(), time.monotonic(), environment, None, ci_context(environ), {}, {})
+    start.env = {**runbook_env(runbook, environ, environment), "RUNBOOK_RUN_ID": run_id}
+    start.git, start.fingerprints = git_info(runbook.root), fingerprints(runbook)
+    return start
+
+
+def not_run(block: Block, status: str, reason: str, after_failure: bool = False) -> BlockResult:
+    """The result of a block that did not execute."""
+    return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase,
+                       criterion=block.criterion, reason=reason, after_failure=after_failure)
+
+
+def finish_run(runbook: Runbook, start: RunStart, results: list[BlockResult], *, environ: Mapping[str, str], mode: str,
+               resumes: str | None = None, not_rerun: tuple[str, ...] = (), options: dict[str, Any] | None = None) -> RunRecord:
+    """The record of a run from its block results (in document order)."""
+    statuses = {r.status for r in results}
+    if INTERRUPTED in statuses:
+        status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
+    elif statuses & {FAILED, TIMED_OUT}:
+        status, exit_code = RUN_FAILED, EXIT_FAILED
+    else:
+        status, exit_code = RUN_PASSED, EXIT_OK
+    return RunRecord(
+        run_id=start.run_id,
+        runbook_id=runbook.id,
+        runbook_path=_relative(runbook),
+        runbook_sha256=runbook.sha256,
+        environment=start.environment,
+        mode=mode,
+        status=status,
+        exit_code=exit_code,
+        started_at=start.started_at,
+        finished_at=utc_now(),
+        duration_s=round(time.monotonic() - start.monotonic, 4),
+        actor=actor(environ),
+        host=socket.gethostname(),
+        git=start.git,
+        ci=start.ci,
+        blocks=tuple(results),
+        resumes=resumes,
+        not_rerun=not_rerun,
+        options=options or {},
+        fingerprints=start.fingerprints,
+    )
+
+
 def run_plan(
     runbook: Runbook,
     plan: list[PlannedBlock],
@@ -181,41 +246,31 @@ def run_plan(
     are marked ``after_failure``. Ctrl-C (``KeyboardInterrupt``) stops the current block's
     process group and marks the rest not run; the record's status is then ``interrupted``.
     """
-    environment = environment or runbook.environment
-    run_id = new_run_id()
-    base_env = runbook_env(runbook, environ, environment)
-    base_env["RUNBOOK_RUN_ID"] = run_id
-    started_at, start = utc_now(), time.monotonic()
     results: list[BlockResult] = []
     failed_at: str | None = None
     interrupted = False
     outcome: dict[str, str] = {}
-
-    def not_run(block: Block, status: str, reason: str) -> BlockResult:
-        return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase, criterion=block.criterion, reason=reason, after_failure=failed_at is not None)
-
-    # before any block can change the checkout or the fingerprinted files
-    git, ci, prints = None, ci_context(environ), {}
     try:
-        git, prints = git_info(runbook.root), fingerprints(runbook)
+        start = begin_run(runbook, environ, environment)
     except KeyboardInterrupt:
+        start = RunStart(new_run_id(), utc_now(), time.monotonic(), environment or runbook.environment, None, None, {}, {})
         interrupted = True
     for item in plan:
         block = item.block
         try:
             if interrupted:
-                result = not_run(block, NOT_RUN, "not run: the run was interrupted")
+                result = not_run(block, NOT_RUN, "not run: the run was interrupted", failed_at is not None)
             elif not item.run:
-                result = not_run(block, SKIPPED, item.reason or "skipped")
+                result = not_run(block, SKIPPED, item.reason or "skipped", failed_at is not None)
             elif block.kind == STEP and failed_at is not None:
-                result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier")
+                result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier", True)
             elif block.needs is not None and outcome.get(block.needs) != PASSED:
                 status = SKIPPED if outcome.get(block.needs, SKIPPED) == SKIPPED else NOT_RUN
-                result = not_run(block, status, f"needs {block.needs!r}, which did not pass in this run")
+                result = not_run(block, status, f"needs {block.needs!r}, which did not pass in this run", failed_at is not None)
             else:
                 if observer is not None:
                     observer.started(block)
-                result = run_block(block, cwd=runbook.workdir, env={**base_env, "RUNBOOK_BLOCK_ID": block.id}, redactor=redactor,
+                result = run_block(block, cwd=runbook.workdir, env={**start.env, "RUNBOOK_BLOCK_ID": block.id}, redactor=redactor,
                                    observer=observer, grace=grace, after_failure=failed_at is not None)
                 if result.status == INTERRUPTED:
                     interrupted = True
@@ -230,35 +285,8 @@ def run_plan(
             if not results or results[-1].id != block.id:
                 results.append(not_run(block, INTERRUPTED if item.run else NOT_RUN, "interrupted before the block finished starting"))
                 outcome[block.id] = results[-1].status
-
-    if interrupted:
-        status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
-    elif failed_at is not None:
-        status, exit_code = RUN_FAILED, EXIT_FAILED
-    else:
-        status, exit_code = RUN_PASSED, EXIT_OK
-    return RunRecord(
-        run_id=run_id,
-        runbook_id=runbook.id,
-        runbook_path=_relative(runbook),
-        runbook_sha256=runbook.sha256,
-        environment=environment,
-        mode=mode,
-        status=status,
-        exit_code=exit_code,
-        started_at=started_at,
-        finished_at=utc_now(),
-        duration_s=round(time.monotonic() - start, 4),
-        actor=actor(environ),
-        host=socket.gethostname(),
-        git=git,
-        ci=ci,
-        blocks=tuple(results),
-        resumes=resumes,
-        not_rerun=tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from")),
-        options=options or {},
-        fingerprints=prints,
-    )
+    not_rerun = tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from"))
+    return finish_run(runbook, start, results, environ=environ, mode=mode, resumes=resumes, not_rerun=not_rerun, options=options)
 
 
 def _relative(runbook: Runbook) -> str:

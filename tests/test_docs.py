@@ -60,3 +60,16 @@ def test_every_plugin_option_and_marker_is_documented():
         assert f"| `{name}` |" in site_doc, name
     for marker in MARKERS:
         assert f"<!-- runbook-checks: {marker}" in site_doc, marker
+
+
+def test_every_pytest_option_ini_key_and_marker_is_documented(pytestconfig):
+    doc = (DOCS / "pytest.md").read_text()
+    group = pytestconfig._parser.getgroup("runbook-checks")
+    for option in group.options:
+        for name in option.names():
+            if name.startswith("--"):
+                assert f"| `{name}" in doc, name
+    for key in ("runbooks", "runbooks_results"):
+        assert f"| `{key}` |" in doc, key
+    for marker in ("runbook", "check", "step", "phase_<id>"):
+        assert f"`{marker}`" in doc, marker

@@ -1,0 +1,223 @@
+"""pytest plugin: a runbook's tagged blocks as pytest items, with the CLI's safety rules.
+
+``pytest --runbooks PATH`` collects every tagged block as one item
+(``DB-MIGRATION-STAGING.md::migrate-status``). ``.check`` blocks run; ``.step`` blocks are
+skipped unless ``--runbooks-execute --runbooks-confirm TOKEN`` carries the exact token
+(a wrong token stops the session before any item runs). Missing secrets skip a
+runbook's items (``--runbooks-strict``: the session fails instead). Every runbook that
+ran is appended to the same ledger as a CLI run. Nothing is imported until enabled.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+STEP_SKIP = "mutating step: run with runbook-checks run --execute"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("runbook-checks", "runbook-checks: run runbooks' tagged blocks as tests")
+    group.addoption("--runbooks", action="append", default=[], metavar="PATH",
+                    help="Runbook file or directory to collect (repeatable; also the 'runbooks' ini key).")
+    group.addoption("--runbooks-execute", action="store_true", help="Also run .step blocks (needs --runbooks-confirm).")
+    group.addoption("--runbooks-confirm", metavar="TOKEN", help="The runbook's exact confirmation token for --runbooks-execute.")
+    group.addoption("--runbooks-strict", action="store_true",
+                    help="Fail the session when a declared secret is missing (default: skip that runbook's items).")
+    group.addoption("--runbooks-results", metavar="DIR", help="Directory of the ledgers (default: runbook-results, or the ini key).")
+    parser.addini("runbooks", "Runbook files or directories to collect", type="paths", default=[])
+    parser.addini("runbooks_results", "Directory of the ledgers", default="runbook-results")
+
+
+def _paths(config: pytest.Config) -> list[Path]:
+    return [Path(p) for p in config.getoption("runbooks")] + list(config.getini("runbooks"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    paths = _paths(config)
+    if not paths:
+        return  # not enabled: nothing imported, nothing changed
+    from .lint import discover
+
+    files, problems = discover([str(p) for p in paths])
+    if problems:
+        raise pytest.UsageError("\n".join(str(p) for p in problems))
+    config.stash[_STATE] = _Session(config, [f.resolve() for f in files])
+    config.addinivalue_line("markers", "runbook: a tagged block of a runbook (runbook-checks)")
+    config.addinivalue_line("markers", "check: a read-only runbook block")
+    config.addinivalue_line("markers", "step: a mutating runbook block")
+    config.args.extend(str(f) for f in files if str(f) not in config.args)
+
+
+class _Session:
+    """Per-session state: runbooks, their runs and locks (no state outlives the session)."""
+
+    def __init__(self, config: pytest.Config, files: list[Path]):
+        self.config = config
+        self.files = set(files)
+        self.collected: set[Path] = set()
+        self.runs: dict[str, Any] = {}  # runbook id -> _RunbookRun
+        results = config.getoption("runbooks_results") or config.getini("runbooks_results")
+        self.results = Path(results)
+        if not self.results.is_absolute():
+            self.results = Path(config.rootpath) / self.results
+
+
+_STATE = pytest.StashKey[_Session]()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    state = parent.config.stash.get(_STATE, None)
+    if state is None or file_path.resolve() not in state.files or file_path.resolve() in state.collected:
+        return None
+    state.collected.add(file_path.resolve())
+    return RunbookFile.from_parent(parent, path=file_path)
+
+
+class RunbookFile(pytest.File):
+    def collect(self) -> Any:
+        from .parse import parse_runbook
+
+        runbook, problems = parse_runbook(self.path)
+        if problems or runbook is None:
+            raise pytest.UsageError("runbook has problems:\n" + "\n".join(str(p) for p in problems))
+        self.runbook = runbook
+        for block in runbook.blocks:
+            item = RunbookItem.from_parent(self, name=block.id, block=block)
+            item.add_marker("runbook")
+            item.add_marker(block.kind)
+            item.add_marker(pytest.mark.xdist_group(runbook.id))  # with --dist loadgroup, one worker runs a runbook in order
+            if block.phase:
+                self.config.addinivalue_line("markers", f"phase_{block.phase}: blocks of the {block.phase} phase")
+                item.add_marker(f"phase_{block.phase}")
+            yield item
+
+
+class BlockFailed(Exception):
+    pass
+
+
+class RunbookItem(pytest.Item):
+    def __init__(self, *, block: Any, **kw: Any):
+        super().__init__(**kw)
+        self.block = block
+
+    @property
+    def runbook(self) -> Any:
+        return self.parent.runbook  # type: ignore[attr-defined]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.block.line - 1, self.block.id
+
+    def runtest(self) -> None:
+        state = self.config.stash[_STATE]
+        run = state.runs.get(self.runbook.id) or _RunbookRun.start(state, self.runbook)
+        state.runs[self.runbook.id] = run
+        result = run.run(self.block)
+        self.user_properties += [("runbook", self.runbook.id), ("block", self.block.id), ("line", self.block.line), ("output", result.output)]
+        if result.status in ("skipped", "not-run"):
+            raise pytest.skip.Exception(result.reason or result.status, _use_item_location=True)
+        if result.status != "passed":
+            raise BlockFailed(result)
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
+        from .errors import RunbookChecksError
+
+        if isinstance(excinfo.value, RunbookChecksError):  # a refused gate or a held lock: the message, no traceback
+            return f"{self.path}:{self.block.line}: {excinfo.value}"
+        if not isinstance(excinfo.value, BlockFailed):
+            return super().repr_failure(excinfo)
+        result = excinfo.value.args[0]
+        run = self.config.stash[_STATE].runs[self.runbook.id]
+        command = "\n".join(f"    $ {line}" for line in run.redactor(self.block.code).rstrip("\n").splitlines())
+        tail = "\n".join(f"    {line}" for line in result.output.rstrip("\n").splitlines()[-20:]) or "    (no output)"
+        return (f"{self.path}:{self.block.line}: block {self.block.id!r} {result.status}: {result.reason}\n"
+                f"  exit code: {result.exit_code}\n  command:\n{command}\n  output (last lines, redacted):\n{tail}")
+
+
+class _RunbookRun:
+    """One runbook's run inside a pytest session: its lock, environment and results."""
+
+    @classmethod
+    def start(cls, state: _Session, runbook: Any) -> "_RunbookRun":
+        from .execute import begin_run
+        from .gates import RunLock, missing_secrets
+        from .ledger import last_hash, ledger_path
+        from .redact import Redactor
+
+        self = cls()
+        self.state, self.runbook = state, runbook
+        self.execute = bool(state.config.getoption("runbooks_execute"))
+        self.missing = missing_secrets(runbook, os.environ)
+        self.redactor = Redactor.for_secrets(runbook.secrets, os.environ)
+        self.lock = RunLock(state.results, runbook.id, runbook.environment).__enter__()
+        last_hash(ledger_path(state.results, runbook.id))
+        self.begin = begin_run(runbook, os.environ)
+        self.results: dict[str, Any] = {}
+        self.failed_at: str | None = None
+        return self
+
+    def run(self, block: Any) -> Any:
+        from .execute import not_run
+        from .runner import run_block
+
+        if self.missing:
+            result = not_run(block, "skipped", f"secret(s) not set: {', '.join(self.missing)}")
+        elif block.kind == "step" and not self.execute:
+            result = not_run(block, "skipped", STEP_SKIP)
+        elif block.kind == "step" and self.failed_at is not None:
+            result = not_run(block, "not-run", f"not run: block {self.failed_at!r} failed earlier", True)
+        elif block.needs is not None and getattr(self.results.get(block.needs), "status", None) != "passed":
+            result = not_run(block, "skipped", f"needs {block.needs!r}, which did not pass in this run")
+        else:
+            result = run_block(block, cwd=self.runbook.workdir, env={**self.begin.env, "RUNBOOK_BLOCK_ID": block.id}, redactor=self.redactor,
+                               after_failure=self.failed_at is not None)
+            if result.status in ("failed", "timed-out") and self.failed_at is None:
+                self.failed_at = block.id
+        self.results[block.id] = result
+        return result
+
+    def finish(self) -> None:
+        from .execute import finish_run, not_run
+        from .ledger import append_record
+
+        try:
+            blocks = [self.results.get(b.id) or not_run(b, "skipped", "not selected in this pytest session") for b in self.runbook.blocks]
+            record = finish_run(self.runbook, self.begin, blocks, environ=os.environ, mode="execute" if self.execute else "check",
+                                options={"runner": "pytest", "ran": [b.id for b in self.runbook.blocks if b.id in self.results]})
+            append_record(self.state.results, record, self.redactor)
+        finally:
+            self.lock.__exit__(None, None, None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Gates that refuse the whole session before any item runs."""
+    state = session.config.stash.get(_STATE, None)
+    if state is None:
+        return
+    from .errors import GateRefused
+    from .gates import check_confirmation, check_requirements, missing_secrets
+
+    runbooks = {item.runbook.id: item.runbook for item in session.items if isinstance(item, RunbookItem)}
+    try:
+        for runbook in runbooks.values():
+            if session.config.getoption("runbooks_execute"):
+                check_confirmation(runbook, session.config.getoption("runbooks_confirm"))
+                check_requirements(runbook, state.results)
+            missing = missing_secrets(runbook, os.environ)
+            if missing and session.config.getoption("runbooks_strict"):
+                raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {', '.join(missing)}, which are not set (--runbooks-strict)")
+    except GateRefused as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is None:
+        return
+    for run in state.runs.values():
+        run.finish()
+    state.runs.clear()

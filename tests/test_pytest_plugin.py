@@ -1,0 +1,127 @@
+"""The pytest plugin, through pytest's own pytester: collection, gates, redaction, ledger."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import fence, front
+
+SECRET = "plugin-s3cret-Value"
+
+
+@pytest.fixture
+def runbook(pytester: pytest.Pytester) -> Path:
+    marks = pytester.path / "marks"
+    marks.mkdir()
+    body = (
+        fence("pre", "check", f'touch {marks}/pre; echo "using $TOK"', 'phase=prep criterion="Pre"')
+        + fence("apply", "step", f"touch {marks}/apply", "phase=work")
+        + fence("post", "check", f"touch {marks}/post; echo all good", 'phase=verify expect="all good"')
+    )
+    text = front(body, secrets="[TOK]", extra="  phases:\n    - {id: prep, name: Prep, estimate: 1 min}\n"
+                 "    - {id: work, name: Work, estimate: 1 min}\n    - {id: verify, name: Verify, estimate: 1 min}")
+    return pytester.makefile(".md", RB=text)
+
+
+def ran(pytester: pytest.Pytester) -> list[str]:
+    return sorted(p.name for p in (pytester.path / "marks").iterdir())
+
+
+def test_collects_one_item_per_block_in_document_order(pytester, runbook):
+    result = pytester.runpytest("--runbooks", str(runbook), "--collect-only", "-q")
+    assert result.outlines[:3] == ["RB.md::pre", "RB.md::apply", "RB.md::post"]
+
+
+def test_checks_run_steps_skip_and_the_ledger_verifies(pytester, runbook, monkeypatch):
+    monkeypatch.setenv("TOK", SECRET)
+    result = pytester.runpytest("--runbooks", str(runbook), "-rs")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*RB.md:15: mutating step: run with runbook-checks run --execute*"])
+    assert ran(pytester) == ["post", "pre"]
+    [record] = [json.loads(line) for line in (pytester.path / "runbook-results" / "rb.jsonl").read_text().splitlines()]
+    assert {b["id"]: b["status"] for b in record["blocks"]} == {"pre": "passed", "apply": "skipped", "post": "passed"}
+    assert record["options"]["runner"] == "pytest" and record["blocks"][0]["output"] == "using ***\n"
+    verify = subprocess.run([sys.executable, "-m", "runbook_checks", "verify"], cwd=pytester.path, capture_output=True, text=True)
+    assert verify.returncode == 0 and "chain intact" in verify.stdout
+
+
+def test_missing_secret_skips_or_fails_strict(pytester, runbook, monkeypatch):
+    monkeypatch.delenv("TOK", raising=False)
+    skipped = pytester.runpytest("--runbooks", str(runbook), "-rs")
+    skipped.assert_outcomes(skipped=3)
+    skipped.stdout.fnmatch_lines(["*secret(s) not set: TOK*"])
+    strict = pytester.runpytest("--runbooks", str(runbook), "--runbooks-strict")
+    assert strict.ret == pytest.ExitCode.USAGE_ERROR and ran(pytester) == []
+    strict.stderr.fnmatch_lines(["*needs the secret(s) TOK, which are not set (--runbooks-strict)*"])
+
+
+@pytest.mark.parametrize("token", ["go-ok", "GO-OK ", "nope"])
+def test_wrong_token_stops_the_session_before_any_item(pytester, runbook, monkeypatch, token):
+    monkeypatch.setenv("TOK", SECRET)
+    result = pytester.runpytest("--runbooks", str(runbook), "--runbooks-execute", "--runbooks-confirm", token)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and ran(pytester) == []
+    result.stderr.fnmatch_lines(["*the confirmation token does not match*type exactly GO-OK*"])
+
+
+def test_exact_token_runs_the_steps(pytester, runbook, monkeypatch):
+    monkeypatch.setenv("TOK", SECRET)
+    result = pytester.runpytest("--runbooks", str(runbook), "--runbooks-execute", "--runbooks-confirm", "GO-OK")
+    result.assert_outcomes(passed=3)
+    assert ran(pytester) == ["apply", "post", "pre"]
+
+
+def test_a_failing_check_names_path_line_command_and_redacted_output(pytester, monkeypatch):
+    monkeypatch.setenv("TOK", SECRET)
+    path = pytester.makefile(".md", FAIL=front(fence("bad", "check", 'echo "token is $TOK" >&2; exit 3', 'expect="never"'), secrets="[TOK]"))
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest("--runbooks", str(path), f"--junitxml={junit}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"{path}:8: block 'bad' failed: exit code 3, expected 0; output does not contain 'never'", "  exit code: 3",
+                                 "  command:", '    $ echo "token is $TOK" >&2; exit 3', "*token is ****"])
+    text = result.stdout.str() + junit.read_text()
+    assert SECRET not in text and "Traceback" not in result.stdout.str()
+    assert '<property name="block" value="bad" />' in junit.read_text() and "token is ***" in junit.read_text()
+
+
+def test_k_and_m_selection(pytester, runbook, monkeypatch):
+    monkeypatch.setenv("TOK", SECRET)
+    by_marker = pytester.runpytest("--runbooks", str(runbook), "-m", "runbook and phase_verify")
+    by_marker.assert_outcomes(passed=1)
+    assert ran(pytester) == ["post"]
+    by_name = pytester.runpytest("--runbooks", str(runbook), "-k", "pre", "--strict-markers")
+    by_name.assert_outcomes(passed=1)
+
+
+def test_ini_key(pytester, runbook, monkeypatch):
+    monkeypatch.setenv("TOK", SECRET)
+    pytester.makeini(f"[pytest]\nrunbooks = {runbook.name}\nrunbooks_results = ledgers\n")
+    pytester.runpytest().assert_outcomes(passed=2, skipped=1)
+    assert (pytester.path / "ledgers" / "rb.jsonl").exists()
+
+
+def test_unrelated_project_is_unaffected(pytester):
+    pytester.makepyfile(test_plain=textwrap.dedent("""
+        import sys
+
+        def test_nothing_heavy_imported():
+            assert "markdown_it" not in sys.modules and "runbook_checks.parse" not in sys.modules
+    """))
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "runbook-results").exists()
+
+
+def test_xdist_never_runs_two_blocks_of_a_runbook_at_once(pytester):
+    log = pytester.path / "log"
+    body = "".join(fence(f"b{i}", "check", f"echo start {i} >> {log}; sleep 0.3; echo end {i} >> {log}") for i in range(4))
+    path = pytester.makefile(".md", PAR=front(body))
+    result = pytester.runpytest_subprocess("--runbooks", str(path), "-n", "2", "--dist", "loadgroup", "-p", "xdist")
+    result.assert_outcomes(passed=4)
+    lines = log.read_text().split("\n")[:-1]
+    assert lines == [f"{what} {i}" for i in range(4) for what in ("start", "end")]  # one at a time, in document order
