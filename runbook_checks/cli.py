@@ -6,12 +6,14 @@ become exit codes here and nowhere else (see ``errors.py``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import re
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +106,10 @@ def list_cmd(path: str, fmt: str) -> None:
         {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex}
         for b in runbook.blocks
     ]
+    entries = [{"id": e.id, "title": e.title, "line": e.line, "match": e.match, "exit": list(e.exit_codes), "blocks": list(e.blocks),
+                "diagnostics": list(e.diagnostics)} for e in runbook.entries]
     if fmt == "json":
-        click.echo(json.dumps({"runbook": runbook.id, "path": path, "environment": runbook.environment, "blocks": rows}, indent=2))
+        click.echo(json.dumps({"runbook": runbook.id, "path": path, "environment": runbook.environment, "blocks": rows, "entries": entries}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -115,7 +119,17 @@ def list_cmd(path: str, fmt: str) -> None:
         table.add_column(col, justify="right" if col in ("timeout", "line") else "left")
     for r in rows:
         table.add_row(r["id"], r["kind"], r["phase"] or "—", r["criterion"] or "—", f"{r['timeout_s']:g} s", str(r["line"]))
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+    if entries:
+        guide = Table(title="Troubleshooting entries")
+        for col in ("id", "title", "explains", "diagnostics", "line"):
+            guide.add_column(col, justify="right" if col == "line" else "left")
+        for en in entries:
+            explains = ", ".join(x for x in (f"/{en['match']}/" if en["match"] else "", f"exit {en['exit']}" if en["exit"] else "",
+                                              f"blocks {', '.join(en['blocks'])}" if en["blocks"] else "") if x)
+            guide.add_row(en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", str(en["line"]))
+        console.print(guide)
 
 
 def _interactive() -> bool:
@@ -170,7 +184,6 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     """
     from .errors import UsageProblem
     from .execute import plan_run
-    from .gates import check_confirmation, check_requirements, check_secrets
     from .parse import load_runbook
 
     runbook = load_runbook(path)
@@ -179,12 +192,20 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
         if execute and confirm is not None:  # a dry run with the token checks the gates a real run would
-            check_confirmation(runbook, confirm)
-            check_requirements(runbook, Path(results))
-            check_secrets(runbook, os.environ)
+            with _hints_for_refusals(runbook):
+                _gates(runbook, execute, confirm, results)
         _print_plan(runbook, plan, fmt)
         return
     _something_to_run(plan)
+    with _hints_for_refusals(runbook):
+        _gates(runbook, execute, confirm, results)
+    sys.exit(_run(runbook, plan, path=path, mode="execute" if execute else "check", from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
+                  quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment))
+
+
+def _gates(runbook: Any, execute: bool, confirm: str | None, results: str) -> None:
+    from .gates import check_confirmation, check_requirements, check_secrets
+
     if execute:
         if confirm is None and _interactive() and runbook.confirm is not None:
             try:
@@ -195,8 +216,19 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         check_confirmation(runbook, confirm)
         check_requirements(runbook, Path(results))
     check_secrets(runbook, os.environ)
-    sys.exit(_run(runbook, plan, path=path, mode="execute" if execute else "check", from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
-                  quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment))
+
+
+@contextlib.contextmanager
+def _hints_for_refusals(runbook: Any) -> Iterator[None]:
+    """A refused gate also names the runbook's troubleshooting entries that explain it."""
+    from .errors import GateRefused
+    from .troubleshoot import describe, for_message
+
+    try:
+        yield
+    except GateRefused as exc:
+        hints = "".join(f"\n  {describe(runbook, e)}" for e in for_message(runbook, str(exc)))
+        raise GateRefused(f"{exc}{hints}") from None
 
 
 def _something_to_run(plan: list[Any]) -> None:
@@ -312,6 +344,10 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
             console.print("  output (last lines, redacted):", highlight=False)
             for line in b.output.rstrip("\n").splitlines()[-10:]:
                 console.print(f"    {line}", highlight=False, markup=False)
+        from .troubleshoot import describe, entry
+
+        for entry_id in b.troubleshooting:
+            console.print(f"  {describe(runbook, entry(runbook, entry_id))}", highlight=False, markup=False)
         again = (f"runbook-checks rehearse {path}" if mode == "rehearsal"
                  else f"runbook-checks run {path} --from {b.id}" + (" --execute --confirm <token>" if mode == "execute" else ""))
         console.print(f"  next: read the runbook at {block.location}, fix the cause, then run again: {again}", highlight=False, markup=False)
@@ -324,11 +360,12 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .report import build_report
 
+    titles = {e.id: e.title for e in runbook.entries}
     if junit:
-        Path(junit).write_text(redact(junit_xml(record, path)), encoding="utf-8")
+        Path(junit).write_text(redact(junit_xml(record, path, titles)), encoding="utf-8")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        text = record_markdown(record, build_report(runbook, read_records(ledger))) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
+        text = record_markdown(record, build_report(runbook, read_records(ledger)), titles) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
         try:
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text))
@@ -375,6 +412,60 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
         code = _run(runbook, plan, path=path, mode="rehearsal", from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
                     grace=grace, environ=environ, environment="rehearsal")
     sys.exit(code)
+
+
+@main.command("diagnose")
+@click.argument("path", type=click.Path())
+@click.option("-q", "--quiet", is_flag=True, help="Do not stream the diagnostics' output.")
+@click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a check is stopped.")
+@_errors
+def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
+    """What is wrong right now? Run the read-only diagnostic checks of the runbook's
+    troubleshooting entries and name the entries that apply. Nothing is recorded.
+
+    Exit 0 when no entry applies, 1 when one does (secrets as for run: missing ones refuse).
+    """
+    from rich.console import Console
+
+    from .console import PlainReporter
+    from .errors import UsageProblem
+    from .execute import PlannedBlock, run_plan
+    from .gates import check_secrets
+    from .parse import load_runbook
+    from .redact import Redactor
+    from .troubleshoot import applies
+
+    runbook = load_runbook(path)
+    diagnostics = {block_id: e for e in runbook.entries for block_id in e.diagnostics}
+    if not diagnostics:
+        raise UsageProblem(f"{path}: runbook {runbook.id!r} has no troubleshooting entry with a diagnostic check")
+    with _hints_for_refusals(runbook):
+        check_secrets(runbook, os.environ)
+    plan = [PlannedBlock(b, True) for b in runbook.blocks if b.id in diagnostics]
+    redact = Redactor.for_secrets(runbook.secrets, os.environ)
+    with _Interrupt():
+        record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode="check", grace=grace)
+    console = Console(soft_wrap=True)
+    found = []
+    for result in record.blocks:
+        if result.status == "passed":
+            continue
+        text = f"{result.output}\n{result.reason or ''}"
+        owner = diagnostics[result.id]
+        matched = [e for e in runbook.entries if e is owner or applies(e, None, text, result.exit_code) and not e.blocks]
+        for e in matched:
+            if e not in found:
+                found.append(e)
+        evidence = next((line for line in result.output.splitlines() if owner.match and re.search(owner.match, line)), None)
+        evidence = evidence or (result.output.strip().splitlines() or [result.reason or result.status])[-1]
+        console.print(f"✘ {result.id}: {evidence} → {', '.join(e.title for e in matched)}", highlight=False, markup=False)
+    if not found:
+        console.print(f"\nno troubleshooting entry applies: {len(record.blocks)} diagnostic check(s) passed", highlight=False, markup=False)
+        return
+    console.print(f"\n{len(found)} troubleshooting entr{'y applies' if len(found) == 1 else 'ies apply'}:", highlight=False, markup=False)
+    for e in found:
+        console.print(f"  {e.title} — {runbook.path}:{e.line} (#{e.id})\n    {e.advice[:300]}", highlight=False, markup=False)
+    sys.exit(1)
 
 
 @main.command("verify")

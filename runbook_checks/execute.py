@@ -40,6 +40,7 @@ from .model import (
 )
 from .redact import Redactor
 from .runner import Observer, run_block, utc_now
+from .troubleshoot import explain
 
 GITHUB_CONTEXT = (
     "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_RUN_ID",
@@ -270,8 +271,8 @@ def run_plan(
             else:
                 if observer is not None:
                     observer.started(block)
-                result = run_block(block, cwd=runbook.workdir, env={**start.env, "RUNBOOK_BLOCK_ID": block.id}, redactor=redactor,
-                                   observer=observer, grace=grace, after_failure=failed_at is not None)
+                result = explain(runbook, run_block(block, cwd=runbook.workdir, env={**start.env, "RUNBOOK_BLOCK_ID": block.id},
+                                                    redactor=redactor, observer=observer, grace=grace, after_failure=failed_at is not None))
                 if result.status == INTERRUPTED:
                     interrupted = True
                 elif result.status in (FAILED, TIMED_OUT) and failed_at is None:

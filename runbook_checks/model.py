@@ -100,6 +100,27 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """A troubleshooting entry: a heading tagged ``.troubleshoot`` and the section under it."""
+
+    id: str
+    title: str
+    #: 1-based line of the heading, and its level (``###`` = 3)
+    line: int
+    level: int
+    #: regular expression searched in a failed block's redacted output and reason
+    match: str | None = None
+    #: exit codes it explains (empty: any)
+    exit_codes: tuple[int, ...] = ()
+    #: block ids it covers (empty: any)
+    blocks: tuple[str, ...] = ()
+    #: the first paragraph of the section
+    advice: str = ""
+    #: ids of the read-only checks inside the section
+    diagnostics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Runbook:
     """A parsed runbook: front matter plus tagged blocks in document order."""
 
@@ -125,6 +146,8 @@ class Runbook:
     requires: tuple[Requirement, ...] = ()
     #: (label, text) pairs describing the runbook, compared across runbooks
     summary: tuple[tuple[str, str], ...] = ()
+    #: troubleshooting entries, in document order
+    entries: tuple[Entry, ...] = ()
 
     def block(self, block_id: str) -> Block:
         for b in self.blocks:
@@ -172,6 +195,8 @@ class BlockResult:
     reason: str | None = None
     #: the block ran after an earlier block had failed
     after_failure: bool = False
+    #: ids of the troubleshooting entries that explain this failure
+    troubleshooting: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,6 +205,7 @@ class BlockResult:
     def from_dict(cls, data: dict[str, Any]) -> "BlockResult":
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
         values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
+        values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
         return cls(**values)
 
 

@@ -20,7 +20,7 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 from .errors import Problem, RunbookInvalid
-from .model import KINDS, Block, Phase, Requirement, Runbook
+from .model import KINDS, Block, Entry, Phase, Requirement, Runbook
 
 #: Attributes a tagged block may carry (besides ``#id`` and the kind class).
 BLOCK_ATTRIBUTES = {
@@ -50,6 +50,13 @@ RUNBOOK_KEYS = {
     "summary": "label: text pairs describing the runbook (risk, backup, impact...), compared across runbooks",
 }
 REQUIRE_KEYS = ("runbook", "environment", "same", "path")
+#: Attributes of a troubleshooting heading (besides ``#id`` and ``.troubleshoot``).
+ENTRY_ATTRIBUTES = {
+    "match": "regular expression searched (multi-line) in a failed block's redacted output and reason",
+    "exit": "exit code(s) the entry explains, comma-separated",
+    "blocks": "ids of the blocks the entry covers, comma-separated (default: any block)",
+}
+ENTRY_CLASS = "troubleshoot"
 PHASE_KEYS = ("id", "name", "estimate")
 SHELLS = ("bash", "sh", "shell")
 
@@ -318,6 +325,7 @@ class _Parser:
     def blocks(self, lines: list[str], meta: dict[str, Any]) -> tuple[Block, ...]:
         md = MarkdownIt("commonmark")
         tokens = md.parse("\n".join(unwrap_containers(lines)))
+        self.tokens = tokens
         phase_ids = [p.id for p in meta.get("phases", ())]
         default_timeout = meta.get("timeout", DEFAULT_TIMEOUT_S)
         blocks: list[Block] = []
@@ -458,6 +466,70 @@ class _Parser:
         return rng[0]
 
 
+    def entries(self, blocks: tuple[Block, ...]) -> tuple[Entry, ...]:
+        """Headings tagged ``{#id .troubleshoot ...}`` and the sections under them."""
+        tokens = self.tokens
+        headings = [(i, t) for i, t in enumerate(tokens) if t.type == "heading_open" and t.map]
+        ids = {b.id for b in blocks}
+        out: list[Entry] = []
+        for n, (i, tok) in enumerate(headings):
+            content = tokens[i + 1].content.rstrip()
+            if not content.endswith("}") or "{" not in content:
+                continue
+            brace = content.rindex("{")
+            try:
+                _, attrs = parse_attrs(content[brace:])
+            except ParseError:
+                continue
+            classes = attrs.pop("class", "").split()
+            if ENTRY_CLASS not in classes:
+                continue
+            line, level = tok.map[0] + 1, int(tok.tag[1])
+            entry_id = attrs.pop("id", None)
+            if not entry_id or not _ID_RE.match(entry_id):
+                self.problem(line, "troubleshooting entry needs an id: {#some-id .troubleshoot ...}")
+                continue
+            values: dict[str, Any] = {}
+            for key, raw in attrs.items():
+                if key not in ENTRY_ATTRIBUTES:
+                    self.problem(line, f"entry {entry_id!r}: unknown attribute {key!r}" + _suggest(key, ENTRY_ATTRIBUTES))
+                elif key == "match":
+                    try:
+                        re.compile(raw)
+                        values["match"] = raw
+                    except re.error as exc:
+                        self.problem(line, f"entry {entry_id!r}: match={raw!r} is not a valid regular expression: {exc}")
+                elif key == "exit":
+                    codes = self._value("exit", raw, entry_id, line, [])
+                    if codes is not None:
+                        values["exit"] = codes
+                else:
+                    listed = tuple(x.strip() for x in raw.split(",") if x.strip())
+                    for ref in listed:
+                        if ref not in ids:
+                            self.problem(line, f"entry {entry_id!r}: blocks= names {ref!r}, which is not a block of this runbook" + _suggest(ref, ids))
+                    values["blocks"] = listed
+            if not values:
+                self.problem(line, f"entry {entry_id!r} explains nothing: give it match=, exit= and/or blocks=")
+            end_line = next((t.map[0] + 1 for _, t in headings[n + 1:] if int(t.tag[1]) <= level), 10**9)
+            advice = next((tokens[j + 1].content for j in range(i + 3, len(tokens))
+                           if tokens[j].type == "paragraph_open" and tokens[j].map and tokens[j].map[0] + 1 < end_line), "")
+            diagnostics = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == "check")
+            out.append(Entry(entry_id, content[:brace].strip(), line, level, values.get("match"), values.get("exit", ()),
+                             values.get("blocks", ()), " ".join(advice.split()), diagnostics))
+        seen: dict[str, int] = {b.id: b.line for b in blocks}
+        patterns: dict[str, str] = {}
+        for entry in out:
+            if entry.id in seen:
+                self.problem(entry.line, f"duplicate id {entry.id!r} (also used at line {seen[entry.id]})")
+            seen[entry.id] = entry.line
+            if entry.match and entry.match in patterns:
+                self.problem(entry.line, f"entry {entry.id!r} has the same match= pattern as entry {patterns[entry.match]!r}")
+            elif entry.match:
+                patterns[entry.match] = entry.id
+        return tuple(out)
+
+
 def _title(data: dict[str, Any], lines: list[str], path: Path) -> str:
     if isinstance(data.get("title"), str):
         return data["title"]
@@ -484,6 +556,7 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
     meta = p.runbook_meta(data, key_lines)
     body = [""] * fm_len + lines[fm_len:]
     blocks = p.blocks(body, meta)
+    entries = p.entries(blocks)
     root = find_root(path.parent)
     workdir = (root / meta["workdir"]) if "workdir" in meta else path.parent
     runbook = Runbook(
@@ -502,6 +575,7 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
         fingerprint=meta.get("fingerprint", ()),
         requires=meta.get("requires", ()),
         summary=meta.get("summary", ()),
+        entries=entries,
     )
     return runbook, sorted(p.problems)
 

@@ -212,8 +212,9 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             return html if "rbc-" not in html else f"<style>{CSS}</style>{html}"
         records, _ = self.ledger(runbook)
         report = build_report(runbook, records)
+        titles = {entry.id: entry.title for entry in runbook.entries}
         for ev in report.blocks:
-            html = _decorate(html, ev.block_id, badge_html(ev, badge_status(ev, self.max_age_s, self.now), f"evidence-{ev.block_id}"),
+            html = _decorate(html, ev.block_id, badge_html(ev, badge_status(ev, self.max_age_s, self.now), f"evidence-{ev.block_id}", titles),
                              evidence_html(ev, f"evidence-{ev.block_id}"))
         return f"<style>{CSS}</style>{html}"
 

@@ -118,6 +118,7 @@ class RunbookItem(pytest.Item):
         state.runs[self.runbook.id] = run
         result = run.run(self.block)
         self.user_properties += [("runbook", self.runbook.id), ("block", self.block.id), ("line", self.block.line), ("output", result.output)]
+        self.user_properties += [("troubleshooting", entry_id) for entry_id in result.troubleshooting]
         if result.status in ("skipped", "not-run"):
             raise pytest.skip.Exception(result.reason or result.status, _use_item_location=True)
         if result.status != "passed":
@@ -134,8 +135,11 @@ class RunbookItem(pytest.Item):
         run = self.config.stash[_STATE].runs[self.runbook.id]
         command = "\n".join(f"    $ {line}" for line in run.redactor(self.block.code).rstrip("\n").splitlines())
         tail = "\n".join(f"    {line}" for line in result.output.rstrip("\n").splitlines()[-20:]) or "    (no output)"
+        from .troubleshoot import describe, entry
+
+        hints = "".join(f"\n  {describe(self.runbook, entry(self.runbook, i))}" for i in result.troubleshooting)
         return (f"{self.path}:{self.block.line}: block {self.block.id!r} {result.status}: {result.reason}\n"
-                f"  exit code: {result.exit_code}\n  command:\n{command}\n  output (last lines, redacted):\n{tail}")
+                f"  exit code: {result.exit_code}\n  command:\n{command}\n  output (last lines, redacted):\n{tail}{hints}")
 
 
 class _RunbookRun:
@@ -163,6 +167,7 @@ class _RunbookRun:
     def run(self, block: Any) -> Any:
         from .execute import not_run
         from .runner import run_block
+        from .troubleshoot import explain
 
         if self.missing:
             result = not_run(block, "skipped", f"secret(s) not set: {', '.join(self.missing)}")
@@ -173,8 +178,8 @@ class _RunbookRun:
         elif block.needs is not None and getattr(self.results.get(block.needs), "status", None) != "passed":
             result = not_run(block, "skipped", f"needs {block.needs!r}, which did not pass in this run")
         else:
-            result = run_block(block, cwd=self.runbook.workdir, env={**self.begin.env, "RUNBOOK_BLOCK_ID": block.id}, redactor=self.redactor,
-                               after_failure=self.failed_at is not None)
+            result = explain(self.runbook, run_block(block, cwd=self.runbook.workdir, env={**self.begin.env, "RUNBOOK_BLOCK_ID": block.id},
+                                                     redactor=self.redactor, after_failure=self.failed_at is not None))
             if result.status in ("failed", "timed-out") and self.failed_at is None:
                 self.failed_at = block.id
         self.results[block.id] = result

@@ -83,8 +83,13 @@ def record_summary(record: RunRecord, ledger: Path | None = None) -> dict[str, A
     }
 
 
-def record_markdown(record: RunRecord, report: Report | None = None) -> str:
-    """The GitHub step summary of one run."""
+def see_also(ids: tuple[str, ...], titles: dict[str, str] | None) -> str:
+    """``see: Title (#id)`` for the troubleshooting entries that explain a failure."""
+    return "; ".join(f"see: {(titles or {}).get(i, i)} (#{i})" for i in ids)
+
+
+def record_markdown(record: RunRecord, report: Report | None = None, titles: dict[str, str] | None = None) -> str:
+    """The GitHub step summary of one run; ``titles`` names troubleshooting entries by id."""
     out = [
         f"## {ICONS.get(record.status, '')} Runbook `{record.runbook_id}` — {record.status}",
         "",
@@ -95,7 +100,7 @@ def record_markdown(record: RunRecord, report: Report | None = None) -> str:
         "|---|---|---|---|---|---|",
     ]
     for b in record.blocks:
-        note = b.reason or ("after an earlier failure" if b.after_failure else "")
+        note = "; ".join(x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x)
         duration = _secs(b.duration_s) if b.status in EXECUTED else "—"
         out.append(f"| `{b.id}` | {b.kind} | {ICONS.get(b.status, '')} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
     for b in record.blocks:
@@ -114,8 +119,8 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def junit_xml(record: RunRecord, runbook_path: str) -> str:
-    """JUnit XML: one test case per block, named by block id."""
+def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None) -> str:
+    """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     suite = TestSuite(f"runbook:{record.runbook_id}")
@@ -126,7 +131,8 @@ def junit_xml(record: RunRecord, runbook_path: str) -> str:
         case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
         case._elem.set("line", str(b.line))
         if b.status in (FAILED, TIMED_OUT):
-            failure = Failure(xml_text(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}"), b.status)
+            hint = f" — {see_also(b.troubleshooting, titles)}" if b.troubleshooting else ""
+            failure = Failure(xml_text(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}{hint}"), b.status)
             failure.text = xml_text(b.output)
             case.result = [failure]
         elif b.status == INTERRUPTED:

@@ -32,6 +32,8 @@ class Evidence:
     exit_code: int | None = None
     duration_s: float | None = None
     output: str | None = None
+    #: troubleshooting entries that explain the result (when it failed)
+    troubleshooting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def latest_evidence(block: Block, records: Sequence[RunRecord]) -> Evidence:
             exit_code=result.exit_code,
             duration_s=result.duration_s,
             output=result.output,
+            troubleshooting=result.troubleshooting,
         )
     return Evidence(block_id=block.id, status=NEVER_RUN)
 

@@ -35,7 +35,7 @@ def badge_status(ev: Evidence, max_age_s: float, now: datetime | None = None) ->
     return ev.status
 
 
-def badge_html(ev: Evidence, status: str, evidence_anchor: str | None) -> str:
+def badge_html(ev: Evidence, status: str, evidence_anchor: str | None, titles: dict[str, str] | None = None) -> str:
     parts = [f'<strong class="rbc-status">{e(LABELS.get(status, status))}</strong>']
     if ev.when:
         parts.append(f'<time datetime="{e(ev.when)}">{e(ev.when[:16].replace("T", " "))} UTC</time>')
@@ -48,6 +48,8 @@ def badge_html(ev: Evidence, status: str, evidence_anchor: str | None) -> str:
             parts.append(e(ev.environment))
     if evidence_anchor and ev.when:
         parts.append(f'<a href="#{e(evidence_anchor)}">evidence</a>')
+    for entry_id in ev.troubleshooting if status != "stale" else ():
+        parts.append(f'<a class="rbc-troubleshoot" href="#{e(entry_id)}">troubleshooting: {e((titles or {}).get(entry_id, entry_id))}</a>')
     return f'<div class="rbc-badge rbc-{e(status)}" data-block="{e(ev.block_id)}" data-status="{e(status)}">' + " · ".join(parts) + "</div>"
 
 

@@ -73,3 +73,11 @@ def test_every_pytest_option_ini_key_and_marker_is_documented(pytestconfig):
         assert f"| `{key}` |" in doc, key
     for marker in ("runbook", "check", "step", "phase_<id>"):
         assert f"`{marker}`" in doc, marker
+
+
+def test_every_troubleshooting_attribute_is_documented():
+    from runbook_checks.parse import ENTRY_ATTRIBUTES
+
+    for attr in ENTRY_ATTRIBUTES:
+        assert f"| `{attr}` |" in FORMAT_DOC, attr
+    assert "| `.troubleshoot` |" in FORMAT_DOC

@@ -92,6 +92,7 @@ def test_fresh_database_fails_status_naming_pending_migrations(cli, project, dat
     for name in MIGRATIONS:
         assert name in status["output"]
     assert db.url not in result.stdout + result.stderr
+    assert status["troubleshooting"] == ["pending-migrations"] and "see: Pending migrations" in result.stdout
 
 
 @pytest.mark.parametrize("kind", ["pglite", "postgres"])
@@ -145,9 +146,15 @@ def test_failed_migration_p3009_is_reported_and_recovery_brings_status_back(cli,
         assert r1["diag-failed-migrations"]["status"] == "failed"
         # the earlier statement of the failed migration stays applied
         assert psql(db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'").strip() == "1"
+        assert "failed-migration" in r1["migrate-deploy"]["troubleshooting"]
+        diagnose = cli("diagnose", staging(project), env=env, cwd=project)
+        assert diagnose.returncode == 1
+        assert "✘ diag-failed-migrations: failed migration: 20250401090000_organic_flag" in diagnose.stdout
+        assert "→ Failed migration (P3009)" in diagnose.stdout and "(#failed-migration)" in diagnose.stdout
         again = cli(*run, "--from", "migrate-deploy", env=env, cwd=project)
         deploy = blocks(records(project)[1])["migrate-deploy"]
         assert again.returncode == 1 and "P3009" in deploy["output"] and "20250401090000_organic_flag" in deploy["output"]
+        assert deploy["troubleshooting"] == ["failed-migration"] and "see: Failed migration (P3009)" in again.stdout
         # recovery as documented: undo what applied, `migrate resolve --rolled-back` (its SQL), fix, deploy
         psql(db.url, 'ALTER TABLE "products" DROP COLUMN "organic";'
                      "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '20250401090000_organic_flag' AND finished_at IS NULL;")
@@ -169,6 +176,8 @@ def test_wrong_password_fails_the_connection_check_without_printing_it(cli, proj
     assert result.returncode == 1
     check = blocks(records(project)[0])["verify-secret"]
     assert 'password authentication failed for user "postgres"' in check["output"]
+    assert check["troubleshooting"] == ["auth-failed"] and "see: Wrong secret (authentication failed)" in result.stdout
+    assert "see: Wrong secret (authentication failed)" in (project / "junit.xml").read_text()
     ledger = (project / "runbook-results" / "db-migration-staging.jsonl").read_text()
     for text in (result.stdout, result.stderr, ledger, (project / "junit.xml").read_text()):
         assert wrong_password not in text and url not in text
@@ -233,3 +242,21 @@ def test_rehearse_on_a_given_database_leaves_it_running(cli, project):
         assert psql(db.url, "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL").strip() == "3"
     assert records(project)[0]["environment"] == "rehearsal"
     assert db.url not in result.stdout
+
+
+def test_unreachable_database_leads_to_the_p1001_entry(cli, project):
+    from runbook_checks.sandbox import free_port
+
+    url = f"postgresql://app:Unreach4ble-pw@127.0.0.1:{free_port()}/dixis"  # nothing listens there
+    result = cli("run", staging(project), "--only", "install", "--only", "migrate-status", "--junit", project / "junit.xml",
+                 env=clean_env(DATABASE_URL_STAGING=url), cwd=project)
+    assert result.returncode == 1
+    status = blocks(records(project)[0])["migrate-status"]
+    assert "Can't reach database server at `127.0.0.1:" in status["output"]
+    assert status["troubleshooting"] == ["db-unreachable"]
+    assert "see: Database unreachable (P1001)" in result.stdout and "(#db-unreachable)" in result.stdout
+    junit = (project / "junit.xml").read_text()
+    assert "see: Database unreachable (P1001) (#db-unreachable)" in junit
+    assert "Unreach4ble-pw" not in result.stdout + junit + (project / "runbook-results" / "db-migration-staging.jsonl").read_text()
+    diagnose = cli("diagnose", staging(project), env=clean_env(DATABASE_URL_STAGING=url), cwd=project)
+    assert diagnose.returncode == 1 and "→ Database unreachable (P1001)" in diagnose.stdout

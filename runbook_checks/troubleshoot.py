@@ -1,0 +1,42 @@
+"""Failures -> the runbook's troubleshooting entries that explain them (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .model import FAILED, TIMED_OUT, BlockResult, Entry, Runbook
+
+
+def applies(entry: Entry, block_id: str | None, text: str, exit_code: int | None) -> bool:
+    """Whether ``entry`` explains a failure of ``block_id`` with this text and exit code."""
+    if not (entry.match or entry.exit_codes or entry.blocks):
+        return False
+    if entry.blocks and block_id not in entry.blocks:
+        return False
+    if entry.exit_codes and exit_code not in entry.exit_codes:
+        return False
+    return not entry.match or re.search(entry.match, text, re.M) is not None
+
+
+def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
+    """The result with the ids of the entries that explain it (failures only)."""
+    if result.status not in (FAILED, TIMED_OUT) or not runbook.entries:
+        return result
+    text = f"{result.output}\n{result.reason or ''}"
+    ids = tuple(e.id for e in runbook.entries if applies(e, result.id, text, result.exit_code))
+    return replace(result, troubleshooting=ids) if ids else result
+
+
+def for_message(runbook: Runbook, message: str) -> list[Entry]:
+    """Entries whose pattern explains a refusal message (missing secret, wrong token...)."""
+    return [e for e in runbook.entries if e.match and not e.blocks and not e.exit_codes and re.search(e.match, message, re.M)]
+
+
+def describe(runbook: Runbook, entry: Entry, width: int = 240) -> str:
+    advice = entry.advice if len(entry.advice) <= width else entry.advice[: width - 1] + "…"
+    return f"see: {entry.title} — {runbook.path}:{entry.line} (#{entry.id})" + (f"\n      {advice}" if advice else "")
+
+
+def entry(runbook: Runbook, entry_id: str) -> Entry:
+    return next(e for e in runbook.entries if e.id == entry_id)
