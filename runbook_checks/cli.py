@@ -39,12 +39,14 @@ class CliError(click.ClickException):
 
 
 def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into clean messages and exit codes (no tracebacks)."""
+    """Turn library errors into clean messages and exit codes (no tracebacks); SIGTERM
+    is handled like Ctrl-C for the whole command."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _Interrupt():
+                return fn(*args, **kwargs)
         except RunbookInvalid as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
@@ -317,9 +319,8 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
         options = {"execute": mode != "check", "ran": [p.block.id for p in plan if p.run], "from": from_id}
         try:
-            with _Interrupt():
-                record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
-                                  environment=environment, resumes=resumes, grace=grace, options=options)
+            record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
+                              environment=environment, resumes=resumes, grace=grace, options=options)
         finally:
             reporter.close()
         sealed = append_record(results, record, redact)
@@ -371,7 +372,7 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
                 fh.write(redact(text))
         except OSError as exc:
             console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
-    if record.mode == "rehearsal":
+    if record.mode == "rehearsal" and record.status != "interrupted":
         console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record])), highlight=False, markup=False)
     if fmt == "json":
         click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
@@ -379,7 +380,7 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
 
 @main.command("rehearse")
 @click.argument("path", type=click.Path())
-@click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,
+@click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,  # sandbox.DB_KINDS
               help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.")
 @click.option("--database-url", metavar="URL", help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting one.")
 @_run_options
@@ -443,8 +444,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
         check_secrets(runbook, os.environ)
     plan = [PlannedBlock(b, True) for b in runbook.blocks if b.id in diagnostics]
     redact = Redactor.for_secrets(runbook.secrets, os.environ)
-    with _Interrupt():
-        record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode="check", grace=grace)
+    record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode="check", grace=grace)
     console = Console(soft_wrap=True)
     found = []
     for result in record.blocks:

@@ -30,18 +30,18 @@ def check_requirements(runbook: Runbook, results_dir: Path) -> None:
 
     current = fingerprints(runbook)
     for req in runbook.requires:
-        records = [r for r in read_records(ledger_path(results_dir, req.runbook))
-                   if r.mode == "execute" and r.status == "passed" and (req.environment is None or r.environment == req.environment)
-                   and _ran_every_step(r)]
+        executed = [r for r in read_records(ledger_path(results_dir, req.runbook))
+                    if r.mode == "execute" and (req.environment is None or r.environment == req.environment)]
+        records = [r for r in executed if r.status == "passed" and _ran_every_step(r)]
         matching = [r for r in records if all(r.fingerprints.get(p) == current.get(p) for p in req.same)]
         if matching:
-            later = [r for r in read_records(ledger_path(results_dir, req.runbook))
-                     if r.started_at > matching[-1].started_at and r.status != "passed" and r.mode != "rehearsal"
-                     and (req.environment is None or r.environment == req.environment)]
+            # a later --execute run that failed withdraws the pass (read-only check runs do not)
+            later = [r for r in executed if r.started_at > matching[-1].started_at and r.status != "passed"]
             if not later:
                 continue
-            raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires {req.runbook!r} to pass, but its run {later[-1].run_id} "
-                              f"({later[-1].status}) came after the last pass {matching[-1].run_id}. Fix it and run it again first. Nothing was executed.")
+            raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires {req.runbook!r} to pass, but its --execute run {later[-1].run_id} "
+                              f"({later[-1].status}) came after the last pass {matching[-1].run_id}. Fix it and run {req.runbook!r} with --execute again "
+                              "first. Nothing was executed.")
         what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
         same = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
         if records:

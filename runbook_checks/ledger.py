@@ -180,6 +180,12 @@ class LazyRecords(Sequence[RunRecord]):
     def __len__(self) -> int:
         return len(self.raw)
 
+    def where(self, key: str, value: Any) -> "LazyRecords":
+        """The records whose JSON ``key`` equals ``value`` (still lazy)."""
+        subset = LazyRecords()
+        subset.raw = [r for r in self.raw if r.get(key) == value]
+        return subset
+
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self.raw)))]

@@ -33,6 +33,8 @@ from .report import build_report, comparison
 from .site import CSS, badge_html, e, badge_status, evidence_html, history_html, history_rows, run_details, timeline_svg, verification_text
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
+NEAR_MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook[\s_-]*checks?\s*:", re.I)
+FENCE_RE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
 MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit")
 
@@ -50,6 +52,9 @@ class RunbookChecksConfig(Config):
     """The page holding ``<!-- runbook-checks: audit -->``; history rows link to its run details."""
     history_limit = c.Type(int, default=10)
     """How many runs the ``history`` marker shows."""
+    prefer_environment = c.Type(bool, default=True)
+    """Badges and tables use only runs of the runbook's own environment when there are any
+    (rehearsals then never stand in for, or hide, real runs)."""
     audit_runs = c.Type(int, default=10)
     """How many of each runbook's latest runs the audit page lists, each opening up block
     by block; the whole ledger is published beside the site for every run."""
@@ -89,6 +94,8 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def ledger(self, runbook: Runbook) -> tuple[Sequence[RunRecord], Verification | None]:
         if runbook.id not in self.ledgers:
             path = ledger_path(self.results, runbook.id)
+            if path.exists() and not path.is_file():
+                raise PluginError(f"runbook-checks: {path} is not a ledger file")
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
@@ -99,6 +106,15 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 self.ledgers[runbook.id] = (records, verification)
         return self.ledgers[runbook.id]
 
+    def evidence_records(self, runbook: Runbook) -> Sequence[RunRecord]:
+        """The records a runbook page shows: its own environment's when it has any, so a
+        rehearsal never hides or stands in for a real run; otherwise all of them."""
+        records, _ = self.ledger(runbook)
+        if not self.config.prefer_environment:
+            return records
+        own = records.where("environment", runbook.environment) if isinstance(records, LazyRecords) else []
+        return own if len(own) else records
+
     # -- markers ------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         if not self.config.enabled:
@@ -107,12 +123,23 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         runbook = self.runbooks.get(src)
         offset = _front_matter_lines(Path(page.file.abs_src_path))
         out = []
+        fence: str | None = None
         for n, line in enumerate(markdown.split("\n"), start=1):
+            opening = FENCE_RE.match(line)
+            if fence is not None or opening:  # markers shown inside code blocks stay as written
+                if fence is None:
+                    fence = opening.group(1)
+                elif line.strip().startswith(fence) and set(line.strip()) == {fence[0]}:
+                    fence = None
+                out.append(line)
+                continue
             m = MARKER_RE.match(line)
+            where = f"{config.docs_dir}/{src}:{n + offset}"
+            if not m and NEAR_MARKER_RE.match(line):
+                raise PluginError(f"{where}: misspelt marker {line.strip()!r}: write <!-- runbook-checks: NAME -->")
             if not m:
                 out.append(line)
                 continue
-            where = f"{config.docs_dir}/{src}:{n + offset}"
             name, args = m.group("name"), m.group("args").split()
             if name not in MARKERS:
                 raise PluginError(f"{where}: unknown runbook-checks marker {name!r}; known: {', '.join(MARKERS)}")
@@ -153,7 +180,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if name == "audit":
             return self.audit(page)
         assert runbook is not None
-        records, _ = self.ledger(runbook)
+        records = self.evidence_records(runbook)
         report = build_report(runbook, records)
         if name == "success-criteria":
             return criteria_markdown(report)
@@ -210,8 +237,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         runbook = self.runbooks.get(page.file.src_uri)
         if runbook is None:
             return html if "rbc-" not in html else f"<style>{CSS}</style>{html}"
-        records, _ = self.ledger(runbook)
-        report = build_report(runbook, records)
+        report = build_report(runbook, self.evidence_records(runbook))
         titles = {entry.id: entry.title for entry in runbook.entries}
         for ev in report.blocks:
             html = _decorate(html, ev.block_id, badge_html(ev, badge_status(ev, self.max_age_s, self.now), f"evidence-{ev.block_id}", titles),

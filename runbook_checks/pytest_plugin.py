@@ -58,7 +58,6 @@ class _Session:
     def __init__(self, config: pytest.Config, files: list[Path]):
         self.config = config
         self.files = set(files)
-        self.collected: set[Path] = set()
         self.runs: dict[str, Any] = {}  # runbook id -> _RunbookRun
         results = config.getoption("runbooks_results") or config.getini("runbooks_results")
         self.results = Path(results)
@@ -71,9 +70,8 @@ _STATE = pytest.StashKey[_Session]()
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     state = parent.config.stash.get(_STATE, None)
-    if state is None or file_path.resolve() not in state.files or file_path.resolve() in state.collected:
+    if state is None or file_path.resolve() not in state.files:
         return None
-    state.collected.add(file_path.resolve())
     return RunbookFile.from_parent(parent, path=file_path)
 
 
@@ -117,6 +115,8 @@ class RunbookItem(pytest.Item):
         run = state.runs.get(self.runbook.id) or _RunbookRun.start(state, self.runbook)
         state.runs[self.runbook.id] = run
         result = run.run(self.block)
+        if result.status == "interrupted":  # Ctrl-C stopped the block: stop the session, as the CLI does
+            raise KeyboardInterrupt
         self.user_properties += [("runbook", self.runbook.id), ("block", self.block.id), ("line", self.block.line), ("output", result.output)]
         self.user_properties += [("troubleshooting", entry_id) for entry_id in result.troubleshooting]
         if result.status in ("skipped", "not-run"):
@@ -162,6 +162,7 @@ class _RunbookRun:
         self.begin = begin_run(runbook, os.environ)
         self.results: dict[str, Any] = {}
         self.failed_at: str | None = None
+        self.interrupted = False
         return self
 
     def run(self, block: Any) -> Any:
@@ -183,6 +184,7 @@ class _RunbookRun:
             if result.status in ("failed", "timed-out") and self.failed_at is None:
                 self.failed_at = block.id
         self.results[block.id] = result
+        self.interrupted = self.interrupted or result.status == "interrupted"
         return result
 
     def finish(self) -> None:
@@ -190,7 +192,11 @@ class _RunbookRun:
         from .ledger import append_record
 
         try:
-            blocks = [self.results.get(b.id) or not_run(b, "skipped", "not selected in this pytest session") for b in self.runbook.blocks]
+            if not any(r.status in ("passed", "failed", "timed-out", "interrupted") for r in self.results.values()):
+                return  # nothing executed (secrets missing, steps skipped): nothing to record
+            blocks = [self.results.get(b.id) or not_run(b, "not-run" if self.interrupted else "skipped",
+                                                        "not run: the session was interrupted" if self.interrupted else "not selected in this pytest session")
+                      for b in self.runbook.blocks]
             record = finish_run(self.runbook, self.begin, blocks, environ=os.environ, mode="execute" if self.execute else "check",
                                 options={"runner": "pytest", "ran": [b.id for b in self.runbook.blocks if b.id in self.results]})
             append_record(self.state.results, record, self.redactor)

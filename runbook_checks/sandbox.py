@@ -139,10 +139,14 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
 @contextlib.contextmanager
 def existing(url: str) -> Iterator[Database]:
     """A throwaway database someone else started (a CI service container): used, not stopped."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 5432
+    except ValueError as exc:
+        raise SandboxError(f"--database-url is not a valid URL: {exc}") from None
     if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
         raise SandboxError("--database-url must be a postgresql:// URL of a throwaway database")
-    yield Database("existing", url, parts.port or 5432, "database given by --database-url", parts.hostname)
+    yield Database("existing", url, port, "database given by --database-url", parts.hostname)
 
 
 def throwaway(kind: str, app_dir: Path) -> contextlib.AbstractContextManager[Database]:

@@ -125,3 +125,30 @@ def test_xdist_never_runs_two_blocks_of_a_runbook_at_once(pytester):
     result.assert_outcomes(passed=4)
     lines = log.read_text().split("\n")[:-1]
     assert lines == [f"{what} {i}" for i in range(4) for what in ("start", "end")]  # one at a time, in document order
+
+
+def test_directories_and_several_files(pytester, monkeypatch):
+    monkeypatch.setenv("TOK", SECRET)
+    folder = pytester.mkdir("books")
+    for name in ("one", "two"):
+        (folder / f"{name}.md").write_text(front(fence(f"{name}-check", "check", "true"), id=name))
+    pytester.runpytest("--runbooks", str(folder)).assert_outcomes(passed=2)
+    pytester.runpytest("--runbooks", str(folder / "one.md"), "--runbooks", str(folder / "two.md")).assert_outcomes(passed=2)
+
+
+def test_ctrl_c_stops_the_session_before_later_steps(pytester):
+    marks = pytester.path / "marks"
+    marks.mkdir()
+    body = fence("interrupt", "check", "kill -INT $PPID; sleep 5") + fence("apply", "step", f"touch {marks}/apply")
+    path = pytester.makefile(".md", INT=front(body))
+    result = pytester.runpytest_subprocess("--runbooks", str(path), "--runbooks-execute", "--runbooks-confirm", "GO-OK")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert not (marks / "apply").exists()
+    [record] = [json.loads(line) for line in (pytester.path / "runbook-results" / "rb.jsonl").read_text().splitlines()]
+    assert record["status"] == "interrupted" and {b["id"]: b["status"] for b in record["blocks"]} == {"interrupt": "interrupted", "apply": "not-run"}
+
+
+def test_a_session_that_executed_nothing_records_nothing(pytester, runbook, monkeypatch):
+    monkeypatch.delenv("TOK", raising=False)
+    pytester.runpytest("--runbooks", str(runbook)).assert_outcomes(skipped=3)
+    assert not (pytester.path / "runbook-results" / "rb.jsonl").exists()

@@ -358,3 +358,21 @@ def test_dry_run_with_the_token_applies_the_gates(cli, write, tmp_path):
     assert cli("run", first, "--execute", "--confirm", "GO-OK").returncode == 1
     refused = cli("run", second, "--dry-run", "--execute", "--confirm", "GO-OK")
     assert refused.returncode == 2 and "came after the last pass" in refused.stderr
+
+
+def test_a_failing_read_only_run_does_not_withdraw_a_required_pass(cli, write, tmp_path):
+    (tmp_path / "data.txt").write_text("v1")
+    first = write(front(fence("c", "check", f"test ! -e {tmp_path}/broken") + fence("s", "step", "true"), id="first",
+                        extra="  fingerprint: [data.txt]"), "first.md")
+    second = write(front(fence("t", "step", "true"), id="second", extra="  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt]}"), "second.md")
+    assert cli("run", first, "--execute", "--confirm", "GO-OK").returncode == 0
+    (tmp_path / "broken").touch()
+    assert cli("run", first).returncode == 1  # a read-only check run fails later (drift job, typo...)
+    assert cli("run", second, "--dry-run", "--execute", "--confirm", "GO-OK").returncode == 0
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@h:abc/db", "postgresql://u:p@[::1/db", "mysql://h/db"])
+def test_rehearse_rejects_a_bad_database_url_cleanly(cli, write, url):
+    path = write(front(fence("c", "check", 'echo "$DATABASE_URL_X"'), secrets="[DATABASE_URL_X]"))
+    result = cli("rehearse", path, "--database-url", url)
+    assert result.returncode == 2 and "--database-url" in result.stderr and "Traceback" not in result.stderr

@@ -212,3 +212,25 @@ def test_headless_chromium_sees_tables_timeline_and_badges(site):
     finally:
         server.shutdown()
     assert (ARTIFACTS / "site-runbook.png").stat().st_size > 10_000
+
+
+def test_markers_in_code_are_left_alone_and_misspelt_markers_fail(site):
+    (site / "docs" / "index.md").write_text("# Home\n\n```markdown\n<!-- runbook-checks: audit -->\n```\n")
+    assert build(site).returncode == 0
+    assert "&lt;!-- runbook-checks: audit --&gt;" in (site / "site" / "index.html").read_text()
+    (site / "docs" / "index.md").write_text("# Home\n\n<!-- runbook_checks: audit -->\n")
+    result = build(site)
+    assert result.returncode != 0 and "docs/index.md:3: misspelt marker" in result.stderr
+
+
+def test_a_rehearsal_does_not_stand_in_for_the_runbook_environment(site, cli):
+    runbook = site / "docs" / "rb.md"
+    runbook.write_text(runbook.read_text().replace("echo version-2", "echo version-1"))  # no longer stale
+    data = json.loads((site / "runbook-results" / "fixture.jsonl").read_text())
+    rehearsal = runbook.read_text().replace("environment: staging", "environment: rehearsal-copy").replace("exit 3", "exit 0")
+    copy = site / "rehearsal.md"
+    copy.write_text(rehearsal.replace("id: fixture", "id: fixture"))
+    assert cli("run", copy, cwd=site).returncode == 0  # a newer run of the same runbook id, other environment, all passing
+    assert build(site).returncode == 0
+    assert badges(page(site, "rb"))["bad"] == "failed"  # still the staging result
+    assert data["environment"] == "staging"
