@@ -209,7 +209,8 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
     prod_record = blocks(records(project, "db-migration-production")[0])
     assert "Archive created at" in prod_record["backup-readable"]["output"]
     assert prod_record["maintenance-is-on"]["status"] == "passed" and prod_record["maintenance-is-off"]["status"] == "passed"
-    assert list((project / "app" / "backups").glob("dixis-production-*.dump"))
+    dumps = list((project / "app" / "backups" / "production").glob("dixis-production-*.dump"))
+    assert dumps and oct(dumps[0].stat().st_mode & 0o777) == "0o600"
 
 
 @pytest.mark.parametrize("when", ["start-up", "mid-run"])
