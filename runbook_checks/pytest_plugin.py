@@ -158,8 +158,12 @@ class _RunbookRun:
         self.missing = missing_secrets(runbook, os.environ)
         self.redactor = Redactor.for_secrets(runbook.secrets, os.environ)
         self.lock = RunLock(state.results, runbook.id, runbook.environment).__enter__()
-        last_hash(ledger_path(state.results, runbook.id))
-        self.begin = begin_run(runbook, os.environ)
+        try:
+            last_hash(ledger_path(state.results, runbook.id))  # a ledger that cannot take the record: nothing runs
+            self.begin = begin_run(runbook, os.environ)
+        except BaseException:
+            self.lock.__exit__(None, None, None)
+            raise
         self.results: dict[str, Any] = {}
         self.failed_at: str | None = None
         self.interrupted = False
