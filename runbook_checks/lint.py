@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import Problem
 from .model import Runbook
-from .parse import is_runbook, parse_runbook
+from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
 
 def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
@@ -27,12 +27,10 @@ def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
 
 def _front_matter_line(runbook: Runbook, pattern: str) -> int:
     """Line of the first front-matter line matching ``pattern`` (1 if none)."""
-    lines = runbook.path.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines[1:], start=2):
-        if line.rstrip() in ("---", "..."):
-            break
-        if re.search(pattern, line):
-            return i
+    lines = read_lines(runbook.path)
+    for i in range(1, front_matter_end(lines) or len(lines)):
+        if re.search(pattern, lines[i]):
+            return i + 1
     return 1
 
 

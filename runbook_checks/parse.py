@@ -99,6 +99,24 @@ def sha256_text(text: str | bytes) -> str:
     return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
+def split_lines(raw: bytes) -> list[str]:
+    """A Markdown file's lines: UTF-8 (a byte-order mark dropped), CRLF as LF, split on LF
+    only (not splitlines(): U+2028, form feeds... belong to the code)."""
+    return raw.decode("utf-8-sig").replace("\r\n", "\n").split("\n")
+
+
+def read_lines(path: Path) -> list[str]:
+    return split_lines(path.read_bytes())
+
+
+def front_matter_end(lines: list[str]) -> int | None:
+    """Index of the ``---``/``...`` line that closes the front matter; ``None`` when the
+    file has no front matter or it is never closed."""
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    return next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+
+
 def find_root(start: Path) -> Path:
     """The repository root above ``start`` (a ``.git`` entry), else ``start`` itself."""
     start = start.resolve()
@@ -161,10 +179,8 @@ class _Parser:
         """Returns (data, key -> line, number of front-matter lines)."""
         if not lines or lines[0].rstrip() != "---":
             return {}, {}, 0
-        for end in range(1, len(lines)):
-            if lines[end].rstrip() in ("---", "..."):
-                break
-        else:
+        end = front_matter_end(lines)
+        if end is None:
             self.problem(1, "front matter is not closed: add a '---' line after it")
             return {}, {}, 0
         text = "\n".join(lines[1:end])
@@ -546,12 +562,11 @@ def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook
     p = _Parser(path, display)
     try:
         raw = path.read_bytes()
-        text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+        lines = split_lines(raw)
     except FileNotFoundError:
         return None, [Problem(display, 0, "no such file")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(display, 0, f"cannot read runbook: {exc}")]
-    lines = text.split("\n")  # not splitlines(): U+2028, form feeds... belong to the code
     data, key_lines, fm_len = p.front_matter(lines)
     meta = p.runbook_meta(data, key_lines)
     body = [""] * fm_len + lines[fm_len:]
@@ -597,9 +612,5 @@ def is_runbook(path: Path) -> bool:
         return False
     if not lines or lines[0].rstrip() != "---":
         return False
-    for line in lines[1:]:
-        if line.rstrip() in ("---", "..."):
-            return False
-        if line.startswith("runbook:"):
-            return True
-    return False
+    end = front_matter_end(lines) or len(lines)  # an unclosed front matter is still a runbook, to be reported
+    return any(line.startswith("runbook:") for line in lines[1:end])

@@ -27,7 +27,7 @@ from mkdocs.plugins import BasePlugin
 
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
-from .parse import is_runbook, parse_duration, parse_runbook
+from .parse import front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines
 from .render import comparison_markdown, criteria_markdown, timeline_markdown
 from .report import build_report, comparison
 from .site import CSS, badge_html, e, badge_status, evidence_html, history_html, history_rows, run_details, timeline_svg, verification_text
@@ -246,12 +246,8 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
 
 
 def _front_matter_lines(path: Path) -> int:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if lines and lines[0].rstrip() == "---":
-        for i in range(1, len(lines)):
-            if lines[i].rstrip() in ("---", "..."):
-                return i + 1
-    return 0
+    end = front_matter_end(read_lines(path))
+    return end + 1 if end is not None else 0
 
 
 def _decorate(html: str, block_id: str, badge: str, evidence: str) -> str:

@@ -12,7 +12,6 @@ import codecs
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
@@ -83,16 +82,6 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         return self.mask(text, self.spans(text)) if self._re else text
-
-    def obj(self, value: Any) -> Any:
-        """Redact every string inside a JSON-like value."""
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.obj(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.obj(v) for v in value]
-        return value
 
     def stream(self) -> "StreamRedactor":
         return StreamRedactor(self)

@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
@@ -328,4 +328,4 @@ def run_block(
         try:
             time.sleep(block.retry_delay)
         except KeyboardInterrupt:
-            return BlockResult(**{**result.to_dict(), "expectations": result.expectations, "status": INTERRUPTED, "reason": "interrupted between attempts"})
+            return replace(result, status=INTERRUPTED, reason="interrupted between attempts")
