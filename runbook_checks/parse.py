@@ -165,6 +165,20 @@ def unwrap_containers(lines: list[str]) -> list[str]:
     return out
 
 
+# libyaml's loader when PyYAML has it: a site build parses every runbook's front matter
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str, loader_class: Any) -> tuple[Any, Any]:
+    """The document's node (for key lines) and its data."""
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else {})
+    finally:
+        loader.dispose()
+
+
 class _Parser:
     def __init__(self, path: Path, display: str):
         self.path = path
@@ -185,12 +199,10 @@ class _Parser:
             return {}, {}, 0
         text = "\n".join(lines[1:end])
         try:
-            loader = yaml.SafeLoader(text)
             try:
-                node = loader.get_single_node()
-                data = loader.construct_document(node) if node is not None else {}
-            finally:
-                loader.dispose()
+                node, data = _load_yaml(text, _YAML_LOADER)
+            except yaml.YAMLError:  # the pure-Python loader words the problem and its line better
+                node, data = _load_yaml(text, yaml.SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = mark.line + 2 if mark is not None else 1
