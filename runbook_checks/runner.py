@@ -173,6 +173,22 @@ def signals_ignored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM back for a moment, noting them in the yielded list (main
+    thread only): a Ctrl-C while a block's process starts must not lose sight of it."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    old = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 @dataclass
 class _Attempt:
     status: str
@@ -196,22 +212,25 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                 observer.output(block, text)
 
     start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            ["bash", "-euo", "pipefail", "-c", block.code],
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
-        return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.exit_codes)), False, "127")], reason)
-    pgid = proc.pid
-    if observer is not None and hasattr(observer, "spawned"):
-        observer.spawned(block, pgid)
+    with signals_deferred() as caught:
+        try:
+            proc = subprocess.Popen(
+                ["bash", "-euo", "pipefail", "-c", block.code],
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            for sig in caught:
+                signal.raise_signal(sig)
+            reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
+            return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.exit_codes)), False, "127")], reason)
+        pgid = proc.pid
+        if observer is not None and hasattr(observer, "spawned"):
+            observer.spawned(block, pgid)
     fd = proc.stdout.fileno()  # type: ignore[union-attr]
     timed_out = interrupted = False
     deadline = start + block.timeout
@@ -219,6 +238,8 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     # group (setsid, a daemon) still holds the pipe open.
     give_up = float("inf")
     try:
+        for sig in caught:  # delivered now, to the handlers in place: the group is stopped below
+            signal.raise_signal(sig)
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while True:

@@ -188,3 +188,19 @@ def test_second_ctrl_c_during_the_grace_period_still_stops_the_group(write, tmp_
     assert proc.returncode == 130
     assert ledger(tmp_path)[0]["blocks"][0]["status"] == "interrupted"
     assert not alive(int((tmp_path / "bg.pid").read_text()))
+
+
+def test_ctrl_c_while_the_block_starts_still_stops_its_group(write, tmp_path):
+    """A Ctrl-C that lands while bash is being started (here: as it is reported spawned)
+    is held back, then delivered: the block is interrupted and its group stopped."""
+    runbook = load_runbook(write(front(fence("slow", "check", "sleep 30"))))
+    spawned: list[int] = []
+
+    class Observer:
+        def spawned(self, block, pgid):
+            spawned.append(pgid)
+            os.kill(os.getpid(), signal.SIGINT)  # the interrupt arrives inside the start-up window
+
+    result = run_block(runbook.block("slow"), cwd=tmp_path, env=clean_env(), redactor=Redactor([]), observer=Observer(), grace=0.5)
+    assert result.status == "interrupted" and result.duration_s < 10
+    assert spawned and _pgid(spawned[0]) is None  # nothing of the group is left
