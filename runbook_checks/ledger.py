@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -39,6 +39,15 @@ def canonical(record: dict[str, Any]) -> bytes:
 
 def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
+
+
+def sealed_line(record: dict[str, Any]) -> bytes:
+    """Sets ``record["hash"]`` and returns the ledger line: ``{"hash":"…",`` then the
+    rest of the canonical JSON, byte for byte, so a verifier can hash the line as it
+    stands."""
+    body = canonical(record)
+    record["hash"] = hashlib.sha256(body).hexdigest()
+    return b'{"hash":"' + record["hash"].encode("ascii") + b'",' + body[1:] + b"\n"
 
 
 @lru_cache(maxsize=1)
@@ -108,8 +117,7 @@ def append_record(results_dir: Path, record: RunRecord, redact: Any = None) -> d
     with FileLock(str(path) + ".lock", timeout=60):
         prev = last_hash(path)
         data["prev"] = prev
-        data["hash"] = record_hash(data)
-        line = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+        line = sealed_line(data)
         created = not path.exists()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -170,67 +178,189 @@ class Verification:
 
 
 class LazyRecords(Sequence[RunRecord]):
-    """Ledger lines parsed as JSON, turned into ``RunRecord`` only when read (a site build
-    of thousands of records reads just the newest few of each ledger)."""
+    """A ledger's verified lines, each turned into a ``RunRecord`` only when read: a site
+    build over thousands of records reads just the newest few of each ledger."""
 
-    def __init__(self) -> None:
-        self.raw: list[dict[str, Any]] = []
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.buffer = b""  # the ledger file's bytes
+        #: per line: where it starts and ends (without its newline) in ``buffer``, and
+        #: whether it is in the form runbook-checks writes (compact canonical JSON)
+        self.spans: list[tuple[int, int, bool]] = []
         self._made: dict[int, RunRecord] = {}
+        self._data: dict[int, dict[str, Any]] = {}
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.spans)
 
-    def where(self, key: str, value: Any) -> "LazyRecords":
-        """The records whose JSON ``key`` equals ``value`` (still lazy)."""
-        subset = LazyRecords()
-        subset.raw = [r for r in self.raw if r.get(key) == value]
-        return subset
+    def data(self, index: int) -> dict[str, Any]:
+        """Line ``index`` as JSON (raises ``LedgerError`` naming ``path:N``)."""
+        if index not in self._data:
+            try:
+                start, end, _ = self.spans[index]
+                value = json.loads(self.buffer[start:end])
+                if not isinstance(value, dict):
+                    raise TypeError(f"a JSON {type(value).__name__}, not an object")
+            except (ValueError, TypeError) as exc:
+                raise LedgerError(f"{self.path}:{index + 1}: not a run record ({exc}); run 'runbook-checks verify {self.path}'") from exc
+            self._data[index] = value
+        return self._data[index]
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self.raw)))]
+            return [self[i] for i in range(*index.indices(len(self.spans)))]
         if index < 0:
-            index += len(self.raw)
+            index += len(self.spans)
+        if not 0 <= index < len(self.spans):
+            raise IndexError(index)
         if index not in self._made:
-            self._made[index] = RunRecord.from_dict(self.raw[index])
+            try:
+                self._made[index] = RunRecord.from_dict(self.data(index))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise LedgerError(f"{self.path}:{index + 1}: not a run record ({exc}); run 'runbook-checks verify {self.path}'") from exc
         return self._made[index]
+
+    def where(self, key: str, value: str) -> "NewestFirst":
+        """The records whose top-level ``key`` is ``value``, found newest first and only as
+        far back as they are read. Sealed lines without the key's compact JSON text are
+        passed over unparsed."""
+        needle = json.dumps({key: value}, separators=(",", ":"), ensure_ascii=False)[1:-1].encode("utf-8")
+
+        def keep(i: int) -> bool:
+            start, end, sealed = self.spans[i]
+            return (not sealed or self.buffer.find(needle, start, end) >= 0) and self.data(i).get(key) == value
+
+        return NewestFirst(self, keep)
+
+
+class NewestFirst(Sequence[RunRecord]):
+    """The records of a ``LazyRecords`` that ``keep`` selects, searched from the newest
+    back only as far as a read needs (negative indexes, ``[-n:]``, ``reversed``, truth);
+    ``len`` and other reads search the whole ledger."""
+
+    def __init__(self, base: LazyRecords, keep: Any) -> None:
+        self.base, self.keep = base, keep
+        self.found: list[int] = []  # base indexes, newest first
+        self.next = len(base) - 1  # the next base index to look at
+
+    def _search(self, wanted: int | None) -> None:
+        while self.next >= 0 and (wanted is None or len(self.found) < wanted):
+            if self.keep(self.next):
+                self.found.append(self.next)
+            self.next -= 1
+
+    def __len__(self) -> int:
+        self._search(None)
+        return len(self.found)
+
+    def __bool__(self) -> bool:
+        self._search(1)
+        return bool(self.found)
+
+    def __reversed__(self) -> Iterator[RunRecord]:
+        n = 0
+        while True:
+            self._search(n + 1)
+            if n >= len(self.found):
+                return
+            yield self.base[self.found[n]]
+            n += 1
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        self._search(None)
+        return (self.base[i] for i in reversed(self.found))
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            if index.start is not None and index.start < 0 and index.stop is None and index.step is None:
+                self._search(-index.start)
+                return [self.base[i] for i in reversed(self.found[:-index.start])]
+            return list(self)[index]
+        if index < 0:
+            self._search(-index)
+            if -index > len(self.found):
+                raise IndexError(index)
+            return self.base[self.found[-index - 1]]
+        return list(self)[index]
+
+
+_HEAD = b'{"hash":"'
+
+
+def _fast_check(buffer: bytes, start: int, end: int) -> tuple[str, str | None] | None:
+    """``(hash, prev)`` of the line ``buffer[start:end]`` when it is written as runbook-checks
+    writes it — ``{"hash":"…",`` followed by the rest of the record's canonical JSON — and
+    its hash holds over those bytes as they stand (no parsing, no re-encoding); ``None``
+    for any other line.
+
+    ``prev`` is the last ``"prev":`` of the line: every top-level key after it (``resumes``
+    … ``status``) holds a plain value, and no string holds an unescaped quote."""
+    if not buffer.startswith(_HEAD, start) or buffer[start + 73 : start + 75] != b'",' or buffer[end - 1 : end] != b"}":
+        return None
+    digest = buffer[start + 9 : start + 73].decode("ascii", "replace")
+    sha = hashlib.sha256(b"{")
+    sha.update(memoryview(buffer)[start + 75 : end])
+    if sha.hexdigest() != digest:
+        return None
+    at = buffer.rfind(b'"prev":', start + 75, end)
+    if at < 0:
+        return None
+    value = buffer[at + 7 : at + 73]
+    if value.startswith(b"null"):
+        return digest, None
+    if len(value) == 66 and value[0] == value[65] == 0x22:
+        return digest, value[1:65].decode("ascii", "replace")
+    return None
 
 
 def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords | None = None) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
-    ``validate_schema=False`` checks only that every line is a JSON object whose hash
-    and ``prev`` link hold (the site build uses this: it is ~50x faster). When
-    ``records`` is given, the records verified so far are added to it (one pass).
+    A line as runbook-checks writes it is checked on its bytes (``_fast_check``); any
+    other line is parsed and its canonical JSON re-encoded, so a reformatted but
+    unchanged ledger still verifies. ``validate_schema=False`` leaves out the JSON
+    Schema (the site build: it then parses only the records it shows). When
+    ``records`` is given, the lines verified are added to it (one pass).
     """
-    from jsonschema import Draft202012Validator
+    validator = None
+    if validate_schema:
+        from jsonschema import Draft202012Validator  # a tenth of a second to import: only when asked
 
-    validator = Draft202012Validator(schema()) if validate_schema else None
+        validator = Draft202012Validator(schema())
     path = Path(path)
+    buffer = path.read_bytes()
+    if records is not None:
+        records.buffer = buffer
     prev = None
-    count = 0
     hashes: list[str] = []
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.endswith(b"\n"):
-                return Verification(path, count, n, "the last line is cut or half-written (no newline at its end)")
+    start, size = 0, len(buffer)
+    while start < size:
+        n = len(hashes) + 1
+        end = buffer.find(b"\n", start)
+        if end < 0:
+            return Verification(path, n - 1, n, "the last line is cut or half-written (no newline at its end)")
+        fast = _fast_check(buffer, start, end) if validator is None else None
+        if fast is not None:
+            digest, linked = fast
+        else:
             try:
-                record = json.loads(raw)
+                record = json.loads(buffer[start:end])
             except ValueError as exc:
-                return Verification(path, count, n, f"not valid JSON ({exc.args[0] if exc.args else exc})")
+                return Verification(path, n - 1, n, f"not valid JSON ({exc.args[0] if exc.args else exc})")
             if validator is not None and not validator.is_valid(record):
                 error = min(validator.iter_errors(record), key=lambda e: list(e.path))
                 where = "/".join(str(p) for p in error.absolute_path) or "record"
-                return Verification(path, count, n, f"does not match the record schema at {where}: {error.message}")
+                return Verification(path, n - 1, n, f"does not match the record schema at {where}: {error.message}")
             if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
-                return Verification(path, count, n, "not a run record (no 'hash' and 'prev')")
-            if record["prev"] != prev:
-                return Verification(path, count, n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
-            if record_hash(record) != record["hash"]:
-                return Verification(path, count, n, "hash mismatch: the record was edited after it was written")
-            if records is not None:
-                records.raw.append(record)
-            prev = record["hash"]
-            hashes.append(prev)
-            count += 1
-    return Verification(path, count, hashes=tuple(hashes))
+                return Verification(path, n - 1, n, "not a run record (no 'hash' and 'prev')")
+            if record["prev"] == prev and record_hash(record) != record["hash"]:
+                return Verification(path, n - 1, n, "hash mismatch: the record was edited after it was written")
+            digest, linked = record["hash"], record["prev"]
+        if linked != prev:
+            return Verification(path, n - 1, n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+        if records is not None:
+            records.spans.append((start, end, fast is not None))
+        prev = digest
+        hashes.append(digest)
+        start = end + 1
+    return Verification(path, len(hashes), hashes=tuple(hashes))

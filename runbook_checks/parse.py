@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,14 @@ def unwrap_containers(lines: list[str]) -> list[str]:
 
 # libyaml's loader when PyYAML has it: a site build parses every runbook's front matter
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    """One CommonMark parser for every runbook (parsing keeps no state in it). Only block
+    structure matters (fences, headings, paragraphs: their ``content`` is the raw text),
+    so inline parsing is left out."""
+    return MarkdownIt("commonmark").disable("inline")
 
 
 def _load_yaml(text: str, loader_class: Any) -> tuple[Any, Any]:
@@ -351,8 +360,7 @@ class _Parser:
 
     # -- blocks ---------------------------------------------------------------------
     def blocks(self, lines: list[str], meta: dict[str, Any]) -> tuple[Block, ...]:
-        md = MarkdownIt("commonmark")
-        tokens = md.parse("\n".join(unwrap_containers(lines)))
+        tokens = _markdown().parse("\n".join(unwrap_containers(lines)))
         self.tokens = tokens
         phase_ids = [p.id for p in meta.get("phases", ())]
         default_timeout = meta.get("timeout", DEFAULT_TIMEOUT_S)

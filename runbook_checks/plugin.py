@@ -8,13 +8,18 @@ Marker comments in a page are replaced at build time:
 
 Every tagged block gets a status badge (passed, failed, stale, never run, overdue)
 linking to its evidence. The build executes nothing: it reads ledgers and runbooks.
+
+What the plugin renders goes into each page after search has indexed it (a comment
+holds its place until ``on_post_page``): search finds the runbook's prose, not run
+results that change with every run.
 """
 
 from __future__ import annotations
 
-import os
 import re
+import secrets
 import shutil
+import threading
 from datetime import datetime, timezone
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,20 +28,25 @@ from typing import Any
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
 
+from .errors import LedgerError
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines
-from .render import comparison_markdown, criteria_markdown, timeline_markdown
-from .report import build_report, comparison
-from .site import CSS, badge_html, e, badge_status, evidence_html, history_html, history_rows, run_details, timeline_svg, verification_text
+from .render import comparison_markdown
+from .report import Report, build_report, comparison
+from .site import (CSS, badge_html, badge_status, criteria_html, e, evidence_html, history_html, run_details, table_html, timeline_html,
+                   verification_text)
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 NEAR_MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook[\s_-]*checks?\s*:", re.I)
 FENCE_RE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
 MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit")
+STYLESHEET = "assets/runbook-checks.css"
 
 
 class RunbookChecksConfig(Config):
@@ -73,9 +83,14 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         # state for this build only
         self.runbooks: dict[str, Runbook] = {}
         self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
-        self.deferred: dict[str, list[str]] = {}
-        self.published: dict[str, Path] = {}
+        self.reports: dict[str, Report] = {}
+        self.slots: dict[str, list[str]] = {}
+        self.slot_re = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
+        self.publishing: threading.Thread | None = None
+        self.publish_error: OSError | None = None
         self.docs_dir = Path(config.docs_dir)
+        if STYLESHEET not in config.extra_css:
+            config.extra_css.append(STYLESHEET)
         return config
 
     def on_files(self, files: Any, config: Any) -> Any:
@@ -88,6 +103,13 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 if problems or runbook is None:
                     raise PluginError("runbook-checks: invalid runbook:\n" + "\n".join(str(p) for p in problems))
                 self.runbooks[f.src_uri] = runbook
+        self.files = files
+        ledgers = [p for rb in self.runbooks.values() if (p := ledger_path(self.results, rb.id)).is_file()]
+        if ledgers:  # copied while the pages build: plain file copies, so they need not wait for the rest
+            self.publishing = threading.Thread(target=self._publish, args=(ledgers, Path(config.site_dir) / "runbook-results"), daemon=True)
+            self.publishing.start()
+        if files.get_file_from_path(STYLESHEET) is None:
+            files.append(File.generated(config, STYLESHEET, content=CSS))
         return files
 
     # -- ledgers ----------------------------------------------------------------------
@@ -99,7 +121,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
-                records = LazyRecords()  # only records before the first bad line: nothing after it is trusted
+                records = LazyRecords(path)  # only records before the first bad line: nothing after it is trusted
                 verification = verify_ledger(path, validate_schema=False, records=records)
                 if not verification.ok and self.config.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
@@ -113,12 +135,23 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if not self.config.prefer_environment:
             return records
         own = records.where("environment", runbook.environment) if isinstance(records, LazyRecords) else []
-        return own if len(own) else records
+        return own if own else records
+
+    def report(self, runbook: Runbook) -> Report:
+        if runbook.id not in self.reports:
+            self.reports[runbook.id] = build_report(runbook, self.evidence_records(runbook))
+        return self.reports[runbook.id]
 
     # -- markers ------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         if not self.config.enabled:
             return markdown
+        try:
+            return self.replace_markers(markdown, page, config)
+        except LedgerError as exc:
+            raise PluginError(f"runbook-checks: {exc}") from exc
+
+    def replace_markers(self, markdown: str, page: Any, config: Any) -> str:
         src = page.file.src_uri
         runbook = self.runbooks.get(src)
         offset = _front_matter_lines(Path(page.file.abs_src_path))
@@ -159,12 +192,11 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         return f'\n!!! danger "Ledger failed verification"\n    {verification_text(verification)} — results from that line on are not shown.\n'
 
     def _audit_link(self, page: Any) -> str | None:
-        audit = self.docs_dir / self.config.audit_page
-        if not audit.exists():
-            return None
-        return os.path.relpath(audit, Path(page.file.abs_src_path).parent).replace(os.sep, "/")
+        audit = self.files.get_file_from_path(self.config.audit_page)
+        return None if audit is None else get_relative_url(audit.url, page.url)
 
     def render_marker(self, name: str, args: list[str], runbook: Runbook | None, page: Any, where: str) -> str:
+        """The Markdown that replaces a marker (rendered HTML goes in as a placeholder: ``defer``)."""
         if name == "comparison":
             if len(args) < 2:
                 raise PluginError(f"{where}: 'comparison' needs two or more runbook paths, relative to the page")
@@ -180,69 +212,79 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if name == "audit":
             return self.audit(page)
         assert runbook is not None
-        records = self.evidence_records(runbook)
-        report = build_report(runbook, records)
         if name == "success-criteria":
-            return criteria_markdown(report)
+            return self.defer(page, criteria_html(self.report(runbook)))
         if name == "timeline":
-            return f'<div class="rbc-timeline-chart" markdown="0">{timeline_svg(report)}</div>\n\n{timeline_markdown(report)}'
-        return history_rows(records, self._audit_link(page), self.config.history_limit)
+            return self.defer(page, timeline_html(self.report(runbook)))
+        return self.defer(page, history_html(self.evidence_records(runbook), self._audit_link(page), self.config.history_limit))
 
     def audit(self, page: Any) -> str:
-        lines = ["| Runbook | Environment | Latest run | Ledger |", "|---|---|---|---|"]
-        details = []
+        """Markdown: the overview table, then per runbook a heading and its latest runs."""
+        rows, details = [], []
         for src, runbook in sorted(self.runbooks.items()):
             records, verification = self.ledger(runbook)
-            link = os.path.relpath(self.docs_dir / src, Path(page.file.abs_src_path).parent).replace(os.sep, "/")
-            latest = f"{records[-1].status} ({records[-1].finished_at[:16].replace('T', ' ')}, {records[-1].environment})" if records else "never run"
-            lines.append(f"| [{runbook.title}]({link}) | {runbook.environment} | {latest} | {verification_text(verification)} |")
+            link = e(get_relative_url(self.files.get_file_from_path(src).url, page.url))
+            latest = f"{e(records[-1].status)} ({e(records[-1].finished_at[:16].replace('T', ' '))}, {e(records[-1].environment)})" if records else "never run"
+            rows.append([f'<a href="{link}">{e(runbook.title)}</a>', e(runbook.environment), latest, verification_text(verification)])
             shown = records[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
-            published = self.publish(runbook, page)
+            published = self.ledger_url(runbook, page)
             full = (f'<p>Latest {len(shown)} of {len(records)} runs. The whole ledger, to verify yourself: '
                     f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
-            # run details are put in as HTML after the Markdown conversion (see on_page_content)
-            body = full + history_html(shown) + "".join(run_details(r) for r in reversed(shown))
+            body = full + history_html(shown, "") + "".join(run_details(r) for r in reversed(shown))
             details.append(f"\n### {runbook.title}\n\n" + self.defer(page, f'<div class="rbc-audit-runs">{body}</div>'))
-        return "\n".join(lines) + "\n" + "\n".join(details)
-
-    def publish(self, runbook: Runbook, page: Any) -> str | None:
-        """Copy the runbook's ledger into the built site (after the build); returns its URL from ``page``."""
-        source = ledger_path(self.results, runbook.id)
-        if not source.exists():
+        overview = self.defer(page, table_html(["Runbook", "Environment", "Latest run", "Ledger"], rows, "rbc-audit"))
+        return overview + "\n".join(details)
+    def ledger_url(self, runbook: Runbook, page: Any) -> str | None:
+        """Where ``page`` finds the runbook's published ledger (``None``: it has none)."""
+        if not ledger_path(self.results, runbook.id).is_file():
             return None
-        self.published[runbook.id] = source
-        depth = page.url.count("/") if page.url else 0
-        return "../" * depth + f"runbook-results/{runbook.id}.jsonl"
+        return get_relative_url(f"runbook-results/{runbook.id}.jsonl", page.url)
+
+    def _publish(self, ledgers: list[Path], target: Path) -> None:
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            for source in ledgers:
+                shutil.copyfile(source, target / source.name)
+        except OSError as exc:
+            self.publish_error = exc
 
     def on_post_build(self, config: Any) -> None:
-        if not self.config.enabled:
+        if not self.config.enabled or self.publishing is None:
             return
-        target = Path(config.site_dir) / "runbook-results"
-        for runbook_id, source in self.published.items():
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target / f"{runbook_id}.jsonl")
+        self.publishing.join()
+        if self.publish_error is not None:
+            raise PluginError(f"runbook-checks: could not publish the ledgers into the site: {self.publish_error}")
+
+    def slot(self, page: Any, html: str) -> str:
+        """A comment holding ``html``'s place until ``on_post_page`` puts it in."""
+        items = self.slots.setdefault(page.file.src_uri, [])
+        items.append(html)
+        return self.slot_re.pattern.replace("(\\d+)", str(len(items) - 1))
 
     def defer(self, page: Any, html: str) -> str:
-        """A placeholder paragraph that ``on_page_content`` replaces with ``html``."""
-        items = self.deferred.setdefault(page.file.src_uri, [])
-        items.append(html)
-        return f"\n\nRBCDEFERRED{len(items) - 1}X\n\n"
+        """``slot`` as a Markdown block of its own."""
+        return f"\n\n{self.slot(page, html)}\n\n"
 
     # -- badges ---------------------------------------------------------------------------
     def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
-        if not self.config.enabled:
+        if not self.config.enabled or (runbook := self.runbooks.get(page.file.src_uri)) is None:
             return html
-        for i, item in enumerate(self.deferred.pop(page.file.src_uri, [])):
-            html = html.replace(f"<p>RBCDEFERRED{i}X</p>", item, 1)
-        runbook = self.runbooks.get(page.file.src_uri)
-        if runbook is None:
-            return html if "rbc-" not in html else f"<style>{CSS}</style>{html}"
-        report = build_report(runbook, self.evidence_records(runbook))
+        try:
+            report = self.report(runbook)
+        except LedgerError as exc:
+            raise PluginError(f"runbook-checks: {exc}") from exc
         titles = {entry.id: entry.title for entry in runbook.entries}
         for ev in report.blocks:
-            html = _decorate(html, ev.block_id, badge_html(ev, badge_status(ev, self.max_age_s, self.now), f"evidence-{ev.block_id}", titles),
-                             evidence_html(ev, f"evidence-{ev.block_id}"))
-        return f"<style>{CSS}</style>{html}"
+            anchor = f"evidence-{ev.block_id}"
+            badge = badge_html(ev, badge_status(ev, self.max_age_s, self.now), anchor, titles)
+            html = _decorate(html, ev.block_id, self.slot(page, badge), self.slot(page, evidence_html(ev, anchor)))
+        return html
+
+    @event_priority(50)  # before plugins that minify or rewrite the finished page
+    def on_post_page(self, output: str, page: Any, config: Any) -> str:
+        if not self.config.enabled or not (items := self.slots.pop(page.file.src_uri, None)):
+            return output
+        return self.slot_re.sub(lambda m: items[int(m.group(1))] if int(m.group(1)) < len(items) else m.group(0), output)
 
 
 def _front_matter_lines(path: Path) -> int:

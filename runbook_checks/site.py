@@ -89,53 +89,74 @@ def timeline_svg(report: Report) -> str:
     return "".join(out)
 
 
-def history_rows(records: Sequence[RunRecord], run_link: str | None, limit: int | None = None) -> str:
-    lines = ["| Run | When (UTC) | Environment | Mode | Status | By | Commit | Duration |", "|---|---|---|---|---|---|---|---|"]
+def table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
+    """A table of cells that are already HTML (escape values with ``e``)."""
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    attrs = f' class="{css}"' if css else ""
+    return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _status(status: str) -> str:
+    return f"{ICONS.get(status, '')} {e(status)}"
+
+
+def _or_dash(value: object) -> str:
+    return "—" if value is None or value == "" else e(value)
+
+
+def criteria_html(report: Report) -> str:
+    rows = [[e(r.criterion), ", ".join(f"<code>{e(b)}</code>" for b in r.blocks), _status(r.status), _or_dash(r.when), _or_dash(r.actor),
+             _or_dash(r.commit and r.commit[:12]), _or_dash(r.environment)] for r in report.criteria]
+    if not rows:
+        rows = [["—", "no block declares a criterion", "—", "—", "—", "—", "—"]]
+    return table_html(["Criterion", "Evidence", "Status", "When", "By", "Commit", "Environment"], rows, "rbc-criteria")
+
+
+def timeline_html(report: Report) -> str:
+    """The chart, then the same figures as a table."""
+    def secs(value: float | None) -> str:
+        return e(format_duration(value)) if value is not None else "—"
+
+    rows = [[e(r.name), e(r.estimate), secs(r.measured_s), e(r.verdict)] for r in report.timeline]
+    rows.append([f"<strong>{cell}</strong>" for cell in ("Total", e(report.total_estimate), secs(report.total_measured_s), e(report.total_verdict))])
+    measured = f"<p>Measured in run <code>{e(report.timeline_run)}</code>.</p>" if report.timeline_run else ""
+    chart = f'<div class="rbc-timeline-chart">{timeline_svg(report)}</div>' if report.timeline else ""
+    return chart + table_html(["Phase", "Estimate", "Measured", "Verdict"], rows, "rbc-timeline-table") + measured
+
+
+def history_html(records: Sequence[RunRecord], run_link: str | None, limit: int | None = None) -> str:
+    """The newest runs (``limit`` of them), each linking to its details at ``run_link#run-ID``
+    when there is a page with them (``""``: this page)."""
+    def run(r: RunRecord) -> str:
+        code = f"<code>{e(r.run_id)}</code>"
+        return code if run_link is None else f'<a href="{e(run_link)}#run-{e(r.run_id)}">{code}</a>'
+
     shown = list(reversed(records[-limit:] if limit else records))
-    for r in shown:
-        run = f"[`{r.run_id}`]({run_link}#run-{r.run_id})" if run_link else f"`{r.run_id}`"
-        commit = f"`{(r.git or {}).get('commit', '')[:12]}`" if r.git else "—"
-        lines.append(f"| {run} | {r.finished_at[:19].replace('T', ' ')} | {r.environment} | {r.mode} | {ICONS.get(r.status, '')} {r.status} | {e(r.actor)} | {commit} | {format_duration(r.duration_s)} |")
-    if not records:
-        lines.append("| — | never run | — | — | — | — | — | — |")
-    return "\n".join(lines)
-
-
-def history_html(records: Sequence[RunRecord]) -> str:
-    """Runs as HTML table rows, each linking to its details on the same page."""
-    if not records:
-        return "<p>never run</p>"
-    rows = []
-    for r in reversed(records):
-        run = f'<a href="#run-{e(r.run_id)}"><code>{e(r.run_id)}</code></a>'
-        commit = e((r.git or {}).get("commit", "")[:12])
-        rows.append(f"<tr><td>{run}</td><td>{e(r.finished_at[:19].replace('T', ' '))}</td><td>{e(r.environment)}</td><td>{e(r.mode)}</td>"
-                    f"<td>{ICONS.get(r.status, '')} {e(r.status)}</td><td>{e(r.actor)}</td><td><code>{commit}</code></td>"
-                    f"<td>{e(format_duration(r.duration_s))}</td></tr>")
-    return ("<table><thead><tr><th>Run</th><th>When (UTC)</th><th>Environment</th><th>Mode</th><th>Status</th><th>By</th><th>Commit</th>"
-            f"<th>Duration</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    rows = [[run(r), e(r.finished_at[:19].replace("T", " ")),
+             e(r.environment), e(r.mode), _status(r.status), e(r.actor), f"<code>{e((r.git or {}).get('commit', '')[:12])}</code>" if r.git else "—",
+             e(format_duration(r.duration_s))] for r in shown]
+    if not rows:
+        rows = [["—", "never run", "—", "—", "—", "—", "—", "—"]]
+    return table_html(["Run", "When (UTC)", "Environment", "Mode", "Status", "By", "Commit", "Duration"], rows, "rbc-history")
 
 
 def run_details(record: RunRecord) -> str:
-    rows = "".join(
-        f"<tr><td><code>{e(b.id)}</code></td><td>{e(b.kind)}</td><td>{ICONS.get(b.status, '')} {e(b.status)}</td><td>{e(b.exit_code if b.exit_code is not None else '—')}</td>"
-        f"<td>{e(format_duration(b.duration_s))}</td><td>{e(b.reason or '')}</td></tr>"
-        for b in record.blocks
-    )
+    rows = [[f"<code>{e(b.id)}</code>", e(b.kind), _status(b.status), e(b.exit_code if b.exit_code is not None else "—"),
+             e(format_duration(b.duration_s)), e(b.reason or "")] for b in record.blocks]
     outputs = "".join(
         f"<details><summary>Output of <code>{e(b.id)}</code> (redacted{', cut' if b.output_truncated else ''})</summary><pre><code>{e(b.output)}</code></pre></details>"
         for b in record.blocks if b.output
     )
-    return (f'<details class="rbc-run" id="run-{e(record.run_id)}"><summary>Run <code>{e(record.run_id)}</code> — {ICONS.get(record.status, "")} '
-            f"{e(record.status)}, {e(record.environment)}, {e(record.finished_at)}</summary>"
-            f"<table><thead><tr><th>Block</th><th>Kind</th><th>Status</th><th>Exit</th><th>Duration</th><th>Note</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"{outputs}</details>")
+    return (f'<details class="rbc-run" id="run-{e(record.run_id)}"><summary>Run <code>{e(record.run_id)}</code> — {_status(record.status)}, '
+            f"{e(record.environment)}, {e(record.finished_at)}</summary>"
+            f"{table_html(['Block', 'Kind', 'Status', 'Exit', 'Duration', 'Note'], rows)}{outputs}</details>")
 
 
 def verification_text(v: Verification | None) -> str:
     if v is None:
         return "⚪ no ledger yet"
-    return f"✅ chain intact ({v.records} records)" if v.ok else f"❌ `{v.path.name}:{v.bad_line}`: {e(v.problem)}"
+    return f"✅ chain intact ({v.records} records)" if v.ok else f"❌ <code>{e(v.path.name)}:{v.bad_line}</code>: {e(v.problem)}"
 
 
 CSS = """

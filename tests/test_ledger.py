@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.ledger import record_hash, verify_ledger
+from runbook_checks.ledger import LazyRecords, canonical, record_hash, verify_ledger
 
 from .conftest import fence, front
 
@@ -132,3 +132,69 @@ def test_verify_refuses_a_file_that_is_not_a_ledger(cli, tmp_path):
     (tmp_path / "notes.md").write_text("# not a ledger\n")
     result = cli("verify", tmp_path / "notes.md")
     assert result.returncode == 2 and "not a ledger" in result.stderr
+
+
+def test_lines_are_the_hash_then_the_canonical_json_byte_for_byte(three_runs):
+    for line in lines(three_runs):
+        record = json.loads(line)
+        assert line == f'{{"hash":"{record["hash"]}",' + canonical(record).decode()[1:] + "\n"
+
+
+def site_check(path: Path) -> tuple[int | None, str | None, list[bool]]:
+    """The site build's verification (hashes over the bytes as written, no schema)."""
+    records = LazyRecords(path)
+    result = verify_ledger(path, validate_schema=False, records=records)
+    return result.bad_line, result.problem, [sealed for _, _, sealed in records.spans]
+
+
+def test_the_byte_level_check_catches_what_the_full_check_catches(three_runs):
+    content = lines(three_runs)
+    assert site_check(three_runs) == (None, None, [True, True, True])  # every line checked on its bytes
+    edited = content[1].replace('"actor":"', '"actor":"x', 1)
+    for case, tampered, line, problem in [
+        ("edited", content[0] + edited + content[2], 2, "hash mismatch"),
+        ("removed", content[0] + content[2], 2, "chain broken"),
+        ("reordered", content[1] + content[0] + content[2], 1, "chain broken"),
+        ("cut", content[0] + content[1] + content[2][:-30], 3, "the last line is cut"),
+        ("relinked", content[0] + content[1].replace('"prev":"', '"prev":"0', 1), 2, "chain broken"),
+    ]:
+        three_runs.write_text(tampered)
+        bad_line, found, _ = site_check(three_runs)
+        assert bad_line == line and found.startswith(problem), case
+        assert verify_ledger(three_runs).bad_line == line, case
+
+
+def test_a_reformatted_but_unchanged_ledger_still_verifies(three_runs):
+    pretty = [json.dumps(json.loads(line), indent=None, sort_keys=False) + "\n" for line in lines(three_runs)]
+    three_runs.write_text("".join(pretty))
+    assert site_check(three_runs) == (None, None, [False, False, False])  # parsed and re-encoded instead
+    assert verify_ledger(three_runs).ok
+
+
+@pytest.mark.parametrize("reformat", [False, True])
+def test_records_of_one_environment_are_found_newest_first(three_runs, reformat):
+    content = [json.loads(line) for line in lines(three_runs)]
+    if reformat:
+        three_runs.write_text("".join(json.dumps(r) + "\n" for r in content))
+    records = LazyRecords(three_runs)
+    assert verify_ledger(three_runs, validate_schema=False, records=records).ok
+    mine = records.where("environment", "test")
+    assert [r.run_id for r in reversed(mine)] == [r["run_id"] for r in reversed(content)]
+    assert mine[-1].run_id == content[-1]["run_id"] and [r.run_id for r in mine[-2:]] == [r["run_id"] for r in content[-2:]]
+    assert len(mine) == 3 and bool(mine)
+    assert not records.where("environment", "production") and len(records.where("environment", "production")) == 0
+
+
+def test_a_nested_prev_key_does_not_stand_in_for_the_records_own(cli, write, tmp_path):
+    """A fingerprinted file named ``prev`` puts a ``"prev":"<hash>"`` inside the record,
+    before the record's own ``prev``: the chain still follows the record's own."""
+    (tmp_path / "prev").write_text("a file called prev\n")
+    path = write(front(fence("a", "check", "true"), extra="  fingerprint: [prev]"))
+    for _ in range(3):
+        assert cli("run", path).returncode == 0
+    ledger = tmp_path / "runbook-results" / "rb.jsonl"
+    content = lines(ledger)
+    assert all('"fingerprints":{"prev":"' in line for line in content)
+    assert site_check(ledger) == (None, None, [True, True, True])
+    ledger.write_text(content[0] + content[2])
+    assert site_check(ledger)[:2] == (2, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")

@@ -142,7 +142,7 @@ def test_missing_ledger_renders_never_run(site):
 
 def test_corrupted_ledger_fails_a_strict_build_and_is_reported_on_the_audit_page(site):
     ledger = site / "runbook-results" / "fixture.jsonl"
-    ledger.write_text(ledger.read_text().replace('"actor": "', '"actor": "x', 1))
+    ledger.write_text(ledger.read_text().replace('"actor":"', '"actor":"x', 1))
     strict = build(site)
     assert strict.returncode != 0 and f"{ledger}:1: hash mismatch" in strict.stderr
     (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", strict="false"))
