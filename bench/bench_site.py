@@ -35,6 +35,7 @@ from mkdocs.config import load_config  # noqa: E402
 
 from runbook_checks.ledger import sealed_line  # noqa: E402
 from runbook_checks.parse import load_runbook  # noqa: E402
+from runbook_checks.plugin import forget  # noqa: E402
 
 BLOCKS = 5
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,14 +122,18 @@ def compare(kind: str, pages: int, records: int, repeat: int) -> None:
         with_cfg, without_cfg = write_config(root, True), write_config(root, False)
         timed_build(without_cfg)  # warm-up (imports, theme)
         timed_build(with_cfg)
-        plain, plugged = [], []
+        plain, cold, rebuild = [], [], []
         for _ in range(repeat):
             plain.append(timed_build(without_cfg))
-            plugged.append(timed_build(with_cfg))
-        p, w = statistics.median(plain), statistics.median(plugged)
-        overhead = (w - p) / p * 100
-        print(f"  plain build {p:.2f} s, with plugin {w:.2f} s (median of {repeat}): overhead {overhead:.1f} %, ratio {w / p:.3f}; "
-              f"target <= 10 %: {'met' if overhead <= 10 else 'MISSED'}")
+            forget()  # as a fresh `mkdocs build` process: nothing parsed or verified yet
+            cold.append(timed_build(with_cfg))
+            rebuild.append(timed_build(with_cfg))  # as `mkdocs serve` after an edit elsewhere
+        p = statistics.median(plain)
+        for label, runs in (("with plugin", cold), ("rebuild", rebuild)):
+            w = statistics.median(runs)
+            overhead = (w - p) / p * 100
+            print(f"  plain build {p:.2f} s, {label} {w:.2f} s (median of {repeat}): overhead {overhead:.1f} %, ratio {w / p:.3f}; "
+                  f"target <= 10 %: {'met' if overhead <= 10 else 'MISSED'}")
 
 
 def main() -> None:

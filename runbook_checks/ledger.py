@@ -313,14 +313,15 @@ def _fast_check(buffer: bytes, start: int, end: int) -> tuple[str, str | None] |
     return None
 
 
-def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords | None = None) -> Verification:
+def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords | None = None, data: bytes | None = None) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
     A line as runbook-checks writes it is checked on its bytes (``_fast_check``); any
     other line is parsed and its canonical JSON re-encoded, so a reformatted but
     unchanged ledger still verifies. ``validate_schema=False`` leaves out the JSON
     Schema (the site build: it then parses only the records it shows). When
-    ``records`` is given, the lines verified are added to it (one pass).
+    ``records`` is given, the lines verified are added to it (one pass). ``data``: the
+    file's bytes, when the caller has read them already.
     """
     validator = None
     if validate_schema:
@@ -328,7 +329,7 @@ def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords
 
         validator = Draft202012Validator(schema())
     path = Path(path)
-    buffer = path.read_bytes()
+    buffer = path.read_bytes() if data is None else data
     if records is not None:
         records.buffer = buffer
     prev = None

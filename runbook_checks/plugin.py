@@ -35,7 +35,7 @@ from mkdocs.utils import get_relative_url
 from .errors import LedgerError
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
-from .parse import front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines
+from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
 from .report import Report, build_report, comparison
 from .site import (CSS, badge_html, badge_status, criteria_html, e, evidence_html, history_html, run_details, table_html, timeline_html,
@@ -47,6 +47,16 @@ FENCE_RE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
 MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit")
 STYLESHEET = "assets/runbook-checks.css"
+
+# Parsed runbooks and verified ledgers, by their content, kept across the builds of one
+# process (``mkdocs serve`` rebuilds after every edit): a file whose bytes are unchanged
+# is not parsed or verified again. Only what the latest build used is kept.
+_MEMO: dict[tuple[str, ...], Any] = {}
+
+
+def forget() -> None:
+    """Empty the memo (the next build starts as cold as a fresh process)."""
+    _MEMO.clear()
 
 
 class RunbookChecksConfig(Config):
@@ -83,9 +93,10 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         # state for this build only
         self.runbooks: dict[str, Runbook] = {}
         self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
-        self.reports: dict[str, Report] = {}
+        self.ledger_sha: dict[str, str] = {}
         self.slots: dict[str, list[str]] = {}
         self.slot_re = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
+        self.used: set[tuple[str, ...]] = set()
         self.publishing: threading.Thread | None = None
         self.publish_error: OSError | None = None
         self.docs_dir = Path(config.docs_dir)
@@ -99,10 +110,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         for f in files.documentation_pages():
             path = Path(f.abs_src_path)
             if is_runbook(path):
-                runbook, problems = parse_runbook(path, f"{config.docs_dir}/{f.src_uri}")
-                if problems or runbook is None:
-                    raise PluginError("runbook-checks: invalid runbook:\n" + "\n".join(str(p) for p in problems))
-                self.runbooks[f.src_uri] = runbook
+                self.runbooks[f.src_uri] = self.parse(path, f"{config.docs_dir}/{f.src_uri}")
         self.files = files
         ledgers = [p for rb in self.runbooks.values() if (p := ledger_path(self.results, rb.id)).is_file()]
         if ledgers:  # copied while the pages build: plain file copies, so they need not wait for the rest
@@ -111,6 +119,28 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if files.get_file_from_path(STYLESHEET) is None:
             files.append(File.generated(config, STYLESHEET, content=CSS))
         return files
+
+    def remember(self, key: tuple[str, ...], make: Any) -> Any:
+        self.used.add(key)
+        if key not in _MEMO:
+            _MEMO[key] = make()
+        return _MEMO[key]
+
+    def parse(self, path: Path, display: str) -> Runbook:
+        def make() -> Runbook:
+            runbook, problems = parse_runbook(path, display)
+            if problems or runbook is None:
+                raise PluginError("runbook-checks: invalid runbook:\n" + "\n".join(str(p) for p in problems))
+            return runbook
+
+        # the repository root is part of the key: a runbook's workdir is relative to it
+        return self.remember(("runbook", str(path.resolve()), display, str(find_root(path.parent)), sha256_text(path.read_bytes())), make)
+
+    def on_serve(self, server: Any, config: Any, builder: Any) -> Any:
+        """``mkdocs serve`` rebuilds when a run is recorded, not only when a page is edited."""
+        if self.config.enabled and self.results.is_dir():
+            server.watch(str(self.results))
+        return server
 
     # -- ledgers ----------------------------------------------------------------------
     def ledger(self, runbook: Runbook) -> tuple[Sequence[RunRecord], Verification | None]:
@@ -121,8 +151,14 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
-                records = LazyRecords(path)  # only records before the first bad line: nothing after it is trusted
-                verification = verify_ledger(path, validate_schema=False, records=records)
+                data = path.read_bytes()
+
+                def verify() -> tuple[LazyRecords, Verification]:
+                    records = LazyRecords(path)  # only records before the first bad line: nothing after it is trusted
+                    return records, verify_ledger(path, validate_schema=False, records=records, data=data)
+
+                self.ledger_sha[runbook.id] = sha256_text(data)
+                records, verification = self.remember(("ledger", str(path.resolve()), self.ledger_sha[runbook.id]), verify)
                 if not verification.ok and self.config.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
                 self.ledgers[runbook.id] = (records, verification)
@@ -138,9 +174,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         return own if own else records
 
     def report(self, runbook: Runbook) -> Report:
-        if runbook.id not in self.reports:
-            self.reports[runbook.id] = build_report(runbook, self.evidence_records(runbook))
-        return self.reports[runbook.id]
+        return self.rendered("report", runbook, None, lambda: build_report(runbook, self.evidence_records(runbook)))
 
     # -- markers ------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -213,10 +247,19 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             return self.audit(page)
         assert runbook is not None
         if name == "success-criteria":
-            return self.defer(page, criteria_html(self.report(runbook)))
+            return self.defer(page, self.rendered(name, runbook, page, lambda: criteria_html(self.report(runbook))))
         if name == "timeline":
-            return self.defer(page, timeline_html(self.report(runbook)))
-        return self.defer(page, history_html(self.evidence_records(runbook), self._audit_link(page), self.config.history_limit))
+            return self.defer(page, self.rendered(name, runbook, page, lambda: timeline_html(self.report(runbook))))
+        return self.defer(page, self.rendered(name, runbook, page, lambda: history_html(
+            self.evidence_records(runbook), self._audit_link(page), self.config.history_limit)))
+
+    def rendered(self, kind: str, runbook: Runbook, page: Any, make: Any) -> Any:
+        """``make()``, remembered by all it depends on: the runbook's and its ledger's
+        content, the page it is on (if any), where the audit page is and the plugin's options."""
+        self.ledger(runbook)
+        where = (page.url, str(self._audit_link(page))) if page is not None else ("", "")
+        key = (kind, *where, repr(sorted(self.config.items())), str(runbook.path), runbook.sha256, self.ledger_sha.get(runbook.id, ""))
+        return self.remember(key, make)
 
     def audit(self, page: Any) -> str:
         """Markdown: the overview table, then per runbook a heading and its latest runs."""
@@ -226,14 +269,18 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             link = e(get_relative_url(self.files.get_file_from_path(src).url, page.url))
             latest = f"{e(records[-1].status)} ({e(records[-1].finished_at[:16].replace('T', ' '))}, {e(records[-1].environment)})" if records else "never run"
             rows.append([f'<a href="{link}">{e(runbook.title)}</a>', e(runbook.environment), latest, verification_text(verification)])
-            shown = records[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
-            published = self.ledger_url(runbook, page)
-            full = (f'<p>Latest {len(shown)} of {len(records)} runs. The whole ledger, to verify yourself: '
-                    f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
-            body = full + history_html(shown, "") + "".join(run_details(r) for r in reversed(shown))
-            details.append(f"\n### {runbook.title}\n\n" + self.defer(page, f'<div class="rbc-audit-runs">{body}</div>'))
+            details.append(f"\n### {runbook.title}\n\n" + self.defer(page, self.rendered("audit", runbook, page, lambda: self.audit_runs(runbook, page))))
         overview = self.defer(page, table_html(["Runbook", "Environment", "Latest run", "Ledger"], rows, "rbc-audit"))
         return overview + "\n".join(details)
+    def audit_runs(self, runbook: Runbook, page: Any) -> str:
+        records, _ = self.ledger(runbook)
+        shown = records[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
+        published = self.ledger_url(runbook, page)
+        full = (f'<p>Latest {len(shown)} of {len(records)} runs. The whole ledger, to verify yourself: '
+                f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
+        body = full + history_html(shown, "") + "".join(run_details(r) for r in reversed(shown))
+        return f'<div class="rbc-audit-runs">{body}</div>'
+
     def ledger_url(self, runbook: Runbook, page: Any) -> str | None:
         """Where ``page`` finds the runbook's published ledger (``None``: it has none)."""
         if not ledger_path(self.results, runbook.id).is_file():
@@ -249,7 +296,11 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             self.publish_error = exc
 
     def on_post_build(self, config: Any) -> None:
-        if not self.config.enabled or self.publishing is None:
+        if not self.config.enabled:
+            return
+        for key in set(_MEMO) - self.used:
+            del _MEMO[key]
+        if self.publishing is None:
             return
         self.publishing.join()
         if self.publish_error is not None:

@@ -234,3 +234,62 @@ def test_a_rehearsal_does_not_stand_in_for_the_runbook_environment(site, cli):
     assert build(site).returncode == 0
     assert badges(page(site, "rb"))["bad"] == "failed"  # still the staging result
     assert data["environment"] == "staging"
+
+
+def test_rebuilds_in_one_process_reuse_nothing_that_changed(site, cli, caplog):
+    """`mkdocs serve` rebuilds in one process, reusing parsed runbooks and verified ledgers
+    whose bytes are unchanged: a new run, an edited block and a tampered ledger all show."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
+    def rebuild() -> str:
+        mkdocs_build(load_config(str(site / "mkdocs.yml"), site_dir=str(site / "site")))
+        return page(site, "rb")
+
+    runbook, ledger = site / "docs" / "rb.md", site / "runbook-results" / "fixture.jsonl"
+    first = rebuild()
+    assert badges(first) == {"good": "passed", "bad": "failed", "changing": "stale", "apply": "never-run"}
+    assert badges(rebuild()) == badges(first)
+    runbook.write_text(runbook.read_text().replace("echo version-2", "echo version-1"))  # as it was run: no longer stale
+    assert badges(rebuild())["changing"] == "passed"
+    assert cli("run", runbook, cwd=site).returncode == 1  # a new run
+    newest = json.loads(ledger.read_text().splitlines()[-1])["run_id"]
+    assert f"run-{newest}" in rebuild()
+    ledger.write_text(ledger.read_text().replace('"actor":"', '"actor":"x', 1))
+    with pytest.raises(Abort):
+        rebuild()
+    assert "fixture.jsonl:1: hash mismatch" in caplog.text
+
+
+def test_mkdocs_serve_shows_a_run_as_soon_as_it_is_recorded(site, cli):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], cwd=site,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(NO_MKDOCS_2_WARNING="1"))
+
+    def fetch_until(predicate, what: str) -> str:
+        deadline, html = time.monotonic() + 60, ""
+        while time.monotonic() < deadline:
+            try:
+                html = urllib.request.urlopen(f"http://127.0.0.1:{port}/rb/", timeout=5).read().decode()
+                if predicate(html):
+                    return html
+            except OSError:
+                pass
+            time.sleep(0.2)  # polling a server, not waiting out a race
+        raise AssertionError(f"mkdocs serve never showed {what}")
+
+    try:
+        fetch_until(lambda html: badges(html).get("bad") == "failed", "the recorded run")
+        assert cli("run", site / "docs" / "rb.md", cwd=site).returncode == 1
+        newest = json.loads((site / "runbook-results" / "fixture.jsonl").read_text().splitlines()[-1])["run_id"]
+        fetch_until(lambda html: f"run-{newest}" in html, f"the new run {newest}")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
