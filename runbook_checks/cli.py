@@ -289,8 +289,9 @@ class _LockNotes:
 
 
 def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | None, results: Path, junit: str | None,
-         fmt: str, quiet: bool, grace: float, environ: Any, environment: str) -> int:
-    """Run a plan under the lock, record it, print the outcome; returns the exit code."""
+         fmt: str, quiet: bool, grace: float, environ: Any, environment: str, lock: Any = None) -> int:
+    """Run a plan under the lock (``lock``: one the caller holds already), record it, print
+    the outcome; returns the exit code."""
     from rich.console import Console
 
     from .console import PlainReporter, RichReporter
@@ -304,7 +305,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     console = Console(file=out, soft_wrap=True)
     redact = Redactor.for_secrets(runbook.secrets, environ)
     ledger = ledger_path(results, runbook.id)
-    with RunLock(results, runbook.id, environment) as lock:
+    with contextlib.nullcontext(lock) if lock is not None else RunLock(results, runbook.id, environment) as lock:
         if lock.took_over:
             h = lock.took_over
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
@@ -395,6 +396,7 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     from .execute import plan_run
     from .gates import check_secrets
     from .parse import load_runbook
+    from .gates import RunLock
     from .sandbox import existing, throwaway
 
     runbook = load_runbook(path)
@@ -405,13 +407,14 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     _something_to_run(plan)
     _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
-    with existing(database_url) if database_url else throwaway(db, runbook.workdir) as database:
+    # the lock first: a second rehearsal is refused before it starts a database
+    with RunLock(Path(results), runbook.id, "rehearsal") as lock, existing(database_url) if database_url else throwaway(db, runbook.workdir) as database:
         environ = {**os.environ, **{name: database.url for name in targets}}
         check_secrets(runbook, environ)
         click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
                    f"({', '.join(targets)} point there; nothing real is touched)", file=out)
         code = _run(runbook, plan, path=path, mode="rehearsal", from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
-                    grace=grace, environ=environ, environment="rehearsal")
+                    grace=grace, environ=environ, environment="rehearsal", lock=lock)
     sys.exit(code)
 
 

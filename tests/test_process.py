@@ -136,6 +136,19 @@ def test_second_concurrent_run_exits_3_naming_the_holder(cli, write, tmp_path):
     assert first.returncode == 0 and len(ledger(tmp_path)) == 1
 
 
+def test_second_rehearsal_is_refused_before_it_starts_a_database(cli, write, tmp_path):
+    path = write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"),
+                       secrets="[DATABASE_URL_X]"))
+    first = start_cli(["rehearse", path, "--database-url", "postgresql://u@127.0.0.1:9/db"], tmp_path)
+    wait_for(lambda: (tmp_path / "started").exists())
+    second = cli("rehearse", path)  # --db pglite, and this workdir has no PGlite: only the lock may refuse it
+    (tmp_path / "go").touch()
+    first.communicate(timeout=30)
+    assert second.returncode == 3, second.stderr
+    assert "another run of 'rb' (rehearsal) holds the lock" in second.stderr and "Rehearsing" not in second.stdout
+    assert first.returncode == 0 and len(ledger(tmp_path)) == 1
+
+
 def test_fifty_megabytes_of_output_keep_memory_bounded(write, tmp_path):
     rb = load_runbook(write(front(fence("flood", "check", "head -c 50000000 /dev/zero | tr '\\0' 'a'; echo; echo the-end", 'expect="the-end"'))))
     tracemalloc.start()
