@@ -263,3 +263,14 @@ def test_unreachable_database_leads_to_the_p1001_entry(cli, project):
     assert "Unreach4ble-pw" not in result.stdout + junit + (project / "runbook-results" / "db-migration-staging.jsonl").read_text()
     diagnose = cli("diagnose", staging(project), env=clean_env(DATABASE_URL_STAGING=url), cwd=project)
     assert diagnose.returncode == 1 and "→ Database unreachable (P1001)" in diagnose.stdout
+
+
+def test_production_rehearsal_on_pglite_leads_to_the_pg_dump_entry(cli, project):
+    """pg_dump 15 refuses PGlite's PostgreSQL 18: the backup fails and the output names the
+    entry that says to rehearse production with --db postgres."""
+    result = cli("rehearse", production(project), "--db", "pglite", cwd=project, timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    backup = blocks(records(project, "db-migration-production")[0])["backup"]
+    assert backup["status"] == "failed" and "server version mismatch" in backup["output"]
+    assert backup["troubleshooting"] == ["dump-version"]
+    assert "see: Backup refused: pg_dump older than the server" in result.stdout and "--db postgres" in result.stdout
