@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.attrs.parse import ParseError
@@ -472,8 +473,8 @@ class _Parser:
             return raw
         if key == "expect-regex":
             try:
-                re.compile(raw)
-            except re.error as exc:
+                regex.compile(raw)
+            except regex.error as exc:
                 self.problem(line, f"{where} is not a valid regular expression: {exc}")
                 return None
             return raw
@@ -531,9 +532,9 @@ class _Parser:
                     self.problem(line, f"entry {entry_id!r}: unknown attribute {key!r}" + _suggest(key, ENTRY_ATTRIBUTES))
                 elif key == "match":
                     try:
-                        re.compile(raw)
+                        regex.compile(raw)
                         values["match"] = raw
-                    except re.error as exc:
+                    except regex.error as exc:
                         self.problem(line, f"entry {entry_id!r}: match={raw!r} is not a valid regular expression: {exc}")
                 elif key == "exit":
                     codes = self._value("exit", raw, entry_id, line, [])

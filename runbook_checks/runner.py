@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import selectors
 import signal
 import subprocess
@@ -24,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+import regex
+
 from .model import FAILED, INTERRUPTED, PASSED, TIMED_OUT, Block, BlockResult, Expectation
 from .redact import Redactor
 
@@ -31,6 +32,8 @@ READ_SIZE = 65536
 HEAD_CHARS = 16384
 TAIL_CHARS = 16384
 LINE_CAP = 65536
+#: seconds of expect-regex matching a block may use in all
+REGEX_BUDGET_S = 5.0
 
 
 def utc_now() -> str:
@@ -85,8 +88,10 @@ class OutputMatcher:
         self.block = block
         self.expect_found = block.expect is None
         self.forbid_found = False
-        self.regex = re.compile(block.expect_regex) if block.expect_regex else None
+        self.regex = regex.compile(block.expect_regex) if block.expect_regex else None
         self.regex_found = self.regex is None
+        #: seconds left for ``expect-regex`` searches; a pattern that backtracks past it gives up
+        self.regex_budget = REGEX_BUDGET_S
         self._carry = ""
         self._line = ""
         self._keep = max(len(block.expect or ""), len(block.forbid or "")) - 1
@@ -103,11 +108,22 @@ class OutputMatcher:
         if self.regex is not None and not self.regex_found:
             lines = (self._line + text).split("\n")
             self._line = lines.pop()[-LINE_CAP:]
-            self.regex_found = any(self.regex.search(line) for line in lines)
+            self.regex_found = any(self._search(line) for line in lines)
+
+    def _search(self, line: str) -> bool:
+        if self.regex is None or self.regex_budget <= 0:
+            return False
+        started = time.monotonic()
+        try:
+            return self.regex.search(line, timeout=self.regex_budget) is not None
+        except TimeoutError:
+            return False
+        finally:
+            self.regex_budget -= time.monotonic() - started
 
     def finish(self) -> None:
         if self.regex is not None and not self.regex_found:
-            self.regex_found = bool(self.regex.search(self._line))
+            self.regex_found = self._search(self._line)
 
     def expectations(self) -> list[Expectation]:
         b = self.block
@@ -115,7 +131,8 @@ class OutputMatcher:
         if b.expect is not None:
             out.append(Expectation("expect", b.expect, self.expect_found))
         if b.expect_regex is not None:
-            out.append(Expectation("expect-regex", b.expect_regex, self.regex_found))
+            gave_up = f"gave up after {REGEX_BUDGET_S:g} s of matching (the pattern backtracks too much)" if self.regex_budget <= 0 else None
+            out.append(Expectation("expect-regex", b.expect_regex, self.regex_found, None if self.regex_found else gave_up))
         if b.forbid is not None:
             out.append(Expectation("forbid", b.forbid, not self.forbid_found, "found" if self.forbid_found else None))
         return out
@@ -302,7 +319,9 @@ def _describe(e: Expectation) -> str:
         return f"exit code {e.actual}, expected {e.expected}"
     if e.name == "forbid":
         return f"output contains forbidden text {e.expected!r}"
-    return f"output does not contain {e.expected!r}" if e.name == "expect" else f"no output line matches /{e.expected}/"
+    if e.name == "expect":
+        return f"output does not contain {e.expected!r}"
+    return f"expect-regex /{e.expected}/ {e.actual}" if e.actual else f"no output line matches /{e.expected}/"
 
 
 def run_block(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
+import regex
+
 from .model import FAILED, TIMED_OUT, BlockResult, Entry, Runbook
+
+MATCH_TIMEOUT_S = 1.0
 
 
 def applies(entry: Entry, block_id: str | None, text: str, exit_code: int | None) -> bool:
@@ -16,7 +19,7 @@ def applies(entry: Entry, block_id: str | None, text: str, exit_code: int | None
         return False
     if entry.exit_codes and exit_code not in entry.exit_codes:
         return False
-    return not entry.match or re.search(entry.match, text, re.M) is not None
+    return not entry.match or _search(entry.match, text)
 
 
 def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
@@ -30,7 +33,15 @@ def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
 
 def for_message(runbook: Runbook, message: str) -> list[Entry]:
     """Entries whose pattern explains a refusal message (missing secret, wrong token...)."""
-    return [e for e in runbook.entries if e.match and not e.blocks and not e.exit_codes and re.search(e.match, message, re.M)]
+    return [e for e in runbook.entries if e.match and not e.blocks and not e.exit_codes and _search(e.match, message)]
+
+
+def _search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches ``text`` (multi-line); one that backtracks past a second does not."""
+    try:
+        return regex.search(pattern, text, regex.M, timeout=MATCH_TIMEOUT_S) is not None
+    except TimeoutError:
+        return False
 
 
 def describe(runbook: Runbook, entry: Entry, width: int = 240) -> str:

@@ -24,7 +24,7 @@ CASES = [
       "11: block 'b': retries='many' must be a whole number from 0 to 10",
       "14: block 'c': exit='300' must be exit codes 0-255, comma-separated"]),
     (front(fence("a", "check", "true", 'expect-regex="(unclosed"')),
-     ["8: block 'a': expect-regex='(unclosed' is not a valid regular expression: missing ), unterminated subpattern at position 0"]),
+     ["8: block 'a': expect-regex='(unclosed' is not a valid regular expression: missing ) at position 9"]),
     (front("```bash {#a .check}\necho never closed\n"), ["8: unterminated code fence: add a closing ``` line"]),
     (front(fence("a", "step", "true"), confirm=None),
      ["7: block 'a' is a .step but the runbook declares no 'runbook.confirm' token"]),

@@ -217,3 +217,19 @@ def test_ctrl_c_while_the_block_starts_still_stops_its_group(write, tmp_path):
     result = run_block(runbook.block("slow"), cwd=tmp_path, env=clean_env(), redactor=Redactor([]), observer=Observer(), grace=0.5)
     assert result.status == "interrupted" and result.duration_s < 10
     assert spawned and _pgid(spawned[0]) is None  # nothing of the group is left
+
+
+def test_a_pattern_that_backtracks_forever_gives_up_instead_of_hanging_the_run(write, tmp_path, monkeypatch):
+    import runbook_checks.runner as runner
+    from runbook_checks.troubleshoot import explain
+
+    monkeypatch.setattr(runner, "REGEX_BUDGET_S", 0.5)
+    monkeypatch.setattr("runbook_checks.troubleshoot.MATCH_TIMEOUT_S", 0.5)
+    text = front(fence("slow-match", "check", "printf 'a%.0s' $(seq 60); echo b", 'expect-regex="(a|aa)+$"')
+                 + '\n### Stuck {#stuck .troubleshoot match="(a|aa)+$"}\n\nNever.\n')
+    runbook = load_runbook(write(text))
+    started = time.monotonic()
+    result = explain(runbook, run_block(runbook.block("slow-match"), cwd=tmp_path, env=clean_env(), redactor=Redactor([])))
+    assert time.monotonic() - started < 10
+    assert result.status == "failed" and result.troubleshooting == ()
+    assert result.reason == "expect-regex /(a|aa)+$/ gave up after 0.5 s of matching (the pattern backtracks too much)"
