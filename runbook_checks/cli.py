@@ -10,7 +10,6 @@ import contextlib
 import functools
 import json
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -394,9 +393,8 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     """
     from .errors import UsageProblem
     from .execute import plan_run
-    from .gates import check_secrets
+    from .gates import RunLock, check_secrets
     from .parse import load_runbook
-    from .gates import RunLock
     from .sandbox import existing, throwaway
 
     runbook = load_runbook(path)
@@ -437,7 +435,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     from .gates import check_secrets
     from .parse import load_runbook
     from .redact import Redactor
-    from .troubleshoot import applies
+    from .troubleshoot import applies, search
 
     runbook = load_runbook(path)
     diagnostics = {block_id: e for e in runbook.entries for block_id in e.diagnostics}
@@ -459,7 +457,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
         for e in matched:
             if e not in found:
                 found.append(e)
-        evidence = next((line for line in result.output.splitlines() if owner.match and re.search(owner.match, line)), None)
+        evidence = next((line for line in result.output.splitlines() if owner.match and search(owner.match, line)), None)
         evidence = evidence or (result.output.strip().splitlines() or [result.reason or result.status])[-1]
         console.print(f"✘ {result.id}: {evidence} → {', '.join(e.title for e in matched)}", highlight=False, markup=False)
     if not found:

@@ -136,6 +136,10 @@ def append_record(results_dir: Path, record: RunRecord, redact: Any = None) -> d
     return data
 
 
+def _not_a_record(path: Path | None, line: int, exc: Exception) -> LedgerError:
+    return LedgerError(f"{path}:{line}: not a run record ({exc}); run 'runbook-checks verify {path}'")
+
+
 def read_records(path: Path) -> list[RunRecord]:
     """Every record of a ledger, oldest first (a missing ledger has none).
 
@@ -153,7 +157,7 @@ def read_records(path: Path) -> list[RunRecord]:
                     raise TypeError(f"a JSON {type(data).__name__}, not an object")
                 records.append(RunRecord.from_dict(data))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise LedgerError(f"{path}:{n}: not a run record ({exc}); run 'runbook-checks verify {path}'") from exc
+                raise _not_a_record(path, n, exc) from exc
     return records
 
 
@@ -202,7 +206,7 @@ class LazyRecords(Sequence[RunRecord]):
                 if not isinstance(value, dict):
                     raise TypeError(f"a JSON {type(value).__name__}, not an object")
             except (ValueError, TypeError) as exc:
-                raise LedgerError(f"{self.path}:{index + 1}: not a run record ({exc}); run 'runbook-checks verify {self.path}'") from exc
+                raise _not_a_record(self.path, index + 1, exc) from exc
             self._data[index] = value
         return self._data[index]
 
@@ -217,7 +221,7 @@ class LazyRecords(Sequence[RunRecord]):
             try:
                 self._made[index] = RunRecord.from_dict(self.data(index))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise LedgerError(f"{self.path}:{index + 1}: not a run record ({exc}); run 'runbook-checks verify {self.path}'") from exc
+                raise _not_a_record(self.path, index + 1, exc) from exc
         return self._made[index]
 
     def where(self, key: str, value: str) -> "NewestFirst":
@@ -276,12 +280,15 @@ class NewestFirst(Sequence[RunRecord]):
                 self._search(-index.start)
                 return [self.base[i] for i in reversed(self.found[:-index.start])]
             return list(self)[index]
-        if index < 0:
-            self._search(-index)
-            if -index > len(self.found):
+        if index >= 0:
+            self._search(None)
+            if index >= len(self.found):
                 raise IndexError(index)
-            return self.base[self.found[-index - 1]]
-        return list(self)[index]
+            return self.base[self.found[len(self.found) - 1 - index]]
+        self._search(-index)
+        if -index > len(self.found):
+            raise IndexError(index)
+        return self.base[self.found[-index - 1]]
 
 
 _HEAD = b'{"hash":"'

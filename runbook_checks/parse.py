@@ -576,13 +576,14 @@ def _title(data: dict[str, Any], lines: list[str], path: Path) -> str:
     return path.stem
 
 
-def parse_runbook(path: str | Path, display: str | None = None) -> tuple[Runbook | None, list[Problem]]:
-    """Parse a runbook file; returns the runbook (None if unreadable) and every problem found."""
+def parse_runbook(path: str | Path, display: str | None = None, data: bytes | None = None) -> tuple[Runbook | None, list[Problem]]:
+    """Parse a runbook file (``data``: its bytes, already read); returns the runbook (None
+    if unreadable) and every problem found."""
     path = Path(path)
     display = display or str(path)
     p = _Parser(path, display)
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if data is None else data
         lines = split_lines(raw)
     except FileNotFoundError:
         return None, [Problem(display, 0, "no such file")]

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
-import threading
-from datetime import datetime, timezone
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +96,9 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         self.slots: dict[str, list[str]] = {}
         self.slot_re = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
         self.used: set[tuple[str, ...]] = set()
-        self.publishing: threading.Thread | None = None
-        self.publish_error: OSError | None = None
-        self.docs_dir = Path(config.docs_dir)
+        self.site_dir = Path(config.site_dir)
+        self.publishing: ThreadPoolExecutor | None = None
+        self.published: dict[str, Future[None]] = {}
         if STYLESHEET not in config.extra_css:
             config.extra_css.append(STYLESHEET)
         return config
@@ -112,10 +111,6 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if is_runbook(path):
                 self.runbooks[f.src_uri] = self.parse(path, f"{config.docs_dir}/{f.src_uri}")
         self.files = files
-        ledgers = [p for rb in self.runbooks.values() if (p := ledger_path(self.results, rb.id)).is_file()]
-        if ledgers:  # copied while the pages build: plain file copies, so they need not wait for the rest
-            self.publishing = threading.Thread(target=self._publish, args=(ledgers, Path(config.site_dir) / "runbook-results"), daemon=True)
-            self.publishing.start()
         if files.get_file_from_path(STYLESHEET) is None:
             files.append(File.generated(config, STYLESHEET, content=CSS))
         return files
@@ -127,14 +122,16 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         return _MEMO[key]
 
     def parse(self, path: Path, display: str) -> Runbook:
+        data = path.read_bytes()
+
         def make() -> Runbook:
-            runbook, problems = parse_runbook(path, display)
+            runbook, problems = parse_runbook(path, display, data)
             if problems or runbook is None:
                 raise PluginError("runbook-checks: invalid runbook:\n" + "\n".join(str(p) for p in problems))
             return runbook
 
         # the repository root is part of the key: a runbook's workdir is relative to it
-        return self.remember(("runbook", str(path.resolve()), display, str(find_root(path.parent)), sha256_text(path.read_bytes())), make)
+        return self.remember(("runbook", str(path.resolve()), display, str(find_root(path.parent)), sha256_text(data)), make)
 
     def on_serve(self, server: Any, config: Any, builder: Any) -> Any:
         """``mkdocs serve`` rebuilds when a run is recorded, not only when a page is edited."""
@@ -269,9 +266,11 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             link = e(get_relative_url(self.files.get_file_from_path(src).url, page.url))
             latest = f"{e(records[-1].status)} ({e(records[-1].finished_at[:16].replace('T', ' '))}, {e(records[-1].environment)})" if records else "never run"
             rows.append([f'<a href="{link}">{e(runbook.title)}</a>', e(runbook.environment), latest, verification_text(verification)])
+            self.publish(runbook)
             details.append(f"\n### {runbook.title}\n\n" + self.defer(page, self.rendered("audit", runbook, page, lambda: self.audit_runs(runbook, page))))
         overview = self.defer(page, table_html(["Runbook", "Environment", "Latest run", "Ledger"], rows, "rbc-audit"))
         return overview + "\n".join(details)
+
     def audit_runs(self, runbook: Runbook, page: Any) -> str:
         records, _ = self.ledger(runbook)
         shown = records[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
@@ -283,28 +282,39 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
 
     def ledger_url(self, runbook: Runbook, page: Any) -> str | None:
         """Where ``page`` finds the runbook's published ledger (``None``: it has none)."""
-        if not ledger_path(self.results, runbook.id).is_file():
+        if self.ledger(runbook)[1] is None:
             return None
         return get_relative_url(f"runbook-results/{runbook.id}.jsonl", page.url)
 
-    def _publish(self, ledgers: list[Path], target: Path) -> None:
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            for source in ledgers:
-                shutil.copyfile(source, target / source.name)
-        except OSError as exc:
-            self.publish_error = exc
+    def publish(self, runbook: Runbook) -> None:
+        """Put the ledger's bytes, as read and verified for this build, into the site, while
+        the pages build (``on_post_build`` waits for it)."""
+        records, _ = self.ledger(runbook)
+        if not isinstance(records, LazyRecords) or runbook.id in self.published:
+            return
+        if self.publishing is None:
+            self.publishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-checks-publish")
+        target = self.site_dir / "runbook-results" / f"{runbook.id}.jsonl"
+        self.published[runbook.id] = self.publishing.submit(_write, target, records.buffer)
+
+    def finish_publishing(self) -> None:
+        if self.publishing is not None:
+            self.publishing.shutdown(wait=True)
+            self.publishing = None
+
+    def on_build_error(self, error: Exception) -> None:
+        if self.config.enabled:
+            self.finish_publishing()  # nothing may write into the site after the build ends
 
     def on_post_build(self, config: Any) -> None:
         if not self.config.enabled:
             return
         for key in set(_MEMO) - self.used:
             del _MEMO[key]
-        if self.publishing is None:
-            return
-        self.publishing.join()
-        if self.publish_error is not None:
-            raise PluginError(f"runbook-checks: could not publish the ledgers into the site: {self.publish_error}")
+        self.finish_publishing()
+        for future in self.published.values():
+            if (error := future.exception()) is not None:
+                raise PluginError(f"runbook-checks: could not publish the ledgers into the site: {error}")
 
     def slot(self, page: Any, html: str) -> str:
         """A comment holding ``html``'s place until ``on_post_page`` puts it in."""
@@ -336,6 +346,11 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if not self.config.enabled or not (items := self.slots.pop(page.file.src_uri, None)):
             return output
         return self.slot_re.sub(lambda m: items[int(m.group(1))] if int(m.group(1)) < len(items) else m.group(0), output)
+
+
+def _write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 def _front_matter_lines(path: Path) -> int:

@@ -32,8 +32,8 @@ READ_SIZE = 65536
 HEAD_CHARS = 16384
 TAIL_CHARS = 16384
 LINE_CAP = 65536
-#: seconds of expect-regex matching a block may use in all
-REGEX_BUDGET_S = 5.0
+#: seconds one expect-regex search may take; a pattern that backtracks past it gives up
+REGEX_TIMEOUT_S = 2.0
 
 
 def utc_now() -> str:
@@ -90,8 +90,7 @@ class OutputMatcher:
         self.forbid_found = False
         self.regex = regex.compile(block.expect_regex) if block.expect_regex else None
         self.regex_found = self.regex is None
-        #: seconds left for ``expect-regex`` searches; a pattern that backtracks past it gives up
-        self.regex_budget = REGEX_BUDGET_S
+        self.regex_gave_up = False
         self._carry = ""
         self._line = ""
         self._keep = max(len(block.expect or ""), len(block.forbid or "")) - 1
@@ -111,15 +110,13 @@ class OutputMatcher:
             self.regex_found = any(self._search(line) for line in lines)
 
     def _search(self, line: str) -> bool:
-        if self.regex is None or self.regex_budget <= 0:
+        if self.regex is None or self.regex_gave_up:
             return False
-        started = time.monotonic()
         try:
-            return self.regex.search(line, timeout=self.regex_budget) is not None
+            return self.regex.search(line, timeout=REGEX_TIMEOUT_S) is not None
         except TimeoutError:
+            self.regex_gave_up = True  # the output is still read; the expectation fails
             return False
-        finally:
-            self.regex_budget -= time.monotonic() - started
 
     def finish(self) -> None:
         if self.regex is not None and not self.regex_found:
@@ -131,7 +128,7 @@ class OutputMatcher:
         if b.expect is not None:
             out.append(Expectation("expect", b.expect, self.expect_found))
         if b.expect_regex is not None:
-            gave_up = f"gave up after {REGEX_BUDGET_S:g} s of matching (the pattern backtracks too much)" if self.regex_budget <= 0 else None
+            gave_up = f"gave up: one search took over {REGEX_TIMEOUT_S:g} s (the pattern backtracks too much)" if self.regex_gave_up else None
             out.append(Expectation("expect-regex", b.expect_regex, self.regex_found, None if self.regex_found else gave_up))
         if b.forbid is not None:
             out.append(Expectation("forbid", b.forbid, not self.forbid_found, "found" if self.forbid_found else None))
@@ -192,18 +189,21 @@ def signals_ignored() -> Iterator[None]:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT and SIGTERM back for a moment, noting them in the yielded list (main
-    thread only): a Ctrl-C while a block's process starts must not lose sight of it."""
-    caught: list[int] = []
+    """Hold SIGINT and SIGTERM back for a moment (main thread only), then deliver them to
+    the handlers in place again: a Ctrl-C while a block's process starts must not lose
+    sight of the process."""
     if threading.current_thread() is not threading.main_thread():
-        yield caught
+        yield []
         return
+    caught: list[int] = []
     old = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield caught
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        for sig in caught:
+            signal.raise_signal(sig)
 
 
 @dataclass
@@ -229,25 +229,26 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                 observer.output(block, text)
 
     start = time.monotonic()
-    with signals_deferred() as caught:
-        try:
-            proc = subprocess.Popen(
-                ["bash", "-euo", "pipefail", "-c", block.code],
-                cwd=cwd,
-                env=dict(env),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            for sig in caught:
-                signal.raise_signal(sig)
-            reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
-            return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.exit_codes)), False, "127")], reason)
-        pgid = proc.pid
-        if observer is not None and hasattr(observer, "spawned"):
-            observer.spawned(block, pgid)
+    held = contextlib.ExitStack()  # Ctrl-C is held back until the try below can stop the group
+    held.enter_context(signals_deferred())
+    try:
+        proc = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", block.code],
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        held.close()
+        reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
+        return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.exit_codes)), False, "127")], reason)
+    except BaseException:
+        held.close()
+        raise
+    pgid = proc.pid
     fd = proc.stdout.fileno()  # type: ignore[union-attr]
     timed_out = interrupted = False
     deadline = start + block.timeout
@@ -255,8 +256,9 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     # group (setsid, a daemon) still holds the pipe open.
     give_up = float("inf")
     try:
-        for sig in caught:  # delivered now, to the handlers in place: the group is stopped below
-            signal.raise_signal(sig)
+        if observer is not None and hasattr(observer, "spawned"):
+            observer.spawned(block, pgid)
+        held.close()  # a held Ctrl-C arrives here, inside the try
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while True:
@@ -294,6 +296,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
             terminate_group(pgid, grace)
             proc.stdout.close()  # type: ignore[union-attr]
             exit_code = proc.wait()
+        held.close()  # still open only if reporting the spawn failed
     take(stream.flush())
     matcher.finish()
     duration = time.monotonic() - start

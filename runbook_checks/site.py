@@ -90,11 +90,12 @@ def timeline_svg(report: Report) -> str:
 
 
 def table_html(headers: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
-    """A table of cells that are already HTML (escape values with ``e``)."""
+    """A table of cells that are already HTML (escape values with ``e``), in a ``div`` of
+    class ``css``: Material styles (and scrolls) only tables without a class."""
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    attrs = f' class="{css}"' if css else ""
-    return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="{css}">{table}</div>' if css else table
 
 
 def _status(status: str) -> str:

@@ -19,7 +19,7 @@ def applies(entry: Entry, block_id: str | None, text: str, exit_code: int | None
         return False
     if entry.exit_codes and exit_code not in entry.exit_codes:
         return False
-    return not entry.match or _search(entry.match, text)
+    return not entry.match or search(entry.match, text)
 
 
 def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
@@ -33,10 +33,10 @@ def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
 
 def for_message(runbook: Runbook, message: str) -> list[Entry]:
     """Entries whose pattern explains a refusal message (missing secret, wrong token...)."""
-    return [e for e in runbook.entries if e.match and not e.blocks and not e.exit_codes and _search(e.match, message)]
+    return [e for e in runbook.entries if e.match and not e.blocks and not e.exit_codes and search(e.match, message)]
 
 
-def _search(pattern: str, text: str) -> bool:
+def search(pattern: str, text: str) -> bool:
     """Whether ``pattern`` matches ``text`` (multi-line); one that backtracks past a second does not."""
     try:
         return regex.search(pattern, text, regex.M, timeout=MATCH_TIMEOUT_S) is not None

@@ -181,7 +181,9 @@ def test_records_of_one_environment_are_found_newest_first(three_runs, reformat)
     mine = records.where("environment", "test")
     assert [r.run_id for r in reversed(mine)] == [r["run_id"] for r in reversed(content)]
     assert mine[-1].run_id == content[-1]["run_id"] and [r.run_id for r in mine[-2:]] == [r["run_id"] for r in content[-2:]]
-    assert len(mine) == 3 and bool(mine)
+    assert len(mine) == 3 and bool(mine) and mine[0].run_id == content[0]["run_id"] and mine.index(mine[1]) == 1
+    with pytest.raises(IndexError):
+        mine[3]
     assert not records.where("environment", "production") and len(records.where("environment", "production")) == 0
 
 

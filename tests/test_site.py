@@ -123,6 +123,10 @@ def test_build_renders_badges_tables_timeline_history_and_executes_nothing(site)
     assert f'href="../audit/#run-{record["run_id"]}"' in html  # history links to the run's evidence
     audit = page(site, "audit")
     assert "chain intact (1 records)" in audit and f'id="run-{record["run_id"]}"' in audit and "never run" in audit
+    # the whole ledger, as verified, is published beside the audit page; a never-run runbook has none
+    assert '<a href="../runbook-results/fixture.jsonl">' in audit
+    assert (site / "site" / "runbook-results" / "fixture.jsonl").read_bytes() == (site / "runbook-results" / "fixture.jsonl").read_bytes()
+    assert sorted(p.name for p in (site / "site" / "runbook-results").iterdir()) == ["fixture.jsonl"]
     home = (site / "site" / "index.html").read_text()
     assert "<td><strong>Risk</strong></td>" in home and "<td>High</td>" in home
 
@@ -131,6 +135,12 @@ def test_old_passes_are_overdue(site):
     (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", max_age="0s"))
     assert build(site).returncode == 0
     assert badges(page(site, "rb"))["good"] == "overdue"
+
+
+def test_without_an_audit_page_no_ledger_is_published(site):
+    (site / "docs" / "audit.md").unlink()
+    assert build(site).returncode == 0
+    assert not (site / "site" / "runbook-results").exists()
 
 
 def test_missing_ledger_renders_never_run(site):
@@ -198,6 +208,9 @@ def test_headless_chromium_sees_tables_timeline_and_badges(site):
             tab.goto(f"http://127.0.0.1:{server.server_address[1]}/rb/")
             criteria = tab.locator("table", has_text="Criterion")
             assert criteria.is_visible()
+            for table in ("Criterion", "Verdict", "Mode"):  # styled and scrollable like any Material table
+                assert tab.locator(".md-typeset__table table", has_text=table).count() == 1, table
+                assert tab.locator("table", has_text=table).evaluate("t => getComputedStyle(t.querySelector('td')).borderTopStyle") != "none"
             assert criteria.locator("tr", has_text="Bad things are caught").inner_text().count("failed") == 1
             timeline = tab.locator("svg.rbc-timeline")
             assert timeline.is_visible() and timeline.locator("rect.rbc-measured").count() == 2
