@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mkdocs.commands.build import build  # noqa: E402
 from mkdocs.config import load_config  # noqa: E402
 
-from runbook_checks.ledger import sealed_line  # noqa: E402
-from runbook_checks.parse import load_runbook  # noqa: E402
+from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger  # noqa: E402
+from runbook_checks.parse import load_runbook, parse_runbook  # noqa: E402
 from runbook_checks.plugin import forget  # noqa: E402
 
 BLOCKS = 5
@@ -112,6 +112,15 @@ def timed_build(config_file: Path) -> float:
     return time.perf_counter() - start
 
 
+def required_work(root: Path) -> float:
+    """Seconds to parse every runbook page and verify every ledger, and nothing else."""
+    start = time.perf_counter()
+    for page in sorted((root / "docs").glob("rb*.md")):
+        runbook, _ = parse_runbook(page)
+        verify_ledger(root / "runbook-results" / f"{runbook.id}.jsonl", validate_schema=False, records=LazyRecords())
+    return time.perf_counter() - start
+
+
 def compare(kind: str, pages: int, records: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -129,6 +138,9 @@ def compare(kind: str, pages: int, records: int, repeat: int) -> None:
             cold.append(timed_build(with_cfg))
             rebuild.append(timed_build(with_cfg))  # as `mkdocs serve` after an edit elsewhere
         p = statistics.median(plain)
+        floor = statistics.median(required_work(root) for _ in range(repeat))
+        print(f"  the reading any build must do (parse every runbook page, verify every ledger line): {floor:.2f} s, "
+              f"{floor / p * 100:.1f} % of the plain build")
         for label, runs in (("with plugin", cold), ("rebuild", rebuild)):
             w = statistics.median(runs)
             overhead = (w - p) / p * 100

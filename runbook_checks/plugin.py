@@ -76,7 +76,7 @@ class RunbookChecksConfig(Config):
     (rehearsals then never stand in for, or hide, real runs)."""
     audit_runs = c.Type(int, default=10)
     """How many of each runbook's latest runs the audit page lists, each opening up block
-    by block; the whole ledger is published beside the site for every run."""
+    by block; the audit page also publishes each whole ledger beside the site."""
 
 
 class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
