@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,6 +96,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         self.slots: dict[str, list[str]] = {}
         self.slot_re = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
         self.used: set[tuple[str, ...]] = set()
+        self.options = repr(sorted(self.config.items()))  # part of every memo key of rendered HTML
         self.site_dir = Path(config.site_dir)
         self.publishing: ThreadPoolExecutor | None = None
         self.published: dict[str, Future[None]] = {}
@@ -185,7 +186,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def replace_markers(self, markdown: str, page: Any, config: Any) -> str:
         src = page.file.src_uri
         runbook = self.runbooks.get(src)
-        offset = _front_matter_lines(Path(page.file.abs_src_path))
+
+        def where(n: int) -> str:
+            """``docs/page.md:N`` for line ``n`` of the Markdown MkDocs hands over (front matter left out)."""
+            end = front_matter_end(read_lines(Path(page.file.abs_src_path)))  # read again only to report a problem
+            return f"{config.docs_dir}/{src}:{n + (end + 1 if end is not None else 0)}"
+
         out = []
         fence: str | None = None
         for n, line in enumerate(markdown.split("\n"), start=1):
@@ -198,20 +204,19 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 out.append(line)
                 continue
             m = MARKER_RE.match(line)
-            where = f"{config.docs_dir}/{src}:{n + offset}"
             if not m and NEAR_MARKER_RE.match(line):
-                raise PluginError(f"{where}: misspelt marker {line.strip()!r}: write <!-- runbook-checks: NAME -->")
+                raise PluginError(f"{where(n)}: misspelt marker {line.strip()!r}: write <!-- runbook-checks: NAME -->")
             if not m:
                 out.append(line)
                 continue
             name, args = m.group("name"), m.group("args").split()
             if name not in MARKERS:
-                raise PluginError(f"{where}: unknown runbook-checks marker {name!r}; known: {', '.join(MARKERS)}")
+                raise PluginError(f"{where(n)}: unknown runbook-checks marker {name!r}; known: {', '.join(MARKERS)}")
             if name in RUNBOOK_MARKERS and runbook is None:
-                raise PluginError(f"{where}: the {name!r} marker belongs on a runbook page (one with 'runbook:' front matter)")
+                raise PluginError(f"{where(n)}: the {name!r} marker belongs on a runbook page (one with 'runbook:' front matter)")
             if name in RUNBOOK_MARKERS + ("audit",) and args:
-                raise PluginError(f"{where}: the {name!r} marker takes no arguments")
-            out.append(self.render_marker(name, args, runbook, page, where))
+                raise PluginError(f"{where(n)}: the {name!r} marker takes no arguments")
+            out.append(self.render_marker(name, args, runbook, page, lambda n=n: where(n)))
         if runbook is not None:
             out.append(self.ledger_warning(runbook))
         return "\n".join(out)
@@ -226,18 +231,19 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         audit = self.files.get_file_from_path(self.config.audit_page)
         return None if audit is None else get_relative_url(audit.url, page.url)
 
-    def render_marker(self, name: str, args: list[str], runbook: Runbook | None, page: Any, where: str) -> str:
-        """The Markdown that replaces a marker (rendered HTML goes in as a placeholder: ``defer``)."""
+    def render_marker(self, name: str, args: list[str], runbook: Runbook | None, page: Any, where: Callable[[], str]) -> str:
+        """The Markdown that replaces a marker (rendered HTML goes in as a placeholder: ``defer``);
+        ``where()`` names the marker's line for an error."""
         if name == "comparison":
             if len(args) < 2:
-                raise PluginError(f"{where}: 'comparison' needs two or more runbook paths, relative to the page")
+                raise PluginError(f"{where()}: 'comparison' needs two or more runbook paths, relative to the page")
             base = Path(page.file.abs_src_path).parent
             found = []
             for arg in args:
                 target = (base / arg).resolve()
                 match = next((rb for rb in self.runbooks.values() if rb.path.resolve() == target), None)
                 if match is None:
-                    raise PluginError(f"{where}: comparison: {arg} is not a runbook page")
+                    raise PluginError(f"{where()}: comparison: {arg} is not a runbook page")
                 found.append(match)
             return comparison_markdown(found, comparison(found))
         if name == "audit":
@@ -255,7 +261,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         content, the page it is on (if any), where the audit page is and the plugin's options."""
         self.ledger(runbook)
         where = (page.url, str(self._audit_link(page))) if page is not None else ("", "")
-        key = (kind, *where, repr(sorted(self.config.items())), str(runbook.path), runbook.sha256, self.ledger_sha.get(runbook.id, ""))
+        key = (kind, *where, self.options, str(runbook.path), runbook.sha256, self.ledger_sha.get(runbook.id, ""))
         return self.remember(key, make)
 
     def audit(self, page: Any) -> str:
@@ -351,11 +357,6 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
 def _write(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
-
-
-def _front_matter_lines(path: Path) -> int:
-    end = front_matter_end(read_lines(path))
-    return end + 1 if end is not None else 0
 
 
 def _decorate(html: str, block_id: str, badge: str, evidence: str) -> str:
