@@ -435,7 +435,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     from .gates import check_secrets
     from .parse import load_runbook
     from .redact import Redactor
-    from .troubleshoot import applies, search
+    from .troubleshoot import applies, failure_text, search
 
     runbook = load_runbook(path)
     diagnostics = {block_id: e for e in runbook.entries for block_id in e.diagnostics}
@@ -451,7 +451,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     for result in record.blocks:
         if result.status == "passed":
             continue
-        text = f"{result.output}\n{result.reason or ''}"
+        text = failure_text(result)
         owner = diagnostics[result.id]
         matched = [e for e in runbook.entries if e is owner or applies(e, None, text, result.exit_code) and not e.blocks]
         for e in matched:

@@ -502,7 +502,6 @@ class _Parser:
             return None
         return rng[0]
 
-
     def entries(self, blocks: tuple[Block, ...]) -> tuple[Entry, ...]:
         """Headings tagged ``{#id .troubleshoot ...}`` and the sections under them."""
         tokens = self.tokens

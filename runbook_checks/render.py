@@ -23,11 +23,11 @@ def cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def _short(commit: str | None) -> str | None:
+def short_commit(commit: str | None) -> str | None:
     return commit[:12] if commit else None
 
 
-def _secs(value: float | None) -> str:
+def seconds(value: float | None) -> str:
     return format_duration(value) if value is not None else "—"
 
 
@@ -36,7 +36,7 @@ def criteria_markdown(report: Report) -> str:
     for row in report.criteria:
         evidence = ", ".join(f"`{b}`" for b in row.blocks)
         lines.append(f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
-                     f"{cell(_short(row.commit))} | {cell(row.environment)} |")
+                     f"{cell(short_commit(row.commit))} | {cell(row.environment)} |")
     if not report.criteria:
         lines.append("| — | no block declares a criterion | — | — | — | — | — |")
     return "\n".join(lines)
@@ -45,8 +45,8 @@ def criteria_markdown(report: Report) -> str:
 def timeline_markdown(report: Report) -> str:
     lines = ["| Phase | Estimate | Measured | Verdict |", "|---|---|---|---|"]
     for row in report.timeline:
-        lines.append(f"| {cell(row.name)} | {cell(row.estimate)} | {_secs(row.measured_s)} | {row.verdict} |")
-    lines.append(f"| **Total** | **{report.total_estimate}** | **{_secs(report.total_measured_s)}** | **{report.total_verdict}** |")
+        lines.append(f"| {cell(row.name)} | {cell(row.estimate)} | {seconds(row.measured_s)} | {row.verdict} |")
+    lines.append(f"| **Total** | **{report.total_estimate}** | **{seconds(report.total_measured_s)}** | **{report.total_verdict}** |")
     if report.timeline_run:
         lines.append(f"\nMeasured in run `{report.timeline_run}`.")
     return "\n".join(lines)
@@ -94,14 +94,14 @@ def record_markdown(record: RunRecord, report: Report | None = None, titles: dic
         f"## {ICONS.get(record.status, '')} Runbook `{record.runbook_id}` — {record.status}",
         "",
         f"Environment **{record.environment}**, mode **{record.mode}**, run `{record.run_id}` by {cell(record.actor)}, "
-        f"commit {cell(_short((record.git or {}).get('commit')))}, {_secs(record.duration_s)}.",
+        f"commit {cell(short_commit((record.git or {}).get('commit')))}, {seconds(record.duration_s)}.",
         "",
         "| Block | Kind | Status | Exit | Duration | Note |",
         "|---|---|---|---|---|---|",
     ]
     for b in record.blocks:
         note = "; ".join(x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x)
-        duration = _secs(b.duration_s) if b.status in EXECUTED else "—"
+        duration = seconds(b.duration_s) if b.status in EXECUTED else "—"
         out.append(f"| `{b.id}` | {b.kind} | {ICONS.get(b.status, '')} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
     for b in record.blocks:
         if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output:

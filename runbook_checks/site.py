@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from .ledger import Verification
 from .model import RunRecord
 from .parse import format_duration
-from .render import ICONS
+from .render import ICONS, seconds, short_commit
 from .report import NEVER_RUN, Evidence, Report
 
 OVERDUE = "overdue"
@@ -108,7 +108,7 @@ def _or_dash(value: object) -> str:
 
 def criteria_html(report: Report) -> str:
     rows = [[e(r.criterion), ", ".join(f"<code>{e(b)}</code>" for b in r.blocks), _status(r.status), _or_dash(r.when), _or_dash(r.actor),
-             _or_dash(r.commit and r.commit[:12]), _or_dash(r.environment)] for r in report.criteria]
+             _or_dash(short_commit(r.commit)), _or_dash(r.environment)] for r in report.criteria]
     if not rows:
         rows = [["—", "no block declares a criterion", "—", "—", "—", "—", "—"]]
     return table_html(["Criterion", "Evidence", "Status", "When", "By", "Commit", "Environment"], rows, "rbc-criteria")
@@ -116,11 +116,8 @@ def criteria_html(report: Report) -> str:
 
 def timeline_html(report: Report) -> str:
     """The chart, then the same figures as a table."""
-    def secs(value: float | None) -> str:
-        return e(format_duration(value)) if value is not None else "—"
-
-    rows = [[e(r.name), e(r.estimate), secs(r.measured_s), e(r.verdict)] for r in report.timeline]
-    rows.append([f"<strong>{cell}</strong>" for cell in ("Total", e(report.total_estimate), secs(report.total_measured_s), e(report.total_verdict))])
+    rows = [[e(r.name), e(r.estimate), e(seconds(r.measured_s)), e(r.verdict)] for r in report.timeline]
+    rows.append([f"<strong>{cell}</strong>" for cell in ("Total", e(report.total_estimate), e(seconds(report.total_measured_s)), e(report.total_verdict))])
     measured = f"<p>Measured in run <code>{e(report.timeline_run)}</code>.</p>" if report.timeline_run else ""
     chart = f'<div class="rbc-timeline-chart">{timeline_svg(report)}</div>' if report.timeline else ""
     return chart + table_html(["Phase", "Estimate", "Measured", "Verdict"], rows, "rbc-timeline-table") + measured

@@ -26,9 +26,14 @@ def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
     """The result with the ids of the entries that explain it (failures only)."""
     if result.status not in (FAILED, TIMED_OUT) or not runbook.entries:
         return result
-    text = f"{result.output}\n{result.reason or ''}"
+    text = failure_text(result)
     ids = tuple(e.id for e in runbook.entries if applies(e, result.id, text, result.exit_code))
     return replace(result, troubleshooting=ids) if ids else result
+
+
+def failure_text(result: BlockResult) -> str:
+    """What entries' ``match=`` is searched in: the block's redacted output and the reason it failed."""
+    return f"{result.output}\n{result.reason or ''}"
 
 
 def for_message(runbook: Runbook, message: str) -> list[Entry]:
