@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, RunbookChecksError, RunbookInvalid
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, RunbookChecksError, RunbookInvalid
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -159,6 +159,8 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="json: a machine-readable summary on stdout (progress goes to stderr)."),
         click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output."),
         click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped."),
+        click.option("--attempt", metavar="ID", help="The migration attempt this run belongs to (default: $RUNBOOK_CHECKS_ATTEMPT, the attempt "
+                     "a --from resume continues, the GitHub workflow run, else a new one)."),
     ]):
         fn = option(fn)
     return fn
@@ -175,7 +177,7 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_run_options
 @_errors
 def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
-            dry_run: bool, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
+            dry_run: bool, results: str, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
     in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
     if everything that ran passed.
@@ -201,7 +203,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     with _hints_for_refusals(runbook):
         _gates(runbook, execute, confirm, results)
     sys.exit(_run(runbook, plan, path=path, mode="execute" if execute else "check", from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
-                  quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment))
+                  quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment, attempt=attempt))
 
 
 def _gates(runbook: Any, execute: bool, confirm: str | None, results: str) -> None:
@@ -215,7 +217,7 @@ def _gates(runbook: Any, execute: bool, confirm: str | None, results: str) -> No
             except click.Abort:
                 raise CliError("interrupted at the confirmation prompt; nothing was executed", EXIT_INTERRUPTED) from None
         check_confirmation(runbook, confirm)
-        check_requirements(runbook, Path(results))
+        check_requirements(runbook, Path(results), os.environ)
     check_secrets(runbook, os.environ)
 
 
@@ -288,13 +290,13 @@ class _LockNotes:
 
 
 def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | None, results: Path, junit: str | None,
-         fmt: str, quiet: bool, grace: float, environ: Any, environment: str, lock: Any = None) -> int:
+         fmt: str, quiet: bool, grace: float, environ: Any, environment: str, lock: Any = None, attempt: str | None = None) -> int:
     """Run a plan under the lock (``lock``: one the caller holds already), record it, print
     the outcome; returns the exit code."""
     from rich.console import Console
 
     from .console import PlainReporter, RichReporter
-    from .execute import run_plan
+    from .execute import resumed_run, run_plan
     from .gates import RunLock
     from .ledger import append_record, last_hash, ledger_path, read_records
     from .redact import Redactor
@@ -309,18 +311,13 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             h = lock.took_over
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
         last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
-        resumes = None
-        if from_id:
-            previous = [r for r in read_records(ledger) if r.environment == environment]
-            unfinished = [r for r in previous if r.status != "passed"]
-            resumes = (unfinished or previous or [None])[-1]
-            resumes = resumes.run_id if resumes else None
+        prior = read_records(ledger) if from_id or any(b.after for b in runbook.blocks) else []
+        resumes = resumed_run(prior, environment) if from_id else None
         to_run = sum(1 for p in plan if p.run)
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
-        options = {"execute": mode != "check", "ran": [p.block.id for p in plan if p.run], "from": from_id}
         try:
             record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
-                              environment=environment, resumes=resumes, grace=grace, options=options)
+                              environment=environment, resumes=resumes, grace=grace, attempt=attempt, prior=prior, from_id=from_id)
         finally:
             reporter.close()
         sealed = append_record(results, record, redact)
@@ -330,50 +327,37 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
 
 
 def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any) -> None:
+    from .failure import failures
+
     counts: dict[str, int] = {}
     for b in record.blocks:
         counts[b.status] = counts.get(b.status, 0) + 1
-    for b in record.blocks:
-        if b.status not in ("failed", "timed-out"):
-            continue
-        block = runbook.block(b.id)
-        console.print(f"\n[bold red]✘ {b.id}[/] failed at {block.location}: {b.reason}", highlight=False)
-        console.print("  command:", highlight=False)
-        for line in redact(block.code).rstrip("\n").splitlines()[:8]:
-            console.print(f"    $ {line}", highlight=False, markup=False)
-        if quiet and b.output:
-            console.print("  output (last lines, redacted):", highlight=False)
-            for line in b.output.rstrip("\n").splitlines()[-10:]:
-                console.print(f"    {line}", highlight=False, markup=False)
-        from .troubleshoot import describe, entry
-
-        for entry_id in b.troubleshooting:
-            console.print(f"  {describe(runbook, entry(runbook, entry_id))}", highlight=False, markup=False)
-        again = (f"runbook-checks rehearse {path}" if mode == "rehearsal"
-                 else f"runbook-checks run {path} --from {b.id}" + (" --execute --confirm <token>" if mode == "execute" else ""))
-        console.print(f"  next: read the runbook at {block.location}, fix the cause, then run again: {again}", highlight=False, markup=False)
+    for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
+        console.print(f"\n[bold red]✘[/] {report.text(output=quiet)}", highlight=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
-    console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} recorded in {ledger}", highlight=False, markup=False)
+    console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) recorded in {ledger}",
+                  highlight=False, markup=False)
 
 
 def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any) -> None:
-    from .ledger import read_records
+    from .ledger import verified_records
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .report import build_report
 
     titles = {e.id: e.title for e in runbook.entries}
-    if junit:
-        Path(junit).write_text(redact(junit_xml(record, path, titles)), encoding="utf-8")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    report = build_report(runbook, verified_records(ledger)[0], record.environment) if junit or summary_file else None
+    if junit:
+        Path(junit).write_text(redact(junit_xml(record, path, titles, report)), encoding="utf-8")
     if summary_file:
-        text = record_markdown(record, build_report(runbook, read_records(ledger)), titles) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
+        text = record_markdown(record, report, titles) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
         try:
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text))
         except OSError as exc:
             console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
     if record.mode == "rehearsal" and record.status != "interrupted":
-        console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record])), highlight=False, markup=False)
+        console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record], record.environment)), highlight=False, markup=False)
     if fmt == "json":
         click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
 
@@ -385,7 +369,8 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
 @click.option("--database-url", metavar="URL", help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting one.")
 @_run_options
 @_errors
-def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, junit: str | None, fmt: str, quiet: bool, grace: float) -> None:
+def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, junit: str | None, fmt: str, quiet: bool, grace: float,
+                 attempt: str | None) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
     touched; the record says environment "rehearsal"). Prints measured phase timings
@@ -412,7 +397,7 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
         click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
                    f"({', '.join(targets)} point there; nothing real is touched)", file=out)
         code = _run(runbook, plan, path=path, mode="rehearsal", from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
-                    grace=grace, environ=environ, environment="rehearsal", lock=lock)
+                    grace=grace, environ=environ, environment="rehearsal", lock=lock, attempt=attempt)
     sys.exit(code)
 
 
@@ -449,7 +434,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     console = Console(soft_wrap=True)
     found = []
     for result in record.blocks:
-        if result.status == "passed":
+        if result.id not in diagnostics or result.status == "passed":
             continue
         text = failure_text(result)
         owner = diagnostics[result.id]
@@ -515,15 +500,19 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
 @main.command("report")
 @click.argument("path", type=click.Path())
 @click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
-@click.option("--environment", metavar="ENV", help="Use only runs recorded for this environment.")
+@click.option("--environment", metavar="ENV", help="Report on this environment (default: the runbook's own; e.g. rehearsal).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True, help="Output format.")
 @_errors
 def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> None:
-    """Success criteria and timeline of a runbook, from its recorded runs.
+    """The verdict, success criteria and timeline of a runbook's latest attempt in an
+    environment, from its verified ledger.
 
-    A block whose content changed since its last recorded result is reported stale.
+    The attempt shown is the latest migration (--execute); with none, the latest
+    rehearsal, else the latest read-only checks. A block whose content changed since
+    its result was recorded is reported stale. Exit 1 when the ledger fails
+    verification (the report then leaves out the records from the bad line on).
     """
-    from .ledger import ledger_path, read_records
+    from .ledger import ledger_path, verified_records
     from .parse import load_runbook
     from .render import report_markdown
     from .report import build_report
@@ -532,11 +521,12 @@ def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> No
     ledger = ledger_path(Path(results), runbook.id)
     if not ledger.exists():
         click.echo(f"note: no runs recorded yet ({ledger} does not exist; is --results right?)", err=True)
-    records = read_records(ledger)
-    if environment:
-        records = [r for r in records if r.environment == environment]
-    report = build_report(runbook, records)
+    records, verification = verified_records(ledger)
+    report = build_report(runbook, records, environment)
     click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report_markdown(report))
+    if verification is not None and not verification.ok:
+        click.echo(f"error: {verification} — records from that line on are left out; run 'runbook-checks verify {ledger}'", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command("compare")

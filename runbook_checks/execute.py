@@ -8,13 +8,14 @@ checks confirmation, secrets or locks: callers apply ``gates`` first.
 from __future__ import annotations
 
 import difflib
+import re
 import getpass
 import hashlib
 import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +24,9 @@ from typing import Any, Protocol
 
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageProblem
 from .model import (
+    EXECUTED,
     FAILED,
+    MODE_CHECK,
     INTERRUPTED,
     NOT_RUN,
     PASSED,
@@ -40,6 +43,7 @@ from .model import (
 )
 from .redact import Redactor
 from .runner import Observer, run_block, utc_now
+from .target import resolve as resolve_target
 from .troubleshoot import explain
 
 GITHUB_CONTEXT = (
@@ -178,6 +182,39 @@ class RunStart:
     env: dict[str, str]
 
 
+#: environment variable that sets the attempt id where ``--attempt`` cannot be passed
+ATTEMPT_ENV = "RUNBOOK_CHECKS_ATTEMPT"
+_ATTEMPT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
+
+
+def attempt_id(explicit: str | None, environ: Mapping[str, str], resumes: RunRecord | None, run_id: str) -> str:
+    """The attempt a new run belongs to, first match wins: ``explicit`` (``--attempt``),
+    ``$RUNBOOK_CHECKS_ATTEMPT``, the attempt of the run a ``--from`` resume continues, the
+    GitHub workflow run (``github-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>``), else the run's own id.
+
+    Raises ``UsageProblem`` (exit 2) for an id that is empty, longer than 200
+    characters or holds characters other than letters, digits and ``_.:/@+-``.
+    """
+    for value, where in ((explicit, "--attempt"), (environ.get(ATTEMPT_ENV), f"${ATTEMPT_ENV}")):
+        if value is not None and value != "":
+            if not _ATTEMPT_RE.match(value):
+                raise UsageProblem(f"{where} {value!r}: an attempt id is 1-200 letters, digits and _.:/@+- (starting with a letter or digit)")
+            return value
+    if resumes is not None:
+        return resumes.attempt
+    if environ.get("GITHUB_RUN_ID"):
+        return f"github-{environ['GITHUB_RUN_ID']}-{environ.get('GITHUB_RUN_ATTEMPT') or '1'}"
+    return run_id
+
+
+def resumed_run(records: Sequence[RunRecord], environment: str) -> RunRecord | None:
+    """The run a ``--from`` resume continues: the environment's latest run that did not
+    pass, else its latest run (``None`` when it has none)."""
+    previous = [r for r in records if r.environment == environment]
+    unfinished = [r for r in previous if r.status != RUN_PASSED]
+    return (unfinished or previous or [None])[-1]
+
+
 def begin_run(runbook: Runbook, environ: Mapping[str, str], environment: str | None = None) -> RunStart:
     """Start a run: taken before any block can change the checkout or the fingerprinted files."""
     environment = environment or runbook.environment
@@ -194,16 +231,124 @@ def not_run(block: Block, status: str, reason: str, after_failure: bool = False)
                        criterion=block.criterion, reason=reason, after_failure=after_failure)
 
 
-def finish_run(runbook: Runbook, start: RunStart, results: list[BlockResult], *, environ: Mapping[str, str], mode: str,
-               resumes: str | None = None, not_rerun: tuple[str, ...] = (), options: dict[str, Any] | None = None) -> RunRecord:
-    """The record of a run from its block results (in document order)."""
+def run_status(results: Sequence[BlockResult]) -> tuple[str, int]:
+    """A run's status and exit code from its block results."""
     statuses = {r.status for r in results}
     if INTERRUPTED in statuses:
-        status, exit_code = RUN_INTERRUPTED, EXIT_INTERRUPTED
-    elif statuses & {FAILED, TIMED_OUT}:
-        status, exit_code = RUN_FAILED, EXIT_FAILED
-    else:
-        status, exit_code = RUN_PASSED, EXIT_OK
+        return RUN_INTERRUPTED, EXIT_INTERRUPTED
+    if statuses & {FAILED, TIMED_OUT}:
+        return RUN_FAILED, EXIT_FAILED
+    return RUN_PASSED, EXIT_OK
+
+
+class RunSession:
+    """One run of one runbook, block by block: the run engine of the CLI and the pytest plugin.
+
+    ``decide`` holds every rule for a block that does not execute, in this order:
+    the run was interrupted (``not-run``); the plan leaves it out (``skipped``, the
+    plan's reason); a step after a failed block (``not-run``); ``needs=`` a block that
+    did not pass in this run (``skipped`` when that block was skipped, else
+    ``not-run``); ``after=`` a step that has not passed in this attempt while the
+    latest ``pending-exit`` check of the attempt reported pending migrations
+    (``skipped``). ``run`` executes the others through ``runner.run_block``.
+
+    ``prior``: earlier runs of the ledger (any attempt; only this attempt's are used).
+    ``start``: the run's start when the caller took it (``begin_run``), else taken here.
+    Raises ``UsageProblem`` for a bad ``attempt`` id.
+    """
+
+    def __init__(self, runbook: Runbook, plan: Sequence[PlannedBlock], *, environ: Mapping[str, str], redactor: Redactor,
+                 mode: str = MODE_CHECK, environment: str | None = None, attempt: str | None = None, resumes: RunRecord | None = None,
+                 prior: Sequence[RunRecord] = (), grace: float = 2.0, runner: str = "cli", from_id: str | None = None,
+                 start: RunStart | None = None):
+        self.runbook, self.environ, self.redactor, self.mode, self.grace = runbook, environ, redactor, mode, grace
+        self.planned = {p.block.id: p for p in plan}
+        self.options = {"runner": runner, "execute": mode != MODE_CHECK, "from": from_id}
+        self.resumes = resumes.run_id if resumes else None
+        self.not_rerun = tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from"))
+        self.results: dict[str, BlockResult] = {}
+        self.failed_at: str | None = None
+        self.interrupted = False
+        self.start = start or begin_run(runbook, environ, environment)
+        self.attempt = attempt_id(attempt, environ, resumes, self.start.run_id)
+        self.start.env["RUNBOOK_ATTEMPT_ID"] = self.attempt
+        self.prior = [r for r in prior if r.attempt == self.attempt and r.environment == self.start.environment]
+
+    def _latest(self, block_id: str) -> BlockResult | None:
+        """The block's latest executed result in this attempt (this run first)."""
+        if (mine := self.results.get(block_id)) is not None and mine.status in EXECUTED:
+            return mine
+        for record in reversed(self.prior):
+            if (r := record.result(block_id)) is not None and r.status in EXECUTED:
+                return r
+        return None
+
+    def _pending(self) -> BlockResult | None:
+        """The latest result of a ``pending-exit`` check in this attempt, if it reported pending migrations."""
+        for block in reversed(self.runbook.blocks):
+            if block.pending_exit is not None and (r := self._latest(block.id)) is not None:
+                return r if r.status == PASSED and r.exit_code == block.pending_exit else None
+        return None
+
+    def decide(self, block: Block) -> BlockResult | None:
+        """The result of ``block`` when it does not execute, else ``None``."""
+        item = self.planned.get(block.id)
+        after_failure = self.failed_at is not None
+        if self.interrupted:
+            return not_run(block, NOT_RUN, "not run: the run was interrupted", after_failure)
+        if item is None or not item.run:
+            return not_run(block, SKIPPED, (item.reason if item else None) or "skipped", after_failure)
+        if block.kind == STEP and self.failed_at is not None:
+            return not_run(block, NOT_RUN, f"not run: block {self.failed_at!r} failed earlier", True)
+        if block.needs is not None and (needed := needed_status(self.results, block.needs)) != PASSED:
+            return not_run(block, SKIPPED if needed == SKIPPED else NOT_RUN, f"needs {block.needs!r}, which did not pass in this run", after_failure)
+        if block.after is not None and ((done := self._latest(block.after)) is None or done.status != PASSED) and (pending := self._pending()):
+            said = next((line.strip() for line in pending.output.splitlines() if line.strip()), "migrations are pending")
+            return not_run(block, SKIPPED, f"checks the result of step {block.after!r}, which has not run in this attempt, and "
+                                           f"{pending.id!r} says: {said} — apply them with --execute", after_failure)
+        return None
+
+    def run(self, block: Block, observer: RunObserver | None = None) -> BlockResult:
+        """Decide and, if it is to run, execute ``block``; returns (and keeps) its result.
+        ``KeyboardInterrupt`` while it starts is recorded as ``interrupted`` and re-raised."""
+        result = self.decide(block)
+        if result is None:
+            try:
+                if observer is not None:
+                    observer.started(block)
+                result = explain(self.runbook, run_block(block, cwd=self.runbook.workdir, env={**self.start.env, "RUNBOOK_BLOCK_ID": block.id},
+                                                         redactor=self.redactor, observer=observer, grace=self.grace, after_failure=self.failed_at is not None))
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.results[block.id] = not_run(block, INTERRUPTED, "interrupted before the block finished starting")
+                raise
+            if result.status == INTERRUPTED:
+                self.interrupted = True
+            elif result.status in (FAILED, TIMED_OUT) and self.failed_at is None:
+                self.failed_at = block.id
+        self.results[block.id] = result
+        return result
+
+    def record(self) -> RunRecord:
+        """The run's record: every block of the runbook, in document order."""
+        fill = (NOT_RUN, "not run: the run was interrupted") if self.interrupted else (SKIPPED, "not selected in this run")
+        blocks = [self.results.get(b.id) or not_run(b, *fill) for b in self.runbook.blocks]
+        options = {**self.options, "ran": [b.id for b in blocks if b.status in EXECUTED]}
+        return finish_run(self.runbook, self.start, blocks, environ=self.environ, mode=self.mode, resumes=self.resumes,
+                          not_rerun=self.not_rerun, options=options, attempt=self.attempt)
+
+
+def needed_status(results: Mapping[str, BlockResult], block_id: str) -> str:
+    """The status of a ``needs=`` block in this run (``skipped`` when it has none)."""
+    found = results.get(block_id)
+    return found.status if found is not None else SKIPPED
+
+
+def finish_run(runbook: Runbook, start: RunStart, results: list[BlockResult], *, environ: Mapping[str, str], mode: str,
+               resumes: str | None = None, not_rerun: tuple[str, ...] = (), options: dict[str, Any] | None = None,
+               attempt: str | None = None) -> RunRecord:
+    """The record of a run from its block results (in document order)."""
+    status, exit_code = run_status(results)
     return RunRecord(
         run_id=start.run_id,
         runbook_id=runbook.id,
@@ -225,6 +370,8 @@ def finish_run(runbook: Runbook, start: RunStart, results: list[BlockResult], *,
         not_rerun=not_rerun,
         options=options or {},
         fingerprints=start.fingerprints,
+        attempt_id=attempt or start.run_id,
+        target=resolve_target(runbook.target, {**environ, **start.env}),
     )
 
 
@@ -235,59 +382,39 @@ def run_plan(
     environ: Mapping[str, str],
     redactor: Redactor,
     observer: RunObserver | None = None,
-    mode: str = "check",
+    mode: str = MODE_CHECK,
     environment: str | None = None,
-    resumes: str | None = None,
+    resumes: RunRecord | None = None,
     grace: float = 2.0,
-    options: dict[str, Any] | None = None,
+    attempt: str | None = None,
+    prior: Sequence[RunRecord] = (),
+    from_id: str | None = None,
 ) -> RunRecord:
-    """Run the planned blocks in order and return the record (not yet written).
+    """Run the planned blocks in order through a ``RunSession`` and return the record (not yet written).
 
     After the first failed block, later steps are not run; later checks still run and
     are marked ``after_failure``. Ctrl-C (``KeyboardInterrupt``) stops the current block's
     process group and marks the rest not run; the record's status is then ``interrupted``.
     """
-    results: list[BlockResult] = []
-    failed_at: str | None = None
     interrupted = False
-    outcome: dict[str, str] = {}
     try:
         start = begin_run(runbook, environ, environment)
     except KeyboardInterrupt:
         start = RunStart(new_run_id(), utc_now(), time.monotonic(), environment or runbook.environment, None, None, {}, {})
         interrupted = True
+    session = RunSession(runbook, plan, environ=environ, redactor=redactor, mode=mode, environment=environment, attempt=attempt,
+                         resumes=resumes, prior=prior, grace=grace, from_id=from_id, start=start)
+    session.interrupted = interrupted
     for item in plan:
-        block = item.block
         try:
-            if interrupted:
-                result = not_run(block, NOT_RUN, "not run: the run was interrupted", failed_at is not None)
-            elif not item.run:
-                result = not_run(block, SKIPPED, item.reason or "skipped", failed_at is not None)
-            elif block.kind == STEP and failed_at is not None:
-                result = not_run(block, NOT_RUN, f"not run: block {failed_at!r} failed earlier", True)
-            elif block.needs is not None and outcome.get(block.needs) != PASSED:
-                status = SKIPPED if outcome.get(block.needs, SKIPPED) == SKIPPED else NOT_RUN
-                result = not_run(block, status, f"needs {block.needs!r}, which did not pass in this run", failed_at is not None)
-            else:
-                if observer is not None:
-                    observer.started(block)
-                result = explain(runbook, run_block(block, cwd=runbook.workdir, env={**start.env, "RUNBOOK_BLOCK_ID": block.id},
-                                                    redactor=redactor, observer=observer, grace=grace, after_failure=failed_at is not None))
-                if result.status == INTERRUPTED:
-                    interrupted = True
-                elif result.status in (FAILED, TIMED_OUT) and failed_at is None:
-                    failed_at = block.id
-            results.append(result)
-            outcome[block.id] = result.status
+            result = session.run(item.block, observer)
             if observer is not None and (item.run or result.status != SKIPPED):
                 observer.finished(result)
         except KeyboardInterrupt:  # between blocks, while starting one, or while reporting
-            interrupted = True
-            if not results or results[-1].id != block.id:
-                results.append(not_run(block, INTERRUPTED if item.run else NOT_RUN, "interrupted before the block finished starting"))
-                outcome[block.id] = results[-1].status
-    not_rerun = tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from"))
-    return finish_run(runbook, start, results, environ=environ, mode=mode, resumes=resumes, not_rerun=not_rerun, options=options)
+            session.interrupted = True
+            if item.block.id not in session.results:
+                session.results[item.block.id] = not_run(item.block, INTERRUPTED if item.run else NOT_RUN, "interrupted before the block finished starting")
+    return session.record()
 
 
 def _relative(runbook: Runbook) -> str:
@@ -297,4 +424,4 @@ def _relative(runbook: Runbook) -> str:
         return str(runbook.path)
 
 
-__all__ = ["PlannedBlock", "RunObserver", "plan_run", "run_plan"]
+__all__ = ["PlannedBlock", "RunObserver", "RunSession", "attempt_id", "plan_run", "resumed_run", "run_plan"]

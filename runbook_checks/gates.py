@@ -16,40 +16,56 @@ from .model import Runbook
 from .runner import group_alive, utc_now
 
 
-def _ran_every_step(record: Any) -> bool:
-    """A run counts as a pass of its runbook only if it ran (and passed) every step."""
-    steps = [b for b in record.blocks if b.kind == "step"]
-    return bool(steps) and all(b.status == "passed" for b in steps)
+def check_requirements(runbook: Runbook, results_dir: Path, environ: Mapping[str, str]) -> None:
+    """``runbook.requires``: what ``--execute`` needs of other runbooks' migrations.
 
+    For each requirement, the required runbook's ledger must verify (a broken chain
+    refuses, naming ``path:N``), and by the evidence policy (``evidence.py``) its
+    environment's ``--execute`` attempts must show:
 
-def check_requirements(runbook: Runbook, results_dir: Path) -> None:
-    """``runbook.requires``: each named runbook's ledger must hold a passing ``--execute``
-    run whose fingerprints of the ``same`` paths equal the current content."""
-    from .execute import fingerprints
-    from .ledger import ledger_path, read_records
+    - a latest attempt whose fingerprints of the ``same`` paths equal the current
+      content, with the verdict ``passed`` (every step and criterion passed);
+    - no later ``--execute`` attempt that did not pass (failed, interrupted, incomplete);
+    - a target digest that differs from this runbook's target (a staging pass against
+      the production database proves nothing).
+
+    Raises ``GateRefused`` (exit 2) saying why and what to run next.
+    """
+    from .evidence import PASSED, group
+    from .execute import fingerprints, runbook_env
+    from .ledger import ledger_path, verified_records
+    from .target import resolve
 
     current = fingerprints(runbook)
+    here = (resolve(runbook.target, {**environ, **runbook_env(runbook, environ, runbook.environment)}) or {}).get("digest")
     for req in runbook.requires:
-        executed = [r for r in read_records(ledger_path(results_dir, req.runbook))
-                    if r.mode == "execute" and (req.environment is None or r.environment == req.environment)]
-        records = [r for r in executed if r.status == "passed" and _ran_every_step(r)]
-        matching = [r for r in records if all(r.fingerprints.get(p) == current.get(p) for p in req.same)]
-        if matching:
-            # a later --execute run that failed withdraws the pass (read-only check runs do not)
-            later = [r for r in executed if r.started_at > matching[-1].started_at and r.status != "passed"]
-            if not later:
-                continue
-            raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires {req.runbook!r} to pass, but its --execute run {later[-1].run_id} "
-                              f"({later[-1].status}) came after the last pass {matching[-1].run_id}. Fix it and run {req.runbook!r} with --execute again "
-                              "first. Nothing was executed.")
+        path = ledger_path(results_dir, req.runbook)
         what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
-        same = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
-        if records:
-            why = f"its latest passing --execute run ({records[-1].run_id}) was for different content of {', '.join(req.same)}; current: {same}"
-        else:
-            why = f"{ledger_path(results_dir, req.runbook)} holds no passing --execute run of it that ran every step"
         todo = f"runbook-checks run {req.path} --execute --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute"
-        raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} requires a passing run of {what} first: {why}. Run {todo} (same --results), then try again. Nothing was executed.")
+        prefix = f"{runbook.path}: runbook {runbook.id!r} requires a passing migration of {what} first"
+        records, verification = verified_records(path)
+        if verification is not None and not verification.ok:
+            raise GateRefused(f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
+                              f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again. Nothing was executed.")
+        migrations = [a for a in group(records) if a.is_migration and (req.environment is None or a.environment == req.environment)]
+        same = [a for a in migrations if all(a.fingerprints.get(p) == current.get(p) for p in req.same)]
+        if not same:
+            content = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
+            why = (f"its latest --execute attempt ({migrations[-1].id}) was for different content of {', '.join(req.same)}; current: {content}" if migrations
+                   else f"{path} holds no --execute attempt of it")
+            raise GateRefused(f"{prefix}: {why}. Run {todo} (same --results), then try again. Nothing was executed.")
+        latest = same[-1]
+        if latest.verdict != PASSED:
+            raise GateRefused(f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
+                              f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again. Nothing was executed.")
+        later = [a for a in migrations[migrations.index(latest) + 1:] if a.verdict != PASSED]
+        if later:
+            raise GateRefused(f"{prefix}: its --execute attempt {later[-1].id} ({later[-1].verdict}) came after the last pass {latest.id}. "
+                              f"Fix it and run {todo}, then try again. Nothing was executed.")
+        if here is not None and latest.target_digest == here:
+            raise GateRefused(f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
+                              f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, "
+                              "then try again. Nothing was executed.")
 
 
 def check_confirmation(runbook: Runbook, token: str | None) -> None:

@@ -372,3 +372,13 @@ def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords
         hashes.append(digest)
         start = end + 1
     return Verification(path, len(hashes), hashes=tuple(hashes))
+
+
+def verified_records(path: Path) -> tuple[Sequence[RunRecord], Verification | None]:
+    """A ledger's records that verify (hashes and chain; those before its first bad
+    line), read lazily, and the verification (``None`` for a missing ledger)."""
+    path = Path(path)
+    if not path.exists():
+        return [], None
+    records = LazyRecords(path)
+    return records, verify_ledger(path, validate_schema=False, records=records)

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+#: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
+SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = (1, 2)
 
 CHECK = "check"
 STEP = "step"
@@ -31,6 +33,12 @@ EXECUTED = (PASSED, FAILED, TIMED_OUT, INTERRUPTED)
 RUN_PASSED = "passed"
 RUN_FAILED = "failed"
 RUN_INTERRUPTED = "interrupted"
+
+# Run modes, as recorded in the ledger.
+MODE_CHECK = "check"  #: read-only checks only
+MODE_EXECUTE = "execute"  #: steps allowed: a migration
+MODE_REHEARSAL = "rehearsal"  #: every block against a throwaway database
+MODES = (MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL)
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,21 @@ class Block:
     retry_delay: float = 1.0
     #: id of an earlier block that must have passed in the same run
     needs: str | None = None
+    #: id of a step whose result this check verifies: see ``execute.RunSession``
+    after: str | None = None
+    #: exit code with which this check says "migrations are pending" (it then passes)
+    pending_exit: int | None = None
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
+
+    @property
+    def accepted_exit_codes(self) -> tuple[int, ...]:
+        """``exit_codes`` plus ``pending_exit``: every code with which the block passes."""
+        return self.exit_codes + ((self.pending_exit,) if self.pending_exit is not None else ())
 
 
 @dataclass(frozen=True)
@@ -148,6 +165,8 @@ class Runbook:
     summary: tuple[tuple[str, str], ...] = ()
     #: troubleshooting entries, in document order
     entries: tuple[Entry, ...] = ()
+    #: the database the runbook operates on, as written (e.g. ``${DATABASE_URL_STAGING}``)
+    target: str | None = None
 
     def block(self, block_id: str) -> Block:
         for b in self.blocks:
@@ -237,6 +256,15 @@ class RunRecord:
     options: dict[str, Any] = field(default_factory=dict)
     #: content hashes of the runbook's ``fingerprint`` paths at the time of the run
     fingerprints: dict[str, str] = field(default_factory=dict)
+    #: the migration attempt this run belongs to (``None`` in version-1 records: the run is its own)
+    attempt_id: str | None = None
+    #: ``{"from": VAR, "digest": SHA-256 of host, port and database}`` (see ``target.py``), or ``None``
+    target: dict[str, Any] | None = None
+
+    @property
+    def attempt(self) -> str:
+        """The attempt id; a version-1 record is an attempt of its own."""
+        return self.attempt_id or self.run_id
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -22,7 +22,8 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 from .errors import Problem, RunbookInvalid
-from .model import KINDS, Block, Entry, Phase, Requirement, Runbook
+from .model import CHECK, KINDS, STEP, Block, Entry, Phase, Requirement, Runbook
+from .target import variable
 
 #: Attributes a tagged block may carry (besides ``#id`` and the kind class).
 BLOCK_ATTRIBUTES = {
@@ -36,6 +37,8 @@ BLOCK_ATTRIBUTES = {
     "retries": "extra attempts after a failure or timeout (default 0)",
     "retry-delay": "pause between attempts (default 1 s)",
     "needs": "id of an earlier block that must have passed in the same run, else this block is skipped",
+    "after": "id of a step whose result this check verifies: when that step has not passed in this attempt and a pending-exit check reported pending migrations, this check is skipped",
+    "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
 }
 #: Keys of the ``runbook:`` mapping in the front matter.
 RUNBOOK_KEYS = {
@@ -50,6 +53,7 @@ RUNBOOK_KEYS = {
     "fingerprint": "paths (relative to workdir) whose content hash every run records",
     "requires": "runs of other runbooks that --execute needs: {runbook, environment, same, path}",
     "summary": "label: text pairs describing the runbook (risk, backup, impact...), compared across runbooks",
+    "target": "the database the runbook operates on, e.g. ${DATABASE_URL_STAGING}; runs record a digest of its host, port and database name",
 }
 REQUIRE_KEYS = ("runbook", "environment", "same", "path")
 #: Attributes of a troubleshooting heading (besides ``#id`` and ``.troubleshoot``).
@@ -249,7 +253,7 @@ class _Parser:
             if key not in RUNBOOK_KEYS:
                 self.problem(key_lines.get(f"runbook.{key}", where), f"unknown front-matter key 'runbook.{key}'" + _suggest(str(key), RUNBOOK_KEYS))
         out: dict[str, Any] = {}
-        for key in ("id", "environment", "confirm", "workdir"):
+        for key in ("id", "environment", "confirm", "workdir", "target"):
             if key in meta:
                 value = meta[key]
                 if not isinstance(value, str) or not value.strip():
@@ -288,6 +292,9 @@ class _Parser:
         out["summary"] = tuple((str(k), str(v)) for k, v in summary.items())
         out["fingerprint"] = self.strings(meta.get("fingerprint", []), "runbook.fingerprint", key_lines, where)
         out["requires"] = self.requires(meta.get("requires", []), key_lines, where)
+        if "target" in out and variable(out["target"]) is None:
+            self.problem(key_lines.get("runbook.target", where), f"'runbook.target' {out['target']!r} must name one variable, e.g. ${{DATABASE_URL_STAGING}}")
+            del out["target"]
         return out
 
     def env(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[tuple[str, str], ...]:
@@ -380,6 +387,11 @@ class _Parser:
                 continue
             if block.needs is not None and block.needs not in seen:
                 self.problem(line, f"block {block.id!r}: needs={block.needs!r} is not the id of an earlier block" + _suggest(block.needs, seen))
+            steps = [b.id for b in blocks if b.kind == STEP]
+            if block.after is not None and block.after not in steps:
+                self.problem(line, f"block {block.id!r}: after={block.after!r} is not the id of an earlier .step" + _suggest(block.after, steps))
+            if block.pending_exit is not None and (block.kind != CHECK or block.pending_exit in block.exit_codes):
+                self.problem(line, f"block {block.id!r}: pending-exit belongs on a .check, with a code that is not also in exit=")
             seen[block.id] = line
             blocks.append(block)
         return tuple(blocks)
@@ -455,6 +467,8 @@ class _Parser:
             retries=values.get("retries", 0),
             retry_delay=values.get("retry-delay", 1.0),
             needs=values.get("needs"),
+            after=values.get("after"),
+            pending_exit=values.get("pending-exit"),
             sha256=sha256_text(digest_src),
         )
 
@@ -466,7 +480,7 @@ class _Parser:
                 self.problem(line, f"{where} is not a phase declared in the front matter (declared: {declared})" + _suggest(raw, phase_ids))
                 return None
             return raw
-        if key in ("criterion", "expect", "forbid", "needs"):
+        if key in ("criterion", "expect", "forbid", "needs", "after"):
             if not raw.strip():
                 self.problem(line, f"{where} must not be empty")
                 return None
@@ -487,6 +501,11 @@ class _Parser:
                 self.problem(line, f"{where} must be exit codes 0-255, comma-separated")
                 return None
             return codes
+        if key == "pending-exit":
+            if not raw.isdigit() or not 1 <= int(raw) <= 255:
+                self.problem(line, f"{where} must be an exit code from 1 to 255")
+                return None
+            return int(raw)
         if key == "retries":
             if not raw.isdigit() or int(raw) > 10:
                 self.problem(line, f"{where} must be a whole number from 0 to 10")
@@ -612,6 +631,7 @@ def parse_runbook(path: str | Path, display: str | None = None, data: bytes | No
         requires=meta.get("requires", ()),
         summary=meta.get("summary", ()),
         entries=entries,
+        target=meta.get("target"),
     )
     return runbook, sorted(p.problems)
 

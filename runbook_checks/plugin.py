@@ -36,8 +36,9 @@ from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
+from .evidence import Attempt, group
 from .report import Report, build_report, comparison
-from .site import (CSS, badge_html, badge_status, criteria_html, e, evidence_html, history_html, run_details, table_html, timeline_html,
+from .site import (CSS, attempt_details, badge_html, badge_status, criteria_html, e, evidence_html, history_html, table_html, timeline_html,
                    verification_text)
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
@@ -71,12 +72,9 @@ class RunbookChecksConfig(Config):
     """The page holding ``<!-- runbook-checks: audit -->``; history rows link to its run details."""
     history_limit = c.Type(int, default=10)
     """How many runs the ``history`` marker shows."""
-    prefer_environment = c.Type(bool, default=True)
-    """Badges and tables use only runs of the runbook's own environment when there are any
-    (rehearsals then never stand in for, or hide, real runs)."""
     audit_runs = c.Type(int, default=10)
-    """How many of each runbook's latest runs the audit page lists, each opening up block
-    by block; the audit page also publishes each whole ledger beside the site."""
+    """How many of each runbook's latest attempts the audit page lists, each opening up run
+    by run and block by block; the audit page also publishes each whole ledger beside the site."""
 
 
 class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
@@ -162,17 +160,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 self.ledgers[runbook.id] = (records, verification)
         return self.ledgers[runbook.id]
 
-    def evidence_records(self, runbook: Runbook) -> Sequence[RunRecord]:
-        """The records a runbook page shows: its own environment's when it has any, so a
-        rehearsal never hides or stands in for a real run; otherwise all of them."""
-        records, _ = self.ledger(runbook)
-        if not self.config.prefer_environment:
-            return records
-        own = records.where("environment", runbook.environment) if isinstance(records, LazyRecords) else []
-        return own if own else records
-
     def report(self, runbook: Runbook) -> Report:
-        return self.rendered("report", runbook, None, lambda: build_report(runbook, self.evidence_records(runbook)))
+        """The runbook's report from its verified records, as the evidence policy decides it."""
+        return self.rendered("report", runbook, None, lambda: build_report(runbook, self.ledger(runbook)[0]))
+
+    def attempts(self, runbook: Runbook) -> list[Attempt]:
+        return self.rendered("attempts", runbook, None, lambda: group(self.ledger(runbook)[0]))
 
     # -- markers ------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -254,7 +247,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if name == "timeline":
             return self.defer(page, self.rendered(name, runbook, page, lambda: timeline_html(self.report(runbook))))
         return self.defer(page, self.rendered(name, runbook, page, lambda: history_html(
-            self.evidence_records(runbook), self._audit_link(page), self.config.history_limit)))
+            self.attempts(runbook), self._audit_link(page), self.config.history_limit)))
 
     def rendered(self, kind: str, runbook: Runbook, page: Any, make: Any) -> Any:
         """``make()``, remembered by all it depends on: the runbook's and its ledger's
@@ -270,20 +263,21 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         for src, runbook in sorted(self.runbooks.items()):
             records, verification = self.ledger(runbook)
             link = e(get_relative_url(self.files.get_file_from_path(src).url, page.url))
-            latest = f"{e(records[-1].status)} ({e(records[-1].finished_at[:16].replace('T', ' '))}, {e(records[-1].environment)})" if records else "never run"
-            rows.append([f'<a href="{link}">{e(runbook.title)}</a>', e(runbook.environment), latest, verification_text(verification)])
+            head = f"<code>{e(verification.hashes[-1])}</code>" if verification is not None and verification.hashes else "—"
+            rows.append([f'<a href="{link}">{e(runbook.title)}</a>', e(runbook.environment), e(self.report(runbook).headline),
+                         verification_text(verification), head])
             self.publish(runbook)
             details.append(f"\n### {runbook.title}\n\n" + self.defer(page, self.rendered("audit", runbook, page, lambda: self.audit_runs(runbook, page))))
-        overview = self.defer(page, table_html(["Runbook", "Environment", "Latest run", "Ledger"], rows, "rbc-audit"))
+        overview = self.defer(page, table_html(["Runbook", "Environment", "State", "Ledger", "Head hash (for verify --anchor)"], rows, "rbc-audit"))
         return overview + "\n".join(details)
 
     def audit_runs(self, runbook: Runbook, page: Any) -> str:
-        records, _ = self.ledger(runbook)
-        shown = records[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
+        attempts = self.attempts(runbook)
+        shown = attempts[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
         published = self.ledger_url(runbook, page)
-        full = (f'<p>Latest {len(shown)} of {len(records)} runs. The whole ledger, to verify yourself: '
+        full = (f'<p>Latest {len(shown)} of {len(attempts)} attempts. The whole ledger, to verify yourself: '
                 f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
-        body = full + history_html(shown, "") + "".join(run_details(r) for r in reversed(shown))
+        body = full + history_html(shown, "") + "".join(attempt_details(a) for a in reversed(shown))
         return f'<div class="rbc-audit-runs">{body}</div>'
 
     def ledger_url(self, runbook: Runbook, page: Any) -> str | None:

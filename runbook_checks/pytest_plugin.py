@@ -16,9 +16,6 @@ from typing import Any
 
 import pytest
 
-STEP_SKIP = "mutating step: run with runbook-checks run --execute"
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("runbook-checks", "runbook-checks: run runbooks' tagged blocks as tests")
     group.addoption("--runbooks", action="append", default=[], metavar="PATH",
@@ -28,6 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--runbooks-strict", action="store_true",
                     help="Fail the session when a declared secret is missing (default: skip that runbook's items).")
     group.addoption("--runbooks-results", metavar="DIR", help="Directory of the ledgers (default: runbook-results, or the ini key).")
+    group.addoption("--runbooks-attempt", metavar="ID", help="The migration attempt the session's runs belong to (as runbook-checks run --attempt).")
     parser.addini("runbooks", "Runbook files or directories to collect", type="paths", default=[])
     parser.addini("runbooks_results", "Directory of the ledgers", default="runbook-results")
 
@@ -126,30 +124,25 @@ class RunbookItem(pytest.Item):
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> Any:
         from .errors import RunbookChecksError
+        from .failure import failure_report
 
         if isinstance(excinfo.value, RunbookChecksError):  # a refused gate or a held lock: the message, no traceback
             return f"{self.path}:{self.block.line}: {excinfo.value}"
         if not isinstance(excinfo.value, BlockFailed):
             return super().repr_failure(excinfo)
-        result = excinfo.value.args[0]
         run = self.config.stash[_STATE].runs[self.runbook.id]
-        command = "\n".join(f"    $ {line}" for line in run.redactor(self.block.code).rstrip("\n").splitlines())
-        tail = "\n".join(f"    {line}" for line in result.output.rstrip("\n").splitlines()[-20:]) or "    (no output)"
-        from .troubleshoot import describe, entry
-
-        hints = "".join(f"\n  {describe(self.runbook, entry(self.runbook, i))}" for i in result.troubleshooting)
-        return (f"{self.path}:{self.block.line}: block {self.block.id!r} {result.status}: {result.reason}\n"
-                f"  exit code: {result.exit_code}\n  command:\n{command}\n  output (last lines, redacted):\n{tail}{hints}")
+        return failure_report(self.runbook, excinfo.value.args[0], path=str(self.path), mode=run.session.mode, redact=run.redactor).text()
 
 
 class _RunbookRun:
-    """One runbook's run inside a pytest session: its lock, environment and results."""
+    """One runbook's run inside a pytest session: its lock, its ``RunSession`` (the CLI's
+    run engine: the same skip rules, statuses, reasons and record) and its secrets."""
 
     @classmethod
     def start(cls, state: _Session, runbook: Any) -> "_RunbookRun":
-        from .execute import begin_run
+        from .execute import RunSession, plan_run
         from .gates import RunLock, missing_secrets
-        from .ledger import last_hash, ledger_path
+        from .ledger import last_hash, ledger_path, read_records
         from .redact import Redactor
 
         self = cls()
@@ -159,51 +152,31 @@ class _RunbookRun:
         self.redactor = Redactor.for_secrets(runbook.secrets, os.environ)
         self.lock = RunLock(state.results, runbook.id, runbook.environment).__enter__()
         try:
-            last_hash(ledger_path(state.results, runbook.id))  # a ledger that cannot take the record: nothing runs
-            self.begin = begin_run(runbook, os.environ)
+            ledger = ledger_path(state.results, runbook.id)
+            last_hash(ledger)  # a ledger that cannot take the record: nothing runs
+            prior = read_records(ledger) if any(b.after for b in runbook.blocks) else []
+            self.session = RunSession(runbook, plan_run(runbook, execute=self.execute), environ=os.environ, redactor=self.redactor,
+                                      mode="execute" if self.execute else "check", attempt=state.config.getoption("runbooks_attempt"),
+                                      prior=prior, runner="pytest")
         except BaseException:
             self.lock.__exit__(None, None, None)
             raise
-        self.results: dict[str, Any] = {}
-        self.failed_at: str | None = None
-        self.interrupted = False
         return self
 
     def run(self, block: Any) -> Any:
         from .execute import not_run
-        from .runner import run_block
-        from .troubleshoot import explain
 
-        if self.missing:
-            result = not_run(block, "skipped", f"secret(s) not set: {', '.join(self.missing)}")
-        elif block.kind == "step" and not self.execute:
-            result = not_run(block, "skipped", STEP_SKIP)
-        elif block.kind == "step" and self.failed_at is not None:
-            result = not_run(block, "not-run", f"not run: block {self.failed_at!r} failed earlier", True)
-        elif block.needs is not None and getattr(self.results.get(block.needs), "status", None) != "passed":
-            result = not_run(block, "skipped", f"needs {block.needs!r}, which did not pass in this run")
-        else:
-            result = explain(self.runbook, run_block(block, cwd=self.runbook.workdir, env={**self.begin.env, "RUNBOOK_BLOCK_ID": block.id},
-                                                     redactor=self.redactor, after_failure=self.failed_at is not None))
-            if result.status in ("failed", "timed-out") and self.failed_at is None:
-                self.failed_at = block.id
-        self.results[block.id] = result
-        self.interrupted = self.interrupted or result.status == "interrupted"
-        return result
+        if self.missing:  # nothing runs and nothing is recorded (--runbooks-strict refuses instead)
+            return not_run(block, "skipped", f"secret(s) not set: {', '.join(self.missing)}")
+        return self.session.run(block)
 
     def finish(self) -> None:
-        from .execute import finish_run, not_run
         from .ledger import append_record
 
         try:
-            if not any(r.status in ("passed", "failed", "timed-out", "interrupted") for r in self.results.values()):
+            if not any(r.status in ("passed", "failed", "timed-out", "interrupted") for r in self.session.results.values()):
                 return  # nothing executed (secrets missing, steps skipped): nothing to record
-            blocks = [self.results.get(b.id) or not_run(b, "not-run" if self.interrupted else "skipped",
-                                                        "not run: the session was interrupted" if self.interrupted else "not selected in this pytest session")
-                      for b in self.runbook.blocks]
-            record = finish_run(self.runbook, self.begin, blocks, environ=os.environ, mode="execute" if self.execute else "check",
-                                options={"runner": "pytest", "ran": [b.id for b in self.runbook.blocks if b.id in self.results]})
-            append_record(self.state.results, record, self.redactor)
+            append_record(self.state.results, self.session.record(), self.redactor)
         finally:
             self.lock.__exit__(None, None, None)
 
@@ -221,7 +194,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for runbook in runbooks.values():
             if session.config.getoption("runbooks_execute"):
                 check_confirmation(runbook, session.config.getoption("runbooks_confirm"))
-                check_requirements(runbook, state.results)
+                check_requirements(runbook, state.results, os.environ)
             missing = missing_secrets(runbook, os.environ)
             if missing and session.config.getoption("runbooks_strict"):
                 raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {', '.join(missing)}, which are not set (--runbooks-strict)")

@@ -14,7 +14,8 @@ from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, R
 from .parse import format_duration
 from .report import Report
 
-ICONS = {"passed": "✅", "failed": "❌", "timed-out": "⏱️", "interrupted": "⛔", "stale": "⚠️", "never-run": "⚪", "skipped": "⏭️", "not-run": "⏹️"}
+ICONS = {"passed": "✅", "failed": "❌", "timed-out": "⏱️", "interrupted": "⛔", "stale": "⚠️", "never-run": "⚪", "skipped": "⏭️", "not-run": "⏹️",
+         "incomplete": "◐"}
 
 
 def cell(value: Any) -> str:
@@ -47,8 +48,8 @@ def timeline_markdown(report: Report) -> str:
     for row in report.timeline:
         lines.append(f"| {cell(row.name)} | {cell(row.estimate)} | {seconds(row.measured_s)} | {row.verdict} |")
     lines.append(f"| **Total** | **{report.total_estimate}** | **{seconds(report.total_measured_s)}** | **{report.total_verdict}** |")
-    if report.timeline_run:
-        lines.append(f"\nMeasured in run `{report.timeline_run}`.")
+    if report.timeline_attempt:
+        lines.append(f"\nMeasured over attempt `{report.timeline_attempt}` ({report.attempt.mode if report.attempt else ''}).")
     return "\n".join(lines)
 
 
@@ -59,8 +60,19 @@ def comparison_markdown(runbooks: list[Any], rows: list[tuple[str, list[str]]]) 
     return "\n".join(lines)
 
 
+def attempt_markdown(report: Report) -> str:
+    """The verdict line: the state of the environment and the attempt shown."""
+    a = report.attempt
+    if a is None:
+        return f"**{report.headline}**"
+    ci = f", [CI run]({a.ci_url})" if a.ci_url else ""
+    return (f"{ICONS.get(a.verdict, '')} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
+            f"commit {cell(short_commit(a.commit))}{ci})")
+
+
 def report_markdown(report: Report) -> str:
-    return f"# {report.title}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n## Timeline\n\n{timeline_markdown(report)}\n"
+    return (f"# {report.title}\n\n{attempt_markdown(report)}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n"
+            f"## Timeline\n\n{timeline_markdown(report)}\n")
 
 
 def record_summary(record: RunRecord, ledger: Path | None = None) -> dict[str, Any]:
@@ -107,7 +119,8 @@ def record_markdown(record: RunRecord, report: Report | None = None, titles: dic
         if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output:
             out += ["", f"<details><summary>Output of <code>{b.id}</code> (redacted)</summary>", "", "```text", b.output[-4000:].replace("```", "'''"), "```", "</details>"]
     if report is not None:
-        out += ["", "### Success criteria", "", criteria_markdown(report), "", "### Timeline", "", timeline_markdown(report)]
+        out += ["", "### Attempt", "", attempt_markdown(report), "", "### Success criteria", "", criteria_markdown(report), "", "### Timeline", "",
+                timeline_markdown(report)]
     return "\n".join(out) + "\n"
 
 
@@ -119,13 +132,18 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None) -> str:
-    """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries."""
+def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None, report: Report | None = None) -> str:
+    """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries.
+    The suite's properties name the run, its attempt and (given ``report``) the attempt's verdict."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     suite = TestSuite(f"runbook:{record.runbook_id}")
     suite.timestamp = record.started_at
     suite.hostname = record.host
+    suite.add_property("run-id", record.run_id)
+    suite.add_property("attempt-id", record.attempt)
+    if report is not None and report.attempt is not None:
+        suite.add_property("attempt-verdict", report.attempt.verdict)
     for b in record.blocks:
         case = TestCase(b.id, classname=f"{record.runbook_id}.{record.environment}", time=b.duration_s)
         case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters

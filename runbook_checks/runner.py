@@ -244,7 +244,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     except OSError as exc:
         held.close()
         reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
-        return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.exit_codes)), False, "127")], reason)
+        return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), False, "127")], reason)
     except BaseException:
         held.close()
         raise
@@ -302,8 +302,8 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     duration = time.monotonic() - start
     if exit_code < 0:
         exit_code = 128 - exit_code
-    ok_exit = exit_code in block.exit_codes
-    expectations = [Expectation("exit", ",".join(map(str, block.exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))]
+    ok_exit = exit_code in block.accepted_exit_codes
+    expectations = [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))]
     expectations += matcher.expectations()
     if interrupted:
         status, reason = INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); the block's process group was stopped"

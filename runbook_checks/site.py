@@ -8,37 +8,35 @@ import html
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from .evidence import INCOMPLETE, NEVER_RUN, OVERDUE, Attempt, Evidence, overdue, utc_text
 from .ledger import Verification
-from .model import RunRecord
+from .model import MODE_CHECK, MODE_REHEARSAL, RunRecord
 from .parse import format_duration
 from .render import ICONS, seconds, short_commit
-from .report import NEVER_RUN, Evidence, Report
+from .report import Report
 
-OVERDUE = "overdue"
-LABELS = {"passed": "passed", "failed": "failed", "timed-out": "timed out", "interrupted": "interrupted", "stale": "stale", NEVER_RUN: "never run", OVERDUE: "overdue"}
+LABELS = {"passed": "passed", "failed": "failed", "timed-out": "timed out", "interrupted": "interrupted", "stale": "stale", NEVER_RUN: "never run",
+          OVERDUE: "overdue", INCOMPLETE: "incomplete"}
+#: how a badge names the kind of run its evidence comes from (a migration needs no prefix)
+MODE_LABELS = {MODE_REHEARSAL: "rehearsal", MODE_CHECK: "read-only check"}
 
 
 def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def parse_time(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
 def badge_status(ev: Evidence, max_age_s: float, now: datetime | None = None) -> str:
     """The evidence's status, or ``overdue`` when a pass is older than ``max_age_s``."""
-    if ev.status == "passed" and ev.when:
-        age = ((now or datetime.now(timezone.utc)) - parse_time(ev.when)).total_seconds()
-        if age > max_age_s:
-            return OVERDUE
-    return ev.status
+    return OVERDUE if ev.status == "passed" and overdue(ev.when, max_age_s, now) else ev.status
 
 
 def badge_html(ev: Evidence, status: str, evidence_anchor: str | None, titles: dict[str, str] | None = None) -> str:
-    parts = [f'<strong class="rbc-status">{e(LABELS.get(status, status))}</strong>']
+    label = LABELS.get(status, status)
+    if ev.mode in MODE_LABELS and ev.when:
+        label = f"{MODE_LABELS[ev.mode]} {label}"
+    parts = [f'<strong class="rbc-status">{e(label)}</strong>']
     if ev.when:
-        parts.append(f'<time datetime="{e(ev.when)}">{e(ev.when[:16].replace("T", " "))} UTC</time>')
+        parts.append(f'<time datetime="{e(ev.when)}">{e(utc_text(ev.when))}</time>')
         parts.append(f"by {e(ev.actor)}")
         if ev.commit:
             parts.append(f"<code>{e(ev.commit[:12])}</code>")
@@ -50,7 +48,9 @@ def badge_html(ev: Evidence, status: str, evidence_anchor: str | None, titles: d
         parts.append(f'<a href="#{e(evidence_anchor)}">evidence</a>')
     for entry_id in ev.troubleshooting if status != "stale" else ():
         parts.append(f'<a class="rbc-troubleshoot" href="#{e(entry_id)}">troubleshooting: {e((titles or {}).get(entry_id, entry_id))}</a>')
-    return f'<div class="rbc-badge rbc-{e(status)}" data-block="{e(ev.block_id)}" data-status="{e(status)}">' + " · ".join(parts) + "</div>"
+    mode = f" rbc-mode-{e(ev.mode)}" if ev.mode else ""
+    return (f'<div class="rbc-badge rbc-{e(status)}{mode}" data-block="{e(ev.block_id)}" data-status="{e(status)}" data-mode="{e(ev.mode or "")}">'
+            + " · ".join(parts) + "</div>")
 
 
 def evidence_html(ev: Evidence, anchor: str) -> str:
@@ -118,25 +118,26 @@ def timeline_html(report: Report) -> str:
     """The chart, then the same figures as a table."""
     rows = [[e(r.name), e(r.estimate), e(seconds(r.measured_s)), e(r.verdict)] for r in report.timeline]
     rows.append([f"<strong>{cell}</strong>" for cell in ("Total", e(report.total_estimate), e(seconds(report.total_measured_s)), e(report.total_verdict))])
-    measured = f"<p>Measured in run <code>{e(report.timeline_run)}</code>.</p>" if report.timeline_run else ""
+    measured = (f"<p>Measured over attempt <code>{e(report.timeline_attempt)}</code> ({e(report.attempt.mode if report.attempt else '')}).</p>"
+                if report.timeline_attempt else "")
     chart = f'<div class="rbc-timeline-chart">{timeline_svg(report)}</div>' if report.timeline else ""
     return chart + table_html(["Phase", "Estimate", "Measured", "Verdict"], rows, "rbc-timeline-table") + measured
 
 
-def history_html(records: Sequence[RunRecord], run_link: str | None, limit: int | None = None) -> str:
-    """The newest runs (``limit`` of them), each linking to its details at ``run_link#run-ID``
-    when there is a page with them (``""``: this page)."""
-    def run(r: RunRecord) -> str:
-        code = f"<code>{e(r.run_id)}</code>"
-        return code if run_link is None else f'<a href="{e(run_link)}#run-{e(r.run_id)}">{code}</a>'
+def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int | None = None) -> str:
+    """The newest attempts (``limit`` of them), one row each, linking to their details at
+    ``run_link#attempt-ID`` when there is a page with them (``""``: this page)."""
+    def link(a: Attempt) -> str:
+        code = f"<code>{e(a.id)}</code>"
+        return code if run_link is None else f'<a href="{e(run_link)}#attempt-{e(a.id)}">{code}</a>'
 
-    shown = list(reversed(records[-limit:] if limit else records))
-    rows = [[run(r), e(r.finished_at[:19].replace("T", " ")),
-             e(r.environment), e(r.mode), _status(r.status), e(r.actor), f"<code>{e((r.git or {}).get('commit', '')[:12])}</code>" if r.git else "—",
-             e(format_duration(r.duration_s))] for r in shown]
+    shown = list(reversed(attempts[-limit:] if limit else attempts))
+    rows = [[link(a), e(utc_text(a.finished_at)), e(a.environment), e(a.mode), _status(a.verdict), e(len(a.runs)), e(a.actor),
+             f"<code>{e(short_commit(a.commit))}</code>" if a.commit else "—", e(format_duration(a.duration_s)),
+             f'<a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else "—"] for a in shown]
     if not rows:
-        rows = [["—", "never run", "—", "—", "—", "—", "—", "—"]]
-    return table_html(["Run", "When (UTC)", "Environment", "Mode", "Status", "By", "Commit", "Duration"], rows, "rbc-history")
+        rows = [["—", "never run", "—", "—", "—", "—", "—", "—", "—", "—"]]
+    return table_html(["Attempt", "When", "Environment", "Mode", "Verdict", "Runs", "By", "Commit", "Duration", "CI"], rows, "rbc-history")
 
 
 def run_details(record: RunRecord) -> str:
@@ -147,8 +148,15 @@ def run_details(record: RunRecord) -> str:
         for b in record.blocks if b.output
     )
     return (f'<details class="rbc-run" id="run-{e(record.run_id)}"><summary>Run <code>{e(record.run_id)}</code> — {_status(record.status)}, '
-            f"{e(record.environment)}, {e(record.finished_at)}</summary>"
+            f"{e(record.environment)}, {e(record.mode)}, {e(utc_text(record.finished_at))}</summary>"
             f"{table_html(['Block', 'Kind', 'Status', 'Exit', 'Duration', 'Note'], rows)}{outputs}</details>")
+
+
+def attempt_details(a: Attempt) -> str:
+    """An attempt that opens up into its runs, each opening up block by block."""
+    ci = f', <a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else ""
+    return (f'<details class="rbc-attempt" id="attempt-{e(a.id)}"><summary>Attempt <code>{e(a.id)}</code> — {_status(a.verdict)}, {e(a.environment)}, '
+            f"{e(a.mode)}, {len(a.runs)} run(s), {e(utc_text(a.finished_at))}{ci}</summary>{''.join(run_details(r) for r in a.runs)}</details>")
 
 
 def verification_text(v: Verification | None) -> str:

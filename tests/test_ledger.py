@@ -30,7 +30,7 @@ def test_records_are_chained_and_schema_valid(three_runs, cli):
     assert [r["prev"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
     assert all(record_hash(r) == r["hash"] for r in records)
     r = records[1]
-    assert r["schema_version"] == 1 and r["mode"] == "execute"
+    assert r["schema_version"] == 2 and r["mode"] == "execute" and r["attempt_id"] == r["run_id"] and r["target"] is None
     for key in ("run_id", "runbook_sha256", "started_at", "finished_at", "duration_s", "actor", "host", "git", "ci"):
         assert key in r
     block = r["blocks"][0]

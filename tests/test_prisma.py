@@ -190,7 +190,7 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
         env = clean_env(DATABASE_URL_STAGING=stage.url, DATABASE_URL_PROD=prod.url)
         refused = cli(*prod_run, env=env, cwd=project)
         assert refused.returncode == 2
-        assert "requires a passing run of runbook 'db-migration-staging' (staging)" in refused.stderr
+        assert "requires a passing migration of runbook 'db-migration-staging' (staging)" in refused.stderr
         assert "runbook-checks run docs/DB-MIGRATION-STAGING.md --execute" in refused.stderr
         assert psql(prod.url, "SELECT to_regclass('_prisma_migrations') IS NULL").strip() == "t"  # nothing ran
         # a rehearsal does not count as a staging pass

@@ -24,9 +24,11 @@ def body(check_code: str = "echo up to date") -> str:
 
 def test_report_markdown_and_json(cli, write):
     path = write(front(body(), extra=PHASES))
-    assert cli("run", path).returncode == 0
+    assert cli("run", path, "--execute", "--confirm", "GO-OK", "--skip", "untested").returncode == 0
+    assert cli("run", path, "--only", "prep").returncode == 0  # a later read-only run replaces neither evidence nor timing
     md = cli("report", path)
     assert md.returncode == 0
+    assert "**test: migration incomplete (" in md.stdout  # the step 'untested' never ran in the attempt
     assert "| Prepared | `prep` | ✅ passed |" in md.stdout
     assert "| Status is clean | `status`, `extra` | ✅ passed |" in md.stdout
     assert "| Deployed | `untested` | ⚪ never-run | — | — | — |" in md.stdout
@@ -39,7 +41,7 @@ def test_report_markdown_and_json(cli, write):
 
 def test_changed_block_is_stale_never_passed(cli, write):
     path = write(front(body(), extra=PHASES))
-    assert cli("run", path).returncode == 0
+    assert cli("run", path, "--execute", "--confirm", "GO-OK", "--skip", "untested").returncode == 0
     write(front(body("echo 'up to date' # edited"), extra=PHASES))  # the runbook changes after the run
     data = json.loads(cli("report", path, "--format", "json").stdout)
     by_id = {b["block_id"]: b["status"] for b in data["blocks"]}
@@ -58,27 +60,33 @@ def test_failed_latest_result_wins_and_environment_filter(cli, write):
     assert json.loads(cli("report", path, "--format", "json", "--environment", "prod").stdout)["criteria"][0]["status"] == "never-run"
 
 
-def _record(run_id: str, durations: dict[str, float], runbook) -> RunRecord:
+def _record(run_id: str, durations: dict[str, float], runbook, attempt: str, mode: str = "execute") -> RunRecord:
     blocks = tuple(
         BlockResult(id=b.id, kind=b.kind, status="passed", line=b.line, sha256=b.sha256, phase=b.phase, duration_s=durations[b.id])
         for b in runbook.blocks if b.id in durations
     )
-    return RunRecord(run_id=run_id, runbook_id=runbook.id, runbook_path="x.md", runbook_sha256=runbook.sha256, environment="staging", mode="execute",
+    return RunRecord(run_id=run_id, runbook_id=runbook.id, runbook_path="x.md", runbook_sha256=runbook.sha256, environment="staging", mode=mode,
                      status="passed", exit_code=0, started_at="2026-01-01T00:00:00Z", finished_at=f"2026-01-01T00:00:0{run_id}Z", duration_s=1.0,
-                     actor="a", host="h", git={"commit": "abc"}, ci=None, blocks=blocks)
+                     actor="a", host="h", git={"commit": "abc"}, ci=None, blocks=blocks, attempt_id=attempt)
 
 
-def test_timeline_uses_the_latest_run_and_judges_against_estimates():
+def test_timeline_sums_the_latest_migration_attempt_and_judges_against_estimates():
     rb = load_runbook(FIXTURES / "demo.md")
     records = [
-        _record("1", {"verify-secret": 600.0, "deploy": 100.0, "status": 1.0, "validate": 1.0}, rb),
-        _record("2", {"verify-secret": 90.0, "deploy": 200.0, "status": 30.0, "validate": 40.0}, rb),
-        _record("3", {}, rb),  # a run that executed no phased block does not replace the timeline
+        _record("1", {"verify-secret": 600.0, "deploy": 100.0, "status": 1.0, "validate": 1.0}, rb, "A"),
+        # attempt B: one dispatch whose blocks ran as separate runs
+        _record("2", {"verify-secret": 90.0}, rb, "B", "check"),
+        _record("3", {"deploy": 200.0}, rb, "B"),
+        _record("4", {"status": 30.0, "validate": 40.0}, rb, "B", "check"),
+        _record("5", {"status": 1.0}, rb, "C", "check"),  # a later read-only run does not replace the timeline
     ]
     report = build_report(rb, records)
-    assert report.timeline_run == "2"
+    assert report.timeline_attempt == "B" and report.attempt.runs == 3 and report.verdict == "passed"
     assert [(t.phase, t.measured_s, t.verdict) for t in report.timeline] == [("setup", 90.0, "within"), ("migrate", 200.0, "within"), ("validate", 70.0, "over")]
     assert (report.total_estimate, report.total_measured_s, report.total_verdict) == ("4-8 min", 360.0, "within")
+    # an attempt missing a phase is incomplete, never "under"
+    partial = build_report(rb, records[:3])
+    assert [t.verdict for t in partial.timeline][2] == "not measured" and partial.total_verdict == "incomplete"
 
 
 def test_list_table_and_json(cli):

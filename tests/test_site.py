@@ -93,7 +93,7 @@ def site(tmp_path: Path, cli) -> Path:
     runbook = docs / "rb.md"
     runbook.write_text(RUNBOOK.format(mark=mark))
     (docs / "other.md").write_text("---\nrunbook:\n  id: other\n  environment: production\n  summary: {Risk: High}\n---\n# Other\n\n```bash {#o .check}\ntrue\n```\n")
-    assert cli("run", runbook, cwd=tmp_path).returncode == 1
+    assert cli("run", runbook, "--execute", "--confirm", "FIX-OK", "--skip", "apply", cwd=tmp_path).returncode == 1  # a failed migration attempt
     runbook.write_text(runbook.read_text().replace("echo version-1", "echo version-2"))  # now stale
     mark.unlink()
     return tmp_path
@@ -120,9 +120,10 @@ def test_build_renders_badges_tables_timeline_history_and_executes_nothing(site)
     assert '<svg class="rbc-timeline"' in html and 'data-phase="prep"' in html
     assert "<td>Preparation</td>" in html and "<td>1-2 min</td>" in html
     record = json.loads((site / "runbook-results" / "fixture.jsonl").read_text())
-    assert f'href="../audit/#run-{record["run_id"]}"' in html  # history links to the run's evidence
+    assert f'href="../audit/#attempt-{record["attempt_id"]}"' in html  # history links to the attempt's evidence
     audit = page(site, "audit")
-    assert "chain intact (1 records)" in audit and f'id="run-{record["run_id"]}"' in audit and "never run" in audit
+    assert "chain intact (1 records)" in audit and f'id="attempt-{record["attempt_id"]}"' in audit and f'id="run-{record["run_id"]}"' in audit
+    assert "never run" in audit and record["hash"] in audit  # the head hash, to anchor with verify --anchor
     # the whole ledger, as verified, is published beside the audit page; a never-run runbook has none
     assert '<a href="../runbook-results/fixture.jsonl">' in audit
     assert (site / "site" / "runbook-results" / "fixture.jsonl").read_bytes() == (site / "runbook-results" / "fixture.jsonl").read_bytes()
@@ -208,13 +209,13 @@ def test_headless_chromium_sees_tables_timeline_and_badges(site):
             tab.goto(f"http://127.0.0.1:{server.server_address[1]}/rb/")
             criteria = tab.locator("table", has_text="Criterion")
             assert criteria.is_visible()
-            for table in ("Criterion", "Verdict", "Mode"):  # styled and scrollable like any Material table
+            for table in ("Criterion", "Estimate", "Mode"):  # styled and scrollable like any Material table
                 assert tab.locator(".md-typeset__table table", has_text=table).count() == 1, table
                 assert tab.locator("table", has_text=table).evaluate("t => getComputedStyle(t.querySelector('td')).borderTopStyle") != "none"
             assert criteria.locator("tr", has_text="Bad things are caught").inner_text().count("failed") == 1
             timeline = tab.locator("svg.rbc-timeline")
             assert timeline.is_visible() and timeline.locator("rect.rbc-measured").count() == 2
-            assert tab.locator("table", has_text="Verdict").is_visible()
+            assert tab.locator("table", has_text="Estimate").is_visible()
             badge = tab.locator('.rbc-badge[data-block="bad"]')
             assert badge.is_visible() and "FAILED" in badge.inner_text().upper()
             badge.locator("a", has_text="evidence").click()
@@ -267,8 +268,8 @@ def test_rebuilds_in_one_process_reuse_nothing_that_changed(site, cli, caplog):
     runbook.write_text(runbook.read_text().replace("echo version-2", "echo version-1"))  # as it was run: no longer stale
     assert badges(rebuild())["changing"] == "passed"
     assert cli("run", runbook, cwd=site).returncode == 1  # a new run
-    newest = json.loads(ledger.read_text().splitlines()[-1])["run_id"]
-    assert f"run-{newest}" in rebuild()
+    newest = json.loads(ledger.read_text().splitlines()[-1])["attempt_id"]
+    assert f"attempt-{newest}" in rebuild()
     ledger.write_text(ledger.read_text().replace('"actor":"', '"actor":"x', 1))
     with pytest.raises(Abort):
         rebuild()
@@ -301,8 +302,8 @@ def test_mkdocs_serve_shows_a_run_as_soon_as_it_is_recorded(site, cli):
     try:
         fetch_until(lambda html: badges(html).get("bad") == "failed", "the recorded run")
         assert cli("run", site / "docs" / "rb.md", cwd=site).returncode == 1
-        newest = json.loads((site / "runbook-results" / "fixture.jsonl").read_text().splitlines()[-1])["run_id"]
-        fetch_until(lambda html: f"run-{newest}" in html, f"the new run {newest}")
+        newest = json.loads((site / "runbook-results" / "fixture.jsonl").read_text().splitlines()[-1])["attempt_id"]
+        fetch_until(lambda html: f"attempt-{newest}" in html, f"the new run's attempt {newest}")
     finally:
         server.terminate()
         server.wait(timeout=20)

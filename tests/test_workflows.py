@@ -127,4 +127,4 @@ def test_production_gate_step_refuses_without_a_staging_pass(cli, tmp_path):
     env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **{k: str(v) for k, v in wf["env"].items()}, "DATABASE_URL_PROD": "postgresql://u:p@h/db"}
     result = subprocess.run(["bash", "-e", "-c", script.replace('"$RUNBOOK"', f'"$RUNBOOK" --results {tmp_path}/results')],
                             cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 2 and "requires a passing run of runbook 'db-migration-staging' (staging)" in result.stderr
+    assert result.returncode == 2 and "requires a passing migration of runbook 'db-migration-staging' (staging)" in result.stderr

@@ -1,0 +1,351 @@
+"""The evidence policy: what the verified records of a runbook say, in one place.
+
+Every view asks this module — ``report`` (Markdown, JSON), the site (banner, badges,
+criteria, timeline, history, audit), the GitHub step summary, JUnit and the
+``requires`` gate — so they cannot disagree. It is pure: records in, answers out.
+
+The rules (documented in ``docs/reference/evidence.md``):
+
+- An **attempt** is one try at migrating one target: the runs of one environment that
+  share an attempt id (one GitHub workflow run, ``--attempt ID``, a ``--from`` resume
+  and the run it resumes). Attempts are ordered by their latest run.
+- Within an attempt, a block's result is its **latest executed** result (passed,
+  failed, timed out or interrupted) over the attempt's runs, so a resumed block
+  replaces its failure.
+- An attempt's **verdict**: ``failed`` when any block's result failed or timed out;
+  else ``interrupted`` when any was interrupted; else, for migrations and rehearsals,
+  ``incomplete`` unless every step and every criterion block recorded in it passed;
+  else ``passed``.
+- Its **mode**: ``execute`` when any run of it was an ``--execute`` run (a migration),
+  else ``rehearsal``, else ``check``. Only ``execute`` attempts are migrations: a
+  rehearsal or a checks-only attempt never counts as a migration pass and never
+  gives the timeline of one.
+- What a page or report **shows** for an environment: its latest migration attempt;
+  with none, the latest rehearsal (labelled as practice), else its latest checks-only
+  attempt.
+- The **timeline** sums, per phase, the durations of every executed block of the
+  shown attempt (over all its runs); a phase with no measured block is ``not
+  measured`` and the total is then ``incomplete``.
+- A criterion is ``stale`` when the block that proves it changed since (its SHA-256
+  differs), ``never-run`` when the shown attempt has no executed result for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from .model import EXECUTED, FAILED, INTERRUPTED, MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, PASSED, STEP, TIMED_OUT, BlockResult, Runbook, RunRecord
+
+# Attempt verdicts (``passed``, ``failed`` and ``interrupted`` are also block statuses).
+INCOMPLETE = "incomplete"
+VERDICTS = (PASSED, FAILED, INCOMPLETE, INTERRUPTED)
+# Evidence statuses beyond the block statuses.
+STALE = "stale"
+NEVER_RUN = "never-run"
+OVERDUE = "overdue"
+#: the environment rehearsals are recorded under
+REHEARSAL_ENVIRONMENT = "rehearsal"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at migrating one target: the runs that share an attempt id, oldest first."""
+
+    id: str
+    environment: str
+    runs: tuple[RunRecord, ...]
+    #: block id -> its latest executed result in the attempt, and the run it came from
+    results: dict[str, tuple[BlockResult, RunRecord]] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        modes = {r.mode for r in self.runs}
+        return MODE_EXECUTE if MODE_EXECUTE in modes else MODE_REHEARSAL if MODE_REHEARSAL in modes else MODE_CHECK
+
+    @property
+    def is_migration(self) -> bool:
+        return self.mode == MODE_EXECUTE
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self)
+
+    @property
+    def first(self) -> RunRecord:
+        return self.runs[0]
+
+    @property
+    def last(self) -> RunRecord:
+        return self.runs[-1]
+
+    @property
+    def started_at(self) -> str:
+        return self.first.started_at
+
+    @property
+    def finished_at(self) -> str:
+        return self.last.finished_at
+
+    @property
+    def duration_s(self) -> float:
+        """Wall time of the attempt's runs added up (gaps between CI steps left out)."""
+        return round(sum(r.duration_s for r in self.runs), 4)
+
+    @property
+    def actor(self) -> str:
+        return self.last.actor
+
+    @property
+    def commit(self) -> str | None:
+        return (self.last.git or {}).get("commit")
+
+    @property
+    def ci_url(self) -> str | None:
+        return next((r.ci["run_url"] for r in reversed(self.runs) if r.ci and r.ci.get("run_url")), None)
+
+    @property
+    def target_digest(self) -> str | None:
+        """The digest of the database the attempt's steps ran on (its latest run that names one)."""
+        stepped = [r for r in self.runs if any(b.kind == STEP and b.status in EXECUTED for b in r.blocks)] or list(self.runs)
+        return next(((r.target or {}).get("digest") for r in reversed(stepped) if (r.target or {}).get("digest")), None)
+
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        """The fingerprinted content its steps ran with (its latest run that ran a step, else its latest run)."""
+        stepped = [r for r in self.runs if any(b.kind == STEP and b.status in EXECUTED for b in r.blocks)]
+        return (stepped or list(self.runs))[-1].fingerprints
+
+    def result(self, block_id: str) -> BlockResult | None:
+        found = self.results.get(block_id)
+        return found[0] if found else None
+
+
+def group(records: Sequence[RunRecord]) -> list[Attempt]:
+    """Group records (in ledger order) into attempts, ordered by the position of their latest run."""
+    members: dict[tuple[str, str], list[RunRecord]] = {}
+    last_at: dict[tuple[str, str], int] = {}
+    for index, record in enumerate(records):
+        key = (record.environment, record.attempt)
+        members.setdefault(key, []).append(record)
+        last_at[key] = index
+    out = []
+    for key in sorted(members, key=last_at.__getitem__):
+        results: dict[str, tuple[BlockResult, RunRecord]] = {}
+        for run in members[key]:
+            for b in run.blocks:
+                if b.status in EXECUTED:
+                    results[b.id] = (b, run)
+        out.append(Attempt(key[1], key[0], tuple(members[key]), results))
+    return out
+
+
+def verdict(attempt: Attempt) -> str:
+    """``passed`` / ``failed`` / ``incomplete`` / ``interrupted`` (rules in the module docstring)."""
+    statuses = {b.status for b, _ in attempt.results.values()}
+    if statuses & {FAILED, TIMED_OUT}:
+        return FAILED
+    if INTERRUPTED in statuses or attempt.last.status == INTERRUPTED:
+        return INTERRUPTED
+    if attempt.mode != MODE_CHECK:
+        required = {b.id for r in attempt.runs for b in r.blocks if b.kind == STEP or b.criterion}
+        if not required or any((res := attempt.result(i)) is None or res.status != PASSED for i in required):
+            return INCOMPLETE
+    elif not statuses:
+        return INCOMPLETE
+    return PASSED
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What is known about one block: its latest executed result for the environment shown."""
+
+    block_id: str
+    #: the block status, ``stale`` (the block changed since) or ``never-run``
+    status: str
+    mode: str | None = None
+    attempt_id: str | None = None
+    run_id: str | None = None
+    when: str | None = None
+    actor: str | None = None
+    commit: str | None = None
+    environment: str | None = None
+    exit_code: int | None = None
+    duration_s: float | None = None
+    output: str | None = None
+    #: troubleshooting entries that explain the result (when it failed)
+    troubleshooting: tuple[str, ...] = ()
+
+
+def _evidence(block_id: str, sha256: str, found: tuple[BlockResult, RunRecord] | None, attempt: Attempt | None) -> Evidence:
+    if found is None or attempt is None:
+        return Evidence(block_id, NEVER_RUN)
+    result, run = found
+    return Evidence(
+        block_id=block_id,
+        status=STALE if result.sha256 != sha256 else result.status,
+        mode=attempt.mode,
+        attempt_id=attempt.id,
+        run_id=run.run_id,
+        when=run.finished_at,
+        actor=run.actor,
+        commit=(run.git or {}).get("commit"),
+        environment=run.environment,
+        exit_code=result.exit_code,
+        duration_s=result.duration_s,
+        output=result.output,
+        troubleshooting=result.troubleshooting,
+    )
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    criterion: str
+    blocks: tuple[str, ...]
+    status: str
+    when: str | None
+    actor: str | None
+    commit: str | None
+    run_id: str | None
+    environment: str | None = None
+    #: the mode of the attempt the evidence comes from (``rehearsal`` is practice)
+    mode: str | None = None
+    attempt_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    phase: str
+    name: str
+    estimate: str
+    estimate_s: tuple[float, float]
+    measured_s: float | None
+    #: ``within``, ``over``, ``under`` the estimate, or ``not measured``
+    verdict: str
+
+
+@dataclass(frozen=True)
+class State:
+    """What the records say about a runbook in one environment."""
+
+    runbook_id: str
+    environment: str
+    #: every attempt of every environment, ordered by their latest run
+    attempts: tuple[Attempt, ...]
+    #: the latest migration (``execute``) attempt in the environment
+    migration: Attempt | None
+    #: the latest rehearsal attempt
+    rehearsal: Attempt | None
+    #: the latest checks-only attempt in the environment
+    checks: Attempt | None
+
+    @property
+    def shown(self) -> Attempt | None:
+        """The attempt views show: the migration, else the rehearsal, else the checks."""
+        return self.migration or self.rehearsal or self.checks
+
+    def of_environment(self) -> list[Attempt]:
+        return [a for a in self.attempts if a.environment == self.environment]
+
+
+def state(runbook_id: str, environment: str, records: Sequence[RunRecord]) -> State:
+    """The state of ``runbook_id`` in ``environment`` from verified ``records`` (ledger order)."""
+    all_attempts = group(records)
+    own = [a for a in all_attempts if a.environment == environment]
+    migration = next((a for a in reversed(own) if a.mode == MODE_EXECUTE), None)
+    rehearsal = next((a for a in reversed(all_attempts) if a.mode == MODE_REHEARSAL), None)
+    checks = next((a for a in reversed(own) if a.mode == MODE_CHECK), None)
+    return State(runbook_id, environment, tuple(all_attempts), migration, rehearsal, checks)
+
+
+def block_evidence(runbook: Runbook, st: State) -> list[Evidence]:
+    """Per block, in document order: its latest executed result among the environment's
+    attempts (any mode, newest attempt first), else in the latest rehearsal."""
+    own = list(reversed(st.of_environment()))
+    pools = own + ([st.rehearsal] if st.rehearsal and st.rehearsal not in own else [])
+    out = []
+    for block in runbook.blocks:
+        found = next(((a.results[block.id], a) for a in pools if block.id in a.results), None)
+        out.append(_evidence(block.id, block.sha256, found[0] if found else None, found[1] if found else None))
+    return out
+
+
+def criteria(runbook: Runbook, attempt: Attempt | None) -> list[CriterionRow]:
+    """One row per criterion (document order) from ``attempt``'s results."""
+    order: dict[str, list[str]] = {}
+    for block in runbook.blocks:
+        if block.criterion:
+            order.setdefault(block.criterion, []).append(block.id)
+    rows = []
+    for criterion, ids in order.items():
+        evs = [_evidence(i, runbook.block(i).sha256, attempt.results.get(i) if attempt else None, attempt) for i in ids]
+        statuses = {e.status for e in evs}
+        if NEVER_RUN in statuses:
+            status = NEVER_RUN
+        elif statuses == {PASSED}:
+            status = PASSED
+        elif STALE in statuses and statuses <= {PASSED, STALE}:
+            status = STALE
+        else:
+            status = next(e.status for e in evs if e.status not in (PASSED, STALE))
+        latest = max((e for e in evs if e.when), key=lambda e: e.when or "", default=None)
+        rows.append(CriterionRow(criterion, tuple(ids), status, latest and latest.when, latest and latest.actor, latest and latest.commit,
+                                 latest and latest.run_id, latest and latest.environment, latest and latest.mode, latest and latest.attempt_id))
+    return rows
+
+
+def range_verdict(measured: float | None, rng: tuple[float, float]) -> str:
+    if measured is None:
+        return "not measured"
+    if measured > rng[1]:
+        return "over"
+    return "under" if measured < rng[0] else "within"
+
+
+def timeline(runbook: Runbook, attempt: Attempt | None) -> tuple[list[TimelineRow], float | None, str]:
+    """Rows per phase, the total measured and the total's verdict, from ``attempt`` (a
+    migration or rehearsal; a checks-only attempt measures nothing)."""
+    measured: dict[str, float] = {}
+    if attempt is not None and attempt.mode != MODE_CHECK:
+        for run in attempt.runs:
+            for b in run.blocks:
+                if b.phase and b.status in EXECUTED:
+                    measured[b.phase] = measured.get(b.phase, 0.0) + b.duration_s
+    rows = [TimelineRow(p.id, p.name, p.estimate, p.estimate_s, round(measured[p.id], 4) if p.id in measured else None,
+                        range_verdict(measured.get(p.id), p.estimate_s)) for p in runbook.phases]
+    lo = sum(p.estimate_s[0] for p in runbook.phases)
+    hi = sum(p.estimate_s[1] for p in runbook.phases)
+    total = round(sum(r.measured_s for r in rows if r.measured_s is not None), 4) if measured else None
+    if total is None:
+        total_verdict = "not measured"
+    elif any(r.measured_s is None for r in rows):
+        total_verdict = INCOMPLETE
+    else:
+        total_verdict = range_verdict(total, (lo, hi))
+    return rows, total, total_verdict
+
+
+def overdue(when: str | None, max_age_s: float, now: datetime | None = None) -> bool:
+    """A result recorded at ``when`` (UTC ISO) is older than ``max_age_s``."""
+    if not when:
+        return False
+    age = ((now or datetime.now(timezone.utc)) - datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
+    return age > max_age_s
+
+
+def headline(st: State) -> str:
+    """One line: the state of the environment, as every view words it."""
+    a = st.shown
+    if a is None:
+        return f"{st.environment}: never run"
+    when = utc_text(a.finished_at)
+    if a is st.migration:
+        return f"{st.environment}: migration {a.verdict} ({when}, by {a.actor})"
+    if a is st.rehearsal:
+        return f"{st.environment}: not migrated yet; rehearsal {a.verdict} ({when}, by {a.actor})"
+    return f"{st.environment}: not migrated yet; read-only checks {a.verdict} ({when}, by {a.actor})"
+
+
+def utc_text(stamp: str | None) -> str:
+    """The site's one timestamp format: ``2026-11-30 06:30 UTC``."""
+    return f"{stamp[:16].replace('T', ' ')} UTC" if stamp else "—"

@@ -1,0 +1,84 @@
+"""One failure report per failed block, rendered for the terminal, pytest, JUnit and the
+step summary (pure). Every rendering shows the same facts: where, why, the redacted
+command, the tail of the redacted output, the troubleshooting entries that explain
+it, and the one next command to try.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .model import FAILED, MODE_EXECUTE, MODE_REHEARSAL, TIMED_OUT, BlockResult, Runbook
+from .troubleshoot import describe, entry
+
+#: how many lines of the command and of the output's tail a report keeps
+COMMAND_LINES = 8
+OUTPUT_LINES = 20
+
+
+@dataclass(frozen=True)
+class FailureReport:
+    block_id: str
+    #: ``path:line`` of the block's opening fence
+    location: str
+    status: str
+    reason: str
+    exit_code: int | None
+    #: the block's code, redacted, at most ``COMMAND_LINES`` lines
+    command: tuple[str, ...]
+    #: the last ``OUTPUT_LINES`` lines of the redacted output
+    output_tail: tuple[str, ...]
+    #: ``see: Title — path:line (#id)`` plus advice, one per explaining entry
+    entries: tuple[str, ...]
+    #: the one command to run once the cause is fixed
+    next_command: str
+
+    def lines(self, *, output: bool = True) -> list[str]:
+        """The report as terminal lines; ``output=False`` leaves out the output's tail (it was streamed)."""
+        out = [f"{self.location}: block {self.block_id!r} {self.status}: {self.reason}", f"  exit code: {self.exit_code if self.exit_code is not None else '—'}",
+               "  command:"]
+        out += [f"    $ {line}" for line in self.command]
+        if output:
+            out.append("  output (last lines, redacted):")
+            out += [f"    {line}" for line in self.output_tail] or ["    (no output)"]
+        out += [f"  {e}" for e in self.entries]
+        out.append(f"  next: fix the cause (see {self.location}), then run: {self.next_command}")
+        return out
+
+    def text(self, *, output: bool = True) -> str:
+        return "\n".join(self.lines(output=output))
+
+
+def next_command(path: str, mode: str, block_id: str) -> str:
+    """What to run once the cause of a failure in ``block_id`` is fixed: a rehearsal again,
+    or a resume from the block (a resume joins the failed run's attempt)."""
+    if mode == MODE_REHEARSAL:
+        return f"runbook-checks rehearse {path}"
+    return f"runbook-checks run {path} --from {block_id}" + (" --execute --confirm <token>" if mode == MODE_EXECUTE else "")
+
+
+def failure_report(runbook: Runbook, result: BlockResult, *, path: str, mode: str, redact: Callable[[str], str]) -> FailureReport:
+    """The report of a failed or timed-out ``result`` of a block of ``runbook``."""
+    block = runbook.block(result.id)
+    command = redact(block.code).rstrip("\n").splitlines()
+    if len(command) > COMMAND_LINES:
+        command = command[:COMMAND_LINES] + [f"… ({len(command) - COMMAND_LINES} more lines)"]
+    return FailureReport(
+        block_id=result.id,
+        location=f"{path}:{block.line}",
+        status=result.status,
+        reason=result.reason or result.status,
+        exit_code=result.exit_code,
+        command=tuple(command),
+        output_tail=tuple(result.output.rstrip("\n").splitlines()[-OUTPUT_LINES:]),
+        entries=tuple(describe(runbook, entry(runbook, i)) for i in result.troubleshooting),
+        next_command=next_command(path, mode, result.id),
+    )
+
+
+def failures(runbook: Runbook, results: tuple[BlockResult, ...], *, path: str, mode: str, redact: Callable[[str], str]) -> list[FailureReport]:
+    return [failure_report(runbook, r, path=path, mode=mode, redact=redact) for r in results if r.status in (FAILED, TIMED_OUT)]
+
+
+__all__ = ["FailureReport", "failure_report", "failures", "next_command"]
