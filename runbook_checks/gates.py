@@ -17,7 +17,16 @@ from .runner import group_alive, utc_now
 
 
 def check_requirements(runbook: Runbook, results_dir: Path, environ: Mapping[str, str]) -> None:
-    """``runbook.requires``: what ``--execute`` needs of other runbooks' migrations.
+    """Raises ``GateRefused`` (exit 2) with the first of ``requirement_problems``."""
+    problems = requirement_problems(runbook, results_dir, environ)
+    if problems:
+        raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} {problems[0]} Nothing was executed.")
+
+
+def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[str, str]) -> list[str]:
+    """``runbook.requires``: what ``--execute`` needs of other runbooks' migrations; returns
+    why the gate is closed (one sentence per unmet requirement, saying what to run next),
+    empty when it is open. Reads files only: the site asks it too.
 
     For each requirement, the required runbook's ledger must verify (a broken chain
     refuses, naming ``path:N``), and by the evidence policy (``evidence.py``) its
@@ -29,7 +38,7 @@ def check_requirements(runbook: Runbook, results_dir: Path, environ: Mapping[str
     - a target digest that differs from this runbook's target (a staging pass against
       the production database proves nothing).
 
-    Raises ``GateRefused`` (exit 2) saying why and what to run next.
+    Without the target's secret in ``environ`` (a site build), the target rule is not checked.
     """
     from .evidence import PASSED, group
     from .execute import fingerprints, runbook_env
@@ -38,34 +47,37 @@ def check_requirements(runbook: Runbook, results_dir: Path, environ: Mapping[str
 
     current = fingerprints(runbook)
     here = (resolve(runbook.target, {**environ, **runbook_env(runbook, environ, runbook.environment)}) or {}).get("digest")
+    problems = []
     for req in runbook.requires:
         path = ledger_path(results_dir, req.runbook)
         what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
         todo = f"runbook-checks run {req.path} --execute --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute"
-        prefix = f"{runbook.path}: runbook {runbook.id!r} requires a passing migration of {what} first"
+        prefix = f"requires a passing migration of {what} first"
         records, verification = verified_records(path)
         if verification is not None and not verification.ok:
-            raise GateRefused(f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
-                              f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again. Nothing was executed.")
+            problems.append(f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
+                            f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again.")
+            continue
         migrations = [a for a in group(records) if a.is_migration and (req.environment is None or a.environment == req.environment)]
         same = [a for a in migrations if all(a.fingerprints.get(p) == current.get(p) for p in req.same)]
         if not same:
             content = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
             why = (f"its latest --execute attempt ({migrations[-1].id}) was for different content of {', '.join(req.same)}; current: {content}" if migrations
                    else f"{path} holds no --execute attempt of it")
-            raise GateRefused(f"{prefix}: {why}. Run {todo} (same --results), then try again. Nothing was executed.")
+            problems.append(f"{prefix}: {why}. Run {todo} (same --results), then try again.")
+            continue
         latest = same[-1]
-        if latest.verdict != PASSED:
-            raise GateRefused(f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
-                              f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again. Nothing was executed.")
         later = [a for a in migrations[migrations.index(latest) + 1:] if a.verdict != PASSED]
-        if later:
-            raise GateRefused(f"{prefix}: its --execute attempt {later[-1].id} ({later[-1].verdict}) came after the last pass {latest.id}. "
-                              f"Fix it and run {todo}, then try again. Nothing was executed.")
-        if here is not None and latest.target_digest == here:
-            raise GateRefused(f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
-                              f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, "
-                              "then try again. Nothing was executed.")
+        if latest.verdict != PASSED:
+            problems.append(f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
+                            f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again.")
+        elif later:
+            problems.append(f"{prefix}: its --execute attempt {later[-1].id} ({later[-1].verdict}) came after the last pass {latest.id}. "
+                            f"Fix it and run {todo}, then try again.")
+        elif here is not None and latest.target_digest == here:
+            problems.append(f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
+                            f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again.")
+    return problems
 
 
 def check_confirmation(runbook: Runbook, token: str | None) -> None:
