@@ -248,9 +248,9 @@ class RunSession:
     the run was interrupted (``not-run``); the plan leaves it out (``skipped``, the
     plan's reason); a step after a failed block (``not-run``); ``needs=`` a block that
     did not pass in this run (``skipped`` when that block was skipped, else
-    ``not-run``); ``after=`` a step that has not passed in this attempt while the
+    ``not-run``); ``after=`` a step that has not run in this attempt while the
     latest ``pending-exit`` check of the attempt reported pending migrations
-    (``skipped``). ``run`` executes the others through ``runner.run_block``.
+    (``skipped``; a failed deploy still gets its checks). ``run`` executes the others through ``runner.run_block``.
 
     ``prior``: earlier runs of the ledger (any attempt; only this attempt's are used).
     ``start``: the run's start when the caller took it (``begin_run``), else taken here.
@@ -302,7 +302,7 @@ class RunSession:
             return not_run(block, NOT_RUN, f"not run: block {self.failed_at!r} failed earlier", True)
         if block.needs is not None and (needed := needed_status(self.results, block.needs)) != PASSED:
             return not_run(block, SKIPPED if needed == SKIPPED else NOT_RUN, f"needs {block.needs!r}, which did not pass in this run", after_failure)
-        if block.after is not None and ((done := self._latest(block.after)) is None or done.status != PASSED) and (pending := self._pending()):
+        if block.after is not None and self._latest(block.after) is None and (pending := self._pending()):
             said = next((line.strip() for line in pending.output.splitlines() if line.strip()), "migrations are pending")
             return not_run(block, SKIPPED, f"checks the result of step {block.after!r}, which has not run in this attempt, and "
                                            f"{pending.id!r} says: {said} — apply them with --execute", after_failure)

@@ -37,7 +37,7 @@ BLOCK_ATTRIBUTES = {
     "retries": "extra attempts after a failure or timeout (default 0)",
     "retry-delay": "pause between attempts (default 1 s)",
     "needs": "id of an earlier block that must have passed in the same run, else this block is skipped",
-    "after": "id of a step whose result this check verifies: when that step has not passed in this attempt and a pending-exit check reported pending migrations, this check is skipped",
+    "after": "id of a step whose result this check verifies: when that step has not run in this attempt and a pending-exit check reported pending migrations, this check is skipped",
     "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
 }
 #: Keys of the ``runbook:`` mapping in the front matter.

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,8 +66,18 @@ def psql(url: str, sql: str) -> str:
     return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True).stdout
 
 
-def leftover_databases() -> list[str]:
-    """Command lines of live throwaway database processes."""
+@pytest.fixture
+def private_tmp():
+    """A TMPDIR of this test's own (traversable by the postgres user): the throwaway
+    databases a rehearsal starts live under it, so the test judges only those."""
+    path = Path(tempfile.mkdtemp(prefix="rbc-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def leftover_databases(under: Path) -> list[str]:
+    """Command lines of live throwaway database processes whose files are under ``under``."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -76,7 +87,7 @@ def leftover_databases() -> list[str]:
             state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state != "Z" and ("runbook-pglite-" in cmd or "runbook-pg-" in cmd):
+        if state != "Z" and str(under) in cmd and ("runbook-pglite-" in cmd or "runbook-pg-" in cmd):
             found.append(cmd)
     return found
 
@@ -96,15 +107,14 @@ def test_fresh_database_fails_status_naming_pending_migrations(cli, project, dat
 
 
 @pytest.mark.parametrize("kind", ["pglite", "postgres"])
-def test_rehearsal_passes_every_block_and_leaves_nothing_behind(cli, project, kind):
-    before = set(leftover_databases())  # other processes' databases are not ours to judge
-    result = cli("rehearse", staging(project), "--db", kind, cwd=project, timeout=300)
+def test_rehearsal_passes_every_block_and_leaves_nothing_behind(cli, project, kind, private_tmp):
+    result = cli("rehearse", staging(project), "--db", kind, cwd=project, timeout=300, env=clean_env(TMPDIR=str(private_tmp)))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     [record] = records(project)
     assert (record["mode"], record["environment"], record["status"]) == ("rehearsal", "rehearsal", "passed")
-    assert {b["status"] for b in record["blocks"]} == {"passed"} and len(record["blocks"]) == 10
+    assert {b["status"] for b in record["blocks"]} == {"passed"} and len(record["blocks"]) == 11
     assert "Measured against the runbook's estimates:" in result.stdout and "| **Total** | **4-8 min** |" in result.stdout
-    assert set(leftover_databases()) - before == set()
+    assert leftover_databases(private_tmp) == [] and list(private_tmp.iterdir()) == []
 
 
 def test_deploy_twice_is_idempotent_and_keeps_data(cli, project):
@@ -214,9 +224,8 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
 
 
 @pytest.mark.parametrize("when", ["start-up", "mid-run"])
-def test_interrupted_rehearsal_stops_the_database(project, when):
-    before = set(leftover_databases())
-    proc = start_cli(["rehearse", staging(project)], project, clean_env())
+def test_interrupted_rehearsal_stops_the_database(project, when, private_tmp):
+    proc = start_cli(["rehearse", staging(project)], project, clean_env(TMPDIR=str(private_tmp)))
     holder = project / "runbook-results" / ".db-migration-staging.rehearsal.holder.json"  # names the running block's process group
 
     def block_running() -> bool:
@@ -225,10 +234,10 @@ def test_interrupted_rehearsal_stops_the_database(project, when):
         except (OSError, ValueError):
             return False
 
-    wait_for(lambda: set(leftover_databases()) - before and (when == "start-up" or block_running()), timeout=120)
+    wait_for(lambda: leftover_databases(private_tmp) and (when == "start-up" or block_running()), timeout=120)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
-    assert proc.returncode == 130 and set(leftover_databases()) - before == set()
+    assert proc.returncode == 130 and leftover_databases(private_tmp) == [] and list(private_tmp.iterdir()) == []
     if when == "mid-run":
         assert records(project)[0]["status"] == "interrupted"
 
