@@ -4,10 +4,14 @@ Marker comments in a page are replaced at build time:
 
 - ``<!-- runbook-checks: success-criteria -->``, ``timeline``, ``history`` (runbook pages);
 - ``<!-- runbook-checks: comparison A.md B.md -->`` (paths relative to the page);
-- ``<!-- runbook-checks: audit -->`` (every runbook, its ledger verification, its runs).
+- ``<!-- runbook-checks: audit -->`` (every runbook, its ledger verification, its runs);
+- ``<!-- runbook-checks: runbooks -->`` (every runbook with its state and gate, for a home page).
 
-Every tagged block gets a status badge (passed, failed, stale, never run, overdue)
-linking to its evidence. The build executes nothing: it reads ledgers and runbooks.
+Every runbook page starts with a status banner (the state of its environment, the attempt
+shown, and for a runbook with ``requires`` whether that gate is open), and every tagged
+block gets a status badge (passed, failed, stale, never run, overdue) linking to its
+evidence. The build executes nothing: it reads ledgers and runbooks. What is shown is
+decided by the evidence policy (``evidence.py``) and the gate (``gates.py``), not here.
 
 What the plugin renders goes into each page after search has indexed it (a comment
 holds its place until ``on_post_page``): search finds the runbook's prose, not run
@@ -16,6 +20,7 @@ results that change with every run.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -32,20 +37,25 @@ from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
 from .errors import LedgerError
+from .execute import fingerprints
+from .gates import requirement_problems
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
 from .evidence import Attempt, group
 from .report import Report, build_report, comparison
-from .site import (CSS, attempt_details, badge_html, badge_status, criteria_html, e, evidence_html, history_html, table_html, timeline_html,
-                   verification_text)
+from .site import (CSS, attempt_details, badge_html, badge_status, banner_html, criteria_html, e, evidence_html, history_html, runbooks_html,
+                   table_html, timeline_html, verification_text)
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 NEAR_MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook[\s_-]*checks?\s*:", re.I)
 FENCE_RE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
-MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit")
+MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit", "runbooks")
+#: markers that take no arguments
+BARE_MARKERS = (*RUNBOOK_MARKERS, "audit", "runbooks")
+H1_END_RE = re.compile(r"</h1\s*>", re.I)
 STYLESHEET = "assets/runbook-checks.css"
 
 # Parsed runbooks and verified ledgers, by their content, kept across the builds of one
@@ -167,6 +177,34 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def attempts(self, runbook: Runbook) -> list[Attempt]:
         return self.rendered("attempts", runbook, None, lambda: group(self.ledger(runbook)[0]))
 
+    def gate(self, runbook: Runbook) -> tuple[str, ...] | None:
+        """Why ``--execute`` of ``runbook`` would be refused by its ``requires`` gate (empty:
+        open; ``None``: it has no gate), as ``gates.requirement_problems`` says with no
+        secrets (so the target rule is left to run time). Remembered by all it reads: this
+        runbook, the content it fingerprints and the required ledgers' bytes."""
+        if not runbook.requires:
+            return None
+        by_id = {rb.id: rb for rb in self.runbooks.values()}
+        ledgers = []
+        for req in runbook.requires:
+            if req.runbook in by_id:  # read (and verified) once per build anyway
+                self.ledger(by_id[req.runbook])
+                ledgers.append(self.ledger_sha.get(req.runbook, ""))
+            else:
+                path = ledger_path(self.results, req.runbook)
+                ledgers.append(sha256_text(path.read_bytes()) if path.is_file() else "")
+        # the results directory as an operator would type it where the build runs (its reasons name it)
+        results = Path(os.path.relpath(self.results))
+        key = ("gate", str(runbook.path), runbook.sha256, str(self.results), str(results), repr(sorted(fingerprints(runbook).items())), *ledgers)
+        return self.remember(key, lambda: tuple(requirement_problems(runbook, results, {})))
+
+    def runbook_pages(self, page: Any) -> dict[str, str]:
+        """Runbook id -> its page, relative to ``page``."""
+        out: dict[str, str] = {}
+        for src, rb in sorted(self.runbooks.items()):
+            out.setdefault(rb.id, get_relative_url(self.files.get_file_from_path(src).url, page.url))
+        return out
+
     # -- markers ------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         if not self.config.enabled:
@@ -207,7 +245,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 raise PluginError(f"{where(n)}: unknown runbook-checks marker {name!r}; known: {', '.join(MARKERS)}")
             if name in RUNBOOK_MARKERS and runbook is None:
                 raise PluginError(f"{where(n)}: the {name!r} marker belongs on a runbook page (one with 'runbook:' front matter)")
-            if name in RUNBOOK_MARKERS + ("audit",) and args:
+            if name in BARE_MARKERS and args:
                 raise PluginError(f"{where(n)}: the {name!r} marker takes no arguments")
             out.append(self.render_marker(name, args, runbook, page, lambda n=n: where(n)))
         if runbook is not None:
@@ -241,6 +279,8 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             return comparison_markdown(found, comparison(found))
         if name == "audit":
             return self.audit(page)
+        if name == "runbooks":
+            return self.defer(page, self.runbooks_table(page))
         assert runbook is not None
         if name == "success-criteria":
             return self.defer(page, self.rendered(name, runbook, page, lambda: criteria_html(self.report(runbook))))
@@ -256,6 +296,15 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         where = (page.url, str(self._audit_link(page))) if page is not None else ("", "")
         key = (kind, *where, self.options, str(runbook.path), runbook.sha256, self.ledger_sha.get(runbook.id, ""))
         return self.remember(key, make)
+
+    def runbooks_table(self, page: Any) -> str:
+        """Every runbook page: its banner line, its gate, its latest attempt."""
+        pages = self.runbook_pages(page)
+        rows = []
+        for src, runbook in sorted(self.runbooks.items()):
+            link = get_relative_url(self.files.get_file_from_path(src).url, page.url)
+            rows.append((runbook.title, link, self.report(runbook), runbook.requires, self.gate(runbook)))
+        return runbooks_html(rows, self._audit_link(page), pages)
 
     def audit(self, page: Any) -> str:
         """Markdown: the overview table, then per runbook a heading and its latest runs."""
@@ -274,8 +323,14 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def audit_runs(self, runbook: Runbook, page: Any) -> str:
         attempts = self.attempts(runbook)
         shown = attempts[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
+        also = ""
+        banner = self.report(runbook).attempt
+        if banner is not None and not any(a.id == banner.id and a.environment == banner.environment for a in shown):
+            # the runbook page's banner links to the attempt it shows: list it too
+            shown = [a for a in attempts if a.id == banner.id and a.environment == banner.environment] + shown
+            also = f", and attempt <code>{e(banner.id)}</code>, which the runbook page shows"
         published = self.ledger_url(runbook, page)
-        full = (f'<p>Latest {len(shown)} of {len(attempts)} attempts. The whole ledger, to verify yourself: '
+        full = (f'<p>Latest {len(shown) - bool(also)} of {len(attempts)} attempts{also}. The whole ledger, to verify yourself: '
                 f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
         body = full + history_html(shown, "") + "".join(attempt_details(a) for a in reversed(shown))
         return f'<div class="rbc-audit-runs">{body}</div>'
@@ -332,8 +387,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             return html
         try:
             report = self.report(runbook)
+            gate = self.gate(runbook)
         except LedgerError as exc:
             raise PluginError(f"runbook-checks: {exc}") from exc
+        banner = self.slot(page, banner_html(report, self._audit_link(page), runbook.requires, gate, self.runbook_pages(page) if gate is not None else {}))
+        h1 = H1_END_RE.search(html)
+        html = html[:h1.end()] + banner + html[h1.end():] if h1 else banner + html
         titles = {entry.id: entry.title for entry in runbook.entries}
         for ev in report.blocks:
             anchor = f"evidence-{ev.block_id}"
