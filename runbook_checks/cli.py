@@ -344,13 +344,16 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .report import build_report
 
+    from .failure import failures
+
     titles = {e.id: e.title for e in runbook.entries}
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     report = build_report(runbook, verified_records(ledger)[0], record.environment) if junit or summary_file else None
+    failed = failures(runbook, record.blocks, path=path, mode=record.mode, redact=redact)
     if junit:
-        Path(junit).write_text(redact(junit_xml(record, path, titles, report)), encoding="utf-8")
+        Path(junit).write_text(redact(junit_xml(record, path, titles, report, failed)), encoding="utf-8")
     if summary_file:
-        text = record_markdown(record, report, titles) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
+        text = record_markdown(record, report, titles, failed) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
         try:
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text))

@@ -6,12 +6,15 @@ passes the text through the run's redactor before writing it.
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, RunRecord
 from .parse import format_duration
+from .failure import FailureReport
 from .report import Report
 
 ICONS = {"passed": "✅", "failed": "❌", "timed-out": "⏱️", "interrupted": "⛔", "stale": "⚠️", "never-run": "⚪", "skipped": "⏭️", "not-run": "⏹️",
@@ -100,8 +103,10 @@ def see_also(ids: tuple[str, ...], titles: dict[str, str] | None) -> str:
     return "; ".join(f"see: {(titles or {}).get(i, i)} (#{i})" for i in ids)
 
 
-def record_markdown(record: RunRecord, report: Report | None = None, titles: dict[str, str] | None = None) -> str:
-    """The GitHub step summary of one run; ``titles`` names troubleshooting entries by id."""
+def record_markdown(record: RunRecord, report: Report | None = None, titles: dict[str, str] | None = None,
+                    failures: Sequence[FailureReport] = ()) -> str:
+    """The GitHub step summary of one run; ``titles`` names troubleshooting entries by id;
+    ``failures``: the failure report of each failed block (``failure.failures``)."""
     out = [
         f"## {ICONS.get(record.status, '')} Runbook `{record.runbook_id}` — {record.status}",
         "",
@@ -115,8 +120,12 @@ def record_markdown(record: RunRecord, report: Report | None = None, titles: dic
         note = "; ".join(x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x)
         duration = seconds(b.duration_s) if b.status in EXECUTED else "—"
         out.append(f"| `{b.id}` | {b.kind} | {ICONS.get(b.status, '')} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
+    for f in failures:
+        out += ["", f"<details><summary>✘ <code>{f.block_id}</code> {f.status}: {html.escape(f.reason)}</summary>", "", "```text",
+                f.text().replace("```", "'''"), "```", "</details>"]
+    reported = {f.block_id for f in failures}
     for b in record.blocks:
-        if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output:
+        if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output and b.id not in reported:
             out += ["", f"<details><summary>Output of <code>{b.id}</code> (redacted)</summary>", "", "```text", b.output[-4000:].replace("```", "'''"), "```", "</details>"]
     if report is not None:
         out += ["", "### Attempt", "", attempt_markdown(report), "", "### Success criteria", "", criteria_markdown(report), "", "### Timeline", "",
@@ -132,11 +141,14 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None, report: Report | None = None) -> str:
-    """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries.
-    The suite's properties name the run, its attempt and (given ``report``) the attempt's verdict."""
+def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None, report: Report | None = None,
+              failures: Sequence[FailureReport] = ()) -> str:
+    """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries
+    and carry the failure report (``failure.failures``). The suite's properties name the run, its attempt
+    and (given ``report``) the attempt's verdict."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
+    by_id = {f.block_id: f for f in failures}
     suite = TestSuite(f"runbook:{record.runbook_id}")
     suite.timestamp = record.started_at
     suite.hostname = record.host
@@ -151,7 +163,7 @@ def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | Non
         if b.status in (FAILED, TIMED_OUT):
             hint = f" — {see_also(b.troubleshooting, titles)}" if b.troubleshooting else ""
             failure = Failure(xml_text(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}{hint}"), b.status)
-            failure.text = xml_text(b.output)
+            failure.text = xml_text(by_id[b.id].text() if b.id in by_id else b.output)
             case.result = [failure]
         elif b.status == INTERRUPTED:
             case.result = [Error(f"{runbook_path}:{b.line}: {b.id} interrupted", "interrupted")]
