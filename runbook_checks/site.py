@@ -130,7 +130,7 @@ def _when(stamp: str | None) -> str:
 
 def criteria_html(report: Report) -> str:
     rows = [[e(r.criterion), ", ".join(f"<code>{e(b)}</code>" for b in r.blocks), _status(r.status), _when(r.when), _or_dash(r.actor),
-             _or_dash(short_commit(r.commit)), _or_dash(r.environment)] for r in report.criteria]
+             f'<code class="rbc-commit">{e(short_commit(r.commit))}</code>' if r.commit else "—", _or_dash(r.environment)] for r in report.criteria]
     if not rows:
         rows = [["—", "no block declares a criterion", "—", "—", "—", "—", "—"]]
     return table_html(["Criterion", "Evidence", "Status", "When", "By", "Commit", "Environment"], rows, "rbc-criteria")
@@ -150,12 +150,12 @@ def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int |
     """The newest attempts (``limit`` of them), one row each, linking to their details at
     ``run_link#attempt-ID`` when there is a page with them (``""``: this page)."""
     def link(a: Attempt) -> str:
-        code = f"<code>{e(a.id)}</code>"
+        code = f'<code class="rbc-id">{e(a.id)}</code>'
         return code if run_link is None else f'<a href="{e(run_link)}#attempt-{e(a.id)}">{code}</a>'
 
     shown = list(reversed(attempts[-limit:] if limit else attempts))
     rows = [[link(a), e(utc_text(a.finished_at)), e(a.environment), e(a.mode), _status(a.verdict), e(len(a.runs)), e(a.actor),
-             f"<code>{e(short_commit(a.commit))}</code>" if a.commit else "—", e(format_duration(a.duration_s)),
+             f'<code class="rbc-commit">{e(short_commit(a.commit))}</code>' if a.commit else "—", e(format_duration(a.duration_s)),
              f'<a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else "—"] for a in shown]
     if not rows:
         rows = [["—", "never run", "—", "—", "—", "—", "—", "—", "—", "—"]]
@@ -182,7 +182,7 @@ def attempt_details(a: Attempt) -> str:
 
 
 def _attempt_link(attempt_id: str, audit_link: str | None) -> str:
-    code = f"<code>{e(attempt_id)}</code>"
+    code = f'<code class="rbc-id">{e(attempt_id)}</code>'
     return code if audit_link is None else f'<a href="{e(audit_link)}#attempt-{e(attempt_id)}">{code}</a>'
 
 
@@ -219,10 +219,9 @@ def banner_html(report: Report, audit_link: str | None, requires: Sequence[Requi
     mode = a.mode if a else ""
     facts = []
     if a is not None:
+        # when and by whom are in the headline
         facts.append(f"attempt {_attempt_link(a.id, audit_link)}" + (f" ({a.runs} runs)" if a.runs != 1 else ""))
-        facts.append(f'finished <time datetime="{e(a.finished_at)}">{e(utc_text(a.finished_at))}</time>')
-        facts.append(f"by {e(a.actor)}")
-        facts.append(f"commit <code>{e(short_commit(a.commit))}</code>" if a.commit else "no commit recorded")
+        facts.append(f'commit <code class="rbc-commit">{e(short_commit(a.commit))}</code>' if a.commit else "no commit recorded")
         facts.append(f"took {e(format_duration(a.duration_s))}")
         if a.ci_url:
             facts.append(f'<a class="rbc-ci" href="{e(a.ci_url)}">CI run</a>')
@@ -274,7 +273,7 @@ CSS = """
 .rbc-passed{--rbc-c:#2e7d32;--rbc-bg:rgba(46,125,50,.09)}
 .rbc-failed,.rbc-timed-out,.rbc-interrupted{--rbc-c:#c62828;--rbc-bg:rgba(198,40,40,.08)}
 .rbc-stale,.rbc-overdue,.rbc-incomplete{--rbc-c:#ef6c00;--rbc-bg:rgba(239,108,0,.09)}
-.rbc-never-run{--rbc-c:#9e9e9e}
+.rbc-never-run{--rbc-c:#9e9e9e}.rbc-banner.rbc-never-run .rbc-status{color:inherit}
 .rbc-badge.rbc-mode-rehearsal,.rbc-banner.rbc-mode-rehearsal,.rbc-state.rbc-mode-rehearsal,
 .rbc-badge.rbc-mode-check,.rbc-banner.rbc-mode-check,.rbc-state.rbc-mode-check{border:.1em dashed var(--rbc-c);border-left:.3em dashed var(--rbc-c)}
 .rbc-passed.rbc-mode-rehearsal{--rbc-c:#1565c0;--rbc-bg:rgba(21,101,192,.09)}
@@ -294,12 +293,15 @@ CSS = """
    table still cannot fit (a phone), Material's wrapper scrolls it inside the column */
 .md-typeset .rbc-table table:not([class]){font-size:.62rem}
 .md-typeset .rbc-table table:not([class]) th,.md-typeset .rbc-table table:not([class]) td{padding:.5em .7em;min-width:0}
-.md-typeset .rbc-table td code,.md-typeset .rbc-table td a,.md-typeset .rbc-table td details{overflow-wrap:anywhere;word-break:break-word}
+.md-typeset .rbc-table td code{word-break:normal}.md-typeset .rbc-table td code.rbc-id{overflow-wrap:anywhere}
+.md-typeset .rbc-table td details{overflow-wrap:anywhere}
 .md-typeset .rbc-audit td code{word-break:break-all}
+.md-typeset .rbc-table td code.rbc-commit{overflow-wrap:normal;word-break:normal;white-space:nowrap}
 .md-typeset .rbc-runbooks td details p{margin:.3em 0}
 /* the timeline chart: text over bars, so it scales down to a phone legibly */
 .rbc-timeline-chart{max-width:24rem;margin:1em 0}
 .rbc-timeline{display:block;width:100%;height:auto;font:12px sans-serif}.rbc-timeline .rbc-label,.rbc-timeline .rbc-value,.rbc-timeline .rbc-axis{fill:currentColor}
+@media screen and (max-width:44.9375em){.rbc-timeline{font-size:14px}}
 .rbc-timeline .rbc-label{font-weight:600}.rbc-timeline .rbc-axis{opacity:.7}
 .rbc-timeline .rbc-track{fill:currentColor;opacity:.06}
 .rbc-timeline .rbc-estimate,.rbc-legend .rbc-estimate{fill:#90caf9;background:#90caf9;opacity:.7}
