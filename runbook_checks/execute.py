@@ -303,7 +303,8 @@ class RunSession:
         if block.needs is not None and (needed := needed_status(self.results, block.needs)) != PASSED:
             return not_run(block, SKIPPED if needed == SKIPPED else NOT_RUN, f"needs {block.needs!r}, which did not pass in this run", after_failure)
         if block.after is not None and self._latest(block.after) is None and (pending := self._pending()):
-            said = next((line.strip() for line in pending.output.splitlines() if line.strip()), "migrations are pending")
+            said = " ".join(line.strip() for line in pending.output.splitlines() if line.strip()) or "migrations are pending"
+            said = said if len(said) <= 300 else said[:299] + "…"
             return not_run(block, SKIPPED, f"checks the result of step {block.after!r}, which has not run in this attempt, and "
                                            f"{pending.id!r} says: {said} — apply them with --execute", after_failure)
         return None
