@@ -44,8 +44,6 @@ VERDICTS = (PASSED, FAILED, INCOMPLETE, INTERRUPTED)
 STALE = "stale"
 NEVER_RUN = "never-run"
 OVERDUE = "overdue"
-#: the environment rehearsals are recorded under
-REHEARSAL_ENVIRONMENT = "rehearsal"
 
 
 @dataclass(frozen=True)
@@ -342,6 +340,8 @@ def headline(st: State) -> str:
     if a is st.migration:
         return f"{st.environment}: migration {a.verdict} ({when}, by {a.actor})"
     if a is st.rehearsal:
+        if a.environment == st.environment:  # a report on the rehearsals themselves
+            return f"{st.environment}: rehearsal {a.verdict} ({when}, by {a.actor})"
         return f"{st.environment}: not migrated yet; rehearsal {a.verdict} ({when}, by {a.actor})"
     return f"{st.environment}: not migrated yet; read-only checks {a.verdict} ({when}, by {a.actor})"
 
