@@ -166,6 +166,7 @@ def test_corrupted_ledger_fails_a_strict_build_and_is_reported_on_the_audit_page
 @pytest.mark.parametrize("marker, message", [
     ("<!-- runbook-checks: timelime -->", "docs/rb.md:{line}: unknown runbook-checks marker 'timelime'"),
     ("<!-- runbook-checks: history extra -->", "docs/rb.md:{line}: the 'history' marker takes no arguments"),
+    ("<!-- runbook-checks: runbooks extra -->", "docs/rb.md:{line}: the 'runbooks' marker takes no arguments"),
     ("<!-- runbook-checks: comparison rb.md -->", "docs/rb.md:{line}: 'comparison' needs two or more runbook paths"),
 ])
 def test_bad_markers_fail_the_build_naming_page_and_line(site, marker, message):
