@@ -333,7 +333,8 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
     for b in record.blocks:
         counts[b.status] = counts.get(b.status, 0) + 1
     for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
-        console.print(f"\n[bold red]✘[/] {report.text(output=quiet)}", highlight=False)
+        console.print("\n✘", style="bold red", end=" ", highlight=False)
+        console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) recorded in {ledger}",
                   highlight=False, markup=False)
@@ -342,18 +343,22 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
 def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any) -> None:
     from .ledger import verified_records
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
-    from .report import build_report
-
+    from .evidence import find_attempt
     from .failure import failures
+    from .report import AttemptSummary, build_report
 
     titles = {e.id: e.title for e in runbook.entries}
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    report = build_report(runbook, verified_records(ledger)[0], record.environment) if junit or summary_file else None
     failed = failures(runbook, record.blocks, path=path, mode=record.mode, redact=redact)
+    if junit or summary_file:
+        records = verified_records(ledger)[0]
+        report = build_report(runbook, records, record.environment)
+        mine = find_attempt(records, record.environment, record.attempt)
+        attempt = AttemptSummary.of(mine) if mine else None
     if junit:
-        Path(junit).write_text(redact(junit_xml(record, path, titles, report, failed)), encoding="utf-8")
+        Path(junit).write_text(redact(junit_xml(record, path, titles, attempt, failed)), encoding="utf-8")
     if summary_file:
-        text = record_markdown(record, report, titles, failed) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
+        text = record_markdown(record, report, titles, failed, attempt) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
         try:
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(redact(text))

@@ -138,6 +138,11 @@ def group(records: Sequence[RunRecord]) -> list[Attempt]:
     return out
 
 
+def find_attempt(records: Sequence[RunRecord], environment: str, attempt_id: str) -> Attempt | None:
+    """The attempt ``attempt_id`` of ``environment`` (``None`` when no record belongs to it)."""
+    return next((a for a in group([r for r in records if r.environment == environment and r.attempt == attempt_id])), None)
+
+
 def verdict(attempt: Attempt) -> str:
     """``passed`` / ``failed`` / ``incomplete`` / ``interrupted`` (rules in the module docstring)."""
     statuses = {b.status for b, _ in attempt.results.values()}

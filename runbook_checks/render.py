@@ -15,7 +15,7 @@ from typing import Any
 from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, RunRecord
 from .parse import format_duration
 from .failure import FailureReport
-from .report import Report
+from .report import AttemptSummary, Report
 
 ICONS = {"passed": "✅", "failed": "❌", "timed-out": "⏱️", "interrupted": "⛔", "stale": "⚠️", "never-run": "⚪", "skipped": "⏭️", "not-run": "⏹️",
          "incomplete": "◐"}
@@ -104,14 +104,16 @@ def see_also(ids: tuple[str, ...], titles: dict[str, str] | None) -> str:
 
 
 def record_markdown(record: RunRecord, report: Report | None = None, titles: dict[str, str] | None = None,
-                    failures: Sequence[FailureReport] = ()) -> str:
+                    failures: Sequence[FailureReport] = (), attempt: AttemptSummary | None = None) -> str:
     """The GitHub step summary of one run; ``titles`` names troubleshooting entries by id;
-    ``failures``: the failure report of each failed block (``failure.failures``)."""
+    ``failures``: the failure report of each failed block (``failure.failures``); ``attempt``:
+    the summary of the run's attempt."""
     out = [
         f"## {ICONS.get(record.status, '')} Runbook `{record.runbook_id}` — {record.status}",
         "",
         f"Environment **{record.environment}**, mode **{record.mode}**, run `{record.run_id}` by {cell(record.actor)}, "
-        f"commit {cell(short_commit((record.git or {}).get('commit')))}, {seconds(record.duration_s)}.",
+        f"commit {cell(short_commit((record.git or {}).get('commit')))}, {seconds(record.duration_s)}"
+        + (f"; attempt `{attempt.id}` so far: {ICONS.get(attempt.verdict, '')} {attempt.verdict} ({attempt.runs} run(s))." if attempt else "."),
         "",
         "| Block | Kind | Status | Exit | Duration | Note |",
         "|---|---|---|---|---|---|",
@@ -141,11 +143,11 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None, report: Report | None = None,
+def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None, attempt: AttemptSummary | None = None,
               failures: Sequence[FailureReport] = ()) -> str:
     """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries
     and carry the failure report (``failure.failures``). The suite's properties name the run, its attempt
-    and (given ``report``) the attempt's verdict."""
+    and (given ``attempt``, the summary of the run's attempt) that attempt's verdict."""
     from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     by_id = {f.block_id: f for f in failures}
@@ -154,8 +156,8 @@ def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | Non
     suite.hostname = record.host
     suite.add_property("run-id", record.run_id)
     suite.add_property("attempt-id", record.attempt)
-    if report is not None and report.attempt is not None:
-        suite.add_property("attempt-verdict", report.attempt.verdict)
+    if attempt is not None:
+        suite.add_property("attempt-verdict", attempt.verdict)
     for b in record.blocks:
         case = TestCase(b.id, classname=f"{record.runbook_id}.{record.environment}", time=b.duration_s)
         case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
