@@ -301,6 +301,7 @@ def test_rehearsal_and_read_only_passes_do_not_look_like_a_migration(browser, se
     check = tab.locator('.rbc-badge[data-block="no-drift"]')
     assert "READ-ONLY CHECK PASSED" in check.inner_text().upper()
     checks = check.evaluate(style)
+    tab.screenshot(path=str(ARTIFACTS / f"site-checks-{width}.png"))
     tab.close()
 
     assert migration == {"border": "solid", "color": "rgb(46, 125, 50)", "bg": migration["bg"]}
@@ -429,3 +430,17 @@ def test_search_indexes_the_runbook_not_its_banner(tmp_path):
     index = (site / "site" / "search" / "search_index.json").read_text()
     assert "Migrations applied" not in index or "Stage migration" in index
     assert "Stage migration" in index and "migration passed" not in index and "octo-operator" not in index and "rbc-banner" not in index
+
+
+def test_the_attempt_a_banner_links_to_is_on_the_audit_page_even_when_older_than_audit_runs(tmp_path):
+    site = make_site(tmp_path / "older")
+    (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", audit_runs="1"))
+    assert run_cli(site, "run", "docs/stage.md", "--execute", "--confirm", "STAGE-OK", **CI).returncode == 0
+    assert run_cli(site, "run", "docs/stage.md").returncode == 0  # a later read-only run: the newest attempt, not the one shown
+    assert build(site).returncode == 0
+    stage = page(site, "stage")
+    assert 'data-mode="execute"' in stage and 'href="../audit/#attempt-github-4242-1"' in stage
+    audit = page(site, "audit")
+    newest = json.loads((site / "runbook-results" / "stage.jsonl").read_text().splitlines()[-1])["attempt_id"]
+    assert f'id="attempt-{newest}"' in audit and 'id="attempt-github-4242-1"' in audit
+    assert "Latest 1 of 2 attempts, and attempt <code>github-4242-1</code>, which the runbook page shows" in audit
