@@ -102,6 +102,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
         self.ledger_sha: dict[str, str] = {}
         self.slots: dict[str, list[str]] = {}
+        self.nav_order: dict[str, int] = {}
         self.slot_re = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
         self.used: set[tuple[str, ...]] = set()
         self.options = repr(sorted(self.config.items()))  # part of every memo key of rendered HTML
@@ -123,6 +124,16 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if files.get_file_from_path(STYLESHEET) is None:
             files.append(File.generated(config, STYLESHEET, content=CSS))
         return files
+
+    def on_nav(self, nav: Any, config: Any, files: Any) -> Any:
+        if self.config.enabled:
+            self.nav_order = {page.file.src_uri: i for i, page in enumerate(nav.pages)}
+        return nav
+
+    def ordered(self) -> list[tuple[str, Runbook]]:
+        """The runbook pages (source path, runbook) as the navigation lists them, then the others by path."""
+        order = self.nav_order
+        return sorted(self.runbooks.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
     def remember(self, key: tuple[str, ...], make: Any) -> Any:
         self.used.add(key)
@@ -301,7 +312,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         """Every runbook page: its banner line, its gate, its latest attempt."""
         pages = self.runbook_pages(page)
         rows = []
-        for src, runbook in sorted(self.runbooks.items()):
+        for src, runbook in self.ordered():
             link = get_relative_url(self.files.get_file_from_path(src).url, page.url)
             rows.append((runbook.title, link, self.report(runbook), runbook.requires, self.gate(runbook)))
         return runbooks_html(rows, self._audit_link(page), pages)
@@ -309,7 +320,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def audit(self, page: Any) -> str:
         """Markdown: the overview table, then per runbook a heading and its latest runs."""
         rows, details = [], []
-        for src, runbook in sorted(self.runbooks.items()):
+        for src, runbook in self.ordered():
             records, verification = self.ledger(runbook)
             link = e(get_relative_url(self.files.get_file_from_path(src).url, page.url))
             head = f"<code>{e(verification.hashes[-1])}</code>" if verification is not None and verification.hashes else "—"

@@ -249,8 +249,8 @@ def runbooks_html(rows: Sequence[tuple[str, str, Report, Sequence[Requirement], 
         if not requires or problems is None:
             gate = "—"
         elif problems:
-            gate = (f'<details class="rbc-gate-closed" data-gate="closed"><summary>⛔ closed</summary>'
-                    + "".join(f"<p>This runbook {e(p)}</p>" for p in problems) + "</details>")
+            gate = ('<div class="rbc-gate-closed" data-gate="closed"><strong>⛔ closed</strong>'
+                    + "".join(f"<p>This runbook {e(p)}</p>" for p in problems) + "</div>")
         else:
             gate = '<span class="rbc-gate-open" data-gate="open">✅ open: ' + "; ".join(_requirement(r, pages) for r in requires) + " passed</span>"
         cells.append([f'<a href="{e(link)}">{e(title)}</a>', e(report.environment), state, gate,
@@ -294,10 +294,10 @@ CSS = """
 .md-typeset .rbc-table table:not([class]){font-size:.62rem}
 .md-typeset .rbc-table table:not([class]) th,.md-typeset .rbc-table table:not([class]) td{padding:.5em .7em;min-width:0}
 .md-typeset .rbc-table td code{word-break:normal}.md-typeset .rbc-table td code.rbc-id{overflow-wrap:anywhere}
-.md-typeset .rbc-table td details{overflow-wrap:anywhere}
 .md-typeset .rbc-audit td code{word-break:break-all}
 .md-typeset .rbc-table td code.rbc-commit{overflow-wrap:normal;word-break:normal;white-space:nowrap}
-.md-typeset .rbc-runbooks td details p{margin:.3em 0}
+.md-typeset .rbc-runbooks td{min-width:6em}.md-typeset .rbc-runbooks td:nth-child(4){min-width:14em}
+.md-typeset .rbc-runbooks .rbc-gate-closed p{margin:.3em 0 0;font-size:.95em}
 /* the timeline chart: text over bars, so it scales down to a phone legibly */
 .rbc-timeline-chart{max-width:24rem;margin:1em 0}
 .rbc-timeline{display:block;width:100%;height:auto;font:12px sans-serif}.rbc-timeline .rbc-label,.rbc-timeline .rbc-value,.rbc-timeline .rbc-axis{fill:currentColor}
