@@ -205,6 +205,27 @@ FIT_JS = """() => {
 }"""
 
 
+# plain words (letters only: no hyphen or slash to break at) split across lines in a table
+# cell; ids and hashes may break
+BROKEN_WORDS_JS = """() => {
+  const broken = [];
+  for (const td of document.querySelectorAll('.md-content td')) {
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode());) {
+      if (node.parentElement.closest('code.rbc-id, .rbc-audit code')) continue;
+      for (const m of node.data.matchAll(/[A-Za-z]{4,}/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
 def assert_fits(tab, width: int, name: str) -> None:
     """No table is cut off: it fits the content column, or (only narrower than a desktop)
     scrolls inside a wrapper that does; the page is never wider than the viewport."""
@@ -216,6 +237,8 @@ def assert_fits(tab, width: int, name: str) -> None:
         assert t["boxLeft"] >= t["columnLeft"] - 0.5 and t["boxRight"] <= t["columnRight"] + 0.5, f"{name} at {width}px: table outside the column: {t}"
         if width >= 1400:
             assert not t["scrolls"] and t["tableRight"] <= t["columnRight"] + 0.5, f"{name} at {width}px: table does not fit: {t}"
+    broken = tab.evaluate(BROKEN_WORDS_JS)
+    assert not broken, f"{name} at {width}px: table cells so narrow that words break across lines: {broken}"
     scroll_width = tab.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{name} at {width}px: the page is {scroll_width}px wide"
 
@@ -393,6 +416,13 @@ def test_production_gate_is_closed_with_a_reason_until_the_required_migration_pa
         assert closed.is_visible() and closed.get_attribute("data-gate") == "closed"
         assert "Gate closed" in closed.inner_text() and "did not pass (verdict: failed)" in closed.inner_text()
         tab.screenshot(path=str(ARTIFACTS / "site-gate-closed.png"))
+        phone = browser.new_page(viewport={"width": 390, "height": 900})
+        phone.goto(f"{served.base}/")
+        phone.wait_for_selector(".md-typeset__table", state="attached")
+        assert "did not pass (verdict: failed)" in phone.locator(".rbc-runbooks [data-gate=closed]").inner_text()
+        assert_fits(phone, 390, "home, gate closed")
+        phone.screenshot(path=str(ARTIFACTS / "site-home-gate-closed-390.png"), full_page=True)
+        phone.close()
         (site / "broken").unlink()
         assert run_cli(site, "run", "docs/stage.md", "--execute", "--confirm", "STAGE-OK").returncode == 0
         assert gate()[0] == "open"
