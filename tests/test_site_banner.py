@@ -237,6 +237,8 @@ def assert_fits(tab, width: int, name: str) -> None:
         assert t["boxLeft"] >= t["columnLeft"] - 0.5 and t["boxRight"] <= t["columnRight"] + 0.5, f"{name} at {width}px: table outside the column: {t}"
         if width >= 1400:
             assert not t["scrolls"] and t["tableRight"] <= t["columnRight"] + 0.5, f"{name} at {width}px: table does not fit: {t}"
+    stamp = ISO_STAMP.search(tab.locator(".md-content").inner_text())
+    assert not stamp, f"{name}: {stamp.group(0)}: every time on the site reads like 2026-11-30 06:30 UTC"
     broken = tab.evaluate(BROKEN_WORDS_JS)
     assert not broken, f"{name} at {width}px: table cells so narrow that words break across lines: {broken}"
     scroll_width = tab.evaluate("() => document.documentElement.scrollWidth")
@@ -289,8 +291,6 @@ def test_runbook_page_banner_badges_tables_and_chart(browser, served, shown, wid
     label = chart.locator("text.rbc-label").first.bounding_box()
     assert label["height"] >= 9, f"phase names shrink to {label['height']:.1f}px at {width}px"  # still legible on a phone
 
-    content = tab.locator(".md-content").inner_text()
-    assert not ISO_STAMP.search(content), "every time on the site reads like 2026-11-30 06:30 UTC"
     assert_fits(tab, width, "stage")
     tab.screenshot(path=str(ARTIFACTS / f"site-runbook-{width}.png"), full_page=True)
     tab.close()
