@@ -32,7 +32,9 @@ The rules (documented in ``docs/reference/evidence.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from .model import EXECUTED, FAILED, INTERRUPTED, MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, PASSED, STEP, TIMED_OUT, BlockResult, Runbook, RunRecord
@@ -58,8 +60,7 @@ class Attempt:
 
     @property
     def mode(self) -> str:
-        modes = {r.mode for r in self.runs}
-        return MODE_EXECUTE if MODE_EXECUTE in modes else MODE_REHEARSAL if MODE_REHEARSAL in modes else MODE_CHECK
+        return _mode({r.mode for r in self.runs})
 
     @property
     def is_migration(self) -> bool:
@@ -119,28 +120,83 @@ class Attempt:
         return found[0] if found else None
 
 
-def group(records: Sequence[RunRecord]) -> list[Attempt]:
-    """Group records (in ledger order) into attempts, ordered by the position of their latest run."""
-    members: dict[tuple[str, str], list[RunRecord]] = {}
-    last_at: dict[tuple[str, str], int] = {}
-    for index, record in enumerate(records):
-        key = (record.environment, record.attempt)
-        members.setdefault(key, []).append(record)
-        last_at[key] = index
-    out = []
-    for key in sorted(members, key=last_at.__getitem__):
-        results: dict[str, tuple[BlockResult, RunRecord]] = {}
-        for run in members[key]:
-            for b in run.blocks:
-                if b.status in EXECUTED:
-                    results[b.id] = (b, run)
-        out.append(Attempt(key[1], key[0], tuple(members[key]), results))
-    return out
+def _mode(modes: set[str]) -> str:
+    """An attempt's mode from its runs' modes (rules in the module docstring)."""
+    return MODE_EXECUTE if MODE_EXECUTE in modes else MODE_REHEARSAL if MODE_REHEARSAL in modes else MODE_CHECK
+
+
+class Attempts(Sequence[Attempt]):
+    """The attempts of a ledger's records, ordered by the position of their latest run.
+
+    Grouping reads only each record's environment, attempt id and mode
+    (``records.header(i)`` when the records offer it, as ``ledger.LazyRecords`` does
+    without parsing); an ``Attempt`` — its runs parsed — is made only when read, so
+    views that need the newest few attempts of a long ledger parse only those.
+    """
+
+    def __init__(self, records: Sequence[RunRecord]):
+        self.records = records
+        header = getattr(records, "header", None)
+        lines: dict[tuple[str, str], list[int]] = {}
+        modes: dict[tuple[str, str], set[str]] = {}
+        for i in range(len(records)):
+            if header is not None:
+                environment, attempt, mode = header(i)
+            else:
+                r = records[i]
+                environment, attempt, mode = r.environment, r.attempt, r.mode
+            key = (environment, attempt)
+            lines.setdefault(key, []).append(i)
+            modes.setdefault(key, set()).add(mode)
+        self.keys = sorted(lines, key=lambda k: lines[k][-1])
+        self.lines = lines
+        self.modes = {k: _mode(m) for k, m in modes.items()}
+        self.position = {k: n for n, k in enumerate(self.keys)}
+        self._made: dict[int, Attempt] = {}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.keys)))]
+        if index < 0:
+            index += len(self.keys)
+        if not 0 <= index < len(self.keys):
+            raise IndexError(index)
+        if index not in self._made:
+            key = self.keys[index]
+            runs = tuple(self.records[i] for i in self.lines[key])
+            results: dict[str, tuple[BlockResult, RunRecord]] = {}
+            for run in runs:
+                for b in run.blocks:
+                    if b.status in EXECUTED:
+                        results[b.id] = (b, run)
+            self._made[index] = Attempt(key[1], key[0], runs, results)
+        return self._made[index]
+
+    def newest(self, environment: str | None = None, mode: str | None = None) -> Iterator[Attempt]:
+        """The attempts of ``environment`` (any: ``None``) in ``mode`` (any: ``None``), newest
+        first; only those read are made."""
+        for n in range(len(self.keys) - 1, -1, -1):
+            key = self.keys[n]
+            if (environment is None or key[0] == environment) and (mode is None or self.modes[key] == mode):
+                yield self[n]
+
+    def find(self, environment: str, attempt_id: str) -> Attempt | None:
+        """The attempt ``attempt_id`` of ``environment`` (``None`` when no record belongs to it)."""
+        n = self.position.get((environment, attempt_id))
+        return None if n is None else self[n]
+
+
+def group(records: Sequence[RunRecord]) -> Attempts:
+    """The records' attempts (``Attempts``), oldest first by their latest run."""
+    return Attempts(records)
 
 
 def find_attempt(records: Sequence[RunRecord], environment: str, attempt_id: str) -> Attempt | None:
     """The attempt ``attempt_id`` of ``environment`` (``None`` when no record belongs to it)."""
-    return next((a for a in group([r for r in records if r.environment == environment and r.attempt == attempt_id])), None)
+    return Attempts(records).find(environment, attempt_id)
 
 
 def verdict(attempt: Attempt) -> str:
@@ -233,8 +289,8 @@ class State:
 
     runbook_id: str
     environment: str
-    #: every attempt of every environment, ordered by their latest run
-    attempts: tuple[Attempt, ...]
+    #: every attempt of every environment, ordered by their latest run (made when read)
+    attempts: Attempts
     #: the latest migration (``execute``) attempt in the environment
     migration: Attempt | None
     #: the latest rehearsal attempt
@@ -247,30 +303,29 @@ class State:
         """The attempt views show: the migration, else the rehearsal, else the checks."""
         return self.migration or self.rehearsal or self.checks
 
-    def of_environment(self) -> list[Attempt]:
-        return [a for a in self.attempts if a.environment == self.environment]
-
-
-def state(runbook_id: str, environment: str, records: Sequence[RunRecord]) -> State:
-    """The state of ``runbook_id`` in ``environment`` from verified ``records`` (ledger order)."""
-    all_attempts = group(records)
-    own = [a for a in all_attempts if a.environment == environment]
-    migration = next((a for a in reversed(own) if a.mode == MODE_EXECUTE), None)
-    rehearsal = next((a for a in reversed(all_attempts) if a.mode == MODE_REHEARSAL), None)
-    checks = next((a for a in reversed(own) if a.mode == MODE_CHECK), None)
-    return State(runbook_id, environment, tuple(all_attempts), migration, rehearsal, checks)
+def state(runbook_id: str, environment: str, records: Sequence[RunRecord] | Attempts) -> State:
+    """The state of ``runbook_id`` in ``environment`` from verified ``records`` (ledger
+    order), or from their ``Attempts`` when the caller has grouped them already."""
+    attempts = records if isinstance(records, Attempts) else Attempts(records)
+    migration = next(attempts.newest(environment, MODE_EXECUTE), None)
+    rehearsal = next(attempts.newest(None, MODE_REHEARSAL), None)
+    checks = next(attempts.newest(environment, MODE_CHECK), None)
+    return State(runbook_id, environment, attempts, migration, rehearsal, checks)
 
 
 def block_evidence(runbook: Runbook, st: State) -> list[Evidence]:
     """Per block, in document order: its latest executed result among the environment's
-    attempts (any mode, newest attempt first), else in the latest rehearsal."""
-    own = list(reversed(st.of_environment()))
-    pools = own + ([st.rehearsal] if st.rehearsal and st.rehearsal not in own else [])
-    out = []
-    for block in runbook.blocks:
-        found = next(((a.results[block.id], a) for a in pools if block.id in a.results), None)
-        out.append(_evidence(block.id, block.sha256, found[0] if found else None, found[1] if found else None))
-    return out
+    attempts (any mode, newest attempt first), else in the latest rehearsal. Reads
+    attempts only until every block is found."""
+    wanted = {b.id for b in runbook.blocks}
+    found: dict[str, tuple[tuple[BlockResult, RunRecord], Attempt]] = {}
+    pools = itertools.chain(st.attempts.newest(st.environment), [st.rehearsal] if st.rehearsal else [])
+    for a in pools:
+        for block_id in wanted & a.results.keys() - found.keys():
+            found[block_id] = (a.results[block_id], a)
+        if len(found) == len(wanted):
+            break
+    return [_evidence(b.id, b.sha256, *found[b.id]) if b.id in found else Evidence(b.id, NEVER_RUN) for b in runbook.blocks]
 
 
 def criteria(runbook: Runbook, attempt: Attempt | None) -> list[CriterionRow]:

@@ -40,7 +40,8 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
 
     Without the target's secret in ``environ`` (a site build), the target rule is not checked.
     """
-    from .evidence import PASSED, group
+    from .evidence import PASSED, Attempt, group
+    from .model import MODE_EXECUTE
     from .execute import fingerprints, runbook_env
     from .ledger import ledger_path, verified_records
     from .target import resolve
@@ -58,21 +59,27 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
             problems.append(f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
                             f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again.")
             continue
-        migrations = [a for a in group(records) if a.is_migration and (req.environment is None or a.environment == req.environment)]
-        same = [a for a in migrations if all(a.fingerprints.get(p) == current.get(p) for p in req.same)]
-        if not same:
+        newest: Attempt | None = None  # the newest migration attempt
+        later: Attempt | None = None  # the newest one that did not pass, after ``latest``
+        latest: Attempt | None = None  # the newest one for the current content of the ``same`` paths
+        for a in group(records).newest(req.environment, MODE_EXECUTE):  # newest first: reads only as far back as it must
+            newest = newest or a
+            if all(a.fingerprints.get(p) == current.get(p) for p in req.same):
+                latest = a
+                break
+            if later is None and a.verdict != PASSED:
+                later = a
+        if latest is None:
             content = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
-            why = (f"its latest --execute attempt ({migrations[-1].id}) was for different content of {', '.join(req.same)}; current: {content}" if migrations
+            why = (f"its latest --execute attempt ({newest.id}) was for different content of {', '.join(req.same)}; current: {content}" if newest
                    else f"{path} holds no --execute attempt of it")
             problems.append(f"{prefix}: {why}. Run {todo} (same --results), then try again.")
             continue
-        latest = same[-1]
-        later = [a for a in migrations[migrations.index(latest) + 1:] if a.verdict != PASSED]
         if latest.verdict != PASSED:
             problems.append(f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
                             f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again.")
-        elif later:
-            problems.append(f"{prefix}: its --execute attempt {later[-1].id} ({later[-1].verdict}) came after the last pass {latest.id}. "
+        elif later is not None:
+            problems.append(f"{prefix}: its --execute attempt {later.id} ({later.verdict}) came after the last pass {latest.id}. "
                             f"Fix it and run {todo}, then try again.")
         elif here is not None and latest.target_digest == here:
             problems.append(f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "

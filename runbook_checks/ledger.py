@@ -224,6 +224,28 @@ class LazyRecords(Sequence[RunRecord]):
                 raise _not_a_record(self.path, index + 1, exc) from exc
         return self._made[index]
 
+    def header(self, index: int) -> tuple[str, str, str]:
+        """``(environment, attempt, mode)`` of line ``index`` — the attempt id, or the run
+        id of a version-1 record — read off the bytes of a sealed line without parsing it.
+
+        A key inside a JSON string has its quotes escaped. A sealed line's keys are sorted:
+        ``attempt_id`` sits in the head before ``"blocks":``, the others in the tail after
+        the blocks' closing ``],"ci":``, so only those short stretches are searched, and a
+        key found there exactly once is the record's own. A key that occurs more than once
+        there (``run_id`` in ``ci``, a fingerprinted path named ``mode``), a value that
+        holds an escape, or a line in another form is parsed instead."""
+        start, end, sealed = self.spans[index]
+        head_end, tail = self.buffer.find(b'"blocks":[', start, end), self.buffer.rfind(b'],"ci":', start, end)
+        if sealed and head_end >= 0 and tail >= 0:
+            values = [_only_string(self.buffer, b'"environment":"', tail, end), _only_string(self.buffer, b'"attempt_id":"', start, head_end),
+                      _only_string(self.buffer, b'"mode":"', tail, end)]
+            if values[1] is None and self.buffer.find(b'"attempt_id":', start, head_end) < 0:  # version 1: the run is its own attempt
+                values[1] = _only_string(self.buffer, b'"run_id":"', tail, end)
+            if all(v is not None for v in values):
+                return values[0], values[1], values[2]  # type: ignore[return-value]
+        data = self.data(index)
+        return str(data.get("environment")), str(data.get("attempt_id") or data.get("run_id")), str(data.get("mode"))
+
     def where(self, key: str, value: str) -> "NewestFirst":
         """The records whose top-level ``key`` is ``value``, found newest first and only as
         far back as they are read. Sealed lines without the key's compact JSON text are
@@ -382,3 +404,17 @@ def verified_records(path: Path) -> tuple[Sequence[RunRecord], Verification | No
         return [], None
     records = LazyRecords(path)
     return records, verify_ledger(path, validate_schema=False, records=records)
+
+
+def _only_string(buffer: bytes, key: bytes, start: int, end: int) -> str | None:
+    """The JSON string after ``key`` (``b'"name":"'``) in ``buffer[start:end]`` when the key
+    occurs there exactly once; ``None`` otherwise, or when the value holds an escape (the
+    caller then parses the line)."""
+    at = buffer.find(key, start, end)
+    if at < 0 or buffer.find(key, at + 1, end) >= 0:
+        return None
+    begin = at + len(key)
+    close = buffer.find(b'"', begin, end)
+    if close < 0 or buffer.find(b"\\", begin, close) >= 0:
+        return None
+    return buffer[begin:close].decode("utf-8", "replace")

@@ -43,7 +43,7 @@ from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
-from .evidence import Attempt, group
+from .evidence import Attempts, group
 from .report import Report, build_report, comparison
 from .site import (CSS, attempt_details, badge_html, badge_status, banner_html, criteria_html, e, evidence_html, history_html, runbooks_html,
                    table_html, timeline_html, verification_text)
@@ -183,9 +183,9 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
 
     def report(self, runbook: Runbook) -> Report:
         """The runbook's report from its verified records, as the evidence policy decides it."""
-        return self.rendered("report", runbook, None, lambda: build_report(runbook, self.ledger(runbook)[0]))
+        return self.rendered("report", runbook, None, lambda: build_report(runbook, self.attempts(runbook)))
 
-    def attempts(self, runbook: Runbook) -> list[Attempt]:
+    def attempts(self, runbook: Runbook) -> Attempts:
         return self.rendered("attempts", runbook, None, lambda: group(self.ledger(runbook)[0]))
 
     def gate(self, runbook: Runbook) -> tuple[str, ...] | None:
@@ -338,7 +338,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         banner = self.report(runbook).attempt
         if banner is not None and not any(a.id == banner.id and a.environment == banner.environment for a in shown):
             # the runbook page's banner links to the attempt it shows: list it too
-            shown = [a for a in attempts if a.id == banner.id and a.environment == banner.environment] + shown
+            shown = [attempts.find(banner.environment, banner.id)] + shown
             also = f", and attempt <code>{e(banner.id)}</code>, which the runbook page shows"
         published = self.ledger_url(runbook, page)
         full = (f'<p>Latest {len(shown) - bool(also)} of {len(attempts)} attempts{also}. The whole ledger, to verify yourself: '

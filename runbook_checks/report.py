@@ -62,8 +62,9 @@ class Report:
         return asdict(self)
 
 
-def build_report(runbook: Runbook, records: Sequence[RunRecord], environment: str | None = None) -> Report:
-    """The report of ``runbook`` in ``environment`` (default: the runbook's own) from verified records."""
+def build_report(runbook: Runbook, records: Sequence[RunRecord] | policy.Attempts, environment: str | None = None) -> Report:
+    """The report of ``runbook`` in ``environment`` (default: the runbook's own) from verified
+    records (or their ``evidence.Attempts``)."""
     st = policy.state(runbook.id, environment or runbook.environment, records)
     shown = st.shown
     rows, total, total_verdict = policy.timeline(runbook, shown)

@@ -200,3 +200,30 @@ def test_a_nested_prev_key_does_not_stand_in_for_the_records_own(cli, write, tmp
     assert site_check(ledger) == (None, None, [True, True, True])
     ledger.write_text(content[0] + content[2])
     assert site_check(ledger)[:2] == (2, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+
+
+def test_header_reads_environment_attempt_and_mode_off_the_bytes_as_parsing_would(tmp_path):
+    """LazyRecords.header (the site groups attempts without parsing records) agrees with
+    the parsed record, whatever the record holds."""
+    from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
+
+    base = {"schema_version": 2, "run_id": "r1", "environment": "staging", "mode": "execute", "attempt_id": "a1", "target": None,
+            "ci": None, "fingerprints": {}, "options": {}, "blocks": []}
+    variants = [
+        base,
+        {**base, "schema_version": 1, "attempt_id": None, "ci": {"run_id": "9001"}},  # version 1: the run is its own attempt
+        {**{k: v for k, v in base.items() if k not in ("attempt_id", "target")}, "schema_version": 1},
+        {**base, "fingerprints": {"mode": "x" * 64, "environment": "y" * 64, "attempt_id": "z" * 64}},  # keys that are paths
+        {**base, "environment": 'quo"te', "attempt_id": "back\\slash"},  # values with escapes (a forger's record)
+        {**base, "options": {"mode": "check"}, "ci": {"run_id": "1", "environment": "other"}},
+    ]
+    path, prev, lines = tmp_path / "x.jsonl", None, []
+    for v in variants:
+        record = {**v, "prev": prev}
+        lines.append(sealed_line(record))
+        prev = record["hash"]
+    path.write_bytes(b"".join(lines))
+    records = LazyRecords(path)
+    assert verify_ledger(path, validate_schema=False, records=records).ok
+    for i, v in enumerate(variants):
+        assert records.header(i) == (v["environment"], v.get("attempt_id") or v["run_id"], v["mode"]), i
