@@ -298,7 +298,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     from .console import PlainReporter, RichReporter
     from .execute import resumed_run, run_plan
     from .gates import RunLock
-    from .ledger import append_record, last_hash, ledger_path, read_records
+    from .ledger import append_record, last_hash, ledger_path, verified_records
     from .redact import Redactor
 
     _check_writable(junit)
@@ -311,7 +311,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             h = lock.took_over
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
         last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
-        prior = read_records(ledger) if from_id or any(b.after for b in runbook.blocks) else []
+        prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
         resumes = resumed_run(prior, environment) if from_id else None
         to_run = sum(1 for p in plan if p.run)
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)

@@ -41,6 +41,7 @@ from .model import (
     Runbook,
     RunRecord,
 )
+from . import evidence
 from .redact import Redactor
 from .runner import Observer, run_block, utc_now
 from .target import resolve as resolve_target
@@ -209,10 +210,16 @@ def attempt_id(explicit: str | None, environ: Mapping[str, str], resumes: RunRec
 
 def resumed_run(records: Sequence[RunRecord], environment: str) -> RunRecord | None:
     """The run a ``--from`` resume continues: the environment's latest run that did not
-    pass, else its latest run (``None`` when it has none)."""
-    previous = [r for r in records if r.environment == environment]
-    unfinished = [r for r in previous if r.status != RUN_PASSED]
-    return (unfinished or previous or [None])[-1]
+    pass, else its latest run (``None`` when it has none). Searched newest first (a
+    ``ledger.LazyRecords`` parses only the records it passes)."""
+    where = getattr(records, "where", None)
+    candidates = where("environment", environment) if where else [r for r in records if r.environment == environment]
+    latest = None
+    for record in reversed(candidates):
+        latest = latest or record
+        if record.status != RUN_PASSED:
+            return record
+    return latest
 
 
 def begin_run(runbook: Runbook, environ: Mapping[str, str], environment: str | None = None) -> RunStart:
@@ -252,7 +259,7 @@ class RunSession:
     latest ``pending-exit`` check of the attempt reported pending migrations
     (``skipped``; a failed deploy still gets its checks). ``run`` executes the others through ``runner.run_block``.
 
-    ``prior``: earlier runs of the ledger (any attempt; only this attempt's are used).
+    ``prior``: the ledger's earlier runs (any attempt; only this attempt's are read).
     ``start``: the run's start when the caller took it (``begin_run``), else taken here.
     Raises ``UsageProblem`` for a bad ``attempt`` id.
     """
@@ -272,7 +279,8 @@ class RunSession:
         self.start = start or begin_run(runbook, environ, environment)
         self.attempt = attempt_id(attempt, environ, resumes, self.start.run_id)
         self.start.env["RUNBOOK_ATTEMPT_ID"] = self.attempt
-        self.prior = [r for r in prior if r.attempt == self.attempt and r.environment == self.start.environment]
+        mine = evidence.Attempts(prior).find(self.start.environment, self.attempt)
+        self.prior: list[RunRecord] = list(mine.runs) if mine else []
 
     def _latest(self, block_id: str) -> BlockResult | None:
         """The block's latest executed result in this attempt (this run first)."""

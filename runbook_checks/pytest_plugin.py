@@ -142,7 +142,7 @@ class _RunbookRun:
     def start(cls, state: _Session, runbook: Any) -> "_RunbookRun":
         from .execute import RunSession, plan_run
         from .gates import RunLock, missing_secrets
-        from .ledger import last_hash, ledger_path, read_records
+        from .ledger import last_hash, ledger_path, verified_records
         from .redact import Redactor
 
         self = cls()
@@ -154,7 +154,7 @@ class _RunbookRun:
         try:
             ledger = ledger_path(state.results, runbook.id)
             last_hash(ledger)  # a ledger that cannot take the record: nothing runs
-            prior = read_records(ledger) if any(b.after for b in runbook.blocks) else []
+            prior = verified_records(ledger)[0] if any(b.after for b in runbook.blocks) else []
             self.session = RunSession(runbook, plan_run(runbook, execute=self.execute), environ=os.environ, redactor=self.redactor,
                                       mode="execute" if self.execute else "check", attempt=state.config.getoption("runbooks_attempt"),
                                       prior=prior, runner="pytest")
