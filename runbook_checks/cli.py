@@ -20,6 +20,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, RunbookChecksError, RunbookInvalid
+from .model import MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, RUN_INTERRUPTED
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -202,7 +203,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     _something_to_run(plan)
     with _hints_for_refusals(runbook):
         _gates(runbook, execute, confirm, results)
-    sys.exit(_run(runbook, plan, path=path, mode="execute" if execute else "check", from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
+    sys.exit(_run(runbook, plan, path=path, mode=MODE_EXECUTE if execute else MODE_CHECK, from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
                   quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment, attempt=attempt))
 
 
@@ -312,7 +313,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
         last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
         prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
-        resumes = resumed_run(prior, environment) if from_id else None
+        resumes = resumed_run(prior, environment, mode) if from_id else None
         to_run = sum(1 for p in plan if p.run)
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
         try:
@@ -364,7 +365,7 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
                 fh.write(redact(text))
         except OSError as exc:
             console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
-    if record.mode == "rehearsal" and record.status != "interrupted":
+    if record.mode == MODE_REHEARSAL and record.status != RUN_INTERRUPTED:
         console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record], record.environment)), highlight=False, markup=False)
     if fmt == "json":
         click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
@@ -404,7 +405,7 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
         check_secrets(runbook, environ)
         click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
                    f"({', '.join(targets)} point there; nothing real is touched)", file=out)
-        code = _run(runbook, plan, path=path, mode="rehearsal", from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
+        code = _run(runbook, plan, path=path, mode=MODE_REHEARSAL, from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
                     grace=grace, environ=environ, environment="rehearsal", lock=lock, attempt=attempt)
     sys.exit(code)
 
@@ -438,7 +439,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
         check_secrets(runbook, os.environ)
     plan = [PlannedBlock(b, True) for b in runbook.blocks if b.id in diagnostics]
     redact = Redactor.for_secrets(runbook.secrets, os.environ)
-    record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode="check", grace=grace)
+    record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode=MODE_CHECK, grace=grace)
     console = Console(soft_wrap=True)
     found = []
     for result in record.blocks:
@@ -529,7 +530,7 @@ def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> No
     ledger = ledger_path(Path(results), runbook.id)
     if not ledger.exists():
         click.echo(f"note: no runs recorded yet ({ledger} does not exist; is --results right?)", err=True)
-    records, verification = verified_records(ledger)
+    records, verification = verified_records(ledger, validate_schema=True)
     report = build_report(runbook, records, environment)
     click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else report_markdown(report))
     if verification is not None and not verification.ok:

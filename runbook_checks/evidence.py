@@ -8,14 +8,15 @@ The rules (documented in ``docs/reference/evidence.md``):
 
 - An **attempt** is one try at migrating one target: the runs of one environment that
   share an attempt id (one GitHub workflow run, ``--attempt ID``, a ``--from`` resume
-  and the run it resumes). Attempts are ordered by their latest run.
+  and the run it resumes). Attempts are ordered by their first run.
 - Within an attempt, a block's result is its **latest executed** result (passed,
   failed, timed out or interrupted) over the attempt's runs, so a resumed block
   replaces its failure.
 - An attempt's **verdict**: ``failed`` when any block's result failed or timed out;
-  else ``interrupted`` when any was interrupted; else, for migrations and rehearsals,
-  ``incomplete`` unless every step and every criterion block recorded in it passed;
-  else ``passed``.
+  else ``interrupted`` when any was interrupted (or its last run was); else
+  ``incomplete`` when nothing executed, when its runs recorded different target
+  digests or fingerprinted content, or — for migrations and rehearsals — unless every
+  step and every criterion block recorded in it passed; else ``passed``.
 - Its **mode**: ``execute`` when any run of it was an ``--execute`` run (a migration),
   else ``rehearsal``, else ``check``. Only ``execute`` attempts are migrations: a
   rehearsal or a checks-only attempt never counts as a migration pass and never
@@ -23,8 +24,9 @@ The rules (documented in ``docs/reference/evidence.md``):
 - What a page or report **shows** for an environment: its latest migration attempt;
   with none, the latest rehearsal (labelled as practice), else its latest checks-only
   attempt.
-- The **timeline** sums, per phase, the durations of every executed block of the
-  shown attempt (over all its runs); a phase with no measured block is ``not
+- The **timeline** sums, per phase, the durations of every block of the shown attempt
+  that ran to its end (passed, failed or timed out; an interrupted block's time is not
+  a measurement), over all its runs; a phase with no measured block is ``not
   measured`` and the total is then ``incomplete``.
 - A criterion is ``stale`` when the block that proves it changed since (its SHA-256
   differs), ``never-run`` when the shown attempt has no executed result for it.
@@ -34,14 +36,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
+
 from .model import EXECUTED, FAILED, INTERRUPTED, MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, PASSED, STEP, TIMED_OUT, BlockResult, Runbook, RunRecord
 
 # Attempt verdicts (``passed``, ``failed`` and ``interrupted`` are also block statuses).
 INCOMPLETE = "incomplete"
-VERDICTS = (PASSED, FAILED, INCOMPLETE, INTERRUPTED)
 # Evidence statuses beyond the block statuses.
 STALE = "stale"
 NEVER_RUN = "never-run"
@@ -60,14 +62,17 @@ class Attempt:
 
     @property
     def mode(self) -> str:
+        """``execute``, ``rehearsal`` or ``check`` (rules in the module docstring)."""
         return _mode({r.mode for r in self.runs})
 
     @property
     def is_migration(self) -> bool:
+        """Only ``execute`` attempts are migrations."""
         return self.mode == MODE_EXECUTE
 
     @property
     def verdict(self) -> str:
+        """``passed``, ``failed``, ``incomplete`` or ``interrupted`` (``verdict()``)."""
         return verdict(self)
 
     @property
@@ -101,19 +106,37 @@ class Attempt:
 
     @property
     def ci_url(self) -> str | None:
-        return next((r.ci["run_url"] for r in reversed(self.runs) if r.ci and r.ci.get("run_url")), None)
+        """The CI run's address (``http(s)://`` only: a record could hold any text)."""
+        urls = (r.ci.get("run_url") for r in reversed(self.runs) if isinstance(r.ci, dict))
+        return next((u for u in urls if isinstance(u, str) and u.startswith(("https://", "http://"))), None)
+
+    @property
+    def target_digests(self) -> set[str]:
+        """The target digests its runs recorded (more than one: the attempt changed databases)."""
+        return {d for r in self.runs if isinstance(r.target, dict) and isinstance(d := r.target.get("digest"), str)}
 
     @property
     def target_digest(self) -> str | None:
-        """The digest of the database the attempt's steps ran on (its latest run that names one)."""
-        stepped = [r for r in self.runs if any(b.kind == STEP and b.status in EXECUTED for b in r.blocks)] or list(self.runs)
-        return next(((r.target or {}).get("digest") for r in reversed(stepped) if (r.target or {}).get("digest")), None)
+        """The digest of the one database the attempt ran on (``None``: unknown, or several)."""
+        digests = self.target_digests
+        return next(iter(digests)) if len(digests) == 1 else None
 
     @property
     def fingerprints(self) -> dict[str, str]:
-        """The fingerprinted content its steps ran with (its latest run that ran a step, else its latest run)."""
-        stepped = [r for r in self.runs if any(b.kind == STEP and b.status in EXECUTED for b in r.blocks)]
-        return (stepped or list(self.runs))[-1].fingerprints
+        """The fingerprinted content the attempt ran with: its first run's (``problem``
+        says when a later run saw other content)."""
+        return self.first.fingerprints
+
+    @property
+    def problem(self) -> str | None:
+        """Why the attempt is not one try at one target with one content, or ``None``:
+        its runs recorded different target digests, or different fingerprints (the
+        migrations changed between a failure and its resume)."""
+        if len(self.target_digests) > 1:
+            return "its runs were pointed at different databases (target digests differ)"
+        if any(r.fingerprints != self.first.fingerprints for r in self.runs):
+            return "the fingerprinted content changed between its runs"
+        return None
 
     def result(self, block_id: str) -> BlockResult | None:
         found = self.results.get(block_id)
@@ -126,7 +149,8 @@ def _mode(modes: set[str]) -> str:
 
 
 class Attempts(Sequence[Attempt]):
-    """The attempts of a ledger's records, ordered by the position of their latest run.
+    """The attempts of a ledger's records, ordered by the position of their first run (a
+    later run joining an attempt does not make it newer).
 
     Grouping reads only each record's environment, attempt id and mode
     (``records.header(i)`` when the records offer it, as ``ledger.LazyRecords`` does
@@ -148,7 +172,7 @@ class Attempts(Sequence[Attempt]):
             key = (environment, attempt)
             lines.setdefault(key, []).append(i)
             modes.setdefault(key, set()).add(mode)
-        self.keys = sorted(lines, key=lambda k: lines[k][-1])
+        self.keys = sorted(lines, key=lambda k: lines[k][0])
         self.lines = lines
         self.modes = {k: _mode(m) for k, m in modes.items()}
         self.position = {k: n for n, k in enumerate(self.keys)}
@@ -190,7 +214,7 @@ class Attempts(Sequence[Attempt]):
 
 
 def group(records: Sequence[RunRecord]) -> Attempts:
-    """The records' attempts (``Attempts``), oldest first by their latest run."""
+    """The records' attempts (``Attempts``), oldest first by their first run."""
     return Attempts(records)
 
 
@@ -206,12 +230,12 @@ def verdict(attempt: Attempt) -> str:
         return FAILED
     if INTERRUPTED in statuses or attempt.last.status == INTERRUPTED:
         return INTERRUPTED
+    if not statuses or attempt.problem is not None:
+        return INCOMPLETE
     if attempt.mode != MODE_CHECK:
         required = {b.id for r in attempt.runs for b in r.blocks if b.kind == STEP or b.criterion}
-        if not required or any((res := attempt.result(i)) is None or res.status != PASSED for i in required):
+        if any((res := attempt.result(i)) is None or res.status != PASSED for i in required):
             return INCOMPLETE
-    elif not statuses:
-        return INCOMPLETE
     return PASSED
 
 
@@ -353,6 +377,7 @@ def criteria(runbook: Runbook, attempt: Attempt | None) -> list[CriterionRow]:
 
 
 def range_verdict(measured: float | None, rng: tuple[float, float]) -> str:
+    """``within``, ``over`` or ``under`` the (low, high) range in seconds, or ``not measured``."""
     if measured is None:
         return "not measured"
     if measured > rng[1]:
@@ -367,20 +392,23 @@ def timeline(runbook: Runbook, attempt: Attempt | None) -> tuple[list[TimelineRo
     if attempt is not None and attempt.mode != MODE_CHECK:
         for run in attempt.runs:
             for b in run.blocks:
-                if b.phase and b.status in EXECUTED:
+                if b.phase and b.status in (PASSED, FAILED, TIMED_OUT):
                     measured[b.phase] = measured.get(b.phase, 0.0) + b.duration_s
     rows = [TimelineRow(p.id, p.name, p.estimate, p.estimate_s, round(measured[p.id], 4) if p.id in measured else None,
                         range_verdict(measured.get(p.id), p.estimate_s)) for p in runbook.phases]
-    lo = sum(p.estimate_s[0] for p in runbook.phases)
-    hi = sum(p.estimate_s[1] for p in runbook.phases)
     total = round(sum(r.measured_s for r in rows if r.measured_s is not None), 4) if measured else None
     if total is None:
         total_verdict = "not measured"
     elif any(r.measured_s is None for r in rows):
         total_verdict = INCOMPLETE
     else:
-        total_verdict = range_verdict(total, (lo, hi))
+        total_verdict = range_verdict(total, estimate_s(runbook))
     return rows, total, total_verdict
+
+
+def estimate_s(runbook: Runbook) -> tuple[float, float]:
+    """The whole runbook's estimate in seconds: its phases' (low, high) added up."""
+    return sum(p.estimate_s[0] for p in runbook.phases), sum(p.estimate_s[1] for p in runbook.phases)
 
 
 def overdue(when: str | None, max_age_s: float, now: datetime | None = None) -> bool:

@@ -27,6 +27,7 @@ from .model import (
     EXECUTED,
     FAILED,
     MODE_CHECK,
+    MODE_EXECUTE,
     INTERRUPTED,
     NOT_RUN,
     PASSED,
@@ -102,7 +103,8 @@ def plan_run(
         elif block.id in skip:
             plan.append(PlannedBlock(block, False, "skipped by --skip"))
         elif block.kind == STEP and not execute:
-            plan.append(PlannedBlock(block, False, "mutating step: runs only with --execute --confirm TOKEN"))
+            plan.append(PlannedBlock(block, False, "mutating step: runs only with the confirmation token "
+                                                   "(run --execute --confirm TOKEN; pytest --runbooks-execute --runbooks-confirm TOKEN)"))
         else:
             plan.append(PlannedBlock(block, True))
     return plan
@@ -185,7 +187,7 @@ class RunStart:
 
 #: environment variable that sets the attempt id where ``--attempt`` cannot be passed
 ATTEMPT_ENV = "RUNBOOK_CHECKS_ATTEMPT"
-_ATTEMPT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$")
+_ATTEMPT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}")
 
 
 def attempt_id(explicit: str | None, environ: Mapping[str, str], resumes: RunRecord | None, run_id: str) -> str:
@@ -193,33 +195,30 @@ def attempt_id(explicit: str | None, environ: Mapping[str, str], resumes: RunRec
     ``$RUNBOOK_CHECKS_ATTEMPT``, the attempt of the run a ``--from`` resume continues, the
     GitHub workflow run (``github-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>``), else the run's own id.
 
-    Raises ``UsageProblem`` (exit 2) for an id that is empty, longer than 200
-    characters or holds characters other than letters, digits and ``_.:/@+-``.
+    Raises ``UsageProblem`` (exit 2) for an id (from any of these) that is empty, longer
+    than 200 characters or holds characters other than letters, digits and ``_.:/@+-``;
+    an empty ``$RUNBOOK_CHECKS_ATTEMPT`` counts as unset.
     """
-    for value, where in ((explicit, "--attempt"), (environ.get(ATTEMPT_ENV), f"${ATTEMPT_ENV}")):
-        if value is not None and value != "":
-            if not _ATTEMPT_RE.match(value):
+    candidates = [(explicit, "--attempt"), (environ.get(ATTEMPT_ENV) or None, f"${ATTEMPT_ENV}"),
+                  (resumes.attempt if resumes is not None else None, "the resumed run's attempt id")]
+    if environ.get("GITHUB_RUN_ID"):
+        candidates.append((f"github-{environ['GITHUB_RUN_ID']}-{environ.get('GITHUB_RUN_ATTEMPT') or '1'}", "$GITHUB_RUN_ID/$GITHUB_RUN_ATTEMPT"))
+    for value, where in candidates:
+        if value is not None:
+            if not _ATTEMPT_RE.fullmatch(value):
                 raise UsageProblem(f"{where} {value!r}: an attempt id is 1-200 letters, digits and _.:/@+- (starting with a letter or digit)")
             return value
-    if resumes is not None:
-        return resumes.attempt
-    if environ.get("GITHUB_RUN_ID"):
-        return f"github-{environ['GITHUB_RUN_ID']}-{environ.get('GITHUB_RUN_ATTEMPT') or '1'}"
     return run_id
 
 
-def resumed_run(records: Sequence[RunRecord], environment: str) -> RunRecord | None:
-    """The run a ``--from`` resume continues: the environment's latest run that did not
-    pass, else its latest run (``None`` when it has none). Searched newest first (a
-    ``ledger.LazyRecords`` parses only the records it passes)."""
-    where = getattr(records, "where", None)
-    candidates = where("environment", environment) if where else [r for r in records if r.environment == environment]
-    latest = None
-    for record in reversed(candidates):
-        latest = latest or record
-        if record.status != RUN_PASSED:
-            return record
-    return latest
+def resumed_run(records: Sequence[RunRecord], environment: str, mode: str) -> RunRecord | None:
+    """The run a ``--from`` resume continues: the last run of the environment's newest
+    attempt of the same kind — a migration for an ``--execute`` resume, else read-only
+    checks — when that attempt did not pass; ``None`` otherwise (the resume is then an
+    attempt of its own)."""
+    kind = MODE_EXECUTE if mode == MODE_EXECUTE else MODE_CHECK
+    newest = next(evidence.Attempts(records).newest(environment, kind), None)
+    return newest.last if newest is not None and newest.verdict != evidence.PASSED else None
 
 
 def begin_run(runbook: Runbook, environ: Mapping[str, str], environment: str | None = None) -> RunStart:

@@ -28,33 +28,35 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
     why the gate is closed (one sentence per unmet requirement, saying what to run next),
     empty when it is open. Reads files only: the site asks it too.
 
-    For each requirement, the required runbook's ledger must verify (a broken chain
-    refuses, naming ``path:N``), and by the evidence policy (``evidence.py``) its
-    environment's ``--execute`` attempts must show:
+    For each requirement, the required runbook's ledger must verify, record schema
+    included (a bad line refuses, naming ``path:N``), and by the evidence policy
+    (``evidence.py``) its environment's ``--execute`` attempts must show:
 
     - a latest attempt whose fingerprints of the ``same`` paths equal the current
-      content, with the verdict ``passed`` (every step and criterion passed);
+      content, with the verdict ``passed`` (every step and criterion passed, one target
+      and one content over all its runs);
     - no later ``--execute`` attempt that did not pass (failed, interrupted, incomplete);
-    - a target digest that differs from this runbook's target (a staging pass against
-      the production database proves nothing).
+    - when this runbook names a ``target``: its own target is a database URL, and the
+      passing attempt recorded one target digest, different from this runbook's (a
+      staging pass against the production database proves nothing).
 
-    Without the target's secret in ``environ`` (a site build), the target rule is not checked.
+    Without the target's secret in ``environ`` (a site build), the target rules are not checked.
     """
     from .evidence import PASSED, Attempt, group
-    from .model import MODE_EXECUTE
     from .execute import fingerprints, runbook_env
     from .ledger import ledger_path, verified_records
-    from .target import resolve
+    from .model import MODE_EXECUTE
+    from .target import resolve, variable
 
     current = fingerprints(runbook)
-    here = (resolve(runbook.target, {**environ, **runbook_env(runbook, environ, runbook.environment)}) or {}).get("digest")
+    here = (resolve(runbook.target, runbook_env(runbook, environ, runbook.environment)) or {}).get("digest")
     problems = []
     for req in runbook.requires:
         path = ledger_path(results_dir, req.runbook)
         what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
         todo = f"runbook-checks run {req.path} --execute --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute"
         prefix = f"requires a passing migration of {what} first"
-        records, verification = verified_records(path)
+        records, verification = verified_records(path, validate_schema=True)
         if verification is not None and not verification.ok:
             problems.append(f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
                             f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again.")
@@ -81,6 +83,12 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
         elif later is not None:
             problems.append(f"{prefix}: its --execute attempt {later.id} ({later.verdict}) came after the last pass {latest.id}. "
                             f"Fix it and run {todo}, then try again.")
+        elif runbook.target and here is None and environ.get(variable(runbook.target) or ""):
+            problems.append(f"{prefix}, and this runbook's target ({runbook.target}) is not a database URL, so the gate cannot tell it from "
+                            f"{what}'s. Use a postgresql://host:port/database URL, then try again.")
+        elif here is not None and latest.target_digest is None:
+            problems.append(f"{prefix}: its passing attempt {latest.id} recorded no single target digest (its runbook declares no 'target', or "
+                            f"its runs named other databases), so nothing shows it ran on another database than this one. Run {todo}, then try again.")
         elif here is not None and latest.target_digest == here:
             problems.append(f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
                             f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again.")

@@ -396,14 +396,15 @@ def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords
     return Verification(path, len(hashes), hashes=tuple(hashes))
 
 
-def verified_records(path: Path) -> tuple[Sequence[RunRecord], Verification | None]:
-    """A ledger's records that verify (hashes and chain; those before its first bad
-    line), read lazily, and the verification (``None`` for a missing ledger)."""
+def verified_records(path: Path, validate_schema: bool = False) -> tuple[Sequence[RunRecord], Verification | None]:
+    """A ledger's records that verify (hashes and chain, and the record schema when
+    ``validate_schema``; those before its first bad line), read lazily, and the
+    verification (``None`` for a missing ledger)."""
     path = Path(path)
     if not path.exists():
         return [], None
     records = LazyRecords(path)
-    return records, verify_ledger(path, validate_schema=False, records=records)
+    return records, verify_ledger(path, validate_schema=validate_schema, records=records)
 
 
 def _only_string(buffer: bytes, key: bytes, start: int, end: int) -> str | None:

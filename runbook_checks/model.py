@@ -12,7 +12,6 @@ from typing import Any
 
 #: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
 SCHEMA_VERSION = 2
-SCHEMA_VERSIONS = (1, 2)
 
 CHECK = "check"
 STEP = "step"
@@ -38,7 +37,6 @@ RUN_INTERRUPTED = "interrupted"
 MODE_CHECK = "check"  #: read-only checks only
 MODE_EXECUTE = "execute"  #: steps allowed: a migration
 MODE_REHEARSAL = "rehearsal"  #: every block against a throwaway database
-MODES = (MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL)
 
 
 @dataclass(frozen=True)

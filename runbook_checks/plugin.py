@@ -81,7 +81,10 @@ class RunbookChecksConfig(Config):
     audit_page = c.Type(str, default="audit.md")
     """The page holding ``<!-- runbook-checks: audit -->``; history rows link to its run details."""
     history_limit = c.Type(int, default=10)
-    """How many runs the ``history`` marker shows."""
+    """How many attempts the ``history`` marker shows."""
+    prefer_environment = c.Deprecated(message="runbook-checks: 'prefer_environment' is gone: the evidence policy always shows the "
+                                      "runbook's own environment, and a rehearsal only when that has no attempt. Remove the option.")
+    """Removed (the evidence policy decides which runs a page shows); accepted with a warning."""
     audit_runs = c.Type(int, default=10)
     """How many of each runbook's latest attempts the audit page lists, each opening up run
     by run and block by block; the audit page also publishes each whole ledger beside the site."""

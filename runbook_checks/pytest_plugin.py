@@ -141,6 +141,7 @@ class _RunbookRun:
     @classmethod
     def start(cls, state: _Session, runbook: Any) -> "_RunbookRun":
         from .execute import RunSession, plan_run
+        from .model import MODE_CHECK, MODE_EXECUTE
         from .gates import RunLock, missing_secrets
         from .ledger import last_hash, ledger_path, verified_records
         from .redact import Redactor
@@ -156,7 +157,7 @@ class _RunbookRun:
             last_hash(ledger)  # a ledger that cannot take the record: nothing runs
             prior = verified_records(ledger)[0] if any(b.after for b in runbook.blocks) else []
             self.session = RunSession(runbook, plan_run(runbook, execute=self.execute), environ=os.environ, redactor=self.redactor,
-                                      mode="execute" if self.execute else "check", attempt=state.config.getoption("runbooks_attempt"),
+                                      mode=MODE_EXECUTE if self.execute else MODE_CHECK, attempt=state.config.getoption("runbooks_attempt"),
                                       prior=prior, runner="pytest")
         except BaseException:
             self.lock.__exit__(None, None, None)
@@ -172,9 +173,10 @@ class _RunbookRun:
 
     def finish(self) -> None:
         from .ledger import append_record
+        from .model import EXECUTED
 
         try:
-            if not any(r.status in ("passed", "failed", "timed-out", "interrupted") for r in self.session.results.values()):
+            if not any(r.status in EXECUTED for r in self.session.results.values()):
                 return  # nothing executed (secrets missing, steps skipped): nothing to record
             append_record(self.state.results, self.session.record(), self.redactor)
         finally:

@@ -68,8 +68,7 @@ def build_report(runbook: Runbook, records: Sequence[RunRecord] | policy.Attempt
     st = policy.state(runbook.id, environment or runbook.environment, records)
     shown = st.shown
     rows, total, total_verdict = policy.timeline(runbook, shown)
-    lo = sum(p.estimate_s[0] for p in runbook.phases)
-    hi = sum(p.estimate_s[1] for p in runbook.phases)
+    lo, hi = policy.estimate_s(runbook)
     return Report(
         runbook_id=runbook.id,
         title=runbook.title,

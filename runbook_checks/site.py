@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from .evidence import INCOMPLETE, NEVER_RUN, OVERDUE, Attempt, Evidence, overdue, utc_text
 from .ledger import Verification
-from .model import MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, Requirement, RunRecord
+from .model import MODE_CHECK, MODE_REHEARSAL, Requirement, RunRecord
 from .parse import format_duration
 from .render import ICONS, seconds, short_commit
 from .report import Report

@@ -2,16 +2,17 @@
 
 A runbook names its database in front matter (``target: ${DATABASE_URL_STAGING}``).
 Each run records ``{"from": "DATABASE_URL_STAGING", "digest": "<64 hex>"}``: the
-SHA-256 of the database identity — scheme family, host (lower-cased), port (5432 when
-absent) and database name (percent-decoded; the user name when absent). The user
-name and password are never part of it.
+SHA-256 of the database identity — scheme family, host (lower-cased; a socket
+directory given as ``?host=``), port (5432 when absent) and database name
+(percent-decoded; the user name when absent). The user name, the password and other
+query parameters (Prisma's ``?schema=`` among them) are never part of it.
 
 What the digest proves: two runs whose digests differ were pointed at URLs naming
 different (host, port, database) triples; two runs with equal digests named the same
 triple. What it does not prove: that different names are different servers (an IP
 address and a host name, a proxy or a replica of the same database all give
 different digests), nor that equal names are the same server at different times
-(DNS can move). It is not a secret: whoever can guess the host, port and name can
+(DNS can move); two schemas of one database are one target. It is not a secret: whoever can guess the host, port and name can
 confirm the guess.
 """
 
@@ -21,7 +22,7 @@ import hashlib
 from collections.abc import Mapping
 from string import Template
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 _POSTGRES_SCHEMES = ("postgres", "postgresql")
 _DEFAULT_PORT = {"postgres": 5432, "postgresql": 5432, "mysql": 3306}
@@ -37,6 +38,8 @@ def identity(url: str) -> tuple[str, str, int, str] | None:
     except ValueError:  # a port that is not a number, a bad IPv6 literal
         return None
     scheme = parts.scheme.lower()
+    if not host:  # a socket directory in the query (postgresql:///db?host=/run/postgresql)
+        host = next((v for k, v in parse_qsl(parts.query) if k == "host"), "")
     if not scheme or not host:
         return None
     family = "postgresql" if scheme in _POSTGRES_SCHEMES else scheme
@@ -65,8 +68,10 @@ def resolve(template: str | None, environ: Mapping[str, str]) -> dict[str, Any] 
     not a URL; ``None`` when the runbook names no target."""
     if not template:
         return None
-    value = Template(template).safe_substitute(environ)
-    return {"from": variable(template), "digest": digest(value) if "$" not in value else None}
+    name = variable(template)
+    if name is None or not environ.get(name):
+        return {"from": name, "digest": None}
+    return {"from": name, "digest": digest(Template(template).safe_substitute({name: environ[name]}))}
 
 
 __all__ = ["digest", "identity", "resolve", "variable"]

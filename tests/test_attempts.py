@@ -4,6 +4,7 @@ real-database versions are in test_attempts_e2e.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,10 +87,14 @@ def test_attempt_id_precedence(explicit, environ, resumes, expected):
     assert attempt_id(explicit, environ, resumes, "new-run") == expected
 
 
-@pytest.mark.parametrize("bad", [" x", "a b", "x" * 201, "-leading", "line\nbreak", "ü"])
+@pytest.mark.parametrize("bad", ["", " x", "a b", "x" * 201, "-leading", "line\nbreak", "trailing\n", "ü", "\x1b]0;title\x07"])
 def test_a_bad_attempt_id_is_refused(bad):
     with pytest.raises(UsageProblem):
         attempt_id(bad, {}, None, "r")
+    with pytest.raises(UsageProblem):
+        attempt_id(None, {"RUNBOOK_CHECKS_ATTEMPT": bad} if bad else {"GITHUB_RUN_ID": "1 2"}, None, "r")
+    with pytest.raises(UsageProblem):  # an id inherited from a (forged) record is checked too
+        attempt_id(None, {}, _Run("r0", bad or "a b"), "r")
 
 
 def test_a_bad_attempt_option_exits_2_and_runs_nothing(cli, write, tmp_path):
@@ -197,3 +202,98 @@ def test_after_and_pending_exit_problems(cli, write, attrs, message):
     path = write(front(fence("c0", "check", "true") + f"```bash {attrs}\ntrue\n```\n"))
     result = cli("lint", path)
     assert result.returncode == 2 and message in result.stdout, result.stdout
+
+
+# -- the requires gate, on bash runbooks ---------------------------------------------------------
+
+@pytest.fixture
+def gated(write, tmp_path):
+    """A 'first' runbook (staging-like: a check, a step, a criterion check; target ${DB_FIRST})
+    and a 'second' one (production-like) that requires it with the same data.txt."""
+    (tmp_path / "data.txt").write_text("v1")
+    flag = tmp_path / "fail"
+    first = write(front(fence("c", "check", "true", 'criterion="Checked"') + fence("s", "step", f"test ! -e {flag}", 'criterion="Applied"'),
+                        id="first", secrets="[DB_FIRST]", extra="  fingerprint: [data.txt]\n  target: ${DB_FIRST}"), "first.md")
+    second = write(front(fence("t", "step", "true"), id="second", secrets="[DB_SECOND]", extra=(
+        "  fingerprint: [data.txt]\n  target: ${DB_SECOND}\n  requires:\n    - {runbook: first, same: [data.txt], path: first.md}")), "second.md")
+    env = clean_env(DB_FIRST="postgresql://u:p@staging.db/app", DB_SECOND="postgresql://u:p@prod.db/app")
+    return first, second, flag, env
+
+
+GO = ["--execute", "--confirm", "GO-OK"]
+
+
+def gate(cli, second, env) -> subprocess.CompletedProcess:
+    return cli("run", second, "--dry-run", *GO, env=env)
+
+
+def test_a_read_only_run_joining_an_old_attempt_does_not_reopen_the_gate(cli, gated):
+    first, second, flag, env = gated
+    assert cli("run", first, *GO, "--attempt", "A1", env=env).returncode == 0
+    assert gate(cli, second, env).returncode == 0
+    flag.touch()
+    assert cli("run", first, *GO, "--attempt", "A2", env=env).returncode == 1
+    assert gate(cli, second, env).returncode == 2
+    assert cli("run", first, "--attempt", "A1", env=env).returncode == 0  # checks only, joining the old passing attempt
+    refused = gate(cli, second, env)
+    assert refused.returncode == 2 and "(A2) did not pass (verdict: failed)" in refused.stderr
+
+
+def test_check_runs_never_open_the_gate_and_a_later_incomplete_attempt_closes_it(cli, gated):
+    first, second, flag, env = gated
+    assert cli("run", first, env=env).returncode == 0
+    assert "holds no --execute attempt" in gate(cli, second, env).stderr
+    assert cli("run", first, *GO, env=env).returncode == 0
+    assert gate(cli, second, env).returncode == 0
+    (first.parent / "data.txt").write_text("v2")
+    assert cli("run", first, *GO, "--skip", "s", env=env).returncode == 0  # a migration attempt that applied nothing: incomplete
+    (first.parent / "data.txt").write_text("v1")
+    refused = gate(cli, second, env)
+    assert refused.returncode == 2 and "(incomplete) came after the last pass" in refused.stderr
+
+
+def test_an_attempt_whose_content_changed_between_its_runs_is_no_pass(cli, gated):
+    first, second, flag, env = gated
+    flag.touch()
+    assert cli("run", first, *GO, env=env).returncode == 1
+    (first.parent / "data.txt").write_text("v2")  # the migrations change before the resume
+    flag.unlink()
+    assert cli("run", first, *GO, "--from", "s", env=env).returncode == 0
+    refused = gate(cli, second, env)  # the attempt began with v1: not a pass of the current v2
+    assert refused.returncode == 2 and "was for different content of data.txt" in refused.stderr
+    report = json.loads(cli("report", first, "--format", "json", env=env).stdout)
+    assert report["verdict"] == "incomplete"
+
+
+@pytest.mark.parametrize("first_url, second_url, message", [
+    ("postgresql://u:p@prod.db/app", "postgres://other:pw@PROD.db:5432/app", "ran against the very database this runbook targets"),
+    ("postgresql://u:p@staging.db/app", "not-a-url", "is not a database URL"),
+])
+def test_the_target_rules(cli, gated, first_url, second_url, message):
+    first, second, flag, env = gated
+    assert cli("run", first, *GO, env={**env, "DB_FIRST": first_url}).returncode == 0
+    refused = gate(cli, second, {**env, "DB_SECOND": second_url})
+    assert refused.returncode == 2 and message in refused.stderr
+    assert "u:p@" not in refused.stderr and "pw@" not in refused.stderr
+
+
+def test_a_staging_pass_without_a_target_digest_does_not_open_a_targeted_gate(cli, gated):
+    first, second, flag, env = gated
+    first.write_text(first.read_text().replace("  target: ${DB_FIRST}\n", ""))
+    assert cli("run", first, *GO, env=env).returncode == 0
+    refused = gate(cli, second, env)
+    assert refused.returncode == 2 and "recorded no single target digest" in refused.stderr
+
+
+def test_a_resealed_record_that_breaks_the_schema_closes_the_gate_and_report_has_no_traceback(cli, gated, tmp_path):
+    first, second, flag, env = gated
+    assert cli("run", first, *GO, env=env).returncode == 0
+    path = tmp_path / "runbook-results" / "first.jsonl"
+    record = json.loads(path.read_text())
+    record.pop("hash")
+    record.update(attempt_id=["not", "a", "string"], duration_s="x", finished_at="garbage")
+    path.write_bytes(sealed_line(record))  # a forger who recomputes the hash
+    refused = gate(cli, second, env)
+    assert refused.returncode == 2 and "first.jsonl:1: does not match the record schema" in refused.stderr
+    report = cli("report", first, env=env)
+    assert report.returncode == 1 and "Traceback" not in report.stderr and "first.jsonl:1: does not match the record schema" in report.stderr

@@ -118,14 +118,14 @@ CASES = {
     "needs-a-failed-check": (NEEDS_FAILED, False, {
         "conn": ("failed", None, False), "query": ("not-run", "needs 'conn'", True), "other": ("passed", None, True)}),
     "needs-a-skipped-step": (NEEDS_SKIPPED_STEP, False, {
-        "first": ("passed", None, False), "migrate": ("skipped", "runs only with --execute", False), "verify": ("skipped", "needs 'migrate'", False)}),
+        "first": ("passed", None, False), "migrate": ("skipped", "runs only with the confirmation token", False), "verify": ("skipped", "needs 'migrate'", False)}),
     "steps-without-execute": (CHECKS_AND_STEPS, False, {
-        "c1": ("passed", None, False), "s1": ("skipped", "runs only with --execute", False), "c2": ("passed", None, False),
-        "s2": ("skipped", "runs only with --execute", False)}),
+        "c1": ("passed", None, False), "s1": ("skipped", "runs only with the confirmation token", False), "c2": ("passed", None, False),
+        "s2": ("skipped", "runs only with the confirmation token", False)}),
     "steps-with-execute": (CHECKS_AND_STEPS, True, {
         "c1": ("passed", None, False), "s1": ("passed", None, False), "c2": ("passed", None, False), "s2": ("passed", None, False)}),
     "after-a-step-while-migrations-are-pending": (AFTER_PENDING, False, {
-        "list-pending": ("passed", None, False), "deploy": ("skipped", "runs only with --execute", False),
+        "list-pending": ("passed", None, False), "deploy": ("skipped", "runs only with the confirmation token", False),
         "status": ("skipped", "'list-pending' says: 2 pending migration(s):", False), "log": ("passed", None, False)}),
     "after-a-step-that-ran": (AFTER_PENDING, True, {
         "list-pending": ("passed", None, False), "deploy": ("passed", None, False), "status": ("passed", None, False), "log": ("passed", None, False)}),

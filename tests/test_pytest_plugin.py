@@ -42,7 +42,7 @@ def test_checks_run_steps_skip_and_the_ledger_verifies(pytester, runbook, monkey
     monkeypatch.setenv("TOK", SECRET)
     result = pytester.runpytest("--runbooks", str(runbook), "-rs")
     result.assert_outcomes(passed=2, skipped=1)
-    result.stdout.fnmatch_lines(["*RB.md:15: mutating step: runs only with --execute --confirm TOKEN*"])
+    result.stdout.fnmatch_lines(["*RB.md:15: mutating step: runs only with the confirmation token (run --execute*"])
     assert ran(pytester) == ["post", "pre"]
     [record] = [json.loads(line) for line in (pytester.path / "runbook-results" / "rb.jsonl").read_text().splitlines()]
     assert {b["id"]: b["status"] for b in record["blocks"]} == {"pre": "passed", "apply": "skipped", "post": "passed"}

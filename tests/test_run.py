@@ -47,7 +47,8 @@ def test_checks_run_by_default_steps_are_skipped(cli, marked, tmp_path):
     assert statuses(record) == {"pre": "passed", "apply": "skipped", "post": "passed"}
     assert record["mode"] == "check" and record["status"] == "passed" and record["exit_code"] == 0
     apply = record["blocks"][1]
-    assert apply["reason"] == "mutating step: runs only with --execute --confirm TOKEN"
+    assert apply["reason"] == ("mutating step: runs only with the confirmation token "
+                               "(run --execute --confirm TOKEN; pytest --runbooks-execute --runbooks-confirm TOKEN)")
     assert record["blocks"][0]["output"] == "pre-ok\n"
     assert record["environment"] == "test" and record["runbook_id"] == "rb"
     assert "▶ pre (check)" in result.stdout and "PASSED: 2 passed, 1 skipped" in result.stdout

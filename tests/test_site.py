@@ -308,3 +308,11 @@ def test_mkdocs_serve_shows_a_run_as_soon_as_it_is_recorded(site, cli):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_removed_prefer_environment_option_warns_instead_of_breaking_the_build(site):
+    (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", prefer_environment="true"))
+    assert build(site, strict=False).returncode == 0
+    loud = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site / "site")], cwd=site, capture_output=True, text=True,
+                          env=clean_env(NO_MKDOCS_2_WARNING="1"), timeout=120)
+    assert loud.returncode != 0 and "'prefer_environment' is gone" in loud.stderr  # --strict: the warning fails the build, and says why
