@@ -344,7 +344,7 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
 def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any) -> None:
     from .ledger import verified_records
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
-    from .evidence import find_attempt
+    from .evidence import Attempts
     from .failure import failures
     from .report import AttemptSummary, build_report
 
@@ -354,7 +354,7 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
     if junit or summary_file:
         records = verified_records(ledger)[0]
         report = build_report(runbook, records, record.environment)
-        mine = find_attempt(records, record.environment, record.attempt)
+        mine = Attempts(records).find(record.environment, record.attempt)
         attempt = AttemptSummary.of(mine) if mine else None
     if junit:
         Path(junit).write_text(redact(junit_xml(record, path, titles, attempt, failed)), encoding="utf-8")

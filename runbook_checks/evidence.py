@@ -213,16 +213,6 @@ class Attempts(Sequence[Attempt]):
         return None if n is None else self[n]
 
 
-def group(records: Sequence[RunRecord]) -> Attempts:
-    """The records' attempts (``Attempts``), oldest first by their first run."""
-    return Attempts(records)
-
-
-def find_attempt(records: Sequence[RunRecord], environment: str, attempt_id: str) -> Attempt | None:
-    """The attempt ``attempt_id`` of ``environment`` (``None`` when no record belongs to it)."""
-    return Attempts(records).find(environment, attempt_id)
-
-
 def verdict(attempt: Attempt) -> str:
     """``passed`` / ``failed`` / ``incomplete`` / ``interrupted`` (rules in the module docstring)."""
     statuses = {b.status for b, _ in attempt.results.values()}

@@ -42,7 +42,7 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
 
     Without the target's secret in ``environ`` (a site build), the target rules are not checked.
     """
-    from .evidence import PASSED, Attempt, group
+    from .evidence import PASSED, Attempt, Attempts
     from .execute import fingerprints, runbook_env
     from .ledger import ledger_path, verified_records
     from .model import MODE_EXECUTE
@@ -64,7 +64,7 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
         newest: Attempt | None = None  # the newest migration attempt
         later: Attempt | None = None  # the newest one that did not pass, after ``latest``
         latest: Attempt | None = None  # the newest one for the current content of the ``same`` paths
-        for a in group(records).newest(req.environment, MODE_EXECUTE):  # newest first: reads only as far back as it must
+        for a in Attempts(records).newest(req.environment, MODE_EXECUTE):  # newest first: reads only as far back as it must
             newest = newest or a
             if all(a.fingerprints.get(p) == current.get(p) for p in req.same):
                 latest = a

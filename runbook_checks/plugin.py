@@ -43,7 +43,7 @@ from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
-from .evidence import Attempts, group
+from .evidence import Attempts
 from .report import Report, build_report, comparison
 from .site import (CSS, attempt_details, badge_html, badge_status, banner_html, criteria_html, e, evidence_html, history_html, runbooks_html,
                    table_html, timeline_html, verification_text)
@@ -189,7 +189,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         return self.rendered("report", runbook, None, lambda: build_report(runbook, self.attempts(runbook)))
 
     def attempts(self, runbook: Runbook) -> Attempts:
-        return self.rendered("attempts", runbook, None, lambda: group(self.ledger(runbook)[0]))
+        return self.rendered("attempts", runbook, None, lambda: Attempts(self.ledger(runbook)[0]))
 
     def gate(self, runbook: Runbook) -> tuple[str, ...] | None:
         """Why ``--execute`` of ``runbook`` would be refused by its ``requires`` gate (empty:

@@ -40,14 +40,14 @@ CHECK_OK = block("c", "passed", criterion="Checked")
     ([run("1", (block("c", "skipped"),), mode="check")], "incomplete"),
 ])
 def test_verdicts(runs, expected):
-    [attempt] = evidence.group(runs)
+    [attempt] = evidence.Attempts(runs)
     assert attempt.verdict == expected
 
 
 def test_attempts_are_ordered_by_their_first_run_and_kept_apart_by_environment():
     records = [run("1", (STEP_OK,), attempt="A1"), run("2", (STEP_OK,), attempt="A2"), run("3", (CHECK_OK,), attempt="A1", mode="check"),
                run("4", (STEP_OK,), attempt="A1", environment="rehearsal", mode="rehearsal")]
-    attempts = evidence.group(records)
+    attempts = evidence.Attempts(records)
     assert [(a.environment, a.id, len(a.runs), a.mode) for a in attempts] == [
         ("staging", "A1", 2, "execute"), ("staging", "A2", 1, "execute"), ("rehearsal", "A1", 1, "rehearsal")]
     assert next(attempts.newest("staging", "execute")).id == "A2"
@@ -61,12 +61,12 @@ def test_the_timeline_sums_the_attempt_and_leaves_interrupted_time_out():
     records = [run("1", (block("verify-secret", "passed", phase="setup", duration_s=60.0), block("deploy", "interrupted", "step", phase="migrate", duration_s=30.0)),
                    status="interrupted"),
                run("2", (block("status", "passed", phase="validate", duration_s=20.0), block("validate", "failed", phase="validate", duration_s=40.0)))]
-    rows, total, verdict = evidence.timeline(rb, evidence.group(records)[0])
+    rows, total, verdict = evidence.timeline(rb, evidence.Attempts(records)[0])
     assert [(r.phase, r.measured_s, r.verdict) for r in rows] == [("setup", 60.0, "within"), ("migrate", None, "not measured"), ("validate", 60.0, "within")]
     assert (total, verdict) == (120.0, "incomplete")
 
 
 @pytest.mark.parametrize("url, shown", [("https://github.com/o/r/actions/runs/1", True), ("javascript:alert(1)", False), (["x"], False)])
 def test_only_http_links_reach_a_page(url, shown):
-    [attempt] = evidence.group([run("1", (STEP_OK,), ci={"run_url": url})])
+    [attempt] = evidence.Attempts([run("1", (STEP_OK,), ci={"run_url": url})])
     assert attempt.ci_url == (url if shown else None)

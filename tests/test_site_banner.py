@@ -11,7 +11,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
