@@ -25,10 +25,14 @@ from .model import MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, RUN_INTERRUPTED
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  all checks and steps passed (lint: no problems; verify: intact)
-  1  a check or step failed (verify: a ledger is tampered or cut)
-  2  bad input or usage: bad runbook, wrong or missing confirmation,
-     missing secret, unknown block id
+  1  a check or step failed (verify, report: a ledger is tampered with,
+     cut, empty or not a ledger)
+  2  bad input or usage, refused before anything ran: bad runbook, wrong
+     or missing confirmation, missing secret, unknown block id, a ledger
+     that cannot take the record (fails verification, read-only, a link)
   3  another run of the same runbook and environment holds the lock
+  4  the run executed but its record could not be written (disk full,
+     read-only); the ledger was rolled back and still verifies
   130 the run was interrupted (Ctrl-C or SIGTERM)"""
 
 

@@ -1,8 +1,10 @@
 """Errors, each carrying the exit code the CLI returns for it.
 
 Exit codes: 0 all passed, 1 a check or step failed (or a ledger failed verification),
-2 bad input or usage (bad runbook, wrong or missing confirmation, refused gate),
-3 another run holds the lock, 130 the run was interrupted.
+2 bad input or usage, refused before anything ran (bad runbook, wrong or missing
+confirmation, refused gate, a ledger that cannot take the run's record), 3 another run
+holds the lock, 4 the run executed but its record could not be written (the ledger was
+left as it was), 130 the run was interrupted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_NOT_RECORDED = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -60,3 +63,17 @@ class LedgerError(RunbookChecksError):
     """A ledger cannot be read or failed verification."""
 
     exit_code = EXIT_FAILED
+
+
+class LedgerRefused(LedgerError):
+    """A run is refused before anything executes: its ledger could not take the record
+    (it fails verification, cannot be written, or is a symbolic link)."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotRecorded(LedgerError):
+    """The run executed, but its record could not be written; the ledger was rolled back
+    to what it was before (the message says whether that worked)."""
+
+    exit_code = EXIT_NOT_RECORDED
