@@ -171,18 +171,50 @@ class RunLock:
                 f"(process group {left['pgid']}). Stop it (kill -- -{left['pgid']}) or wait for it, then run again."
             )
         self._holder_info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}
-        self._write_holder()
+        try:
+            self._write_holder()
+        except (GateRefused, OSError) as exc:
+            self._lock.release()
+            if isinstance(exc, GateRefused):
+                raise
+            raise GateRefused(f"{exc.filename or self.holder_path}: cannot write who holds the lock ({exc.strerror or exc}). Nothing was executed.") from None
         return self
 
-    def _write_holder(self) -> None:
+    def _write_holder(self, replace_links: bool = False) -> None:
+        """Write the holder file through ``<holder>.tmp`` and a rename, never through a
+        symbolic link planted at either name: a link there refuses the run (``GateRefused``,
+        exit 2) before anything runs; with ``replace_links`` (while the run is under way)
+        the link itself is removed instead, its target untouched."""
         tmp = self.holder_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._holder_info), encoding="utf-8")
+        for name in (tmp, self.holder_path):
+            if name.is_symlink():
+                if not replace_links:
+                    raise GateRefused(f"{name}: is a symbolic link; runbook-checks does not write its lock's holder file through a link "
+                                      "(a planted link could overwrite any file). Remove it and run again. Nothing was executed.")
+                name.unlink()
+        # O_EXCL: never a file that is there already (a leftover, or a hard link to another file: its name is removed first)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            data = json.dumps(self._holder_info).encode("utf-8")
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
         os.replace(tmp, self.holder_path)
 
     def note(self, **info: Any) -> None:
-        """Record what the holder is doing now (e.g. the running block's process group)."""
+        """Record what the holder is doing now (e.g. the running block's process group).
+        Best effort: the run goes on when the holder file cannot be written (a full disk)."""
         self._holder_info.update(info)
-        self._write_holder()
+        try:
+            self._write_holder(replace_links=True)
+        except OSError:
+            pass
 
     def __exit__(self, *exc: object) -> None:
         self.holder_path.unlink(missing_ok=True)
