@@ -303,8 +303,10 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     from .console import PlainReporter, RichReporter
     from .execute import resumed_run, run_plan
     from .gates import RunLock
+    from .errors import LedgerError, LedgerRefused, NotRecorded
     from .ledger import append_record, last_hash, ledger_path, verified_records
     from .redact import Redactor
+    from .render import record_summary
 
     _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
@@ -316,22 +318,31 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             h = lock.took_over
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
         last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
-        prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
-        resumes = resumed_run(prior, environment, mode) if from_id else None
         to_run = sum(1 for p in plan if p.run)
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
         try:
+            prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
+            resumes = resumed_run(prior, environment, mode) if from_id else None
             record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
                               environment=environment, resumes=resumes, grace=grace, attempt=attempt, prior=prior, from_id=from_id)
+        except LedgerError as exc:  # an earlier record whose hash holds but which is no record (a forgery), read before any block starts
+            raise LedgerRefused(f"{exc}. Nothing was executed.") from None
         finally:
             reporter.close()
-        sealed = append_record(results, record, redact)
+        try:
+            sealed = append_record(results, record, redact)
+        except NotRecorded:  # the outcome still shows, then the error (exit 4) says why it is not recorded
+            _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact, recorded=False)
+            if fmt == "json":
+                click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": None, "recorded": False}, indent=2)))
+            raise
     _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact)
     _write_outputs(runbook, record, sealed, path=path, junit=junit, fmt=fmt, ledger=ledger, redact=redact, console=console)
     return record.exit_code
 
 
-def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any) -> None:
+def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any,
+                   recorded: bool = True) -> None:
     from .failure import failures
 
     counts: dict[str, int] = {}
@@ -341,7 +352,8 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
         console.print("\n✘", style="bold red", end=" ", highlight=False)
         console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
-    console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) recorded in {ledger}",
+    where = f"recorded in {ledger}" if recorded else f"NOT recorded in {ledger}"
+    console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) {where}",
                   highlight=False, markup=False)
 
 
@@ -477,7 +489,8 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
 
     PATHS are ledger files (.jsonl) or directories of them (default: runbook-results).
     Exit 1 when a ledger is tampered with, cut or half-written, or an --anchor hash is
-    missing from it (records rewritten wholesale, or dropped from the end).
+    missing from it (records rewritten wholesale, or dropped from the end), and when a
+    .jsonl file is empty or not a ledger at all (each has its own message).
     """
     from .errors import UsageProblem
     from .ledger import LEDGER_SUFFIX, verify_ledger

@@ -3,25 +3,30 @@
 Each line is one run record with ``prev`` (the previous line's hash, ``null`` on the
 first line) and ``hash`` (SHA-256 of the record's canonical JSON without ``hash``).
 A record is appended whole or not at all: under a lock, in a single write, then
-fsync. ``verify_ledger`` recomputes every hash and link, validates each record
-against the shipped JSON Schema, and names the first bad line as ``path:N``.
+fsync; a failed write is truncated away. ``verify_ledger`` recomputes every hash and
+link, validates each record against the shipped JSON Schema, and names the first bad
+line as ``path:N``. Every reader verifies before it trusts a record (``last_hash``,
+``verified_records``, ``read_records``), and no ledger is written through a symbolic link.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
-from .errors import LedgerError
+from .errors import LedgerError, LedgerRefused, NotRecorded
 from .model import RunRecord
 
 LEDGER_SUFFIX = ".jsonl"
@@ -57,41 +62,122 @@ def schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _last_line(path: Path) -> tuple[bytes, int]:
-    """The last line of a file (without its newline) and whether the file ends with one."""
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        if size == 0:
-            return b"", 1
-        pos, chunk = size, b""
-        while pos > 0:
-            step = min(65536, pos)
-            pos -= step
-            fh.seek(pos)
-            chunk = fh.read(step) + chunk
-            if chunk.count(b"\n") >= 2 or pos == 0:
-                break
-    ends_with_newline = chunk.endswith(b"\n")
-    lines = chunk.rstrip(b"\n").split(b"\n")
-    return lines[-1], int(ends_with_newline)
+def _loads(raw: bytes) -> Any:
+    """``json.loads``, with nesting too deep for the parser (``[[[…`` ten thousand levels
+    down) reported as the ``ValueError`` it is, not a ``RecursionError``."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a run record") from None
+
+
+#: what ``O_NOFOLLOW`` makes ``open`` fail with when the last component is a symbolic link
+_LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)
+
+
+def _link_refusal(path: Path) -> str:
+    return (f"{path}: is a symbolic link; runbook-checks does not write a ledger through a link (a planted link could send "
+            f"the record anywhere). Remove the link and put the ledger file itself there")
+
+
+def _open_ledger(path: Path, create: bool) -> tuple[int | None, bool]:
+    """The ledger opened for reading and appending, never through a symbolic link, and
+    whether this call created it; ``(None, False)`` when it does not exist and ``create``
+    is false. Raises ``_Unusable`` saying why the ledger cannot take a record."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise _Unusable(_link_refusal(path))
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise _Unusable(f"{path}: is not a regular file, so it cannot be a ledger; move it away")
+    if st is None and not create:
+        return None, False
+    flags = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_CREAT | os.O_EXCL if st is None else 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno in _LINK_ERRNOS:
+            raise _Unusable(_link_refusal(path)) from None
+        raise _Unusable(f"{path}: the ledger cannot be written ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _Unusable(f"{path}: is not a regular file, so it cannot be a ledger; move it away")
+    return fd, st is None
+
+
+class _Unusable(Exception):
+    """Why a ledger cannot take a record (a sentence starting with the path)."""
+
+
+@contextmanager
+def _ledger_lock(path: Path) -> Iterator[None]:
+    """The lock every append holds (``<ledger>.lock``, never followed through a link)."""
+    lock_path = Path(f"{path}.lock")
+    if lock_path.is_symlink():
+        raise _Unusable(f"{lock_path}: is a symbolic link; runbook-checks does not open the ledger's lock file through a link. Remove it")
+    lock = FileLock(str(lock_path), timeout=60)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise _Unusable(f"{lock_path}: another process has held the ledger's lock for 60 s") from None
+    except OSError as exc:
+        if exc.errno in _LINK_ERRNOS:
+            raise _Unusable(f"{lock_path}: is a symbolic link; runbook-checks does not open the ledger's lock file through a link. Remove it") from None
+        raise _Unusable(f"{lock_path}: the ledger's lock file cannot be opened ({exc.strerror or exc})") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _repair_hint(path: Path, v: "Verification") -> str:
+    if v.bad_line is not None and v.problem and v.problem.startswith("the last line is cut"):
+        return (f"a cut last line is what an append interrupted by a crash or a full disk leaves behind: check with "
+                f"'runbook-checks verify {path}', then remove that line (or restore the ledger from its published copy)")
+    if not v.ledger:
+        return f"move that file away (or restore the ledger from its published copy); 'runbook-checks verify {path}' says the same"
+    return f"run 'runbook-checks verify {path}' and restore the ledger from its published copy before recording more runs"
 
 
 def last_hash(path: Path) -> str | None:
-    """The hash a new record must chain to (``None`` for an empty or missing ledger).
+    """The hash a new record must chain to (``None`` when the ledger does not exist yet),
+    once the ledger is known to be able to take one: it is not a symbolic link (nor is
+    its lock file), it verifies (hashes and chain, checked on its bytes as the site
+    does), and it can be opened for writing. Callers ask before anything runs.
 
-    Raises ``LedgerError`` when the last line is cut or unreadable: nothing may be
-    appended (or run, since its record could not be kept) until the ledger is repaired.
+    Raises ``LedgerRefused`` (exit 2), naming ``path:N`` for the first bad line or the
+    path that cannot be used, and what to do; nothing may run, since its record could
+    not be kept.
     """
-    if not path.exists() or not path.stat().st_size:
-        return None
-    last, complete = _last_line(path)
-    if not complete:
-        raise LedgerError(f"{path}: the last line is cut or half-written; run 'runbook-checks verify {path}' and repair the ledger before recording more runs")
+    path = Path(path)
+    if not path.parent.is_dir():
+        return None  # the first append makes the directory and the ledger
     try:
-        return json.loads(last)["hash"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LedgerError(f"{path}: the last record is unreadable ({exc}); run 'runbook-checks verify {path}'") from exc
+        with _ledger_lock(path):
+            fd, _ = _open_ledger(path, create=False)
+            if fd is None:
+                if not os.access(path.parent, os.W_OK | os.X_OK):
+                    raise _Unusable(f"{path.parent}: the results directory cannot be written, so the ledger {path.name} cannot be created")
+                return None
+            try:
+                v = verify_ledger(path, validate_schema=False, data=_read_fd(fd))
+            finally:
+                os.close(fd)
+    except _Unusable as exc:
+        raise LedgerRefused(f"{exc}. This run's record could not be kept, so nothing was executed.") from None
+    if not v.ok:
+        raise LedgerRefused(f"{v} — this run's record could not be chained to it, so nothing was executed. To go on: {_repair_hint(path, v)}.")
+    return v.hashes[-1]
 
 
 def _redact_free_text(data: dict[str, Any], redact: Any) -> dict[str, Any]:
@@ -107,33 +193,88 @@ def _redact_free_text(data: dict[str, Any], redact: Any) -> dict[str, Any]:
 
 
 def append_record(results_dir: Path, record: RunRecord, redact: Any = None) -> dict[str, Any]:
-    """Append ``record`` to its runbook's ledger; returns the sealed dict as written."""
+    """Append ``record`` to its runbook's ledger, whole or not at all; returns the sealed
+    dict as written.
+
+    Under the ledger's lock: the ledger (never followed through a symbolic link) is read
+    and verified, the record chained to its last hash and written in one ``write`` loop,
+    then fsync'd. When anything fails (a full disk, a read-only or vanished file, an I/O
+    error on fsync), the ledger is truncated back to its length before the write (a
+    ledger this append created is removed) and ``NotRecorded`` (exit 4) says so: the
+    ledger still verifies and the next run can be recorded.
+    """
     results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
     path = ledger_path(results_dir, record.runbook_id)
+    run = f"run {record.run_id} ({record.status}, exit {record.exit_code})"
+
+    def not_recorded(why: str) -> NotRecorded:
+        return NotRecorded(f"{why}. The {run} executed but is NOT recorded: fix the cause and run it again")
+
     data = record.to_dict()
     if redact is not None:
         data = _redact_free_text(data, redact)
-    with FileLock(str(path) + ".lock", timeout=60):
-        prev = last_hash(path)
-        data["prev"] = prev
-        line = sealed_line(data)
-        created = not path.exists()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            written = 0
-            while written < len(line):
-                written += os.write(fd, line[written:])
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            dir_fd = os.open(results_dir, os.O_RDONLY)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        with _ledger_lock(path):
+            fd, created = _open_ledger(path, create=True)
+            assert fd is not None
             try:
-                os.fsync(dir_fd)
+                records = 0
+                data["prev"] = None
+                if not created:
+                    v = verify_ledger(path, validate_schema=False, data=_read_fd(fd))
+                    if not v.ok:
+                        raise _Unusable(f"{v} — the record cannot be chained to a ledger that fails verification; the ledger was left as it was")
+                    data["prev"], records = v.hashes[-1], v.records
+                line = sealed_line(data)
+                size = os.fstat(fd).st_size
+                try:
+                    written = 0
+                    while written < len(line):
+                        written += os.write(fd, line[written:])
+                    os.fsync(fd)
+                    if created:
+                        _fsync_dir(results_dir)
+                except BaseException as exc:  # a full disk, EIO on fsync, Ctrl-C in the middle: all or nothing
+                    undone = _roll_back(path, fd, size, created, records, exc)
+                    if isinstance(exc, OSError):
+                        raise _Unusable(undone) from None
+                    raise
+            except BaseException:
+                if created and path.exists() and not path.stat().st_size:
+                    path.unlink()  # nothing of this append may stay behind, not even an empty file
+                raise
             finally:
-                os.close(dir_fd)
+                os.close(fd)
+    except _Unusable as exc:
+        raise not_recorded(str(exc)) from None
+    except OSError as exc:  # the results directory cannot be made
+        raise not_recorded(f"{exc.filename or results_dir}: {exc.strerror or exc}") from None
     return data
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _roll_back(path: Path, fd: int, size: int, created: bool, records: int, exc: BaseException) -> str:
+    """Undo a failed append: truncate the ledger to ``size`` (remove it when this append
+    created it); returns what happened, for the message."""
+    why = f"{path}: writing the record failed ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})"
+    try:
+        if created:
+            os.unlink(path)
+            return f"{why}; the ledger this run would have created was removed again"
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError as undo:
+        return (f"{why}, and rolling the ledger back to its {size} bytes failed too ({undo.strerror or undo}): its last line may be cut. "
+                f"Run 'runbook-checks verify {path}' and remove what follows byte {size}")
+    return f"{why}; the ledger was rolled back to its {records} record(s) ({size} bytes) and still verifies"
 
 
 def _not_a_record(path: Path | None, line: int, exc: Exception) -> LedgerError:
@@ -141,24 +282,15 @@ def _not_a_record(path: Path | None, line: int, exc: Exception) -> LedgerError:
 
 
 def read_records(path: Path) -> list[RunRecord]:
-    """Every record of a ledger, oldest first (a missing ledger has none).
+    """Every record of a ledger, oldest first (a missing ledger has none), once the whole
+    ledger verifies (hashes and chain).
 
-    Raises ``LedgerError`` naming ``path:N`` for a line that is not a record.
+    Raises ``LedgerError`` naming ``path:N`` for the first bad line.
     """
-    path = Path(path)
-    if not path.exists():
-        return []
-    records = []
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, start=1):
-            try:
-                data = json.loads(raw)
-                if not isinstance(data, dict):
-                    raise TypeError(f"a JSON {type(data).__name__}, not an object")
-                records.append(RunRecord.from_dict(data))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise _not_a_record(path, n, exc) from exc
-    return records
+    records, verification = verified_records(path)
+    if verification is not None and not verification.ok:
+        raise LedgerError(f"{verification}; run 'runbook-checks verify {path}'")
+    return list(records)
 
 
 @dataclass(frozen=True)
@@ -170,6 +302,8 @@ class Verification:
     problem: str | None = None
     #: the hashes of the records verified, oldest first
     hashes: tuple[str, ...] = ()
+    #: false when the file is no ledger at all: empty, or no line of it is a run record
+    ledger: bool = True
 
     @property
     def ok(self) -> bool:
@@ -202,7 +336,7 @@ class LazyRecords(Sequence[RunRecord]):
         if index not in self._data:
             try:
                 start, end, _ = self.spans[index]
-                value = json.loads(self.buffer[start:end])
+                value = _loads(self.buffer[start:end])
                 if not isinstance(value, dict):
                     raise TypeError(f"a JSON {type(value).__name__}, not an object")
             except (ValueError, TypeError) as exc:
@@ -220,7 +354,7 @@ class LazyRecords(Sequence[RunRecord]):
         if index not in self._made:
             try:
                 self._made[index] = RunRecord.from_dict(self.data(index))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
                 raise _not_a_record(self.path, index + 1, exc) from exc
         return self._made[index]
 
@@ -342,6 +476,11 @@ def _fast_check(buffer: bytes, start: int, end: int) -> tuple[str, str | None] |
     return None
 
 
+EMPTY = ("empty file: no records. runbook-checks creates a ledger with its first record and never empties one, so this file "
+         "was emptied or made by something else")
+NOT_A_LEDGER = "not a runbook-checks ledger: no line of it is a run record"
+
+
 def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords | None = None, data: bytes | None = None) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
@@ -351,6 +490,10 @@ def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords
     Schema (the site build: it then parses only the records it shows). When
     ``records`` is given, the lines verified are added to it (one pass). ``data``: the
     file's bytes, when the caller has read them already.
+
+    A file that is empty, or of which no line is a run record, is not a ledger: its
+    ``Verification`` says so at line 1 (``ledger`` false) rather than reporting tampering.
+    No content, however deeply nested, raises: a bad line is a ``path:N: problem``.
     """
     validator = None
     if validate_schema:
@@ -361,39 +504,75 @@ def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords
     buffer = path.read_bytes() if data is None else data
     if records is not None:
         records.buffer = buffer
+    if not buffer:
+        return Verification(path, 0, 1, EMPTY, ledger=False)
     prev = None
     hashes: list[str] = []
     start, size = 0, len(buffer)
+
+    def bad(n: int, problem: str, cut: bool = False) -> Verification:
+        if n == 1 and not cut and not _holds_a_record(buffer):
+            return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False)
+        return Verification(path, n - 1, n, problem)
+
     while start < size:
         n = len(hashes) + 1
         end = buffer.find(b"\n", start)
         if end < 0:
-            return Verification(path, n - 1, n, "the last line is cut or half-written (no newline at its end)")
+            return bad(n, "the last line is cut or half-written (no newline at its end)", cut=True)
         fast = _fast_check(buffer, start, end) if validator is None else None
         if fast is not None:
             digest, linked = fast
         else:
             try:
-                record = json.loads(buffer[start:end])
-            except ValueError as exc:
-                return Verification(path, n - 1, n, f"not valid JSON ({exc.args[0] if exc.args else exc})")
-            if validator is not None and not validator.is_valid(record):
-                error = min(validator.iter_errors(record), key=lambda e: list(e.path))
-                where = "/".join(str(p) for p in error.absolute_path) or "record"
-                return Verification(path, n - 1, n, f"does not match the record schema at {where}: {error.message}")
-            if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
-                return Verification(path, n - 1, n, "not a run record (no 'hash' and 'prev')")
-            if record["prev"] == prev and record_hash(record) != record["hash"]:
-                return Verification(path, n - 1, n, "hash mismatch: the record was edited after it was written")
-            digest, linked = record["hash"], record["prev"]
+                checked = _check_line(buffer[start:end], prev, validator)
+            except RecursionError:  # parsed, but too deep to re-encode or validate
+                checked = "not a run record (nested too deeply)"
+            if isinstance(checked, str):
+                return bad(n, checked)
+            digest, linked = checked
         if linked != prev:
-            return Verification(path, n - 1, n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+            return bad(n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
         if records is not None:
             records.spans.append((start, end, fast is not None))
         prev = digest
         hashes.append(digest)
         start = end + 1
     return Verification(path, len(hashes), hashes=tuple(hashes))
+
+
+def _check_line(raw: bytes, prev: str | None, validator: Any) -> tuple[Any, Any] | str:
+    """``(hash, prev)`` of a line that is parsed to be checked, or what is wrong with it."""
+    try:
+        record = _loads(raw)
+    except ValueError as exc:
+        return f"not valid JSON ({exc.args[0] if exc.args else exc})"
+    if validator is not None and not validator.is_valid(record):
+        error = min(validator.iter_errors(record), key=lambda e: list(e.path))
+        where = "/".join(str(p) for p in error.absolute_path) or "record"
+        message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
+        return f"does not match the record schema at {where}: {message}"
+    if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
+        return "not a run record (no 'hash' and 'prev')"
+    if record["prev"] == prev and record_hash(record) != record["hash"]:
+        return "hash mismatch: the record was edited after it was written"
+    return record["hash"], record["prev"]
+
+
+def _holds_a_record(buffer: bytes) -> bool:
+    """Whether any line of ``buffer`` is (or was written as) a run record: a line in the
+    sealed form, or a JSON object with ``hash`` and ``prev``. Asked only of a file whose
+    first line is bad, to tell a damaged ledger from a file that never was one."""
+    for raw in buffer.split(b"\n"):
+        if raw.startswith(_HEAD):
+            return True
+        try:
+            value = _loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "hash" in value and "prev" in value:
+            return True
+    return False
 
 
 def verified_records(path: Path, validate_schema: bool = False) -> tuple[Sequence[RunRecord], Verification | None]:

@@ -11,6 +11,7 @@ ran is appended to the same ledger as a CLI run. Nothing is imported until enabl
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is None:
         return
+    from .errors import NotRecorded
+
     for run in state.runs.values():
-        run.finish()
+        try:
+            run.finish()
+        except NotRecorded as exc:  # the blocks ran but their record could not be written (the ledger was rolled back)
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"runbook-checks: {exc}", red=True, bold=True)
+            else:
+                print(f"runbook-checks: {exc}", file=sys.stderr)
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
     state.runs.clear()

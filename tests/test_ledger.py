@@ -95,8 +95,10 @@ def test_schema_violations_and_garbage(three_runs, cli):
 def test_a_run_refuses_to_append_after_a_cut_line(three_runs, cli, tmp_path):
     three_runs.write_text(three_runs.read_text()[:-10])
     result = cli("run", tmp_path / "runbook.md")
-    assert result.returncode == 1 and "the last line is cut or half-written" in result.stderr
-    assert verify_ledger(three_runs).bad_line == 3
+    assert result.returncode == 2  # refused before anything ran
+    assert result.stderr.startswith(f"Error: runbook-results/rb.jsonl:3: the last line is cut or half-written (no newline at its end) — "
+                                    "this run's record could not be chained to it, so nothing was executed.")
+    assert "▶" not in result.stdout and verify_ledger(three_runs).bad_line == 3
 
 
 def test_verify_directory_and_missing_paths(three_runs, cli, tmp_path):

@@ -315,7 +315,7 @@ def test_a_cut_ledger_refuses_the_run_before_any_step(cli, write, tmp_path):
     results.mkdir()
     (results / "rb.jsonl").write_text('{"half": ')
     result = cli("run", path, "--execute", "--confirm", "GO-OK")
-    assert result.returncode == 1 and "the last line is cut or half-written" in result.stderr
+    assert result.returncode == 2 and "the last line is cut or half-written" in result.stderr  # refused: nothing was executed
     assert not (tmp_path / "applied").exists()
 
 

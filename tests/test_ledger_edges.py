@@ -1,0 +1,368 @@
+"""The ledger's edge: appends are all or nothing, a run that cannot be recorded does not
+start (exit 2) or says it was not recorded (exit 4), every reader verifies, no content
+makes a traceback (planted links: ``test_ledger_links.py``).
+
+Disk full and read-only are real: a small tmpfs, a read-only bind mount (root only;
+skipped elsewhere). The rollback itself is also proven on a real file with the
+failure injected at ``os.write``/``os.fsync``/``os.ftruncate`` for the ledger's fd only.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbook_checks import ledger as ledger_mod
+from runbook_checks.errors import EXIT_NOT_RECORDED, EXIT_USAGE, LedgerError, NotRecorded
+from runbook_checks.ledger import LazyRecords, append_record, read_records, verify_ledger
+
+from .conftest import clean_env, fence, front
+
+LEDGER = "runbook-results/rb.jsonl"
+
+
+def marker_runbook(write, tmp_path: Path, extra_blocks: str = "") -> Path:
+    """A runbook whose first block appends a line to ``ran``: how many times it executed."""
+    return write(front(fence("mark", "check", f"echo x >> {tmp_path}/ran") + extra_blocks))
+
+
+def executed(tmp_path: Path) -> int:
+    ran = tmp_path / "ran"
+    return len(ran.read_text().splitlines()) if ran.exists() else 0
+
+
+@pytest.fixture
+def recorded(cli, write, tmp_path) -> Path:
+    """A ledger with two runs of the marker runbook."""
+    path = marker_runbook(write, tmp_path)
+    for _ in range(2):
+        assert cli("run", path).returncode == 0
+    assert executed(tmp_path) == 2
+    return tmp_path / LEDGER
+
+
+class Mounts:
+    """Real mounts for a test (root only), all taken down afterwards, also those a block made."""
+
+    def __init__(self) -> None:
+        self.targets: list[Path] = []
+
+    def mount(self, *args: str, target: Path) -> None:
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            pytest.skip("needs root and mount(8) for a real small or read-only filesystem")
+        self.targets.append(target)
+        done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount here: {done.stderr.strip()}")
+
+    def forget_later(self, target: Path) -> None:
+        self.targets.append(target)
+
+    def close(self) -> None:
+        for target in reversed(self.targets):
+            for _ in range(3):  # a bind mount and its read-only remount are one mount; tolerate "not mounted"
+                if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
+                    break
+
+
+@pytest.fixture
+def mounts():
+    m = Mounts()
+    yield m
+    m.close()
+
+
+def ro_bind(target: Path) -> str:
+    """Shell commands that make ``target`` (a file) read-only in place, as root can."""
+    return f"mount --bind {target} {target} && mount -o remount,ro,bind {target}"
+
+
+# -- disk full: a real, small filesystem ------------------------------------------------------
+
+
+def filling_runbook(write, tmp_path: Path, results: Path) -> Path:
+    """Fills the results filesystem while it runs, then prints more than the ledger's last
+    page has room for, so the append fails part-way through its line. The second block
+    starts after the disk is full: the lock's holder note must not stop the run."""
+    return write(front(
+        fence("mark", "check", f"echo x >> {tmp_path}/ran")
+        + fence("fill", "check", f"cat /dev/zero > {results}/filler 2>/dev/null || true")
+        + fence("talk", "check", "python3 -c \"print('x' * 9000)\"")
+    ), name="full.md")
+
+
+@pytest.fixture
+def small_results(tmp_path, mounts) -> Path:
+    results = tmp_path / "runbook-results"
+    results.mkdir()
+    mounts.mount("-t", "tmpfs", "-o", "size=256k", "tmpfs", target=results)
+    return results
+
+
+def test_a_full_disk_mid_append_is_rolled_back_and_the_run_says_it_was_not_recorded(cli, write, tmp_path, small_results):
+    assert cli("run", marker_runbook(write, tmp_path)).returncode == 0
+    ledger = small_results / "rb.jsonl"
+    before = ledger.read_bytes()
+    assert len(before) % 4096 not in (0, 4095)  # room left in the last page: the write gets part-way before ENOSPC
+    result = cli("run", filling_runbook(write, tmp_path, small_results))
+    assert executed(tmp_path) == 2  # the blocks ran
+    assert result.returncode == EXIT_NOT_RECORDED, result.stderr
+    assert "Traceback" not in result.stderr
+    run_id = result.stdout.split("— run ")[1].split()[0]
+    assert "PASSED: 3 passed in" in result.stdout and f"run {run_id} (attempt {run_id}) NOT recorded in {LEDGER}" in result.stdout
+    assert result.stderr == (f"Error: {LEDGER}: writing the record failed (No space left on device); the ledger was rolled back to its 1 record(s) "
+                             f"({len(before)} bytes) and still verifies. The run {run_id} (passed, exit 0) executed but is NOT recorded: "
+                             "fix the cause and run it again\n")
+    assert ledger.read_bytes() == before
+    assert cli("verify").stdout == f"{LEDGER}: ok, 1 record(s), chain intact\n"
+    # once there is room again, the next run is recorded
+    (small_results / "filler").unlink()
+    assert cli("run", tmp_path / "runbook.md").returncode == 0
+    result = cli("verify")
+    assert result.returncode == 0 and result.stdout == f"{LEDGER}: ok, 2 record(s), chain intact\n"
+
+
+def test_a_full_disk_on_the_first_append_leaves_no_ledger(cli, write, tmp_path, small_results):
+    result = cli("run", filling_runbook(write, tmp_path, small_results), "--format", "json")
+    assert result.returncode == EXIT_NOT_RECORDED and executed(tmp_path) == 1
+    assert "the ledger this run would have created was removed again" in result.stderr and "Traceback" not in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["recorded"] is False and summary["hash"] is None and summary["status"] == "passed"
+    assert not (small_results / "rb.jsonl").exists()
+    (small_results / "filler").unlink()
+    assert cli("run", marker_runbook(write, tmp_path)).returncode == 0 and cli("verify").returncode == 0
+
+
+def test_a_pytest_session_that_cannot_record_fails_and_says_so(tmp_path, write, small_results):
+    assert subprocess.run([sys.executable, "-m", "runbook_checks", "run", marker_runbook(write, tmp_path)], cwd=tmp_path, env=clean_env(),
+                          capture_output=True).returncode == 0
+    before = (small_results / "rb.jsonl").read_bytes()
+    full = filling_runbook(write, tmp_path, small_results)
+    result = subprocess.run([sys.executable, "-m", "pytest", "--runbooks", str(full), "-p", "no:cacheprovider",
+                             f"--rootdir={tmp_path}"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert "3 passed" in result.stdout and executed(tmp_path) == 2
+    assert result.returncode == 1, result.stdout
+    assert "runbook-checks: " in result.stdout and "No space left on device" in result.stdout and "is NOT recorded" in result.stdout
+    assert "INTERNALERROR" not in result.stdout + result.stderr
+    assert (small_results / "rb.jsonl").read_bytes() == before
+
+
+# -- the rollback on a real file, with the failure injected for the ledger's fd only -----------
+
+
+def _is_ledger(fd: int, path: Path) -> bool:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == str(path)
+    except OSError:
+        return False
+
+
+def test_a_write_that_fails_part_way_is_truncated_away(recorded, monkeypatch):
+    before = recorded.read_bytes()
+    record = read_records(recorded)[-1]
+    real_write, wrote = os.write, []
+
+    def half_then_enospc(fd, data):
+        if not _is_ledger(fd, recorded):
+            return real_write(fd, data)
+        if not wrote:
+            wrote.append(real_write(fd, data[: len(data) // 2]))
+            return wrote[0]
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(ledger_mod.os, "write", half_then_enospc)
+    with pytest.raises(NotRecorded) as caught:
+        append_record(recorded.parent, record)
+    monkeypatch.undo()
+    assert wrote and wrote[0] > 0  # half a line did reach the file
+    assert caught.value.exit_code == EXIT_NOT_RECORDED
+    assert str(caught.value).startswith(f"{recorded}: writing the record failed (No space left on device); the ledger was rolled back to its "
+                                        f"2 record(s) ({len(before)} bytes) and still verifies.")
+    assert recorded.read_bytes() == before and verify_ledger(recorded).ok
+    append_record(recorded.parent, record)
+    assert verify_ledger(recorded).records == 3
+
+
+def test_a_failed_fsync_is_rolled_back_too(recorded, monkeypatch):
+    before = recorded.read_bytes()
+    real_fsync = os.fsync
+
+    def eio(fd):
+        if _is_ledger(fd, recorded) and os.fstat(fd).st_size > len(before):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(ledger_mod.os, "fsync", eio)
+    with pytest.raises(NotRecorded, match=r"writing the record failed \(Input/output error\); the ledger was rolled back"):
+        append_record(recorded.parent, read_records(recorded)[-1])
+    assert recorded.read_bytes() == before
+
+
+def test_a_rollback_that_fails_says_where_to_cut(recorded, monkeypatch):
+    before = recorded.read_bytes()
+    real_write = os.write
+    calls = []
+
+    def half_then_enospc(fd, data):
+        if not _is_ledger(fd, recorded):
+            return real_write(fd, data)
+        calls.append(1)
+        if len(calls) == 1:
+            return real_write(fd, data[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def refuse(fd, size):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(ledger_mod.os, "write", half_then_enospc)
+    monkeypatch.setattr(ledger_mod.os, "ftruncate", refuse)
+    with pytest.raises(NotRecorded) as caught:
+        append_record(recorded.parent, read_records(recorded)[-1])
+    monkeypatch.undo()
+    assert (f"and rolling the ledger back to its {len(before)} bytes failed too (Input/output error): its last line may be cut. "
+            f"Run 'runbook-checks verify {recorded}' and remove what follows byte {len(before)}") in str(caught.value)
+    v = verify_ledger(recorded)
+    assert (v.bad_line, v.problem) == (3, "the last line is cut or half-written (no newline at its end)")
+
+
+def test_a_failed_first_append_removes_the_ledger_it_created(recorded, monkeypatch, tmp_path):
+    record = read_records(recorded)[-1]
+    fresh = tmp_path / "fresh"
+    real_write = os.write
+
+    def enospc(fd, data):
+        if _is_ledger(fd, fresh / "rb.jsonl"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(ledger_mod.os, "write", enospc)
+    with pytest.raises(NotRecorded, match="the ledger this run would have created was removed again"):
+        append_record(fresh, record)
+    assert not (fresh / "rb.jsonl").exists()
+
+
+# -- read-only: checked before anything runs; made read-only while running: exit 4 -----------
+
+
+def test_a_read_only_ledger_refuses_the_run_before_anything_runs(cli, write, tmp_path, recorded, mounts):
+    mounts.mount("--bind", str(recorded), target=recorded)
+    assert subprocess.run(["mount", "-o", "remount,ro,bind", str(recorded)], capture_output=True).returncode == 0
+    before = recorded.read_bytes()
+    result = cli("run", tmp_path / "runbook.md")
+    assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2  # nothing ran
+    assert result.stderr == (f"Error: {LEDGER}: the ledger cannot be written (Read-only file system). This run's record could not be kept, "
+                             "so nothing was executed.\n")
+    assert recorded.read_bytes() == before
+
+
+def test_a_ledger_made_read_only_during_the_run_is_reported_not_recorded(cli, write, tmp_path, recorded, mounts):
+    before = recorded.read_bytes()
+    mounts.forget_later(recorded)
+    path = marker_runbook(write, tmp_path, fence("lock-down", "check", ro_bind(recorded)))
+    result = cli("run", path)
+    assert executed(tmp_path) == 3
+    assert result.returncode == EXIT_NOT_RECORDED, result.stderr
+    assert f"{LEDGER}: the ledger cannot be written (Read-only file system). The run " in result.stderr
+    assert "(passed, exit 0) executed but is NOT recorded" in result.stderr and "NOT recorded in" in result.stdout
+    assert recorded.read_bytes() == before
+
+
+# -- no content makes a traceback ------------------------------------------------------------------
+
+
+def _sealed_forgery(prev: str) -> str:
+    """A line in the sealed form whose hash holds over its bytes (so the byte check passes)
+    but which nests 100,000 levels deep: only a parser meets the nesting."""
+    rest = '"deep":' + "[" * 100_000 + "]" * 100_000 + f',"prev":"{prev}"}}'
+    digest = hashlib.sha256(b"{" + rest.encode()).hexdigest()
+    return f'{{"hash":"{digest}",{rest}'
+
+
+@pytest.mark.parametrize("case", ["open brackets", "nested hash", "sealed forgery"])
+def test_deeply_nested_lines_are_path_n_problems_never_tracebacks(cli, tmp_path, recorded, case):
+    head = json.loads(recorded.read_text().splitlines()[-1])["hash"]
+    line = {"open brackets": "[" * 100_000, "nested hash": '{"hash": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "sealed forgery": _sealed_forgery(head)}[case]
+    with recorded.open("a") as fh:
+        fh.write(line + "\n")
+    result = cli("verify")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stdout == f"{LEDGER}:3: not valid JSON (nested too deeply to be a run record)\n"
+    result = cli("report", tmp_path / "runbook.md")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"error: {LEDGER}:3: not valid JSON (nested too deeply to be a run record)" in result.stderr
+    if case == "sealed forgery":  # the byte check passes it; reading it is a path:N problem
+        records = LazyRecords(recorded)
+        assert verify_ledger(recorded, validate_schema=False, records=records).ok
+        with pytest.raises(LedgerError, match=rf"^{recorded}:3: not a run record \(nested too deeply to be a run record\)"):
+            records[2]
+        result = cli("run", tmp_path / "runbook.md", "--from", "mark")  # a resume reads the earlier runs
+        assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2, result.stderr
+        assert result.stderr.startswith(f"Error: {LEDGER}:3: not a run record (nested too deeply") and "Nothing was executed." in result.stderr
+    else:
+        result = cli("run", tmp_path / "runbook.md")
+        assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"Error: {LEDGER}:3: not valid JSON (nested too deeply to be a run record) — this run's record "
+                                        "could not be chained to it, so nothing was executed.")
+    assert "Traceback" not in result.stderr
+
+
+# -- every reader verifies -----------------------------------------------------------------------------
+
+
+def test_read_records_verifies_the_chain(recorded):
+    assert [r.run_id for r in read_records(recorded)] == [json.loads(x)["run_id"] for x in recorded.read_text().splitlines()]
+    content = recorded.read_text().splitlines(keepends=True)
+    recorded.write_text(content[1])  # the first record removed: the chain is broken at line 1
+    with pytest.raises(LedgerError, match=rf"^{recorded}:1: chain broken"):
+        read_records(recorded)
+
+
+def test_a_run_refuses_a_ledger_broken_before_its_last_line(cli, tmp_path, recorded):
+    content = recorded.read_text().splitlines(keepends=True)
+    recorded.write_text(content[0].replace('"actor":"', '"actor":"x', 1) + content[1])
+    result = cli("run", tmp_path / "runbook.md")
+    assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2
+    assert result.stderr.startswith(f"Error: {LEDGER}:1: hash mismatch: the record was edited after it was written — this run's record "
+                                    "could not be chained to it, so nothing was executed.")
+
+
+# -- empty and foreign files ---------------------------------------------------------------------------
+
+
+def test_an_empty_ledger_is_neither_intact_nor_runnable(cli, write, tmp_path):
+    path = marker_runbook(write, tmp_path)
+    (tmp_path / "runbook-results").mkdir()
+    (tmp_path / LEDGER).write_bytes(b"")
+    message = (f"{LEDGER}:1: empty file: no records. runbook-checks creates a ledger with its first record and never empties one, "
+               "so this file was emptied or made by something else")
+    result = cli("verify")
+    assert result.returncode == 1 and result.stdout == message + "\n"
+    result = cli("report", path)
+    assert result.returncode == 1 and f"error: {message}" in result.stderr
+    result = cli("run", path)
+    assert result.returncode == EXIT_USAGE and executed(tmp_path) == 0 and result.stderr.startswith(f"Error: {message} — ")
+
+
+@pytest.mark.parametrize("foreign, why", [
+    ('{"event": "deploy", "ok": true}\n', "does not match the record schema at record: 'schema_version' is a required property"),
+    ("name,ok\nstaging,1\n", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+])
+def test_a_foreign_jsonl_is_not_a_ledger_not_tampering(cli, tmp_path, recorded, foreign, why):
+    (tmp_path / "runbook-results" / "other.jsonl").write_text(foreign)
+    result = cli("verify")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"runbook-results/other.jsonl:1: not a runbook-checks ledger: no line of it is a run record (line 1: {why})",
+                                          f"{LEDGER}: ok, 2 record(s), chain intact"]
+    # a ledger with one bad line is still a ledger: that line is reported as tampering
+    content = recorded.read_text().splitlines(keepends=True)
+    recorded.write_text(foreign.splitlines(keepends=True)[0] + content[1])
+    assert cli("verify", LEDGER).stdout == f"{LEDGER}:1: {why}\n"
