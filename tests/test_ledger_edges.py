@@ -55,15 +55,21 @@ class Mounts:
     def __init__(self) -> None:
         self.targets: list[Path] = []
 
-    def mount(self, *args: str, target: Path) -> None:
+    @staticmethod
+    def require() -> None:
         if os.geteuid() != 0 or not shutil.which("mount"):
             pytest.skip("needs root and mount(8) for a real small or read-only filesystem")
+
+    def mount(self, *args: str, target: Path) -> None:
+        self.require()
         self.targets.append(target)
         done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
         if done.returncode != 0:
             pytest.skip(f"cannot mount here: {done.stderr.strip()}")
 
     def forget_later(self, target: Path) -> None:
+        """``target`` will be mounted by a block: taken down afterwards."""
+        self.require()
         self.targets.append(target)
 
     def close(self) -> None:
