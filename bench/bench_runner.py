@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runbook_checks.execute import plan_run, run_plan  # noqa: E402
-from runbook_checks.parse import load_runbook  # noqa: E402
+from runbook_checks.lint import load_runbook  # noqa: E402
 from runbook_checks.redact import Redactor  # noqa: E402
 
 

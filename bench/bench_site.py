@@ -34,7 +34,8 @@ from mkdocs.commands.build import build  # noqa: E402
 from mkdocs.config import load_config  # noqa: E402
 
 from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger  # noqa: E402
-from runbook_checks.parse import load_runbook, parse_runbook  # noqa: E402
+from runbook_checks.lint import load_runbook  # noqa: E402
+from runbook_checks.parse import parse_runbook  # noqa: E402
 from runbook_checks.plugin import forget  # noqa: E402
 
 BLOCKS = 5

@@ -2,10 +2,11 @@
 
 The library flow is one direction, one module per job::
 
-    parse.load_runbook  ->  lint.lint_runbook
-                        ->  execute.plan_run / execute.run_plan  (runner.run_block per block)
-                        ->  ledger.append_record / ledger.verify_ledger
-                        ->  report.build_report
+    parse.parse_runbook  ->  lint.load_runbook (refuses whatever lint reports)
+                         ->  execute.plan_run / execute.RunSession  (runner.run_block per block)
+                         ->  ledger.append_record / ledger.verify_ledger
+                         ->  evidence (attempts, verdicts: the one evidence policy)
+                         ->  report.build_report
 
 The CLI (``cli.py``) and the plugins call these functions; nothing here imports mkdocs.
 """

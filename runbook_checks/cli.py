@@ -105,7 +105,7 @@ FORMAT_TABLE_JSON = click.Choice(["table", "json"])
 @_errors
 def list_cmd(path: str, fmt: str) -> None:
     """List the tagged blocks of a runbook: id, kind, phase, criterion, timeout, line."""
-    from .parse import load_runbook
+    from .lint import load_runbook
 
     runbook = load_runbook(path)
     rows = [
@@ -192,7 +192,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     """
     from .errors import UsageProblem
     from .execute import plan_run
-    from .parse import load_runbook
+    from .lint import load_runbook
 
     runbook = load_runbook(path)
     if confirm is not None and not execute:
@@ -404,7 +404,7 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     from .errors import UsageProblem
     from .execute import plan_run
     from .gates import RunLock, check_secrets
-    from .parse import load_runbook
+    from .lint import load_runbook
     from .sandbox import existing, throwaway
 
     runbook = load_runbook(path)
@@ -443,7 +443,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     from .errors import UsageProblem
     from .execute import PlannedBlock, run_plan
     from .gates import check_secrets
-    from .parse import load_runbook
+    from .lint import load_runbook
     from .redact import Redactor
     from .troubleshoot import applies, failure_text, search
 
@@ -539,7 +539,7 @@ def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> No
     verification (the report then leaves out the records from the bad line on).
     """
     from .ledger import ledger_path, verified_records
-    from .parse import load_runbook
+    from .lint import load_runbook
     from .render import report_markdown
     from .report import build_report
 
@@ -562,7 +562,7 @@ def compare_cmd(paths: tuple[str, ...]) -> None:
     """A Markdown table comparing runbooks from their front matter: environment, confirm
     token, secrets, every 'summary' label (risk, backup, maintenance, impact...) and
     the runbooks each requires."""
-    from .parse import load_runbook
+    from .lint import load_runbook
     from .render import comparison_markdown
     from .report import comparison
 

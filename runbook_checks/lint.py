@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import Problem
+from .errors import Problem, RunbookInvalid
 from .model import Runbook
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
@@ -44,7 +44,7 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
             problems.append(Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token"))
     for name in runbook.secrets:
         ref = re.compile(r"\$\{?" + re.escape(name) + r"\b")
-        if not any(ref.search(text) for text in [b.code for b in runbook.blocks] + [v for _, v in runbook.env]):
+        if not any(ref.search(text) for text in [b.code for b in runbook.blocks] + [v for _, v in runbook.env] + [runbook.target or ""]):
             line = _front_matter_line(runbook, r"\b" + re.escape(name) + r"\b")
             problems.append(Problem(display, line, f"secret {name!r} is declared but no block references ${name}"))
     for path in runbook.fingerprint:
@@ -60,12 +60,26 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
     return problems
 
 
-def lint_runbook(path: Path, display: str | None = None) -> list[Problem]:
+def _lint(path: str | Path, display: str | None = None) -> tuple[Runbook | None, list[Problem]]:
     display = display or str(path)
     runbook, problems = parse_runbook(path, display)
     if runbook is not None:
         problems += check_runbook(runbook, display, parsed_cleanly=not problems)
-    return sorted(problems)
+    return runbook, sorted(problems)
+
+
+def lint_runbook(path: Path, display: str | None = None) -> list[Problem]:
+    """Every problem of the runbook at ``path``: the parser's and the whole-runbook checks."""
+    return _lint(path, display)[1]
+
+
+def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
+    """The runbook at ``path``; raises ``RunbookInvalid`` (exit 2) with every problem
+    ``lint`` would report, so no command runs (or reports on) a runbook lint rejects."""
+    runbook, problems = _lint(path, display)
+    if problems or runbook is None:
+        raise RunbookInvalid(problems)
+    return runbook
 
 
 def lint_paths(paths: list[str]) -> tuple[list[Path], list[Problem]]:

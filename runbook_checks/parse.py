@@ -1,8 +1,8 @@
 """Markdown runbook -> ``Runbook``: front matter, tagged fenced blocks, source lines.
 
 Parsing knows nothing about processes. Every problem it finds is a ``Problem``
-(``path:line: message``); ``parse_runbook`` collects them all, ``load_runbook``
-refuses a runbook that has any.
+(``path:line: message``); ``parse_runbook`` collects them all, and
+``lint.load_runbook`` refuses a runbook that has any (or any whole-runbook problem).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
-from .errors import Problem, RunbookInvalid
+from .errors import Problem
 from .model import CHECK, KINDS, STEP, Block, Entry, Phase, Requirement, Runbook
 from .target import variable
 
@@ -161,14 +161,29 @@ def unwrap_containers(lines: list[str]) -> list[str]:
             continue
         m = _CONTAINER_RE.match(out[i])
         if m:
-            body_indent = " " * (len(m.group(1)) + 4)
+            indent = len(m.group(1))
             out[i] = ""
             j = i + 1
-            while j < len(out) and (not out[j].strip() or out[j].startswith(body_indent)):
-                out[j] = out[j][4:] if out[j].strip() else ""
+            while j < len(out) and (not out[j].strip() or (body := _dedent_columns(out[j], indent)) is not None):
+                out[j] = body if out[j].strip() else ""
                 j += 1
         i += 1
     return out
+
+
+def _dedent_columns(line: str, indent: int) -> str | None:
+    """``line`` without the 4 columns of indentation after its first ``indent`` spaces
+    (a tab reaches the next multiple of 4, as in Python-Markdown and CommonMark), or
+    ``None`` when it is not indented that far."""
+    if not line.startswith(" " * indent):
+        return None
+    col, pos = indent, indent
+    while col < indent + 4 and pos < len(line) and line[pos] in " \t":
+        col = col + 1 if line[pos] == " " else (col // 4 + 1) * 4
+        pos += 1
+    if col < indent + 4:
+        return None
+    return " " * (col - indent - 4) + line[:indent] + line[pos:] if col > indent + 4 else line[:indent] + line[pos:]
 
 
 # libyaml's loader when PyYAML has it: a site build parses every runbook's front matter
@@ -183,12 +198,65 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark").disable("inline")
 
 
+#: the most values front matter may expand to (aliases counted each time they are used)
+MAX_FRONT_MATTER_VALUES = 10_000
+
+
+class _FrontMatterProblem(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
+def _check_node(node: Any) -> None:
+    """Refuse, before anything is built from it, front matter that would expand past
+    ``MAX_FRONT_MATTER_VALUES`` values (an alias bomb), refers to itself, or repeats a
+    key in one mapping (YAML would keep the last value silently). Lines are 1-based in
+    the file (the ``---`` line is line 1)."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(n: Any) -> int:
+        if id(n) in sizes:
+            return sizes[id(n)]
+        if id(n) in busy:
+            raise _FrontMatterProblem(n.start_mark.line + 2, "front matter refers to itself (a recursive YAML alias)")
+        busy.add(id(n))
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        raise _FrontMatterProblem(k.start_mark.line + 2, f"duplicate key {k.value!r} (first at line {seen[k.value]}): "
+                                                                         "YAML would keep only the last one; remove one of them")
+                    seen[k.value] = k.start_mark.line + 2
+                total += size(k) + size(v)
+        elif isinstance(n, yaml.SequenceNode):
+            total += sum(size(item) for item in n.value)
+        busy.discard(id(n))
+        sizes[id(n)] = total
+        if total > MAX_FRONT_MATTER_VALUES:
+            raise _FrontMatterProblem(n.start_mark.line + 2, f"front matter expands to more than {MAX_FRONT_MATTER_VALUES:,} values "
+                                                             "(YAML aliases used over and over?); write it out plainly")
+        return total
+
+    size(node)
+
+
 def _load_yaml(text: str, loader_class: Any) -> tuple[Any, Any]:
-    """The document's node (for key lines) and its data."""
+    """The document's node (for key lines) and its data; raises ``_FrontMatterProblem``
+    for front matter ``_check_node`` refuses, or that nests too deeply to read."""
     loader = loader_class(text)
     try:
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else {})
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, {}
+            _check_node(node)
+            return node, loader.construct_document(node)
+        except RecursionError:
+            raise _FrontMatterProblem(2, "front matter nests too deeply to read") from None
     finally:
         loader.dispose()
 
@@ -222,6 +290,9 @@ class _Parser:
             line = mark.line + 2 if mark is not None else 1
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             self.problem(line, f"front matter is not valid YAML: {reason}")
+            return {}, {}, end + 1
+        except _FrontMatterProblem as exc:
+            self.problem(exc.line, exc.message)
             return {}, {}, end + 1
         if not isinstance(data, dict):
             self.problem(2, "front matter must be a mapping of keys to values")
@@ -330,6 +401,9 @@ class _Parser:
             line = key_lines.get(f"runbook.requires.{i}", where)
             if not isinstance(item, dict) or not isinstance(item.get("runbook"), str):
                 self.problem(line, "a requirement needs at least 'runbook: <id>'")
+                continue
+            if not _ID_RE.match(item["runbook"]):  # it names a ledger file: no paths
+                self.problem(line, f"requirement runbook id {item['runbook']!r} may hold only letters, digits, '.', '_' and '-'")
                 continue
             for key in item:
                 if key not in REQUIRE_KEYS:
@@ -634,14 +708,6 @@ def parse_runbook(path: str | Path, display: str | None = None, data: bytes | No
         target=meta.get("target"),
     )
     return runbook, sorted(p.problems)
-
-
-def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
-    """Parse a runbook, raising ``RunbookInvalid`` (exit 2) if it has any problem."""
-    runbook, problems = parse_runbook(path, display)
-    if problems or runbook is None:
-        raise RunbookInvalid(problems)
-    return runbook
 
 
 def is_runbook(path: Path) -> bool:

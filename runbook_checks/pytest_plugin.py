@@ -76,11 +76,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class RunbookFile(pytest.File):
     def collect(self) -> Any:
-        from .parse import parse_runbook
+        from .errors import RunbookInvalid
+        from .lint import load_runbook
 
-        runbook, problems = parse_runbook(self.path)
-        if problems or runbook is None:
-            raise pytest.UsageError("runbook has problems:\n" + "\n".join(str(p) for p in problems))
+        try:
+            runbook = load_runbook(self.path)
+        except RunbookInvalid as exc:  # whatever lint reports, as the CLI refuses it
+            raise pytest.UsageError("runbook has problems:\n" + "\n".join(str(p) for p in exc.problems)) from None
         self.runbook = runbook
         for block in runbook.blocks:
             item = RunbookItem.from_parent(self, name=block.id, block=block)

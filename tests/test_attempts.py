@@ -279,7 +279,7 @@ def test_the_target_rules(cli, gated, first_url, second_url, message):
 
 def test_a_staging_pass_without_a_target_digest_does_not_open_a_targeted_gate(cli, gated):
     first, second, flag, env = gated
-    first.write_text(first.read_text().replace("  target: ${DB_FIRST}\n", ""))
+    first.write_text(first.read_text().replace("  target: ${DB_FIRST}\n", "  env:\n    DATABASE_URL: ${DB_FIRST}\n"))
     assert cli("run", first, *GO, env=env).returncode == 0
     refused = gate(cli, second, env)
     assert refused.returncode == 2 and "recorded no single target digest" in refused.stderr

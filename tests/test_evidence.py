@@ -55,7 +55,7 @@ def test_attempts_are_ordered_by_their_first_run_and_kept_apart_by_environment()
 
 
 def test_the_timeline_sums_the_attempt_and_leaves_interrupted_time_out():
-    from runbook_checks.parse import load_runbook
+    from runbook_checks.lint import load_runbook
 
     rb = load_runbook(FIXTURES / "demo.md")  # phases setup 1-2 min, migrate 2-5 min, validate 1 min
     records = [run("1", (block("verify-secret", "passed", phase="setup", duration_s=60.0), block("deploy", "interrupted", "step", phase="migrate", duration_s=30.0)),

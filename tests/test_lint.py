@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from .conftest import FIXTURES, fence, front
+from .conftest import FIXTURES, clean_env, fence, front
 
 CASES = [
     # (runbook text, expected "line: message" lines)
@@ -77,3 +79,58 @@ def test_missing_path(cli, tmp_path):
 def test_demo_fixture_is_clean(cli):
     result = cli("lint", FIXTURES / "demo.md")
     assert result.returncode == 0, result.stdout
+
+
+# -- hostile or ambiguous front matter (each is refused with path:line, exit 2, before anything runs) --
+
+def alias_bomb(levels: int = 9) -> str:
+    lines = ["  a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for n in range(1, levels):
+        lines.append(f"  a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]")
+    return "\n".join(lines)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(cli, write, tmp_path):
+    path = write("---\nbomb:\n" + alias_bomb() + "\nrunbook:\n  id: rb\n---\n" + fence("c", "check", f"touch {tmp_path}/ran"))
+    for command in ("lint", "run"):
+        result = cli(command, path, timeout=20)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"{path}:" in result.stdout + result.stderr and "expands to more than 10,000 values" in result.stdout + result.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+def test_recursive_aliases_and_deep_nesting_are_refused(cli, write):
+    recursive = write("---\nrunbook: &r\n  id: rb\n  loop: *r\n---\n" + fence("c", "check", "true"), "recursive.md")
+    deep = write("---\nx: " + "[" * 5000 + "]" * 5000 + "\nrunbook: {id: rb}\n---\n" + fence("c", "check", "true"), "deep.md")
+    for path, message in ((recursive, "refers to itself"), (deep, "nests too deeply")):
+        result = cli("lint", path)
+        assert result.returncode == 2 and message in result.stdout and "Traceback" not in result.stderr, result.stdout + result.stderr
+
+
+def test_a_duplicate_key_is_a_problem_not_a_silent_merge(cli, write, tmp_path):
+    path = write("---\nrunbook:\n  id: rb\n  secrets: [TOK]\n  confirm: GO\n  secrets: []\n---\n" + fence("c", "check", f'echo "$TOK" > {tmp_path}/out'))
+    result = cli("run", path, env=clean_env(TOK="s3cret-value"))
+    assert result.returncode == 2 and f"{path}:6: duplicate key 'secrets' (first at line 4)" in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runbook-results").exists()
+
+
+def test_run_refuses_what_lint_reports(cli, write, tmp_path):
+    path = write(front(fence("c", "check", f"touch {tmp_path}/ran"), extra="  workdir: no/such/dir"))
+    assert cli("lint", path).returncode == 2
+    result = cli("run", path)
+    assert result.returncode == 2 and "workdir" in result.stderr and "does not exist" in result.stderr
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "runbook-results").exists()
+
+
+@pytest.mark.parametrize("bad", ["../outside/forged", "/etc/passwd", "a/b", ".hidden"])
+def test_a_required_runbook_id_cannot_name_a_path(cli, write, bad):
+    path = write(front(fence("s", "step", "true"), extra=f"  requires:\n    - {{runbook: '{bad}'}}"))
+    result = cli("lint", path)
+    assert result.returncode == 2 and f"requirement runbook id {bad!r} may hold only letters" in result.stdout
+
+
+@pytest.mark.parametrize("container", ['=== "T"', "!!! note", "???+ note"])
+def test_a_tab_indented_container_body_is_found(cli, write, container):
+    path = write(front(f"{container}\n\t```bash {{#x .check}}\n\techo in-a-tab\n\t```\n"))
+    listed = json.loads(cli("list", path, "--format", "json").stdout)
+    assert [b["id"] for b in listed["blocks"]] == ["x"]

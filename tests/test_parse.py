@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from runbook_checks.errors import RunbookInvalid
-from runbook_checks.parse import load_runbook, parse_duration, parse_runbook
+from runbook_checks.lint import load_runbook
+from runbook_checks.parse import parse_duration, parse_runbook
 
 from .conftest import FIXTURES, fence, front
 

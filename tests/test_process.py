@@ -12,7 +12,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from runbook_checks.parse import load_runbook
+from runbook_checks.lint import load_runbook
 from runbook_checks.redact import Redactor
 from runbook_checks.runner import run_block
 
@@ -138,7 +138,7 @@ def test_second_concurrent_run_exits_3_naming_the_holder(cli, write, tmp_path):
 
 def test_second_rehearsal_is_refused_before_it_starts_a_database(cli, write, tmp_path):
     path = write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"),
-                       secrets="[DATABASE_URL_X]"))
+                       secrets="[DATABASE_URL_X]", extra="  env:\n    DATABASE_URL: ${DATABASE_URL_X}"))
     first = start_cli(["rehearse", path, "--database-url", "postgresql://u@127.0.0.1:9/db"], tmp_path)
     wait_for(lambda: (tmp_path / "started").exists())
     second = cli("rehearse", path)  # --db pglite, and this workdir has no PGlite: only the lock may refuse it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from runbook_checks.model import BlockResult, RunRecord
-from runbook_checks.parse import load_runbook
+from runbook_checks.lint import load_runbook
 from runbook_checks.report import build_report
 
 from .conftest import FIXTURES, clean_env, fence, front

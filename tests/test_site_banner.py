@@ -68,6 +68,7 @@ runbook:
   environment: staging
   confirm: STAGE-OK
   secrets: [DATABASE_URL_STAGE]
+  target: ${DATABASE_URL_STAGE}
   workdir: .
   fingerprint: [migrations.sql]
 """ + PHASES + "---\n" + BLOCKS.format(title="Stage migration")
@@ -80,6 +81,7 @@ runbook:
   environment: production
   confirm: PROD-OK
   secrets: [DATABASE_URL_PROD]
+  target: ${DATABASE_URL_PROD}
   workdir: .
   fingerprint: [migrations.sql]
   requires:

@@ -32,7 +32,7 @@ Export TOK first.
 
 def runbook(write, serve_code: str = 'echo "listen tcp :8080: bind: address already in use" >&2; exit 1'):
     body = fence("serve", "check", serve_code) + fence("other", "check", "exit 3") + GUIDE
-    return write(front(body, secrets="[TOK]"))
+    return write(front(body, secrets="[TOK]", extra="  env:\n    API_TOKEN: ${TOK}"))
 
 
 def test_failure_names_the_matching_entries_everywhere(cli, write, tmp_path):
@@ -41,9 +41,9 @@ def test_failure_names_the_matching_entries_everywhere(cli, write, tmp_path):
     result = cli("run", path, "--only", "serve", "--only", "other", "--junit", tmp_path / "j.xml",
                  env=clean_env(TOK="t0ken-value", GITHUB_STEP_SUMMARY=str(summary)))
     assert result.returncode == 1
-    assert f"see: Port busy — {path}:17 (#port-busy)" in result.stdout
+    assert f"see: Port busy — {path}:19 (#port-busy)" in result.stdout
     assert "Another process holds the port. Stop it (`ss -ltnp`) and run again." in result.stdout
-    assert f"see: Exit three — {path}:25 (#exit-three)" in result.stdout
+    assert f"see: Exit three — {path}:27 (#exit-three)" in result.stdout
     record = json.loads((tmp_path / "runbook-results" / "rb.jsonl").read_text())
     assert {b["id"]: b["troubleshooting"] for b in record["blocks"] if b["id"] in ("serve", "other")} == {"serve": ["port-busy"], "other": ["exit-three"]}
     assert "see: Port busy (#port-busy)" in (tmp_path / "j.xml").read_text()
@@ -69,7 +69,7 @@ def test_diagnose_names_the_entries_that_apply(cli, write, tmp_path):
     result = cli("diagnose", path, env=clean_env(TOK="x"))
     assert result.returncode == 1
     assert "✘ diag-port: listen tcp :8080: bind: address already in use → Port busy" in result.stdout
-    assert "1 troubleshooting entry applies:" in result.stdout and f"Port busy — {path}:17 (#port-busy)" in result.stdout
+    assert "1 troubleshooting entry applies:" in result.stdout and f"Port busy — {path}:19 (#port-busy)" in result.stdout
     assert not (tmp_path / "runbook-results").exists()  # diagnose records nothing
     healthy = write(front(fence("c", "check", "true") + "\n### Slow {#slow .troubleshoot match=slow}\n\nWait.\n\n" + fence("diag", "check", "echo fast")), "ok.md")
     ok = cli("diagnose", healthy)
@@ -96,7 +96,7 @@ def test_lint_reports_two_entries_with_the_same_pattern(cli, write):
 
 def test_list_shows_entries(cli, write):
     data = json.loads(cli("list", runbook(write), "--format", "json").stdout)
-    assert [(e["id"], e["line"], e["diagnostics"]) for e in data["entries"]] == [("port-busy", 17, ["diag-port"]), ("exit-three", 25, []), ("no-secret", 29, [])]
+    assert [(e["id"], e["line"], e["diagnostics"]) for e in data["entries"]] == [("port-busy", 19, ["diag-port"]), ("exit-three", 27, []), ("no-secret", 31, [])]
 
 
 def test_site_badge_of_a_failed_block_links_to_its_entry(cli, write, tmp_path):

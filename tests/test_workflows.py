@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook_checks.parse import load_runbook
+from runbook_checks.lint import load_runbook
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
