@@ -202,6 +202,12 @@ def _markdown() -> MarkdownIt:
 MAX_FRONT_MATTER_VALUES = 10_000
 
 
+def parse_markdown(lines: list[str]) -> list[Any]:
+    """markdown-it tokens of a page's lines, container bodies unwrapped (``unwrap_containers``):
+    the one reading of a page's block structure, for the checker and the site plugin alike."""
+    return _markdown().parse("\n".join(unwrap_containers(lines)))
+
+
 class _FrontMatterProblem(Exception):
     def __init__(self, line: int, message: str):
         super().__init__(message)
@@ -442,7 +448,7 @@ class _Parser:
 
     # -- blocks ---------------------------------------------------------------------
     def blocks(self, lines: list[str], meta: dict[str, Any]) -> tuple[Block, ...]:
-        tokens = _markdown().parse("\n".join(unwrap_containers(lines)))
+        tokens = parse_markdown(lines)
         self.tokens = tokens
         phase_ids = [p.id for p in meta.get("phases", ())]
         default_timeout = meta.get("timeout", DEFAULT_TIMEOUT_S)

@@ -41,7 +41,7 @@ from .execute import fingerprints
 from .gates import requirement_problems
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
-from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_runbook, read_lines, sha256_text
+from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_markdown, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
 from .evidence import Attempts
 from .report import Report, build_report, comparison
@@ -50,7 +50,14 @@ from .site import (CSS, attempt_details, badge_html, badge_status, banner_html, 
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 NEAR_MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook[\s_-]*checks?\s*:", re.I)
-FENCE_RE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
+NEAR_MARKER_ANYWHERE_RE = re.compile(r"<!--\s*runbook[\s_-]*checks?\s*:", re.I)
+
+
+def code_lines(lines: list[str]) -> set[int]:
+    """0-based indexes of the lines inside code blocks — fenced or indented, in
+    containers too — as the checker's own parser (``parse``) sees the page."""
+    tokens = parse_markdown(lines)
+    return {i for tok in tokens if tok.type in ("fence", "code_block") and tok.map for i in range(*tok.map)}
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
 MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit", "runbooks")
 #: markers that take no arguments
@@ -237,15 +244,13 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             end = front_matter_end(read_lines(Path(page.file.abs_src_path)))  # read again only to report a problem
             return f"{config.docs_dir}/{src}:{n + (end + 1 if end is not None else 0)}"
 
+        lines = markdown.split("\n")
+        if not NEAR_MARKER_ANYWHERE_RE.search(markdown):
+            return markdown + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
+        code = code_lines(lines)
         out = []
-        fence: str | None = None
-        for n, line in enumerate(markdown.split("\n"), start=1):
-            opening = FENCE_RE.match(line)
-            if fence is not None or opening:  # markers shown inside code blocks stay as written
-                if fence is None:
-                    fence = opening.group(1)
-                elif line.strip().startswith(fence) and set(line.strip()) == {fence[0]}:
-                    fence = None
+        for n, line in enumerate(lines, start=1):
+            if n - 1 in code:  # markers shown in code blocks (fenced or indented) stay as written
                 out.append(line)
                 continue
             m = MARKER_RE.match(line)
@@ -262,9 +267,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if name in BARE_MARKERS and args:
                 raise PluginError(f"{where(n)}: the {name!r} marker takes no arguments")
             out.append(self.render_marker(name, args, runbook, page, lambda n=n: where(n)))
-        if runbook is not None:
-            out.append(self.ledger_warning(runbook))
-        return "\n".join(out)
+        return "\n".join(out) + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
 
     def ledger_warning(self, runbook: Runbook) -> str:
         _, verification = self.ledger(runbook)

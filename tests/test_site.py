@@ -316,3 +316,15 @@ def test_the_removed_prefer_environment_option_warns_instead_of_breaking_the_bui
     loud = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site / "site")], cwd=site, capture_output=True, text=True,
                           env=clean_env(NO_MKDOCS_2_WARNING="1"), timeout=120)
     assert loud.returncode != 0 and "'prefer_environment' is gone" in loud.stderr  # --strict: the warning fails the build, and says why
+
+
+@pytest.mark.parametrize("example", [
+    "Some text.\n\n    <!-- runbook-checks: timeline -->\n",  # an indented code block
+    "```\n<!-- runbook-checks: timeline -->\n```\n",
+    "!!! note\n\n    ```markdown\n    <!-- runbook-checks: audit -->\n    ```\n",  # a fence in an admonition
+])
+def test_a_marker_shown_in_any_kind_of_code_block_is_left_as_written(site, example):
+    (site / "docs" / "index.md").write_text("# Home\n\n" + example)
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    assert "&lt;!-- runbook-checks:" in (site / "site" / "index.html").read_text()
