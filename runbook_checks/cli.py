@@ -295,7 +295,8 @@ class _LockNotes:
 
 
 def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | None, results: Path, junit: str | None,
-         fmt: str, quiet: bool, grace: float, environ: Any, environment: str, lock: Any = None, attempt: str | None = None) -> int:
+         fmt: str, quiet: bool, grace: float, environ: Any, environment: str, lock: Any = None, attempt: str | None = None,
+         database: dict[str, str] | None = None) -> int:
     """Run a plan under the lock (``lock``: one the caller holds already), record it, print
     the outcome; returns the exit code."""
     from rich.console import Console
@@ -324,7 +325,8 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
             resumes = resumed_run(prior, environment, mode) if from_id else None
             record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
-                              environment=environment, resumes=resumes, grace=grace, attempt=attempt, prior=prior, from_id=from_id)
+                              environment=environment, resumes=resumes, grace=grace, attempt=attempt, prior=prior, from_id=from_id,
+                              database=database)
         except LedgerError as exc:  # an earlier record whose hash holds but which is no record (a forgery), read before any block starts
             raise LedgerRefused(f"{exc}. Nothing was executed.") from None
         finally:
@@ -391,14 +393,16 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
 @click.argument("path", type=click.Path())
 @click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,  # sandbox.DB_KINDS
               help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.")
-@click.option("--database-url", metavar="URL", help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting one.")
+@click.option("--database-url", metavar="URL", help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting "
+              "one; refused when it names the database of a secret the runbook declares.")
 @_run_options
 @_errors
 def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, junit: str | None, fmt: str, quiet: bool, grace: float,
                  attempt: str | None) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
-    touched; the record says environment "rehearsal"). Prints measured phase timings
+    touched; the record says environment "rehearsal"). With --database-url, that database
+    is used instead: one named by a declared secret's value is refused. Prints measured phase timings
     against the estimates; the database is stopped and removed even on failure or Ctrl-C.
     """
     from .errors import UsageProblem
@@ -411,6 +415,8 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL")]
     if not targets:
         raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
+    if database_url:
+        _refuse_a_real_database(runbook, database_url)
     plan = plan_run(runbook, execute=True)
     _something_to_run(plan)
     _check_writable(junit)
@@ -419,11 +425,34 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     with RunLock(Path(results), runbook.id, "rehearsal") as lock, existing(database_url) if database_url else throwaway(db, runbook.workdir) as database:
         environ = {**os.environ, **{name: database.url for name in targets}}
         check_secrets(runbook, environ)
-        click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
-                   f"({', '.join(targets)} point there; nothing real is touched)", file=out)
+        if database_url:
+            click.echo(f"Rehearsing {runbook.id} on the database given by --database-url at {database.host}:{database.port} "
+                       f"({', '.join(targets)} point there; its steps change that database: it must be a throwaway)", file=out)
+        else:
+            click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
+                       f"({', '.join(targets)} point there; nothing real is touched)", file=out)
+        if database.kind == "pglite":
+            click.echo("note: PGlite serves every connection from one backend, so advisory locks do not exclude each other: this "
+                       "rehearsal cannot show Prisma's migration-lock contention (use --db postgres for that)", file=out)
         code = _run(runbook, plan, path=path, mode=MODE_REHEARSAL, from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
-                    grace=grace, environ=environ, environment="rehearsal", lock=lock, attempt=attempt)
+                    grace=grace, environ=environ, environment="rehearsal", lock=lock, attempt=attempt,
+                    database={"kind": database.kind, "version": database.version})
     sys.exit(code)
+
+
+def _refuse_a_real_database(runbook: Any, url: str) -> None:
+    """``rehearse --database-url``: refuse (exit 2) a URL that names the same database
+    (host, port, database: ``target.digest``) as the value of a secret the runbook declares
+    — a rehearsal runs every step with no confirmation."""
+    from .errors import GateRefused
+    from .target import digest
+
+    given = digest(url)
+    for name in runbook.secrets:
+        if given is not None and digest(os.environ.get(name, "")) == given:
+            raise GateRefused(f"--database-url names the same database as ${name} (host, port and database); a rehearsal runs every step "
+                              f"with no confirmation, so it runs only on a throwaway database. To change {name}'s database, use "
+                              f"runbook-checks run {runbook.path} --execute --confirm <token>. Nothing was executed.")
 
 
 @main.command("diagnose")

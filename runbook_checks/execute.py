@@ -260,16 +260,20 @@ class RunSession:
 
     ``prior``: the ledger's earlier runs (any attempt; only this attempt's are read).
     ``start``: the run's start when the caller took it (``begin_run``), else taken here.
+    ``database``: for a rehearsal, the throwaway database's ``{"kind", "version"}``, kept in
+    the record's ``options``.
     Raises ``UsageProblem`` for a bad ``attempt`` id.
     """
 
     def __init__(self, runbook: Runbook, plan: Sequence[PlannedBlock], *, environ: Mapping[str, str], redactor: Redactor,
                  mode: str = MODE_CHECK, environment: str | None = None, attempt: str | None = None, resumes: RunRecord | None = None,
                  prior: Sequence[RunRecord] = (), grace: float = 2.0, runner: str = "cli", from_id: str | None = None,
-                 start: RunStart | None = None):
+                 start: RunStart | None = None, database: dict[str, str] | None = None):
         self.runbook, self.environ, self.redactor, self.mode, self.grace = runbook, environ, redactor, mode, grace
         self.planned = {p.block.id: p for p in plan}
-        self.options = {"runner": runner, "execute": mode != MODE_CHECK, "from": from_id}
+        self.options: dict[str, Any] = {"runner": runner, "execute": mode != MODE_CHECK, "from": from_id}
+        if database is not None:  # a rehearsal's throwaway database: {"kind", "version"}
+            self.options["database"] = database
         self.resumes = resumes.run_id if resumes else None
         self.not_rerun = tuple(p.block.id for p in plan if p.reason and p.reason.startswith("before --from"))
         self.results: dict[str, BlockResult] = {}
@@ -397,6 +401,7 @@ def run_plan(
     attempt: str | None = None,
     prior: Sequence[RunRecord] = (),
     from_id: str | None = None,
+    database: dict[str, str] | None = None,
 ) -> RunRecord:
     """Run the planned blocks in order through a ``RunSession`` and return the record (not yet written).
 
@@ -411,7 +416,7 @@ def run_plan(
         start = RunStart(new_run_id(), utc_now(), time.monotonic(), environment or runbook.environment, None, None, {}, {})
         interrupted = True
     session = RunSession(runbook, plan, environ=environ, redactor=redactor, mode=mode, environment=environment, attempt=attempt,
-                         resumes=resumes, prior=prior, grace=grace, from_id=from_id, start=start)
+                         resumes=resumes, prior=prior, grace=grace, from_id=from_id, start=start, database=database)
     session.interrupted = interrupted
     for item in plan:
         try:

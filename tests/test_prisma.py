@@ -114,6 +114,8 @@ def test_rehearsal_passes_every_block_and_leaves_nothing_behind(cli, project, ki
     assert (record["mode"], record["environment"], record["status"]) == ("rehearsal", "rehearsal", "passed")
     assert {b["status"] for b in record["blocks"]} == {"passed"} and len(record["blocks"]) == 11
     assert "Measured against the runbook's estimates:" in result.stdout and "| **Total** | **4-8 min** |" in result.stdout
+    assert record["options"]["database"]["kind"] == kind and record["options"]["database"]["version"]
+    assert ("advisory locks do not exclude each other" in result.stdout) == (kind == "pglite")  # PGlite cannot show lock contention
     assert leftover_databases(private_tmp) == [] and list(private_tmp.iterdir()) == []
 
 

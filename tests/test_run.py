@@ -377,3 +377,12 @@ def test_rehearse_rejects_a_bad_database_url_cleanly(cli, write, url):
     path = write(front(fence("c", "check", 'echo "$DATABASE_URL_X"'), secrets="[DATABASE_URL_X]"))
     result = cli("rehearse", path, "--database-url", url)
     assert result.returncode == 2 and "--database-url" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rehearse_refuses_a_database_url_that_names_a_declared_secrets_database(cli, write, tmp_path):
+    path = write(front(fence("s", "step", f"touch {tmp_path}/stepped"), secrets="[DATABASE_URL_PROD]",
+                       extra="  env:\n    DATABASE_URL: ${DATABASE_URL_PROD}"))
+    env = clean_env(DATABASE_URL_PROD="postgresql://app:prod-pw@db.prod.internal:5432/shop")
+    result = cli("rehearse", path, "--database-url", "postgres://other@DB.prod.internal/shop", env=env)
+    assert result.returncode == 2 and "names the same database as $DATABASE_URL_PROD" in result.stderr
+    assert not (tmp_path / "stepped").exists() and not (tmp_path / "runbook-results").exists() and "prod-pw" not in result.stderr
