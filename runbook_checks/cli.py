@@ -158,7 +158,7 @@ class _Interrupt:
 def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``run`` and ``rehearse``."""
     for option in reversed([
-        click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers."),
+        click.option("--results", type=click.Path(file_okay=False), help="Directory of the ledgers (default: runbook-results in the project root: the runbook's nearest folder with .git, else with mkdocs.yml)."),
         click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file."),
         click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                      help="json: a machine-readable summary on stdout (progress goes to stderr)."),
@@ -182,7 +182,7 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_run_options
 @_errors
 def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
-            dry_run: bool, results: str, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
+            dry_run: bool, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
     in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
     if everything that ran passed.
@@ -192,9 +192,11 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     """
     from .errors import UsageProblem
     from .execute import plan_run
+    from .ledger import results_dir
     from .lint import load_runbook
 
     runbook = load_runbook(path)
+    results = str(results_dir(runbook, results))
     if confirm is not None and not execute:
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
@@ -397,7 +399,7 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
               "one; refused when it names the database of a secret the runbook declares.")
 @_run_options
 @_errors
-def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, junit: str | None, fmt: str, quiet: bool, grace: float,
+def rehearse_cmd(path: str, db: str, database_url: str | None, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float,
                  attempt: str | None) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
@@ -408,10 +410,12 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str, jun
     from .errors import UsageProblem
     from .execute import plan_run
     from .gates import RunLock, check_secrets
+    from .ledger import results_dir
     from .lint import load_runbook
     from .sandbox import existing, throwaway
 
     runbook = load_runbook(path)
+    results = str(results_dir(runbook, results))
     targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL")]
     if not targets:
         raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
@@ -516,16 +520,19 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
 def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     """Verify ledgers: JSON Schema, hashes and chain. Names the first bad line as path:N.
 
-    PATHS are ledger files (.jsonl) or directories of them (default: runbook-results).
+    PATHS are ledger files (.jsonl) or directories of them (default: runbook-results in
+    the project root: the nearest folder above the current one with .git, else with mkdocs.yml).
     Exit 1 when a ledger is tampered with, cut or half-written, or an --anchor hash is
     missing from it (records rewritten wholesale, or dropped from the end), and when a
     .jsonl file is empty or not a ledger at all (each has its own message).
     """
     from .errors import UsageProblem
-    from .ledger import LEDGER_SUFFIX, verify_ledger
+    from .ledger import LEDGER_SUFFIX, RESULTS_DIR, verify_ledger
+    from .parse import find_root
 
     files: list[Path] = []
-    for raw in paths or ("runbook-results",):
+    default = (str(find_root(Path.cwd()) / RESULTS_DIR),)
+    for raw in paths or default:
         p = Path(raw)
         if p.is_dir():
             files += sorted(f for f in p.glob(f"*{LEDGER_SUFFIX}") if f.is_file())
@@ -536,7 +543,7 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
         else:
             raise UsageProblem(f"{raw}: no such ledger file or directory")
     if not files:
-        raise UsageProblem(f"no ledger files (*{LEDGER_SUFFIX}) under {', '.join(paths or ('runbook-results',))}")
+        raise UsageProblem(f"no ledger files (*{LEDGER_SUFFIX}) under {', '.join(paths or default)}")
     bad = 0
     found: set[str] = set()
     for f in files:
@@ -554,11 +561,11 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
 
 @main.command("report")
 @click.argument("path", type=click.Path())
-@click.option("--results", type=click.Path(file_okay=False), default="runbook-results", show_default=True, help="Directory of the ledgers.")
+@click.option("--results", type=click.Path(file_okay=False), help="Directory of the ledgers (default: runbook-results in the project root: the runbook's nearest folder with .git, else with mkdocs.yml).")
 @click.option("--environment", metavar="ENV", help="Report on this environment (default: the runbook's own; e.g. rehearsal).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True, help="Output format.")
 @_errors
-def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> None:
+def report_cmd(path: str, results: str | None, environment: str | None, fmt: str) -> None:
     """The verdict, success criteria and timeline of a runbook's latest attempt in an
     environment, from its verified ledger.
 
@@ -567,13 +574,13 @@ def report_cmd(path: str, results: str, environment: str | None, fmt: str) -> No
     its result was recorded is reported stale. Exit 1 when the ledger fails
     verification (the report then leaves out the records from the bad line on).
     """
-    from .ledger import ledger_path, verified_records
+    from .ledger import ledger_path, results_dir, verified_records
     from .lint import load_runbook
     from .render import report_markdown
     from .report import build_report
 
     runbook = load_runbook(path)
-    ledger = ledger_path(Path(results), runbook.id)
+    ledger = ledger_path(results_dir(runbook, results), runbook.id)
     if not ledger.exists():
         click.echo(f"note: no runs recorded yet ({ledger} does not exist; is --results right?)", err=True)
     records, verification = verified_records(ledger, validate_schema=True)

@@ -27,9 +27,21 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .errors import LedgerError, LedgerRefused, NotRecorded
-from .model import RunRecord
+from .model import Runbook, RunRecord
 
 LEDGER_SUFFIX = ".jsonl"
+
+
+#: the ledgers' folder, in the project root unless ``--results`` says otherwise
+RESULTS_DIR = "runbook-results"
+
+
+def results_dir(runbook: Runbook, given: str | Path | None = None) -> Path:
+    """Where ``runbook``'s ledger and run lock live: ``given`` (``--results``, relative to the
+    current directory), else ``runbook-results`` in the runbook's project root
+    (``parse.find_root``) — the same folder, so the same lock, from whatever directory
+    a run is started."""
+    return Path(given) if given else runbook.root / RESULTS_DIR
 
 
 def ledger_path(results_dir: Path, runbook_id: str) -> Path:

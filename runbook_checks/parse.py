@@ -124,11 +124,14 @@ def front_matter_end(lines: list[str]) -> int | None:
 
 
 def find_root(start: Path) -> Path:
-    """The repository root above ``start`` (a ``.git`` entry), else ``start`` itself."""
+    """The project root for ``start``: the nearest folder at or above it holding ``.git``
+    (the repository root), else one holding ``mkdocs.yml`` (the site's root), else
+    ``start`` itself. Workdirs and the default results folder are relative to it."""
     start = start.resolve()
-    for d in (start, *start.parents):
-        if (d / ".git").exists():
-            return d
+    for marker in (".git", "mkdocs.yml"):
+        for d in (start, *start.parents):
+            if (d / marker).exists():
+                return d
     return start
 
 

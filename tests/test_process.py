@@ -239,3 +239,16 @@ def test_a_plain_pattern_over_a_million_lines_still_matches(write, tmp_path):
     rb = load_runbook(write(front(fence("many", "check", "seq 1000000; echo the-end", 'expect-regex="^the-end$"'))))
     result = run_block(rb.blocks[0], cwd=tmp_path, env=os.environ, redactor=Redactor([]))
     assert result.status == "passed", result.reason
+
+
+def test_one_lock_per_runbook_and_environment_whatever_the_current_directory(cli, write, tmp_path):
+    (tmp_path / ".git").mkdir()  # the project root
+    path = write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done")), "docs/rb.md")
+    first = start_cli(["run", "docs/rb.md"], tmp_path)
+    wait_for(lambda: (tmp_path / "started").exists())
+    second = cli("run", "rb.md", cwd=tmp_path / "docs")  # the same runbook, started from another directory
+    (tmp_path / "go").touch()
+    first.communicate(timeout=30)
+    assert second.returncode == 3 and "holds the lock" in second.stderr, second.stderr
+    assert first.returncode == 0 and len(ledger(tmp_path)) == 1 and not (tmp_path / "docs" / "runbook-results").exists()
+    assert cli("report", "rb.md", cwd=tmp_path / "docs").returncode == 0  # reads the project's ledger too
