@@ -4,6 +4,14 @@ Each block runs as ``bash -euo pipefail -c CODE`` in its own session (so its own
 process group), stdin from /dev/null, stderr merged into stdout. On timeout or
 Ctrl-C the whole group gets SIGTERM, then SIGKILL after ``grace`` seconds; processes a
 block leaves running in the background are stopped the same way when it ends.
+
+Nothing a block starts outlives it, not even a process that leaves the group (``setsid``,
+``setpgid``, a daemon): while a block runs this process is a child subreaper
+(``prctl(PR_SET_CHILD_SUBREAPER)``), so such a process, once its parent is gone, becomes
+this process's child instead of init's. When the block ends, every process in this
+process's tree that was not there before the block (found through the kernel's
+``/proc/<pid>/task/<tid>/children``, never by scanning the process table) gets SIGTERM,
+then SIGKILL after ``grace``, and is reaped; the block's result says so.
 Output is decoded, cleaned and redacted as it streams, and kept bounded (head and
 tail) for the record, so a block printing gigabytes cannot exhaust memory.
 """
@@ -11,6 +19,7 @@ tail) for the record, so a block printing gigabytes cannot exhaust memory.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import selectors
 import signal
@@ -34,6 +43,11 @@ TAIL_CHARS = 16384
 LINE_CAP = 65536
 #: seconds one expect-regex search may take; a pattern that backtracks past it gives up
 REGEX_TIMEOUT_S = 2.0
+#: seconds to wait, after SIGKILL, for the block's processes to be gone before giving up on them
+KILL_WAIT_S = 5.0
+#: signals that stop a run as Ctrl-C does (the CLI and the pytest plugin turn them into
+#: ``Interrupted``); held back while a block's process starts, ignored during clean-up
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def utc_now() -> str:
@@ -156,6 +170,240 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+# --- processes a block starts, wherever they go ---------------------------------------
+
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
+_reaper_lock = threading.Lock()
+_reaper_users = 0
+_reaper_before = 0
+_reaper_active = False
+
+
+def _prctl(option: int, arg: object) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, arg, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+    except (OSError, AttributeError):  # no libc prctl: not Linux
+        return False
+
+
+@contextlib.contextmanager
+def child_subreaper() -> Iterator[bool]:
+    """Make this process a child subreaper for a while (the previous setting is restored
+    when the last user leaves): a process whose parent dies is then re-parented to this
+    process, not to init, so processes a block started stay in this process's tree.
+    Yields whether that is in force (False where the kernel refuses it)."""
+    global _reaper_users, _reaper_before, _reaper_active
+    with _reaper_lock:
+        if _reaper_users == 0:
+            was = ctypes.c_int(0)
+            _prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(was))
+            _reaper_before = was.value
+            _reaper_active = bool(was.value) or _prctl(_PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1))
+        _reaper_users += 1
+        active = _reaper_active
+    try:
+        yield active
+    finally:
+        with _reaper_lock:
+            _reaper_users -= 1
+            if _reaper_users == 0 and not _reaper_before and _reaper_active:
+                _prctl(_PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(0))
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One process as /proc/<pid>/stat shows it; ``start`` (clock ticks after boot) tells
+    a process from a later one that got its pid."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    state: str
+    start: int
+    comm: str
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.pid, self.start
+
+
+def _proc(pid: int) -> Proc | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    head, _, tail = raw.rpartition(b")")
+    fields = tail.split()
+    try:
+        return Proc(pid, int(fields[1]), int(fields[2]), fields[0].decode(), int(fields[19]), head.partition(b"(")[2].decode("utf-8", "replace"))
+    except (IndexError, ValueError):
+        return None
+
+
+def _children_files_work() -> bool:
+    return os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
+
+
+def children(pid: int) -> set[int]:
+    """The children of ``pid`` (of any of its threads), as the kernel lists them in
+    ``/proc/<pid>/task/<tid>/children``. Where the kernel has no such files
+    (CONFIG_PROC_CHILDREN off) the parent links of /proc/*/stat are read instead."""
+    found: set[int] = set()
+    if not _children_files_work():
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (p := _proc(int(entry))) is not None and p.ppid == pid:
+                found.add(p.pid)
+        return found
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                found.update(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def own_children() -> frozenset[tuple[int, int]]:
+    """This process's children now, as (pid, start) pairs: what a block must not touch."""
+    return frozenset(p.key for c in children(os.getpid()) if (p := _proc(c)) is not None)
+
+
+def new_descendants(before: frozenset[tuple[int, int]]) -> list[Proc]:
+    """Every process in this process's tree under a child that is not in ``before``
+    (zombies included), parents before their children."""
+    out: list[Proc] = []
+    todo = [(c, True) for c in sorted(children(os.getpid()))]
+    seen: set[int] = set()
+    while todo:
+        pid, direct = todo.pop(0)
+        if pid in seen or (p := _proc(pid)) is None or (direct and p.key in before):
+            continue
+        seen.add(pid)
+        out.append(p)
+        todo += [(c, False) for c in sorted(children(pid))]
+    return out
+
+
+class _Signaller:
+    """Signals processes by pidfd where the kernel has them, so a pid reused by another
+    process after one of the block's processes is gone is never signalled."""
+
+    def __init__(self) -> None:
+        self.fds: dict[tuple[int, int], int | None] = {}
+
+    def send(self, p: Proc, sig: int) -> None:
+        if p.key not in self.fds:
+            fd: int | None = None
+            try:
+                fd = os.pidfd_open(p.pid)
+            except ProcessLookupError:
+                self.fds[p.key] = -1  # gone already
+                return
+            except (AttributeError, OSError):
+                fd = None  # no pidfds here: plain kill, after the start time check below
+            now = _proc(p.pid)
+            if now is None or now.start != p.start:  # the pid is someone else's now
+                if fd is not None:
+                    os.close(fd)
+                self.fds[p.key] = -1
+                return
+            self.fds[p.key] = fd
+        fd = self.fds[p.key]
+        if fd == -1:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if fd is None:
+                os.kill(p.pid, sig)
+            else:
+                signal.pidfd_send_signal(fd, sig)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            if fd is not None and fd >= 0:
+                os.close(fd)
+        self.fds.clear()
+
+
+@dataclass
+class Stopped:
+    """What stopping a block's processes found: processes that had left its group (they
+    were stopped with their children; a child of one is not counted again), and processes still there when stopping gave up (``KILL_WAIT_S`` after
+    SIGKILL: a process stuck in the kernel)."""
+
+    escaped: dict[tuple[int, int], Proc]
+    left: list[Proc]
+
+    def note(self) -> str | None:
+        parts = []
+        if self.escaped:
+            n = len(self.escaped)
+            names = [f"{p.comm} (pid {p.pid})" for p in sorted(self.escaped.values(), key=lambda p: p.pid)]
+            shown = ", ".join(names[:5]) + (f" and {n - 5} more" if n > 5 else "")
+            parts.append(f"stopped {n} process{'es' if n > 1 else ''} that had left the block's process group: {shown}")
+        if self.left:
+            shown = ", ".join(f"{p.comm} (pid {p.pid})" for p in self.left[:5])
+            parts.append(f"{len(self.left)} process(es) the block started did not end after SIGKILL: {shown}")
+        return "; ".join(parts) or None
+
+
+def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: float, *, keep: int, found: Stopped | None = None) -> Stopped:
+    """Stop everything a block started: SIGTERM to its process group, then to every
+    process that left the group (``setsid``, ``setpgid``, a daemon) and that is in this
+    process's tree under a child not in ``before``; SIGKILL to all of them after
+    ``grace`` seconds. Repeats until none of them is left (orphans come back to this
+    process, a child subreaper, as their parents die), or ``KILL_WAIT_S`` after SIGKILL.
+    This process's own children that end are reaped, except ``keep`` (the block's bash,
+    whose ``Popen`` reaps it)."""
+    found = found if found is not None else Stopped({}, [])
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    kill_at = time.monotonic() + grace
+    give_up = kill_at + KILL_WAIT_S
+    me = os.getpid()
+    signaller = _Signaller()
+    termed: set[tuple[int, int]] = set()
+    try:
+        while True:
+            now = time.monotonic()
+            killing = now >= kill_at
+            if killing:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGKILL)
+            live = []
+            tree = new_descendants(before)
+            pgids = {p.pid: p.pgid for p in tree}
+            for p in tree:
+                if p.state in ("Z", "X"):
+                    if p.ppid == me and p.pid != keep:
+                        with contextlib.suppress(ChildProcessError):
+                            os.waitpid(p.pid, os.WNOHANG)
+                    continue
+                live.append(p)
+                if killing:
+                    signaller.send(p, signal.SIGKILL)
+                elif p.pgid != pgid and p.key not in termed:  # the group had its SIGTERM
+                    signaller.send(p, signal.SIGTERM)
+                    termed.add(p.key)
+                if p.pgid != pgid and (p.ppid == me or pgids.get(p.ppid) == pgid):  # left the group itself (its children are its own)
+                    found.escaped.setdefault(p.key, p)
+            if not live:
+                found.left = []
+                return found
+            if now >= give_up:
+                found.left = live
+                return found
+            time.sleep(0.02)
+    finally:
+        signaller.close()
+
+
 def terminate_group(pgid: int, grace: float) -> None:
     """SIGTERM the whole group, then SIGKILL whatever is left after ``grace`` seconds."""
     try:
@@ -173,13 +421,43 @@ def terminate_group(pgid: int, grace: float) -> None:
         pass
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop signal other than Ctrl-C (SIGTERM, SIGHUP, SIGQUIT), raised where Ctrl-C
+    raises ``KeyboardInterrupt`` so that both are handled alike."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def interrupted_by(exc: BaseException) -> str:
+    """How a run was interrupted, for a result's reason."""
+    if isinstance(exc, Interrupted):
+        name = signal.Signals(exc.signum).name
+        return f"{name} (the terminal closed or the session ended)" if exc.signum == signal.SIGHUP else name
+    return "SIGINT (Ctrl-C)"
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
 @contextlib.contextmanager
-def signals_ignored() -> Iterator[None]:
-    """Ignore SIGINT and SIGTERM for a moment (cleanup must finish); main thread only."""
+def signals_interrupt(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT), *,
+                      keep_ignored: tuple[int, ...] = (signal.SIGHUP, signal.SIGQUIT)) -> Iterator[None]:
+    """Turn ``signals`` into ``Interrupted`` (a ``KeyboardInterrupt``) for a while (main
+    thread only): SIGTERM, a closed terminal (SIGHUP) or Ctrl-\\ (SIGQUIT) then stop the
+    running block and are recorded, as Ctrl-C is. A signal of ``keep_ignored`` that is
+    ignored already stays ignored, as Python leaves an ignored SIGINT: ``nohup`` ignores
+    SIGHUP, a script's background job SIGINT and SIGQUIT."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {}
+    for sig in signals:
+        if sig in keep_ignored and signal.getsignal(sig) is signal.SIG_IGN:
+            continue
+        old[sig] = signal.signal(sig, _raise_interrupted)
     try:
         yield
     finally:
@@ -188,22 +466,40 @@ def signals_ignored() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT and SIGTERM back for a moment (main thread only), then deliver them to
-    the handlers in place again: a Ctrl-C while a block's process starts must not lose
-    sight of the process."""
+def signals_ignored() -> Iterator[None]:
+    """Ignore the stop signals (``STOP_SIGNALS``) for a moment (cleanup must finish); main
+    thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def signals_deferred(deliver: bool = True) -> Iterator[list[int]]:
+    """Hold the stop signals (``STOP_SIGNALS``) back for a moment (main thread only),
+    then deliver them to the handlers in place again (``deliver``; else the caller reads
+    them from the yielded list): a Ctrl-C while a block's process starts must not lose
+    sight of the process, nor one while the run's record is written lose the record. A
+    signal ignored before stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield []
         return
     caught: list[int] = []
-    old = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in STOP_SIGNALS}
     try:
         yield caught
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
-        for sig in caught:
-            signal.raise_signal(sig)
+        for sig in caught if deliver else ():
+            if old[sig] is not signal.SIG_IGN:
+                signal.raise_signal(sig)
 
 
 @dataclass
@@ -231,7 +527,10 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     start = time.monotonic()
     held = contextlib.ExitStack()  # Ctrl-C is held back until the try below can stop the group
     held.enter_context(signals_deferred())
+    reaper = contextlib.ExitStack()  # orphans of the block come back to this process until it ends
     try:
+        reaping = reaper.enter_context(child_subreaper())
+        before = own_children()  # e.g. a rehearsal's database server: not the block's
         proc = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", block.code],
             cwd=cwd,
@@ -243,14 +542,26 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
         )
     except OSError as exc:
         held.close()
+        reaper.close()
         reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
         return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), False, "127")], reason)
     except BaseException:
         held.close()
+        reaper.close()
         raise
     pgid = proc.pid
+    stopped = Stopped({}, [])
+
+    def stop() -> None:
+        """The group, then whatever left it; where orphans go to init instead of this
+        process, the group is all that can be seen."""
+        if not reaping:
+            terminate_group(pgid, grace)
+        stop_block_processes(pgid, before, grace, keep=proc.pid, found=stopped)
+
     fd = proc.stdout.fileno()  # type: ignore[union-attr]
-    timed_out = interrupted = False
+    timed_out = False
+    interrupted: str | None = None
     deadline = start + block.timeout
     # Once the group has been stopped, stop reading soon even if a process that left the
     # group (setsid, a daemon) still holds the pipe open.
@@ -267,7 +578,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                     break
                 if not timed_out and now >= deadline:
                     timed_out = True
-                    terminate_group(pgid, grace)
+                    stop()
                     give_up = time.monotonic() + 1.0
                     continue
                 wait = (give_up if timed_out else min(deadline, give_up)) - now
@@ -278,24 +589,25 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                     take(stream.feed(data))
                 elif proc.poll() is not None and give_up == float("inf"):
                     # bash is done but a background process still holds the pipe.
-                    terminate_group(pgid, grace)
+                    stop()
                     give_up = time.monotonic() + 1.0
         # The output is closed (a block may redirect it): bash still has its deadline.
         while not timed_out and proc.poll() is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
-                terminate_group(pgid, grace)
+                stop()
                 break
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=min(remaining, 0.25))
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = interrupted_by(exc)
     finally:
         with signals_ignored():  # a second Ctrl-C must not leave the group running
-            terminate_group(pgid, grace)
+            stop()
             proc.stdout.close()  # type: ignore[union-attr]
             exit_code = proc.wait()
+            reaper.close()
         held.close()  # still open only if reporting the spawn failed
     take(stream.flush())
     matcher.finish()
@@ -306,7 +618,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     expectations = [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))]
     expectations += matcher.expectations()
     if interrupted:
-        status, reason = INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); the block's process group was stopped"
+        status, reason = INTERRUPTED, f"interrupted by {interrupted}; the block's process group was stopped"
     elif timed_out:
         status, reason = TIMED_OUT, f"timed out after {block.timeout:g} s; the block's process group was stopped"
         expectations.append(Expectation("timeout", f"{block.timeout:g} s", False, f"{duration:.1f} s"))
@@ -314,6 +626,8 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
         unmet = [e for e in expectations if not e.met]
         status = PASSED if not unmet else FAILED
         reason = "; ".join(_describe(e) for e in unmet) or None
+    if (note := stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
+        reason = f"{reason}; {redactor(note)}" if reason else redactor(note)
     return _Attempt(status, exit_code, duration, capture, expectations, reason)
 
 

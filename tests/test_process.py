@@ -12,6 +12,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from runbook_checks.lint import load_runbook
 from runbook_checks.redact import Redactor
 from runbook_checks.runner import run_block
@@ -184,8 +186,12 @@ def test_timeout_holds_when_a_process_escapes_the_group(cli, write, tmp_path):
     started = time.monotonic()
     result = cli("run", write(front(fence("escapes", "check", code, "timeout=1"))), "--grace", "0.5")
     assert time.monotonic() - started < 15
-    assert result.returncode == 1 and ledger(tmp_path)[0]["blocks"][0]["status"] == "timed-out"
-    os.kill(int((tmp_path / "escaped.pid").read_text()), signal.SIGKILL)  # it left the group on purpose
+    escaped = int((tmp_path / "escaped.pid").read_text())
+    try:
+        assert result.returncode == 1 and ledger(tmp_path)[0]["blocks"][0]["status"] == "timed-out"
+        assert not alive(escaped)  # it left the group on purpose, and is stopped all the same
+    finally:
+        stop_if_left(escaped)
 
 
 def test_second_ctrl_c_during_the_grace_period_still_stops_the_group(write, tmp_path):
@@ -252,3 +258,119 @@ def test_one_lock_per_runbook_and_environment_whatever_the_current_directory(cli
     assert second.returncode == 3 and "holds the lock" in second.stderr, second.stderr
     assert first.returncode == 0 and len(ledger(tmp_path)) == 1 and not (tmp_path / "docs" / "runbook-results").exists()
     assert cli("report", "rb.md", cwd=tmp_path / "docs").returncode == 0  # reads the project's ledger too
+
+
+# --- Processes that leave the block's process group, signals that end a run, a closed output ---
+
+
+def own_children() -> set[int]:
+    """This test process's children (the kernel's list, not the process table)."""
+    kids: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as fh:
+            kids.update(int(p) for p in fh.read().split())
+    return kids
+
+
+def pid_in(path: Path) -> int:
+    wait_for(lambda: path.exists() and path.read_text().strip())
+    return int(path.read_text())
+
+
+def stop_if_left(*pids: int) -> None:
+    """Clean-up for a failing test: a process the test's block started and that survived."""
+    for pid in pids:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+ESCAPES = {
+    # each process writes its pid once it has left the group, and the block waits for that
+    "setsid": "setsid sh -c 'echo $$ > {d}/escaped.pid; exec sleep 300' > /dev/null 2>&1 &",
+    "setpgid": f"{sys.executable} -c 'import os, sys, time; os.setpgid(0, 0); open(sys.argv[1], \"w\").write(str(os.getpid())); time.sleep(300)' "
+               "{d}/escaped.pid > /dev/null 2>&1 &",
+    "daemon": "setsid sh -c 'sleep 300 & echo $! > {d}/escaped.pid' > /dev/null 2>&1 &",  # double fork: its parent is gone at once
+    "ignores-term": "setsid sh -c 'trap \"\" TERM; echo $$ > {d}/escaped.pid; while :; do sleep 0.1; done' > /dev/null 2>&1 &",
+    "holds-the-output": "setsid sh -c 'echo $$ > {d}/escaped.pid; exec sleep 300' &",
+}
+
+
+@pytest.mark.parametrize("how", list(ESCAPES))
+def test_a_process_that_left_the_group_does_not_outlive_a_passing_block(cli, write, tmp_path, how):
+    code = ESCAPES[how].format(d=tmp_path) + f"\nwhile [ ! -s {tmp_path}/escaped.pid ]; do sleep 0.05; done\necho done"
+    started = time.monotonic()
+    result = cli("run", write(front(fence("escapes", "check", code, "timeout=60"))), "--grace", "0.5")
+    escaped = int((tmp_path / "escaped.pid").read_text())
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not alive(escaped)
+        assert time.monotonic() - started < 20
+        block = ledger(tmp_path)[0]["blocks"][0]
+        assert block["status"] == "passed"
+        assert "stopped 1 process that had left the block's process group" in block["reason"] and f"(pid {escaped})" in block["reason"]
+        assert f"(pid {escaped})" in result.stdout  # the progress line says so too
+    finally:
+        stop_if_left(escaped)
+
+
+def test_timeout_stops_a_process_that_escaped_the_group(cli, write, tmp_path):
+    code = ESCAPES["holds-the-output"].format(d=tmp_path) + "\nsleep 300"
+    started = time.monotonic()
+    result = cli("run", write(front(fence("escapes", "check", code, "timeout=2"))), "--grace", "0.5")
+    escaped = int((tmp_path / "escaped.pid").read_text())
+    try:
+        assert time.monotonic() - started < 15
+        assert result.returncode == 1 and not alive(escaped)
+        reason = ledger(tmp_path)[0]["blocks"][0]["reason"]
+        assert reason.startswith("timed out after 2 s; the block's process group was stopped; stopped 1 process that had left the block's process group")
+    finally:
+        stop_if_left(escaped)
+
+
+def test_ctrl_c_stops_a_process_that_escaped_the_group(write, tmp_path):
+    code = ESCAPES["setsid"].format(d=tmp_path) + "\nsleep 300"
+    proc = start_cli(["run", write(front(fence("escapes", "check", code)))], tmp_path)
+    escaped = pid_in(tmp_path / "escaped.pid")
+    try:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 130 and not alive(escaped)
+        assert "stopped 1 process that had left" in ledger(tmp_path)[0]["blocks"][0]["reason"]
+    finally:
+        stop_if_left(escaped)
+
+
+def test_run_block_stops_what_the_block_started_but_not_the_callers_own_children(write, tmp_path):
+    """The pytest plugin's path (run_block in this process): a child the caller had before
+    the block (as a rehearsal's database server) is left alone, and no zombie is left."""
+    own = subprocess.Popen(["sleep", "300"])
+    try:
+        before = own_children()
+        code = ESCAPES["daemon"].format(d=tmp_path) + f"\nwhile [ ! -s {tmp_path}/escaped.pid ]; do sleep 0.05; done\necho done"
+        runbook = load_runbook(write(front(fence("escapes", "check", code))))
+        result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace=0.5)
+        escaped = int((tmp_path / "escaped.pid").read_text())
+        try:
+            assert result.status == "passed" and not alive(escaped)
+            assert "stopped 1 process that had left the block's process group: sleep" in result.reason
+            assert own.poll() is None and alive(own.pid)
+            assert own_children() <= before  # the escaped process was reaped: no zombie child left
+        finally:
+            stop_if_left(escaped)
+    finally:
+        own.kill()
+        own.wait()
+
+
+def test_pytest_plugin_stops_a_process_that_escaped_the_group(pytester):
+    marks = pytester.path / "marks"
+    marks.mkdir()
+    code = ESCAPES["setsid"].format(d=marks) + f"\nwhile [ ! -s {marks}/escaped.pid ]; do sleep 0.05; done\necho done"
+    path = pytester.makefile(".md", ESC=front(fence("escapes", "check", code)))
+    result = pytester.runpytest_subprocess("--runbooks", str(path))
+    escaped = int((marks / "escaped.pid").read_text())
+    try:
+        result.assert_outcomes(passed=1)
+        assert not alive(escaped)
+    finally:
+        stop_if_left(escaped)
