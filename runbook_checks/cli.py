@@ -10,7 +10,6 @@ import contextlib
 import functools
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,7 +32,9 @@ Exit codes:
   3  another run of the same runbook and environment holds the lock
   4  the run executed but its record could not be written (disk full,
      read-only); the ledger was rolled back and still verifies
-  130 the run was interrupted (Ctrl-C or SIGTERM)"""
+  130 the run was interrupted (Ctrl-C, SIGTERM, SIGHUP: the terminal
+      closed, or SIGQUIT); the block's processes were stopped and the
+      run is recorded as interrupted"""
 
 
 class CliError(click.ClickException):
@@ -43,13 +44,15 @@ class CliError(click.ClickException):
 
 
 def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into clean messages and exit codes (no tracebacks); SIGTERM
-    is handled like Ctrl-C for the whole command."""
+    """Turn library errors into clean messages and exit codes (no tracebacks); SIGTERM,
+    SIGHUP and SIGQUIT are handled like Ctrl-C for the whole command."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .runner import signals_interrupt
+
         try:
-            with _Interrupt():
+            with signals_interrupt():
                 return fn(*args, **kwargs)
         except RunbookInvalid as exc:
             for problem in exc.problems:
@@ -75,6 +78,9 @@ def main() -> None:
     A block tagged {#id .check} is read-only and runs by default; {#id .step} is
     mutating and runs only with --execute and the runbook's exact --confirm token.
     """
+    from .streams import keep_streams
+
+    keep_streams()  # a closed output (| head -1, a closed terminal) never stops a command
 
 
 @main.command("lint")
@@ -140,19 +146,6 @@ def list_cmd(path: str, fmt: str) -> None:
 
 def _interactive() -> bool:
     return sys.stdin.isatty() and not os.environ.get("CI")
-
-
-class _Interrupt:
-    """Turns SIGTERM into KeyboardInterrupt while a run is in progress."""
-
-    def __enter__(self) -> None:
-        def handler(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
-
-        self._old = signal.signal(signal.SIGTERM, handler)
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._old)
 
 
 def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -310,6 +303,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     from .ledger import append_record, last_hash, ledger_path, verified_records
     from .redact import Redactor
     from .render import record_summary
+    from .runner import signals_deferred
 
     _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
@@ -334,14 +328,19 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
         finally:
             reporter.close()
         try:
-            sealed = append_record(results, record, redact)
+            with signals_deferred(deliver=False):  # the record is written whole: an interrupt now comes too late to stop anything
+                sealed = append_record(results, record, redact)
         except NotRecorded:  # the outcome still shows, then the error (exit 4) says why it is not recorded
             _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact, recorded=False)
             if fmt == "json":
                 click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": None, "recorded": False}, indent=2)))
             raise
-    _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact)
-    _write_outputs(runbook, record, sealed, path=path, junit=junit, fmt=fmt, ledger=ledger, redact=redact, console=console)
+    try:
+        _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact)
+        _write_outputs(runbook, record, sealed, path=path, junit=junit, fmt=fmt, ledger=ledger, redact=redact, console=console)
+    except KeyboardInterrupt:
+        raise CliError(f"interrupted after the run: it is recorded in {ledger} ({record.status}, exit {record.exit_code}); "
+                       "the outcome, JUnit file or step summary may be incomplete", EXIT_INTERRUPTED) from None
     return record.exit_code
 
 

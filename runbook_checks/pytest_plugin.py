@@ -10,6 +10,7 @@ ran is appended to the same ledger as a CLI run. Nothing is imported until enabl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -44,7 +45,12 @@ def pytest_configure(config: pytest.Config) -> None:
     files, problems = discover([str(p) for p in paths])
     if problems:
         raise pytest.UsageError("\n".join(str(p) for p in problems))
-    config.stash[_STATE] = _Session(config, [f.resolve() for f in files])
+    config.stash[_STATE] = state = _Session(config, [f.resolve() for f in files])
+    from .runner import signals_interrupt
+
+    # SIGTERM, SIGHUP (the terminal closed) and SIGQUIT stop the session as Ctrl-C does: the
+    # running block's processes are stopped and the runbook's run is recorded as interrupted
+    state.signals.enter_context(signals_interrupt())
     config.addinivalue_line("markers", "runbook: a tagged block of a runbook (runbook-checks)")
     config.addinivalue_line("markers", "check: a read-only runbook block")
     config.addinivalue_line("markers", "step: a mutating runbook block")
@@ -58,6 +64,7 @@ class _Session:
         self.config = config
         self.files = set(files)
         self.runs: dict[str, Any] = {}  # runbook id -> _RunbookRun
+        self.signals = contextlib.ExitStack()  # the session's signal handlers, restored at unconfigure
         results = config.getoption("runbooks_results") or config.getini("runbooks_results")
         self.results = Path(results)
         if not self.results.is_absolute():
@@ -225,3 +232,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
     state.runs.clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.signals.close()

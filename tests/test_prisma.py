@@ -225,8 +225,8 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
     assert dumps and oct(dumps[0].stat().st_mode & 0o777) == "0o600"
 
 
-@pytest.mark.parametrize("when", ["start-up", "mid-run"])
-def test_interrupted_rehearsal_stops_the_database(project, when, private_tmp):
+@pytest.mark.parametrize("when, sig", [("start-up", signal.SIGINT), ("mid-run", signal.SIGINT), ("mid-run", signal.SIGHUP)])
+def test_interrupted_rehearsal_stops_the_database(project, when, sig, private_tmp):
     proc = start_cli(["rehearse", staging(project)], project, clean_env(TMPDIR=str(private_tmp)))
     holder = project / "runbook-results" / ".db-migration-staging.rehearsal.holder.json"  # names the running block's process group
 
@@ -237,11 +237,12 @@ def test_interrupted_rehearsal_stops_the_database(project, when, private_tmp):
             return False
 
     wait_for(lambda: leftover_databases(private_tmp) and (when == "start-up" or block_running()), timeout=120)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)  # Ctrl-C, or the terminal closed
     proc.communicate(timeout=60)
     assert proc.returncode == 130 and leftover_databases(private_tmp) == [] and list(private_tmp.iterdir()) == []
     if when == "mid-run":
         assert records(project)[0]["status"] == "interrupted"
+        assert not holder.exists()
 
 
 def test_lint_passes_on_both_runbooks(cli):

@@ -3,11 +3,15 @@ runner, the run lock, bounded memory for huge output."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 import tracemalloc
 from pathlib import Path
@@ -374,3 +378,117 @@ def test_pytest_plugin_stops_a_process_that_escaped_the_group(pytester):
         assert not alive(escaped)
     finally:
         stop_if_left(escaped)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT])
+def test_hangup_and_quit_stop_the_block_and_record_an_interrupted_run(write, tmp_path, sig):
+    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300", "timeout=600") + fence("never", "check", "echo never")
+    proc = start_cli(["run", write(front(body))], tmp_path)
+    bg = pid_in(tmp_path / "bg.pid")
+    try:
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, out + err
+        [record] = ledger(tmp_path)
+        assert record["status"] == "interrupted" and statuses(record) == {"long": "interrupted", "never": "not-run"}
+        assert record["blocks"][0]["reason"].startswith(f"interrupted by {sig.name}")
+        assert not alive(bg)
+        assert not list((tmp_path / "runbook-results").glob(".*.holder.json"))
+    finally:
+        stop_if_left(bg)
+
+
+def test_a_run_under_nohup_goes_on_after_a_hangup(write, tmp_path):
+    code = f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done; echo finished"
+    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", "run", write(front(fence("wait", "check", code)))], cwd=tmp_path,
+                            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    wait_for(lambda: (tmp_path / "started").exists())
+    proc.send_signal(signal.SIGHUP)
+    (tmp_path / "go").touch()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out + err
+    assert ledger(tmp_path)[0]["status"] == "passed"
+
+
+def test_closing_the_terminal_stops_the_block_and_records_an_interrupted_run(write, tmp_path):
+    """A real hangup: the CLI runs on a pty that is its controlling terminal; closing the
+    pty's master sends it SIGHUP and makes every later write to the terminal fail (EIO)."""
+    master, slave = pty.openpty()
+    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nwhile :; do echo tick; sleep 0.05; done", "timeout=600")
+    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", "run", write(front(body))], cwd=tmp_path, env=clean_env(TERM="xterm"),
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 30
+        while not ((tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip()):
+            assert time.monotonic() < deadline and proc.poll() is None
+            if select.select([master], [], [], 0.05)[0]:
+                os.read(master, 65536)  # keep the terminal drained while the block starts
+    finally:
+        os.close(master)  # the terminal is gone
+    bg = int((tmp_path / "bg.pid").read_text())
+    try:
+        assert proc.wait(timeout=30) == 130
+        [record] = ledger(tmp_path)
+        assert record["status"] == "interrupted" and record["blocks"][0]["reason"].startswith("interrupted by SIGHUP")
+        assert not alive(bg)
+        assert not list((tmp_path / "runbook-results").glob(".*.holder.json"))
+    finally:
+        stop_if_left(bg)
+
+
+@pytest.mark.parametrize("args, second, code", [([], "echo second ran", 0), (["--format", "json"], "echo second ran", 0),
+                                                ([], "echo second ran; exit 3", 1)])
+def test_a_closed_output_does_not_stop_the_run_or_lose_its_record(write, tmp_path, args, second, code):
+    """``run … | head -1``: the reader goes away after the first line."""
+    first = f"echo line-1; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done; seq 1 20000; echo first-end"
+    path = write(front(fence("first", "check", first) + fence("second", "check", second)))
+    proc = start_cli(["run", path, *args], tmp_path)
+    reader = proc.stderr if "json" in args else proc.stdout  # what a terminal would show
+    assert reader.readline()
+    reader.close()
+    (tmp_path / "go").touch()
+    other = proc.stdout if reader is proc.stderr else proc.stderr
+    left = other.read()
+    assert proc.wait(timeout=60) == code, left
+    for bad in ("Traceback", "Broken pipe", "BrokenPipeError", "Exception ignored"):
+        assert bad not in left
+    [record] = ledger(tmp_path)
+    assert record["exit_code"] == code and record["blocks"][0]["status"] == "passed" and record["blocks"][0]["output"].endswith("20000\nfirst-end\n")
+    assert "second ran" in record["blocks"][1]["output"]
+
+
+def test_a_closed_output_and_error_stream_do_not_stop_the_run(write, tmp_path):
+    """``run … 2>&1 | head -1``: both streams go to the reader that went away."""
+    first = f"echo line-1; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done; seq 1 20000"
+    path = write(front(fence("first", "check", first) + fence("second", "check", "exit 3")))
+    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", "run", str(path)], cwd=tmp_path, env=clean_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    (tmp_path / "go").touch()
+    assert proc.wait(timeout=60) == 1
+    assert statuses(ledger(tmp_path)[0]) == {"first": "passed", "second": "failed"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_pytest_session_stops_the_block_and_records_it_on_sigterm_or_hangup(write, tmp_path, sig):
+    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300") + fence("apply", "step", f"touch {tmp_path}/applied")
+    path = write(front(body), "RB.md")
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--runbooks", str(path), "--runbooks-execute",
+                             "--runbooks-confirm", "GO-OK"], cwd=tmp_path, env=clean_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    bg = pid_in(tmp_path / "bg.pid")
+    try:
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 2, out  # pytest's "interrupted"
+        [record] = ledger(tmp_path)
+        assert statuses(record) == {"long": "interrupted", "apply": "not-run"}
+        assert record["blocks"][0]["reason"].startswith(f"interrupted by {sig.name}")
+        assert not alive(bg) and not (tmp_path / "applied").exists()
+        assert not list((tmp_path / "runbook-results").glob(".*.holder.json"))
+    finally:
+        stop_if_left(bg)
