@@ -301,7 +301,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     from .gates import RunLock
     from .errors import LedgerError, LedgerRefused, NotRecorded
     from .ledger import append_record, last_hash, ledger_path, verified_records
-    from .redact import Redactor
+    from .redact import Redactor, redact_record
     from .render import record_summary
     from .runner import signals_deferred
 
@@ -309,6 +309,8 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     out = sys.stderr if fmt == "json" else sys.stdout
     console = Console(file=out, soft_wrap=True)
     redact = Redactor.for_secrets(runbook.secrets, environ)
+    for note in redact.notes:
+        click.echo(f"warning: {note}", err=True)
     ledger = ledger_path(results, runbook.id)
     with contextlib.nullcontext(lock) if lock is not None else RunLock(results, runbook.id, environment) as lock:
         if lock.took_over:
@@ -333,7 +335,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
         except NotRecorded:  # the outcome still shows, then the error (exit 4) says why it is not recorded
             _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact, recorded=False)
             if fmt == "json":
-                click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": None, "recorded": False}, indent=2)))
+                click.echo(json.dumps({**record_summary(redact_record(record, redact), ledger), "hash": None, "recorded": False}, indent=2))
             raise
     try:
         _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact)
@@ -365,10 +367,13 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .evidence import Attempts
     from .failure import failures
+    from .redact import redact_record
     from .report import AttemptSummary, build_report
 
     titles = {e.id: e.title for e in runbook.entries}
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    # built from masked values, never masked whole: that could mask their syntax (a secret "false" or "testcase")
+    record = redact_record(record, redact)
     failed = failures(runbook, record.blocks, path=path, mode=record.mode, redact=redact)
     if junit or summary_file:
         records = verified_records(ledger)[0]
@@ -376,18 +381,18 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
         mine = Attempts(records).find(record.environment, record.attempt)
         attempt = AttemptSummary.of(mine) if mine else None
     if junit:
-        Path(junit).write_text(redact(junit_xml(record, path, titles, attempt, failed)), encoding="utf-8")
+        Path(junit).write_text(junit_xml(record, path, titles, attempt, failed), encoding="utf-8")
     if summary_file:
         text = record_markdown(record, report, titles, failed, attempt) + f"\nLedger `{ledger}` head: `{sealed['hash']}`\n"
         try:
             with open(summary_file, "a", encoding="utf-8") as fh:
-                fh.write(redact(text))
+                fh.write(text)
         except OSError as exc:
             console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
     if record.mode == MODE_REHEARSAL and record.status != RUN_INTERRUPTED:
         console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record], record.environment)), highlight=False, markup=False)
     if fmt == "json":
-        click.echo(redact(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2)))
+        click.echo(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2))
 
 
 @main.command("rehearse")

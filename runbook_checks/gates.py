@@ -118,13 +118,24 @@ def missing_secrets(runbook: Runbook, environ: Mapping[str, str]) -> list[str]:
 
 
 def check_secrets(runbook: Runbook, environ: Mapping[str, str]) -> None:
-    """Every declared secret must be set (and non-empty) before anything executes."""
+    """Every declared secret must be set (and non-empty) before anything executes, and be
+    valid UTF-8: the shapes programs print other bytes in cannot all be known, so such a
+    value could not be promised to be masked."""
+    from .redact import non_utf8
+
     missing = missing_secrets(runbook, environ)
     if missing:
         names = ", ".join(missing)
         raise GateRefused(
             f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {names}, which are not set. "
             f"Export {missing[0]} (in GitHub Actions, add it as a repository or environment secret). Nothing was executed."
+        )
+    undecodable = [name for name in runbook.secrets if non_utf8(environ.get(name, ""))]
+    if undecodable:
+        raise GateRefused(
+            f"{runbook.path}: runbook {runbook.id!r}: the value of the secret {undecodable[0]} is not valid UTF-8, so it cannot be "
+            f"masked in every shape a program may print it. Store it as UTF-8 (inside a database URL, percent-encode its bytes). "
+            f"Nothing was executed."
         )
 
 
