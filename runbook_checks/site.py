@@ -146,12 +146,17 @@ def timeline_html(report: Report) -> str:
     return chart + table_html(["Phase", "Estimate", "Measured", "Verdict"], rows, "rbc-timeline-table") + measured
 
 
+def attempt_anchor(runbook_id: str, environment: str, attempt_id: str) -> str:
+    """The id of an attempt's details on the audit page: unique across runbooks and
+    environments (one attempt id may name attempts of several)."""
+    return f"attempt-{runbook_id}-{environment}-{attempt_id}"
+
+
 def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int | None = None) -> str:
     """The newest attempts (``limit`` of them), one row each, linking to their details at
-    ``run_link#attempt-ID`` when there is a page with them (``""``: this page)."""
+    ``run_link#attempt-…`` (``attempt_anchor``) when there is a page with them (``""``: this page)."""
     def link(a: Attempt) -> str:
-        code = f'<code class="rbc-id">{e(a.id)}</code>'
-        return code if run_link is None else f'<a href="{e(run_link)}#attempt-{e(a.id)}">{code}</a>'
+        return _attempt_link(a.first.runbook_id, a.environment, a.id, run_link)
 
     shown = list(reversed(attempts[-limit:] if limit else attempts))
     rows = [[link(a), e(utc_text(a.finished_at)), e(a.environment), e(a.mode), _status(a.verdict), e(len(a.runs)), e(a.actor),
@@ -177,13 +182,13 @@ def run_details(record: RunRecord) -> str:
 def attempt_details(a: Attempt) -> str:
     """An attempt that opens up into its runs, each opening up block by block."""
     ci = f', <a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else ""
-    return (f'<details class="rbc-attempt" id="attempt-{e(a.id)}"><summary>Attempt <code>{e(a.id)}</code> — {_status(a.verdict)}, {e(a.environment)}, '
+    return (f'<details class="rbc-attempt" id="{e(attempt_anchor(a.first.runbook_id, a.environment, a.id))}"><summary>Attempt <code>{e(a.id)}</code> — {_status(a.verdict)}, {e(a.environment)}, '
             f"{e(a.mode)}, {len(a.runs)} run(s), {e(utc_text(a.finished_at))}{ci}</summary>{''.join(run_details(r) for r in a.runs)}</details>")
 
 
-def _attempt_link(attempt_id: str, audit_link: str | None) -> str:
+def _attempt_link(runbook_id: str, environment: str, attempt_id: str, audit_link: str | None) -> str:
     code = f'<code class="rbc-id">{e(attempt_id)}</code>'
-    return code if audit_link is None else f'<a href="{e(audit_link)}#attempt-{e(attempt_id)}">{code}</a>'
+    return code if audit_link is None else f'<a href="{e(audit_link)}#{e(attempt_anchor(runbook_id, environment, attempt_id))}">{code}</a>'
 
 
 def _requirement(req: Requirement, pages: dict[str, str]) -> str:
@@ -220,7 +225,7 @@ def banner_html(report: Report, audit_link: str | None, requires: Sequence[Requi
     facts = []
     if a is not None:
         # when and by whom are in the headline
-        facts.append(f"attempt {_attempt_link(a.id, audit_link)}" + (f" ({a.runs} runs)" if a.runs != 1 else ""))
+        facts.append(f"attempt {_attempt_link(report.runbook_id, a.environment, a.id, audit_link)}" + (f" ({a.runs} runs)" if a.runs != 1 else ""))
         facts.append(f'commit <code class="rbc-commit">{e(short_commit(a.commit))}</code>' if a.commit else "no commit recorded")
         facts.append(f"took {e(format_duration(a.duration_s))}")
         if a.ci_url:
@@ -254,7 +259,7 @@ def runbooks_html(rows: Sequence[tuple[str, str, Report, Sequence[Requirement], 
         else:
             gate = '<span class="rbc-gate-open" data-gate="open">✅ open: ' + "; ".join(_requirement(r, pages) for r in requires) + " passed</span>"
         cells.append([f'<a href="{e(link)}">{e(title)}</a>', e(report.environment), state, gate,
-                      _attempt_link(a.id, audit_link) if a else "—"])
+                      _attempt_link(report.runbook_id, a.environment, a.id, audit_link) if a else "—"])
     if not cells:
         cells = [["—", "—", "no runbook pages on this site", "—", "—"]]
     return table_html(["Runbook", "Environment", "State", "Gate", "Latest attempt"], cells, "rbc-runbooks")

@@ -120,9 +120,9 @@ def test_build_renders_badges_tables_timeline_history_and_executes_nothing(site)
     assert '<svg class="rbc-timeline"' in html and 'data-phase="prep"' in html
     assert "<td>Preparation</td>" in html and "<td>1-2 min</td>" in html
     record = json.loads((site / "runbook-results" / "fixture.jsonl").read_text())
-    assert f'href="../audit/#attempt-{record["attempt_id"]}"' in html  # history links to the attempt's evidence
+    assert f'href="../audit/#attempt-fixture-staging-{record["attempt_id"]}"' in html  # history links to the attempt's evidence
     audit = page(site, "audit")
-    assert "chain intact (1 records)" in audit and f'id="attempt-{record["attempt_id"]}"' in audit and f'id="run-{record["run_id"]}"' in audit
+    assert "chain intact (1 records)" in audit and f'id="attempt-fixture-staging-{record["attempt_id"]}"' in audit and f'id="run-{record["run_id"]}"' in audit
     assert "never run" in audit and record["hash"] in audit  # the head hash, to anchor with verify --anchor
     # the whole ledger, as verified, is published beside the audit page; a never-run runbook has none
     assert '<a href="../runbook-results/fixture.jsonl">' in audit
@@ -270,7 +270,7 @@ def test_rebuilds_in_one_process_reuse_nothing_that_changed(site, cli, caplog):
     assert badges(rebuild())["changing"] == "passed"
     assert cli("run", runbook, cwd=site).returncode == 1  # a new run
     newest = json.loads(ledger.read_text().splitlines()[-1])["attempt_id"]
-    assert f"attempt-{newest}" in rebuild()
+    assert f"attempt-fixture-staging-{newest}" in rebuild()
     ledger.write_text(ledger.read_text().replace('"actor":"', '"actor":"x', 1))
     with pytest.raises(Abort):
         rebuild()
@@ -304,7 +304,7 @@ def test_mkdocs_serve_shows_a_run_as_soon_as_it_is_recorded(site, cli):
         fetch_until(lambda html: badges(html).get("bad") == "failed", "the recorded run")
         assert cli("run", site / "docs" / "rb.md", cwd=site).returncode == 1
         newest = json.loads((site / "runbook-results" / "fixture.jsonl").read_text().splitlines()[-1])["attempt_id"]
-        fetch_until(lambda html: f"attempt-{newest}" in html, f"the new run's attempt {newest}")
+        fetch_until(lambda html: f"attempt-fixture-staging-{newest}" in html, f"the new run's attempt {newest}")
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -267,7 +267,7 @@ def test_runbook_page_banner_badges_tables_and_chart(browser, served, shown, wid
     assert f"commit {commit[:12]}" in text and "took " in text
     assert banner.locator("a.rbc-ci").get_attribute("href") == CI_URL
     attempt = banner.locator('a[href*="#attempt-"]')
-    assert attempt.get_attribute("href") == "../audit/#attempt-github-4242-1"
+    assert attempt.get_attribute("href") == "../audit/#attempt-stage-staging-github-4242-1"
     assert banner.locator(".rbc-gate").count() == 0  # staging requires nothing
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / f"site-banner-{width}.png"))
@@ -351,10 +351,10 @@ def test_home_page_lists_every_runbook_with_its_state_and_gate(browser, served, 
     assert rows["Prod migration"].locator("[data-gate]").get_attribute("data-gate") == "open"
     assert rows["Stage migration"].locator("td").nth(3).inner_text().strip() == "—"  # no requires: no gate
     latest = rows["Stage migration"].locator("td").nth(4).locator("a")
-    assert latest.get_attribute("href") == "audit/#attempt-github-4242-1"
+    assert latest.get_attribute("href") == "audit/#attempt-stage-staging-github-4242-1"
     latest.click()
-    tab.wait_for_url("**/audit/#attempt-github-4242-1")
-    assert tab.locator("#attempt-github-4242-1").count() == 1
+    tab.wait_for_url("**/audit/#attempt-stage-staging-github-4242-1")
+    assert tab.locator("#attempt-stage-staging-github-4242-1").count() == 1
     tab.close()
 
     tab = open_page(browser, served, "", width)
@@ -370,7 +370,7 @@ def test_audit_page_renders_attempts_ledger_head_and_ci_link(browser, served, sh
     assert overview.is_visible()
     head = json.loads((shown / "runbook-results" / "stage.jsonl").read_text().splitlines()[-1])["hash"]
     assert head in overview.inner_text().replace("\n", "")
-    attempt = tab.locator("#attempt-github-4242-1")
+    attempt = tab.locator("#attempt-stage-staging-github-4242-1")
     assert attempt.is_visible() and attempt.locator("summary a", has_text="CI run").get_attribute("href") == CI_URL
     assert_fits(tab, width, "audit")  # with every attempt and run opened
     assert attempt.locator("table", has_text="Block").first.is_visible()
@@ -470,8 +470,8 @@ def test_the_attempt_a_banner_links_to_is_on_the_audit_page_even_when_older_than
     assert run_cli(site, "run", "docs/stage.md").returncode == 0  # a later read-only run: the newest attempt, not the one shown
     assert build(site).returncode == 0
     stage = page(site, "stage")
-    assert 'data-mode="execute"' in stage and 'href="../audit/#attempt-github-4242-1"' in stage
+    assert 'data-mode="execute"' in stage and 'href="../audit/#attempt-stage-staging-github-4242-1"' in stage
     audit = page(site, "audit")
     newest = json.loads((site / "runbook-results" / "stage.jsonl").read_text().splitlines()[-1])["attempt_id"]
-    assert f'id="attempt-{newest}"' in audit and 'id="attempt-github-4242-1"' in audit
+    assert f'id="attempt-stage-staging-{newest}"' in audit and 'id="attempt-stage-staging-github-4242-1"' in audit
     assert "Latest 1 of 2 attempts, and attempt <code>github-4242-1</code>, which the runbook page shows" in audit
