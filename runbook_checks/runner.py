@@ -270,25 +270,32 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def own_children() -> frozenset[tuple[int, int]]:
-    """This process's children now, as (pid, start) pairs: what a block must not touch."""
-    return frozenset(p.key for c in children(os.getpid()) if (p := _proc(c)) is not None)
-
-
-def new_descendants(before: frozenset[tuple[int, int]]) -> list[Proc]:
-    """Every process in this process's tree under a child that is not in ``before``
-    (zombies included), parents before their children."""
+def _tree(skip: frozenset[tuple[int, int]] = frozenset()) -> list[Proc]:
+    """This process's descendants (zombies included), parents before their children,
+    leaving out the processes in ``skip`` and everything under them."""
     out: list[Proc] = []
-    todo = [(c, True) for c in sorted(children(os.getpid()))]
+    todo = sorted(children(os.getpid()))
     seen: set[int] = set()
     while todo:
-        pid, direct = todo.pop(0)
-        if pid in seen or (p := _proc(pid)) is None or (direct and p.key in before):
+        pid = todo.pop(0)
+        if pid in seen or (p := _proc(pid)) is None or p.key in skip:
             continue
         seen.add(pid)
         out.append(p)
-        todo += [(c, False) for c in sorted(children(pid))]
+        todo += sorted(children(pid))
     return out
+
+
+def own_processes() -> frozenset[tuple[int, int]]:
+    """This process's descendants now, as (pid, start) pairs: not a block's, whatever
+    happens to them while it runs (a rehearsal's database server and its processes, even
+    one re-parented here when its parent ends)."""
+    return frozenset(p.key for p in _tree())
+
+
+def new_descendants(before: frozenset[tuple[int, int]]) -> list[Proc]:
+    """Every process in this process's tree that is not in ``before`` nor under one that is."""
+    return _tree(before)
 
 
 class _Signaller:
@@ -356,7 +363,7 @@ class Stopped:
 def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: float, *, keep: int, found: Stopped | None = None) -> Stopped:
     """Stop everything a block started: SIGTERM to its process group, then to every
     process that left the group (``setsid``, ``setpgid``, a daemon) and that is in this
-    process's tree under a child not in ``before``; SIGKILL to all of them after
+    process's tree, not in ``before`` nor under a process that is; SIGKILL to all of them after
     ``grace`` seconds. Repeats until none of them is left (orphans come back to this
     process, a child subreaper, as their parents die), or ``KILL_WAIT_S`` after SIGKILL.
     This process's own children that end are reaped, except ``keep`` (the block's bash,
@@ -364,6 +371,7 @@ def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: f
     found = found if found is not None else Stopped({}, [])
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGTERM)
+        os.killpg(pgid, signal.SIGCONT)  # a stopped process (kill -STOP, Ctrl-Z in a block) acts on SIGTERM only once continued
     kill_at = time.monotonic() + grace
     give_up = kill_at + KILL_WAIT_S
     me = os.getpid()
@@ -390,6 +398,7 @@ def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: f
                     signaller.send(p, signal.SIGKILL)
                 elif p.pgid != pgid and p.key not in termed:  # the group had its SIGTERM
                     signaller.send(p, signal.SIGTERM)
+                    signaller.send(p, signal.SIGCONT)
                     termed.add(p.key)
                 if p.pgid != pgid and (p.ppid == me or pgids.get(p.ppid) == pgid):  # left the group itself (its children are its own)
                     found.escaped.setdefault(p.key, p)
@@ -530,7 +539,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     reaper = contextlib.ExitStack()  # orphans of the block come back to this process until it ends
     try:
         reaping = reaper.enter_context(child_subreaper())
-        before = own_children()  # e.g. a rehearsal's database server: not the block's
+        before = own_processes()  # e.g. a rehearsal's database server: not the block's
         proc = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", block.code],
             cwd=cwd,

@@ -492,3 +492,37 @@ def test_pytest_session_stops_the_block_and_records_it_on_sigterm_or_hangup(writ
         assert not list((tmp_path / "runbook-results").glob(".*.holder.json"))
     finally:
         stop_if_left(bg)
+
+
+def test_a_stopped_process_that_left_the_group_is_stopped_within_the_grace(cli, write, tmp_path):
+    """A process that left the group and is stopped (SIGSTOP) acts on SIGTERM once
+    continued: it is gone within the grace period, with no SIGKILL needed."""
+    code = (f"setsid sh -c 'trap \"echo term > {tmp_path}/got-term; exit 0\" TERM; echo $$ > {tmp_path}/escaped.pid; "
+            f"while :; do sleep 0.1; done' > /dev/null 2>&1 &\nwhile [ ! -s {tmp_path}/escaped.pid ]; do sleep 0.05; done\n"
+            f"kill -STOP $(cat {tmp_path}/escaped.pid)\necho done")
+    result = cli("run", write(front(fence("escapes", "check", code))), "--grace", "20")
+    escaped = int((tmp_path / "escaped.pid").read_text())
+    try:
+        assert result.returncode == 0 and not alive(escaped)
+        assert (tmp_path / "got-term").read_text() == "term\n"  # it had its SIGTERM, not a SIGKILL
+    finally:
+        stop_if_left(escaped)
+
+
+def test_a_process_the_caller_had_before_the_block_is_left_alone_even_when_it_is_orphaned_during_the_block(write, tmp_path):
+    """The caller's child ends while the block runs; its own child, re-parented to the
+    caller (the subreaper), was there before the block: it is not the block's."""
+    own = subprocess.Popen(["sh", "-c", f"sleep 300 & echo $! > {tmp_path}/grandchild.pid; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"])
+    grandchild = pid_in(tmp_path / "grandchild.pid")
+    try:
+        code = (f"touch {tmp_path}/go\n"
+                f"while [ \"$(cut -d' ' -f4 /proc/{grandchild}/stat)\" = {own.pid} ]; do sleep 0.05; done\necho re-parented")
+        runbook = load_runbook(write(front(fence("orphans-the-callers", "check", code, "timeout=20"))))
+        result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace=0.5)
+        assert result.status == "passed" and result.reason is None, result.reason
+        assert alive(grandchild)
+    finally:
+        own.wait(timeout=10)
+        stop_if_left(grandchild)
+        if grandchild in own_children():
+            os.waitpid(grandchild, 0)  # it became this process's child: reap it
