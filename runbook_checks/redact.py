@@ -13,7 +13,8 @@ masked as ``***`` in the shapes programs print it in, not just as written.
 - **Base64** (standard and URL-safe, padded or not, wrapped over lines) of the value, the
   trimmed value and the password, with and without the newline ``echo`` adds, and inside
   longer base64 text (``user:secret`` in HTTP Basic auth): there the characters that
-  encode only the secret's bits, for each of the three byte alignments.
+  encode only the secret's bits, for each of the three byte alignments. **Hex** of the
+  same (either case, as ``xxd -p`` wraps it).
 
 ``StreamRedactor`` reads a process's output as a terminal shows it: UTF-8 (invalid bytes
 as U+FFFD), a line redrawn with carriage returns kept as its last frame, escapes and
@@ -33,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-import regex
 
 MASK = "***"
 #: a line of a multi-line value, or a URL's password, shorter than this is not masked on its own
@@ -55,8 +55,9 @@ _COLUMN_ONE_RE = re.compile(r"\x1b\[[01]?G")
 _JSON_SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _HTML_NAMED = {"&": ("&amp;",), "<": ("&lt;",), ">": ("&gt;",), '"': ("&quot;",), "'": ("&#39;", "&apos;")}
 _URLSAFE = str.maketrans("+/", "-_")
-# The line end of a full line of wrapped base64 (base64(1) wraps at 76 columns, openssl and PEM at 64)
-_WRAP_RE = re.compile(r"(?m)^(?:[A-Za-z0-9+/=_-]{76}|[A-Za-z0-9+/=_-]{64})(\n)(?=[A-Za-z0-9+/=_-]|\Z)")
+# The line end of a full line of wrapped base64 or hex (base64(1) wraps at 76 columns, openssl and PEM at 64, xxd -p at 60)
+_FULL_LINE_RE = re.compile(r"[A-Za-z0-9+/=_-]{76}|[A-Za-z0-9+/=_-]{64}|[0-9a-fA-F]{60}")
+_WRAP_RE = re.compile(r"(?m)^(?:[A-Za-z0-9+/=_-]{76}|[A-Za-z0-9+/=_-]{64}|[0-9a-fA-F]{60})(\n)(?=[A-Za-z0-9+/=_-]|\Z)")
 
 
 # -- output as a terminal shows it ---------------------------------------------------------
@@ -106,6 +107,7 @@ def alternatives(ch: str) -> set[str]:
     out |= {e.replace("\\", "\\\\").replace('"', '\\"') for e in json_escapes}  # a JSON string inside a JSON string
     for hexfmt in ("%02x", "%02X"):
         out.add("".join("%" + hexfmt % b for b in utf8))  # URL encoding
+        out.add("".join("%25" + hexfmt % b for b in utf8))  # URL encoding twice (a URL inside a URL)
     out |= {f"&#{cp};", f"&#x{cp:x};", f"&#x{cp:X};"}
     out |= set(_HTML_NAMED.get(ch, ()))
     if ch.isascii() and not control:  # punctuation and space
@@ -118,7 +120,9 @@ def alternatives(ch: str) -> set[str]:
     if ch == " ":
         out.add("+")  # form encoding
     if ch == "'":
-        out |= {"'\\''", "'\"'\"'"}  # bash (set -x, ${v@Q}) and shlex quoting
+        out |= {"'\\''", "'\"'\"'", "''"}  # bash (set -x, ${v@Q}), shlex, SQL and YAML quoting
+    if ch == '"':
+        out.add('""')  # CSV quoting
     if ch in "\t\n":
         out.add(" ")  # an unquoted expansion is split into words
     if ch == "\n":
@@ -153,7 +157,7 @@ class _Secret:
     parts: set[str]
     #: texts masked only as written (forms that flexible characters cannot express)
     literal: set[str]
-    #: bytes whose base64 is masked
+    #: bytes whose base64 and hex are masked
     data: set[bytes]
     #: what the warnings name: lines and a password too short to be masked on their own
     short_lines: set[str] = field(default_factory=set)
@@ -231,14 +235,15 @@ def _group(alts: set[str]) -> str:
     return "(?:" + "|".join(re.escape(a) for a in sorted(alts, key=lambda a: (-len(a), a))) + ")"
 
 
-def _text_entries(text: str, escapes: bool = True) -> list[_Entry]:
-    """Entries for ``text`` whose characters may each be escaped; with ``escapes=False``
-    only its line ends and control characters vary (a multi-line value printed whole: its
-    lines are searched for with escapes on their own)."""
-    atoms = [alternatives(ch) if escapes or ch in "\r\n" or _CONTROL_RE.match(ch) else {ch} for ch in text]
+def _text_entries(text: str) -> list[_Entry]:
+    """Entries for a single-line ``text`` any of whose characters may be escaped."""
+    atoms = [alternatives(ch) for ch in text]
+    for i in range(1, len(text)):
+        if text[i].isspace() and text[i - 1].isspace():  # an unquoted expansion squeezes a run of white space into one space
+            atoms[i] = atoms[i] | {""}
     out: list[_Entry] = []
     if len(atoms) > 1 and "" in atoms[0]:  # the first character may be dropped: also match from the second
-        out += _text_entries(text[1:], escapes)
+        out += _text_entries(text[1:])
     rest = "".join(_group(a) for a in atoms[1:])
     longest = sum(max(map(len, a)) for a in atoms[1:])
     for first in atoms[0] - {""}:
@@ -246,8 +251,17 @@ def _text_entries(text: str, escapes: bool = True) -> list[_Entry]:
     return out
 
 
-def _literal_entry(form: str) -> _Entry:
-    return _Entry(form[0], re.escape(form[1:]), len(form), len(form))
+#: how programs write the line ends of a multi-line value: as they are, joined (an unquoted
+#: expansion, tr -d), escaped for JSON (also nested), C, URLs and HTML
+_LINE_ENDS = ("\n", "\r\n", " ", "", "\\n", "\\r\\n", "\\\\n", "\\\\r\\\\n", "%0A", "%0a", "%0D%0A", "%0d%0a",
+              "\\u000a", "\\u000A", "\\u000d\\u000a", "\\u000D\\u000A", "\\012", "\\015\\012", "\\x0a", "\\x0d\\x0a",
+              "&#10;", "&#xa;", "&#xA;", "&#13;&#10;")
+
+
+def line_end_variants(text: str) -> set[str]:
+    """A multi-line ``text`` with its line ends (LF, CRLF or CR) written each way programs write them."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return {sep.join(lines) for sep in _LINE_ENDS}
 
 
 def _pattern(entries: Iterable[_Entry]) -> str:
@@ -285,27 +299,28 @@ class Redactor:
     """Replaces every shape of the given secret values with ``***`` (see the module docstring)."""
 
     def __init__(self, values: Iterable[str] = ()):
-        entries: list[_Entry] = []  # every shape
-        spanning: list[_Entry] = []  # the shapes that can go on past a line end
+        entries: list[_Entry] = []  # single-line pieces, any character escaped: one regular expression
+        encoded: set[str] = set()  # base64, hex and the forms of a non-UTF-8 value: found as written, wrapped lines joined
+        lines: set[str] = set()  # a multi-line value with its line ends written one way: found as written
         for v in values:
             if not v or not v.strip():
                 continue
             s = _secret(v)
             for text in s.whole | s.parts:
                 if "\n" in text or "\r" in text:
-                    spanning += _text_entries(text, escapes=False)
+                    lines |= line_end_variants(text)
                 else:
                     entries += _text_entries(text)
-            entries += [_literal_entry(f) for f in s.literal if f]
+            encoded |= s.literal
             for data in s.data:
-                spanning += [_literal_entry(f) for f in base64_forms(data)]
-        entries += spanning
-        #: the longest text one shape can match
-        self.longest = max((e.longest for e in entries), default=0)
-        self._spanning = max((e.longest for e in spanning), default=0)
+                encoded |= base64_forms(data) | {data.hex(), data.hex().upper()}
+        self._encoded = sorted((f for f in encoded if len(f) >= MIN_PIECE), key=len, reverse=True)
+        self._lines = sorted((f for f in lines if f.strip()), key=len, reverse=True)
+        self._spanning = [f for f in self._lines if "\n" in f]  # printed as they are: more lines may complete them
         self._scan = re.compile(_pattern(entries)) if entries else None
-        # the shapes that go on past a line end, anchored at the end: does the text end inside one?
-        self._tail = regex.compile(f"(?:{_pattern(spanning)})\\Z") if spanning else None
+        self._scan_longest = max((e.longest for e in entries), default=0)
+        #: the longest text one shape can match
+        self.longest = max([self._scan_longest] + [len(f) for f in self._encoded + self._lines])
         #: what to warn about, by secret name (set by ``for_secrets``)
         self.notes: list[str] = []
 
@@ -316,30 +331,57 @@ class Redactor:
         self.notes = secret_notes(names, environ)
         return self
 
+    @property
+    def _active(self) -> bool:
+        return bool(self._scan is not None or self._encoded or self._lines)
+
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Merged (start, end) spans of every secret shape in ``text``."""
-        merged: list[tuple[int, int]] = []
-        if self._scan is None:
-            return merged
+        if not self._active or not text:
+            return []
+        found: list[tuple[int, int]] = []
         view, where = _unwrapped(text)
-        search, pos = self._scan.search, 0
-        while (m := search(view, pos)) is not None:  # the longest shape starting at each position
-            start, end = where(m.start(), m.end())
+        if self._scan is not None:
+            search, pos = self._scan.search, 0
+            while (m := search(view, pos)) is not None:  # the longest piece starting at each position
+                found.append(where(m.start(), m.end()))
+                # a piece starting further back than its longest shape before this end cannot go past it
+                pos = max(m.start() + 1, m.end() - self._scan_longest + 1)
+        for forms, within, to_text in ((self._encoded, view, where), (self._lines, text, None)):
+            for form in forms:
+                i = within.find(form)
+                while i != -1:
+                    found.append(to_text(i, i + len(form)) if to_text else (i, i + len(form)))
+                    i = within.find(form, i + 1)
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(found):
             if merged and start <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
             else:
                 merged.append((start, end))
-            # a shape starting further back than ``longest`` before the end so far cannot go past it
-            pos = max(m.start() + 1, m.end() - self.longest + 1)
         return merged
 
     def held_from(self, text: str) -> int:
-        """Where the earliest shape that more text could still complete (or extend) starts; ``len(text)`` if none."""
-        if self._tail is None:
-            return len(text)
-        view, where = _unwrapped(text)
-        m = self._tail.search(view, max(0, len(view) - self._spanning), partial=True)
-        return where(m.start(), m.start())[0] if m is not None and m.start() < len(view) else len(text)
+        """Where the earliest shape that more output could still complete starts, in text
+        that ends with a complete line; ``len(text)`` if none."""
+        cut = len(text)
+        for form in self._spanning:  # a multi-line value whose first lines are there so far
+            head = form[: form.index("\n") + 1]
+            i = text.find(head, max(0, len(text) - len(form) + 1))
+            while i != -1 and i < cut:
+                if form.startswith(text[i:]):
+                    cut = i
+                    break
+                i = text.find(head, i + 1)
+        if self._encoded and text.endswith("\n"):  # wrapped base64 or hex may still be arriving: hold its full lines so far
+            window, end = max(0, len(text) - 2 * len(self._encoded[0])), len(text)
+            while end > window:
+                start = text.rfind("\n", 0, end - 1) + 1
+                if not _FULL_LINE_RE.fullmatch(text, start, end - 1):
+                    break
+                cut = min(cut, start)
+                end = start
+        return cut
 
     @staticmethod
     def mask(text: str, spans: list[tuple[int, int]]) -> str:
@@ -353,7 +395,7 @@ class Redactor:
         return "".join(parts)
 
     def __call__(self, text: str) -> str:
-        return self.mask(text, self.spans(text)) if self._scan is not None and text else text
+        return self.mask(text, self.spans(text)) if self._active and text else text
 
     def stream(self) -> "StreamRedactor":
         return StreamRedactor(self)

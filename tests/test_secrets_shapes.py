@@ -233,3 +233,19 @@ def test_the_json_of_a_run_that_could_not_be_recorded_keeps_its_syntax(cli, writ
     assert result.returncode == EXIT_NOT_RECORDED, result.stderr
     summary = json.loads(result.stdout)
     assert summary["recorded"] is False and summary["hash"] is None and [b["after_failure"] for b in summary["blocks"]] == [False] * 3
+
+
+def test_hex_sql_csv_squeezed_and_twice_url_encoded_shapes_are_masked(cli, write, tmp_path):
+    value = "it's  a \"quoted\"  $ecret/with:more-bytes"
+    body = (fence("xxd", "check", 'printf %s "$TOK" | xxd -p')  # wrapped at 60 columns
+            + fence("hex", "check", "python3 -c 'import sys; print(sys.argv[1].encode().hex().upper())' \"$TOK\"")
+            + fence("sql", "check", "python3 -c 'import sys; print(\"VALUES (\" + chr(39) + sys.argv[1].replace(chr(39), 2 * chr(39)) + chr(39) + \")\")' \"$TOK\"")
+            + fence("csv", "check", "python3 -c 'import csv,sys; csv.writer(sys.stdout).writerow([\"t\", sys.argv[1]])' \"$TOK\"")
+            + fence("squeezed", "check", "echo $TOK")  # unquoted: runs of spaces become one
+            + fence("twice", "check", "python3 -c 'import sys,urllib.parse as u; print(\"next=\" + u.quote(u.quote(sys.argv[1], safe=\"\"), safe=\"\"))' \"$TOK\""))
+    texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"TOK": value})
+    out = outputs(records[0])
+    assert out["xxd"] == "***\n***\n" and out["hex"] == out["squeezed"] == "***\n"
+    assert out["sql"] == "VALUES ('***')\n" and out["csv"] == 't,"***"\n' and out["twice"] == "next=***\n"  # csv's CRLF is a line end
+    hexed = value.encode().hex()
+    assert_nowhere(texts, ["quoted", "ecret", "more-bytes", hexed[:40], hexed[40:], hexed.upper()[20:60], "%2524ecret"])
