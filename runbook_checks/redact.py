@@ -71,13 +71,28 @@ def last_frame(line: str) -> str:
     return line[line.rfind("\r") + 1 :]
 
 
+def _backspaced(text: str) -> str:
+    out: list[str] = []
+    for ch in text:
+        if ch == "\b":
+            if out:
+                out.pop()
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _strip_escapes(text: str) -> str:
-    return _CONTROL_RE.sub("", _ANSI_RE.sub("", text))
+    """Terminal escapes removed, backspaces applied (each takes back the character before
+    it: a spinner or a counter redrawn in place), other control characters removed."""
+    text = _ANSI_RE.sub("", text)
+    return _CONTROL_RE.sub("", _backspaced(text) if "\b" in text else text)
 
 
 def clean(text: str) -> str:
     """Text as a terminal shows it, without its escapes: the last frame of each line,
-    terminal escapes and control characters other than tab and newline removed."""
+    backspaces applied, terminal escapes and control characters other than tab and
+    newline removed."""
     return "\n".join(_strip_escapes(last_frame(line)) for line in text.split("\n"))
 
 

@@ -25,11 +25,14 @@ def test_a_redrawn_line_keeps_its_final_frame_for_expectations_the_ledger_and_th
             + fence("cleared", "check", "printf 'Copying… 50%%\\r\\033[KCopying… 100%%\\r\\033[KDone\\n'", 'expect-regex="^Done$"')
             + fence("column-one", "check", "printf 'working…\\033[1GFinished\\n'", 'expect-regex="^Finished$"')
             + fence("crlf", "check", "printf 'first\\r\\nsecond\\r\\n'", 'expect-regex="^second$"')
+            + fence("spinner", "check", "printf 'Working |'; for c in / - '|' /; do printf '\\b%s' \"$c\"; done; printf '\\bdone\\n'",
+                    'expect-regex="^Working done$"')
             + fence("unfinished", "check", "printf 'step 1\\rstep 2'"))
     result = cli("run", write(front(body)))
     assert result.returncode == 0, result.stdout
     outputs = {b["id"]: b["output"] for b in ledger(tmp_path)[0]["blocks"]}
-    assert outputs == {"copy": "Copied 3 tables\n", "cleared": "Done\n", "column-one": "Finished\n", "crlf": "first\nsecond\n", "unfinished": "step 2"}
+    assert outputs == {"copy": "Copied 3 tables\n", "cleared": "Done\n", "column-one": "Finished\n", "crlf": "first\nsecond\n",
+                       "spinner": "Working done\n", "unfinished": "step 2"}
     assert "Copied 3 tables\n" in result.stdout and "Copying" not in result.stdout and "working" not in result.stdout
 
 
