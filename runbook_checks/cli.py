@@ -472,7 +472,8 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     """What is wrong right now? Run the read-only diagnostic checks of the runbook's
     troubleshooting entries and name the entries that apply. Nothing is recorded.
 
-    Exit 0 when no entry applies, 1 when one does (secrets as for run: missing ones refuse).
+    Exit 0 when no entry applies, 1 when one does (secrets as for run: missing ones refuse),
+    130 when interrupted.
     """
     from rich.console import Console
 
@@ -493,6 +494,9 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     plan = [PlannedBlock(b, True) for b in runbook.blocks if b.id in diagnostics]
     redact = Redactor.for_secrets(runbook.secrets, os.environ)
     record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode=MODE_CHECK, grace=grace)
+    if record.status == RUN_INTERRUPTED:  # its checks were stopped, not answered: no entry is named on their account
+        raise CliError("interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded "
+                       "and nothing was recorded", EXIT_INTERRUPTED)
     console = Console(soft_wrap=True)
     found = []
     for result in record.blocks:

@@ -526,3 +526,19 @@ def test_a_process_the_caller_had_before_the_block_is_left_alone_even_when_it_is
         stop_if_left(grandchild)
         if grandchild in own_children():
             os.waitpid(grandchild, 0)  # it became this process's child: reap it
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
+def test_an_interrupted_diagnose_stops_its_check_and_exits_130(write, tmp_path, sig):
+    diag = f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300"
+    path = write(front(fence("c", "check", "true") + "\n### Slow {#slow .troubleshoot match=slow}\n\nWait.\n\n" + fence("diag", "check", diag)))
+    proc = start_cli(["diagnose", path], tmp_path)
+    bg = pid_in(tmp_path / "bg.pid")
+    try:
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, out + err
+        assert "interrupted" in err and "troubleshooting entr" not in out
+        assert not alive(bg) and not (tmp_path / "runbook-results").exists()
+    finally:
+        stop_if_left(bg)
