@@ -535,11 +535,10 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     .jsonl file is empty or not a ledger at all (each has its own message).
     """
     from .errors import UsageProblem
-    from .ledger import LEDGER_SUFFIX, RESULTS_DIR, verify_ledger
-    from .parse import find_root
+    from .ledger import LEDGER_SUFFIX, results_dir, verify_ledger
 
     files: list[Path] = []
-    default = (str(find_root(Path.cwd()) / RESULTS_DIR),)
+    default = (str(results_dir(None)),)
     for raw in paths or default:
         p = Path(raw)
         if p.is_dir():

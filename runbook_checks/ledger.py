@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 
 from .errors import LedgerError, LedgerRefused, NotRecorded
 from .model import Runbook, RunRecord
+from .parse import find_root
 
 LEDGER_SUFFIX = ".jsonl"
 
@@ -36,12 +37,19 @@ LEDGER_SUFFIX = ".jsonl"
 RESULTS_DIR = "runbook-results"
 
 
-def results_dir(runbook: Runbook, given: str | Path | None = None) -> Path:
+def results_dir(runbook: Runbook | None, given: str | Path | None = None) -> Path:
     """Where ``runbook``'s ledger and run lock live: ``given`` (``--results``, relative to the
     current directory), else ``runbook-results`` in the runbook's project root
-    (``parse.find_root``) — the same folder, so the same lock, from whatever directory
-    a run is started."""
-    return Path(given) if given else runbook.root / RESULTS_DIR
+    (``parse.find_root``; with no runbook, the current directory's) — the same folder, so
+    the same lock, from whatever directory a run is started. Relative to the current
+    directory when it is below it, as messages show it."""
+    if given:
+        return Path(given)
+    found = (runbook.root if runbook is not None else find_root(Path.cwd())) / RESULTS_DIR
+    try:
+        return found.relative_to(Path.cwd())
+    except ValueError:
+        return found
 
 
 def ledger_path(results_dir: Path, runbook_id: str) -> Path:
