@@ -113,7 +113,15 @@ def test_sigkill_of_the_runner_leaves_a_verifiable_ledger_and_a_lock_that_is_tak
     path = write(front(fence("quick", "check", "echo ok") + fence("hang", "check", f"touch {tmp_path}/started; sleep 300", "timeout=600")))
     assert cli("run", path, "--only", "quick").returncode == 0
     proc = start_cli(["run", path], tmp_path)
-    wait_for(lambda: (tmp_path / "started").exists())
+    holder = tmp_path / "runbook-results" / ".rb.test.holder.json"
+
+    def noted() -> bool:  # the block may start before the runner notes its process group
+        try:
+            return "pgid" in json.loads(holder.read_text())
+        except (OSError, ValueError):
+            return False
+
+    wait_for(lambda: (tmp_path / "started").exists() and noted())
     proc.kill()
     proc.communicate(timeout=30)
     verify = cli("verify")
