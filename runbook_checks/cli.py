@@ -343,6 +343,10 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     except KeyboardInterrupt:
         raise CliError(f"interrupted after the run: it is recorded in {ledger} ({record.status}, exit {record.exit_code}); "
                        "the outcome, JUnit file or step summary may be incomplete", EXIT_INTERRUPTED) from None
+    except OSError as exc:  # after the blocks ran: never the "nothing was executed" of exit 2
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CliError(f"{where}{exc.strerror or exc} — the run executed and is recorded in {ledger} ({record.status}, exit "
+                       f"{record.exit_code}), but this output could not be written", EXIT_FAILED) from None
     return record.exit_code
 
 

@@ -386,3 +386,11 @@ def test_rehearse_refuses_a_database_url_that_names_a_declared_secrets_database(
     result = cli("rehearse", path, "--database-url", "postgres://other@DB.prod.internal/shop", env=env)
     assert result.returncode == 2 and "names the same database as $DATABASE_URL_PROD" in result.stderr
     assert not (tmp_path / "stepped").exists() and not (tmp_path / "runbook-results").exists() and "prod-pw" not in result.stderr
+
+
+def test_an_output_that_cannot_be_written_after_the_run_is_not_exit_2(cli, write, tmp_path):
+    junit = tmp_path / "out.xml"
+    path = write(front(fence("c", "check", f"mkdir {junit}")))  # the block takes the JUnit file's place
+    result = cli("run", path, "--junit", junit)
+    assert result.returncode == 1 and "the run executed and is recorded in" in result.stderr and "Traceback" not in result.stderr
+    assert len(ledger(tmp_path)) == 1
