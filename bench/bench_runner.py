@@ -31,7 +31,7 @@ from runbook_checks.redact import Redactor  # noqa: E402
 def make_runbook(directory: Path, n: int) -> Path:
     blocks = "".join(f"```bash {{#b{i} .check}}\ntrue\n```\n\n" for i in range(n))
     path = directory / f"bench-{n}.md"
-    path.write_text(f"---\nrunbook:\n  id: bench-{n}\n  secrets: [BENCH_SECRET]\n---\n{blocks}")
+    path.write_text(f"---\nrunbook:\n  id: bench-{n}\n  secrets: [BENCH_SECRET]\n  env:\n    BENCH_TOKEN: ${{BENCH_SECRET}}\n---\n{blocks}")
     return path
 
 

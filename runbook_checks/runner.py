@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import selectors
 import signal
@@ -30,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import regex
 
@@ -180,12 +181,19 @@ _reaper_before = 0
 _reaper_active = False
 
 
-def _prctl(option: int, arg: object) -> bool:
+@functools.cache
+def _libc_prctl() -> Any:
+    """libc's ``prctl`` (loaded once: loading it costs more than a block's own start), or
+    ``None`` where there is none (not Linux)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(option, arg, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
-    except (OSError, AttributeError):  # no libc prctl: not Linux
-        return False
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _prctl(option: int, arg: object) -> bool:
+    prctl = _libc_prctl()
+    return prctl is not None and prctl(option, arg, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
 
 
 @contextlib.contextmanager
