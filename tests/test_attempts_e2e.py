@@ -16,6 +16,7 @@ import yaml
 from runbook_checks.sandbox import free_port, postgres
 
 from .conftest import clean_env
+from .helpers import tbody_rows
 from .test_prisma import MIGRATIONS, app_installed, blocks, production, project, psql, records, staging  # noqa: F401 (fixtures)
 from .test_site import build, mkdocs_yml
 
@@ -37,13 +38,6 @@ def report(project: Path, runbook: Path) -> dict:
                          cwd=project, env=clean_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def tbody_rows(html: str, css: str) -> list[list[str]]:
-    """The cells of each body row of the site table in the ``div`` of class ``css``."""
-    [start] = [m.end() for m in re.finditer(r'<div class="[^"]*\b' + re.escape(css) + r'\b[^"]*">', html)]
-    table = html[start:html.index("</table>", start)]
-    return [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], re.S)]
 
 
 def text_of(fragment: str) -> str:

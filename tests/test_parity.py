@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import clean_env
+from .helpers import tbody_rows
 from .test_site import build, mkdocs_yml
 
 # -- the two runners -------------------------------------------------------------------------
@@ -266,13 +267,6 @@ def report_json(runbook: Path, results: Path, *args: str) -> dict:
                          cwd=runbook.parent.parent, env=clean_env(), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-def tbody_rows(html: str, css: str) -> list[list[str]]:
-    """The cells of each body row of the site table in the ``div`` of class ``css``."""
-    [start] = [m.end() for m in re.finditer(r'<div class="[^"]*\b' + re.escape(css) + r'\b[^"]*">', html)]
-    table = html[start:html.index("</table>", start)]
-    return [re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], re.S)]
 
 
 def banner(html: str) -> tuple[str, str] | None:
