@@ -20,10 +20,11 @@ results that change with every run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -230,10 +231,8 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
         if not self.config.enabled:
             return markdown
-        try:
+        with _build_error(page):
             return self.replace_markers(markdown, page, config)
-        except LedgerError as exc:
-            raise PluginError(f"runbook-checks: {exc}") from exc
 
     def replace_markers(self, markdown: str, page: Any, config: Any) -> str:
         src = page.file.src_uri
@@ -402,11 +401,13 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     def on_page_content(self, html: str, page: Any, config: Any, files: Any) -> str:
         if not self.config.enabled or (runbook := self.runbooks.get(page.file.src_uri)) is None:
             return html
-        try:
-            report = self.report(runbook)
-            gate = self.gate(runbook)
-        except LedgerError as exc:
-            raise PluginError(f"runbook-checks: {exc}") from exc
+        with _build_error(page):
+            return self.decorate(html, page, runbook)
+
+    def decorate(self, html: str, page: Any, runbook: Runbook) -> str:
+        """The page's HTML with the banner after its title and a badge and evidence at every tagged block."""
+        report = self.report(runbook)
+        gate = self.gate(runbook)
         banner = self.slot(page, banner_html(report, self._audit_link(page), runbook.requires, gate, self.runbook_pages(page) if gate is not None else {}))
         h1 = H1_END_RE.search(html)
         html = html[:h1.end()] + banner + html[h1.end():] if h1 else banner + html
@@ -422,6 +423,20 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if not self.config.enabled or not (items := self.slots.pop(page.file.src_uri, None)):
             return output
         return self.slot_re.sub(lambda m: items[int(m.group(1))] if int(m.group(1)) < len(items) else m.group(0), output)
+
+
+@contextlib.contextmanager
+def _build_error(page: Any) -> Iterator[None]:
+    """Ledger problems, and values in a verified record that no run writes (a forger who
+    recomputed the hashes: the build checks hashes, not the schema), end the build with a
+    message naming the page, never a traceback."""
+    try:
+        yield
+    except LedgerError as exc:
+        raise PluginError(f"runbook-checks: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise PluginError(f"runbook-checks: {page.file.src_uri}: cannot render the recorded results ({type(exc).__name__}: {exc}); a ledger "
+                          "record holds values no run writes: run 'runbook-checks verify', which checks every record against the schema") from exc
 
 
 def _write(target: Path, data: bytes) -> None:

@@ -328,3 +328,16 @@ def test_a_marker_shown_in_any_kind_of_code_block_is_left_as_written(site, examp
     result = build(site)
     assert result.returncode == 0, result.stderr
     assert "&lt;!-- runbook-checks:" in (site / "site" / "index.html").read_text()
+
+
+def test_a_resealed_record_with_values_no_run_writes_ends_the_build_cleanly(site):
+    from runbook_checks.ledger import sealed_line
+
+    path = site / "runbook-results" / "fixture.jsonl"
+    record = json.loads(path.read_text())
+    record.pop("hash")
+    record.update(finished_at="garbage", duration_s="x")
+    path.write_bytes(sealed_line(record))  # the hashes hold: a forger recomputed them
+    result = build(site)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "a ledger record holds values no run writes" in result.stderr
