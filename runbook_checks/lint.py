@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .errors import Problem, RunbookInvalid
 from .model import Runbook
+from .oracle import rendered_blocks, site_extensions
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
 
@@ -57,6 +58,39 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
     if not runbook.workdir.is_dir():
         line = _front_matter_line(runbook, r"^\s*workdir\s*:")
         problems.append(Problem(display, line, f"workdir {runbook.workdir} does not exist"))
+    return problems + (page_disagreements(runbook, display) if parsed_cleanly else [])  # a broken fence is reported once
+
+
+def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
+    """Where the published page (``oracle.rendered_blocks``: the site's own renderer) and
+    the checker read the runbook's tagged blocks differently: a block the page shows as
+    tagged that the checker does not see, one the checker would run that the page does
+    not show as tagged, another kind, or other code. A block runs only if the page
+    renders it as tagged. Nothing is compared where the site's renderer is not installed."""
+    lines = read_lines(runbook.path)
+    end = front_matter_end(lines)
+    body = [""] * (end + 1) + lines[end + 1:] if end is not None else lines
+    rendered = rendered_blocks("\n".join(body), site_extensions(runbook.root))
+    if rendered is None:
+        return []
+    problems = []
+    checked = {b.id: b for b in runbook.blocks}
+    for block in runbook.blocks:
+        if block.id not in rendered:
+            problems.append(Problem(display, block.line, f"block {block.id!r}: the published page does not show this fence as a tagged block "
+                                                         "(it renders as text or untagged code), so it would run unseen; fix its fence or indentation"))
+            continue
+        kind, code = rendered[block.id]
+        if kind != block.kind:
+            problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows it as .{kind}, the checker reads .{block.kind}"))
+        elif code.rstrip("\n") != block.code.rstrip("\n"):
+            problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows other code than the checker would run "
+                                                         "(indentation, tabs or quote markers differ)"))
+    for block_id, (kind, _) in rendered.items():
+        if block_id not in checked:
+            line = next((i + 1 for i, text in enumerate(lines) if f"#{block_id}" in text and re.search(r"`{3,}|~{3,}", text)), 1)
+            problems.append(Problem(display, line, f"the page shows a tagged .{kind} block #{block_id} that the checker does not see "
+                                                   "(so it never runs); write it as a fence the checker reads, see the runbook format"))
     return problems
 
 

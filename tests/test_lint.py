@@ -134,3 +134,27 @@ def test_a_tab_indented_container_body_is_found(cli, write, container):
     path = write(front(f"{container}\n\t```bash {{#x .check}}\n\techo in-a-tab\n\t```\n"))
     listed = json.loads(cli("list", path, "--format", "json").stdout)
     assert [b["id"] for b in listed["blocks"]] == ["x"]
+
+
+@pytest.mark.parametrize("fence_text", [
+    "```bash{#x .check}\necho no space\n```\n",  # no space between the language and the attributes
+    "* ```bash {#x .check}\n  echo on a list marker\n  ```\n",
+    "```bash {#x .check}\necho closed longer\n````\n",
+    "```bash {#x .check}\necho closed indented\n ```\n",
+])
+def test_a_block_the_page_does_not_show_as_tagged_is_a_problem_and_never_runs(cli, write, tmp_path, fence_text):
+    path = write(front(fence_text.replace("echo", f"touch {tmp_path}/ran; echo", 1)))
+    linted = cli("lint", path)
+    assert linted.returncode == 2 and f"{path}:8: block 'x': the published page does not show this fence as a tagged block" in linted.stdout
+    assert cli("run", path).returncode == 2 and not (tmp_path / "ran").exists()
+
+
+def test_the_page_and_the_checker_agree_on_the_shipped_runbooks(cli):
+    from runbook_checks.lint import load_runbook, page_disagreements
+    from runbook_checks.oracle import rendered_blocks, site_extensions
+
+    root = FIXTURES.parent.parent
+    for path in sorted((root / "docs" / "OPS" / "RUNBOOKS").glob("*.md")):
+        runbook = load_runbook(path)
+        assert page_disagreements(runbook, str(path)) == []
+        assert set(rendered_blocks(path.read_text().split("\n---\n", 1)[1], site_extensions(root))) == {b.id for b in runbook.blocks}
