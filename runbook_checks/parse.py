@@ -106,9 +106,10 @@ def sha256_text(text: str | bytes) -> str:
 
 
 def split_lines(raw: bytes) -> list[str]:
-    """A Markdown file's lines: UTF-8 (a byte-order mark dropped), CRLF as LF, split on LF
-    only (not splitlines(): U+2028, form feeds... belong to the code)."""
-    return raw.decode("utf-8-sig").replace("\r\n", "\n").split("\n")
+    """A Markdown file's lines as MkDocs reads them: UTF-8 (a byte-order mark dropped) with
+    universal newlines — CRLF and a lone CR are line ends, as LF is — and nothing else
+    (not splitlines(): U+2028, form feeds... belong to the code)."""
+    return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def read_lines(path: Path) -> list[str]:

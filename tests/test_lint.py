@@ -158,3 +158,14 @@ def test_the_page_and_the_checker_agree_on_the_shipped_runbooks(cli):
         runbook = load_runbook(path)
         assert page_disagreements(runbook, str(path)) == []
         assert set(rendered_blocks(path.read_text().split("\n---\n", 1)[1], site_extensions(root))) == {b.id for b in runbook.blocks}
+
+
+def test_files_are_read_as_mkdocs_reads_them_lone_cr_line_ends_included(cli, tmp_path):
+    cr = tmp_path / "cr.md"
+    cr.write_bytes(b"---\rrunbook:\r  id: t\r---\r```bash {#x .check}\recho hi\r```\r")
+    listed = cli("list", cr, "--format", "json")
+    assert listed.returncode == 0 and [b["id"] for b in json.loads(listed.stdout)["blocks"]] == ["x"]
+    broken = tmp_path / "broken.md"
+    broken.write_bytes(b"```\r\r")
+    result = cli("lint", broken)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and f"{broken}:1: unterminated code fence" in result.stdout
