@@ -65,3 +65,39 @@ def test_lint_is_clean_only_where_checker_and_page_agree(tmp_path, seed):
     page = {i: (kind, code.rstrip("\n")) for i, (kind, code) in rendered.items()}
     if checker != page:  # the two readings differ: lint must say so
         assert problems, f"seed {seed}: silent disagreement\n{document(seed)}\nchecker={checker}\npage={page}"
+
+
+#: the shapes the issue names (\t is a tab): each must be read alike by both, or reported
+ISSUE_SHAPES = {
+    "tab-indented tab": '=== "T"\n\t```bash {#x .check}\n\techo x\n\t```\n',
+    "tab-indented admonition": "!!! note\n\t```bash {#x .check}\n\techo x\n\t```\n",
+    "tab-indented details": "???+ note\n\t```bash {#x .check}\n\techo x\n\t```\n",
+    "html block with markdown": "<div markdown>\n\n```bash {#x .check}\necho x\n```\n\n</div>\n",
+    "header without space": "!!!note\n    ```bash {#x .check}\n    echo x\n    ```\n",
+    "tab header without space": '===! "T"\n    ```bash {#x .check}\n    echo x\n    ```\n',
+    "container in a quote": "> !!! note\n>     ```bash {#x .check}\n>     echo x\n>     ```\n",
+    "attr_list colon form": "```bash {: #x .check }\necho x\n```\n",
+    "single-quoted value": "```bash {#x .check expect='x'}\necho x\n```\n",
+    "closing fence indented differently": "```bash {#x .check}\necho x\n ```\n",
+    "closing fence longer": "```bash {#x .check}\necho x\n````\n",
+    "no space before attributes": "```bash{#x .check}\necho x\n```\n",
+    "fence on a list marker": "* ```bash {#x .check}\n  echo x\n  ```\n",
+    "no language": "``` {#x .check}\necho x\n```\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ISSUE_SHAPES))
+@pytest.mark.parametrize("extensions", ["project", "with md_in_html"])
+def test_the_issues_shapes_are_read_alike_or_reported(tmp_path, shape, extensions):
+    path = tmp_path / "shape.md"
+    path.write_text(FRONT + ISSUE_SHAPES[shape])
+    exts = list(EXTENSIONS) + (["md_in_html"] if extensions != "project" else [])
+    if extensions != "project":
+        (tmp_path / "mkdocs.yml").write_text("site_name: s\nmarkdown_extensions: [" + ", ".join(
+            e if isinstance(e, str) else "{pymdownx.tabbed: {alternate_style: true}}" for e in exts) + "]\n")
+    runbook, problems = parse_runbook(path)
+    problems += check_runbook(runbook, str(path), parsed_cleanly=not problems) if runbook else []
+    rendered = rendered_blocks(path.read_text().split("\n---\n", 1)[1], exts)
+    checker = {b.id: (b.kind, b.code.rstrip("\n")) for b in runbook.blocks} if runbook else {}
+    page = {i: (kind, code.rstrip("\n")) for i, (kind, code) in rendered.items()}
+    assert checker == page or problems, f"{shape}: checker={checker} page={page}"
