@@ -283,16 +283,15 @@ class RunSession:
         self.attempt = attempt_id(attempt, environ, resumes, self.start.run_id)
         self.start.env["RUNBOOK_ATTEMPT_ID"] = self.attempt
         mine = evidence.Attempts(prior).find(self.start.environment, self.attempt)
-        self.prior: list[RunRecord] = list(mine.runs) if mine else []
+        #: block id -> its latest executed result in this attempt's earlier runs (``evidence.Attempt.results``)
+        self.prior: dict[str, tuple[BlockResult, RunRecord]] = mine.results if mine else {}
 
     def _latest(self, block_id: str) -> BlockResult | None:
         """The block's latest executed result in this attempt (this run first)."""
         if (mine := self.results.get(block_id)) is not None and mine.status in EXECUTED:
             return mine
-        for record in reversed(self.prior):
-            if (r := record.result(block_id)) is not None and r.status in EXECUTED:
-                return r
-        return None
+        earlier = self.prior.get(block_id)
+        return earlier[0] if earlier else None
 
     def _pending(self) -> BlockResult | None:
         """The latest result of a ``pending-exit`` check in this attempt, if it reported pending migrations."""
