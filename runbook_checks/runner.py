@@ -385,6 +385,7 @@ def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: f
     me = os.getpid()
     signaller = _Signaller()
     termed: set[tuple[int, int]] = set()
+    quiet = False
     try:
         while True:
             now = time.monotonic()
@@ -411,8 +412,15 @@ def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: f
                 if p.pgid != pgid and (p.ppid == me or pgids.get(p.ppid) == pgid):  # left the group itself (its children are its own)
                     found.escaped.setdefault(p.key, p)
             if not live:
-                found.left = []
-                return found
+                # A process re-parented here while the tree was read (its parent died between
+                # reading this process's children and its parent's) is missed by that read; it
+                # is in the next one, so only a second empty read in a row ends the stop.
+                if quiet:
+                    found.left = []
+                    return found
+                quiet = True
+                continue
+            quiet = False
             if now >= give_up:
                 found.left = live
                 return found
