@@ -17,9 +17,8 @@ from typing import Any
 
 import regex
 import yaml
+from markdown.extensions import attr_list
 from markdown_it import MarkdownIt
-from mdit_py_plugins.attrs.parse import ParseError
-from mdit_py_plugins.attrs.parse import parse as parse_attrs
 
 from .errors import Problem
 from .model import CHECK, KINDS, STEP, Block, Entry, Phase, Requirement, Runbook
@@ -73,9 +72,21 @@ _DURATION_RE = re.compile(
     r"(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?|d|days?)?\s*$"
 )
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CONTAINER_RE = re.compile(r"^( *)(?:!!!|\?\?\?\+?|===\+?)(?:[ \t]|$)")
+#: a container header as the site's extensions read one (the header patterns of Python-Markdown's
+#: admonition and pymdownx.details / pymdownx.tabbed, one line each): ``!!!note`` and
+#: ``===! "T"`` are headers, a bare ``!!!`` is not; after the site expands tabs, so a tab is a space
+_CONTAINER_RE = re.compile(
+    r'^( *)(?:!!! ?[\w-]+(?: +[\w-]+)*(?: +".*?")?'
+    r'|\?{3}\+? ?(?:(?:[\w-]+(?: +[\w-]+)*?)?(?: +".*?")|[\w-]+(?: +[\w-]+)*?)'
+    r'|={3}(?:\+|\+!|!\+|!)? +".*?") *$')
 _FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
+#: block-quote markers as Python-Markdown strips them (up to 3 spaces, ``>``, one optional space)
+_QUOTE_RE = re.compile(r"^(?: {0,3}> ?)*")
 _FENCE_OPEN_RE = re.compile(r"^(`{3,}|~{3,})")
+#: a fence's info string as the site's pymdownx.superfences reads it: an optional language (a
+#: leading dot allowed) followed by a space or the attributes' ``{``, then one attribute block
+#: that runs to the line's last ``}``
+_FENCE_INFO_RE = re.compile(r"^[ \t]*(?:\.?(?P<lang>[\w#.+-]+)(?=[\t ]|$))?[ \t]*\{(?P<attrs>.*)\}[ \t]*$")
 DEFAULT_TIMEOUT_S = 300.0
 
 
@@ -136,6 +147,26 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def read_attributes(text: str) -> tuple[dict[str, str | None], list[str], str]:
+    """An attribute block's text (between its braces) read as the site reads it: with
+    Python-Markdown's ``attr_list`` scanner, which ``pymdownx.superfences`` uses for fences
+    and ``attr_list`` for headings (tabs count as 4 spaces). Returns ``(attributes,
+    classes, unread)``; a leading ``:`` (attr_list's ``{: #x}``) is allowed. ``#x`` and ``id=x`` give ``attributes["id"]``, a later value
+    replacing an earlier one; a bare word's value is ``None``; ``unread`` is the text
+    from where the scanner stopped (the site drops it)."""
+    text = text.replace("\t", "    ").lstrip()
+    text = text[1:] if text.startswith(":") else text  # attr_list's "{: ...}" spelling
+    tokens, unread = attr_list._scanner.scan(text)  # the function the site calls hides what it drops
+    attributes: dict[str, str | None] = {}
+    classes: list[str] = []
+    for key, value in tokens:
+        if key == ".":
+            classes.append(value)
+        else:
+            attributes[key] = value
+    return attributes, classes, unread.strip()
+
+
 def _suggest(word: str, choices: Any) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -145,8 +176,9 @@ def unwrap_containers(lines: list[str]) -> list[str]:
     """Dedent admonition (``!!!``, ``???``) and content-tab (``===``) bodies in place.
 
     With the commonmark preset their 4-space indented bodies would be paragraphs or
-    indented code; unwrapping them lets fences inside be found. Line numbers are kept:
-    the header line becomes blank and no line is added or removed.
+    indented code; unwrapping them lets fences inside be found. A container inside a block
+    quote is read after the quote's markers, which are kept. Line numbers are kept: the
+    header line becomes blank (its quote markers only) and no line is added or removed.
     """
     out = list(lines)
     fence: str | None = None
@@ -163,13 +195,18 @@ def unwrap_containers(lines: list[str]) -> list[str]:
             fence = opening.group(1)
             i += 1
             continue
-        m = _CONTAINER_RE.match(out[i])
+        quote = _QUOTE_RE.match(out[i]).group()  # a container in a block quote: read after its markers
+        m = _CONTAINER_RE.match(out[i][len(quote):].expandtabs(4))
         if m:
-            indent = len(m.group(1))
-            out[i] = ""
+            indent, depth = len(m.group(1)), quote.count(">")
+            out[i] = quote.rstrip()  # a blank line would end the quote
             j = i + 1
-            while j < len(out) and (not out[j].strip() or (body := _dedent_columns(out[j], indent)) is not None):
-                out[j] = body if out[j].strip() else ""
+            while j < len(out):
+                marks = _QUOTE_RE.match(out[j]).group()
+                rest = out[j][len(marks):]
+                if marks.count(">") != depth or (rest.strip() and (body := _dedent_columns(rest, indent)) is None):
+                    break
+                out[j] = marks + body if rest.strip() else marks.rstrip()
                 j += 1
         i += 1
     return out
@@ -463,7 +500,7 @@ class _Parser:
                 continue
             line = tok.map[0] + 1
             self._check_terminated(tok, lines)
-            block = self._block(tok, line, phase_ids, default_timeout)
+            block = self._block(tok, line, lines, phase_ids, default_timeout)
             if block is None:
                 continue
             if block.id in seen:
@@ -487,22 +524,27 @@ class _Parser:
         if not (closing.startswith(tok.markup) and set(closing) == {ch}):
             self.problem(start + 1, f"unterminated code fence: add a closing {tok.markup} line")
 
-    def _block(self, tok: Any, line: int, phase_ids: list[str], default_timeout: float) -> Block | None:
-        info = tok.info.strip()
-        if "{" not in info:
+    def _block(self, tok: Any, line: int, lines: list[str], phase_ids: list[str], default_timeout: float) -> Block | None:
+        opening = lines[line - 1]
+        info = opening[opening.index(tok.markup) + len(tok.markup):]  # as written: no CommonMark unescaping
+        m = _FENCE_INFO_RE.match(info)
+        if m is None:
+            if "{" in info and re.search(r"\.(check|step)\b", info):
+                after = info[info.rfind("}") + 1:].strip()
+                self.problem(line, f"unexpected text after the attributes: {after!r}; the page then shows no tagged block" if after else
+                                   f"the site does not read {info.strip()!r} as a language and attributes, so the page shows "
+                                   "no tagged block: write ```bash {#id .check}, with a space before '{'")
             return None
-        lang, _, rest = info.partition("{")
-        lang = lang.strip()
-        try:
-            end, attrs = parse_attrs("{" + rest)
-        except ParseError as exc:
-            if re.search(r"\.(check|step)\b", rest):
-                self.problem(line, f"bad attribute syntax in {{{rest}: {exc}")
-            return None
-        trailing = ("{" + rest)[end + 1 :].strip()
-        if trailing:
-            self.problem(line, f"unexpected text after the attributes: {trailing!r}")
-        classes = attrs.pop("class", "").split()
+        attrs, classes, unread = read_attributes(m.group("attrs"))
+        lang = m.group("lang")
+        if lang is None:  # the site takes the first class as the language
+            if classes and classes[0] in KINDS:
+                self.problem(line, f"the fence has no language, so the site takes '.{classes[0]}' as its language and shows no "
+                                   f"{classes[0]}: write ```bash {{{m.group('attrs').strip()}}}")
+                return None
+            lang = classes.pop(0) if classes else ""
+        if unread and re.search(r"\.(check|step)\b", info):
+            self.problem(line, f"attribute text the site does not read: {unread!r} (write key=value, key=\"a b\" or key='a b')")
         kinds = [c for c in classes if c in KINDS]
         others = [c for c in classes if c not in KINDS]
         ours = set(attrs) & set(BLOCK_ATTRIBUTES)
@@ -529,6 +571,9 @@ class _Parser:
         for key, raw in attrs.items():
             if key not in BLOCK_ATTRIBUTES:
                 self.problem(line, f"block {block_id!r}: unknown attribute {key!r}" + _suggest(key, BLOCK_ATTRIBUTES))
+                continue
+            if raw is None:
+                self.problem(line, f"block {block_id!r}: {key} needs a value ({key}=...)")
                 continue
             value = self._value(key, raw, block_id, line, phase_ids)
             if value is not None:
@@ -616,11 +661,7 @@ class _Parser:
             if not content.endswith("}") or "{" not in content:
                 continue
             brace = content.rindex("{")
-            try:
-                _, attrs = parse_attrs(content[brace:])
-            except ParseError:
-                continue
-            classes = attrs.pop("class", "").split()
+            attrs, classes, _ = read_attributes(content[brace + 1:-1])
             if ENTRY_CLASS not in classes:
                 continue
             line, level = tok.map[0] + 1, int(tok.tag[1])
@@ -632,6 +673,8 @@ class _Parser:
             for key, raw in attrs.items():
                 if key not in ENTRY_ATTRIBUTES:
                     self.problem(line, f"entry {entry_id!r}: unknown attribute {key!r}" + _suggest(key, ENTRY_ATTRIBUTES))
+                elif raw is None:
+                    self.problem(line, f"entry {entry_id!r}: {key} needs a value ({key}=...)")
                 elif key == "match":
                     try:
                         regex.compile(raw)

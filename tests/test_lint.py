@@ -40,7 +40,7 @@ CASES = [
      ["8: block 'a': language 'python' cannot run; tagged blocks are bash, sh, shell"]),
     (front("```bash {#a .check .step}\ntrue\n```\n"), ["8: a block is either .check or .step, not both"]),
     (front("```bash {.check}\ntrue\n```\n"), ["8: tagged block has no id: add {#some-id ...}"]),
-    (front("```bash {#a .check} trailing\ntrue\n```\n"), ["8: unexpected text after the attributes: 'trailing'"]),
+    (front("```bash {#a .check} trailing\ntrue\n```\n"), ["8: unexpected text after the attributes: 'trailing'; the page then shows no tagged block"]),
     (front("# nothing tagged\n"), ["1: no tagged blocks: tag a fence with {#id .check} or {#id .step}"]),
 ]
 
@@ -136,8 +136,15 @@ def test_a_tab_indented_container_body_is_found(cli, write, container):
     assert [b["id"] for b in listed["blocks"]] == ["x"]
 
 
+def test_a_fence_the_site_does_not_read_as_tagged_is_a_problem_at_its_line(cli, write):
+    """pymdownx.superfences needs a space between the language and the attributes."""
+    path = write(front("```bash{#x .check}\necho no space\n```\n"))
+    linted = cli("lint", path)
+    assert linted.returncode == 2
+    assert linted.stdout.startswith(f"{path}:8: the site does not read 'bash{{#x .check}}' as a language and attributes")
+
+
 @pytest.mark.parametrize("fence_text", [
-    "```bash{#x .check}\necho no space\n```\n",  # no space between the language and the attributes
     "* ```bash {#x .check}\n  echo on a list marker\n  ```\n",
     "```bash {#x .check}\necho closed longer\n````\n",
     "```bash {#x .check}\necho closed indented\n ```\n",
