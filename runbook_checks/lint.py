@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .errors import Problem, RunbookInvalid
-from .model import Runbook
+from .model import Block, Runbook
 from .oracle import rendered_blocks, site_extensions
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
@@ -84,14 +84,25 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
         if kind != block.kind:
             problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows it as .{kind}, the checker reads .{block.kind}"))
         elif code.rstrip("\n") != block.code.rstrip("\n"):
-            problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows other code than the checker would run "
-                                                         "(indentation, tabs or quote markers differ)"))
+            problems.append(_other_code(display, block, code))
     for block_id, (kind, _) in rendered.items():
         if block_id not in checked:
             line = next((i + 1 for i, text in enumerate(lines) if f"#{block_id}" in text and re.search(r"`{3,}|~{3,}", text)), 1)
             problems.append(Problem(display, line, f"the page shows a tagged .{kind} block #{block_id} that the checker does not see "
                                                    "(so it never runs); write it as a fence the checker reads, see the runbook format"))
     return problems
+
+
+def _other_code(display: str, block: Block, shown: str) -> Problem:
+    """The problem for a block whose code the page shows otherwise, at the first line that differs."""
+    ran, seen = block.code.rstrip("\n").split("\n"), shown.rstrip("\n").split("\n")
+    n = next((i for i, (a, b) in enumerate(zip(ran, seen)) if a != b), min(len(ran), len(seen)))
+    where = block.line + 1 + n
+    if "\t" in (ran[n] if n < len(ran) else "") and ran[n].expandtabs(4) == (seen[n] if n < len(seen) else None):
+        return Problem(display, where, f"block {block.id!r}: the page shows this line's tab as spaces (the site expands tabs), "
+                                       "so it would run other code than it shows: write spaces, or $'\\t' / printf '\\t' for a tab")
+    return Problem(display, where, f"block {block.id!r}: the page shows other code on this line than the checker would run "
+                                   "(indentation or quote markers differ)")
 
 
 def _lint(path: str | Path, display: str | None = None) -> tuple[Runbook | None, list[Problem]]:

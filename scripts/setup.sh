@@ -12,6 +12,12 @@ PNPM_VERSION=10.34.9   # keep equal to examples/dixis/package.json "packageManag
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,site]'
 echo "runbook-checks installed in .venv ($(.venv/bin/runbook-checks --version))"
 
+# Real documentation pages for the page-parity test: source archives, hash-checked
+if [ "$(find .cache/pages -name '*.tar.gz' 2>/dev/null | wc -l)" -lt "$(grep -c '^[a-z]' tests/pages/requirements.txt)" ]; then
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    --require-hashes -r tests/pages/requirements.txt -d .cache/pages
+fi
+
 command -v node >/dev/null || { echo "Node.js 20 or newer is needed for the reference app (apt-get install nodejs)" >&2; exit 2; }
 if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
   npm install --global --silent "pnpm@$PNPM_VERSION"

@@ -42,6 +42,12 @@ CASES = [
     (front("```bash {.check}\ntrue\n```\n"), ["8: tagged block has no id: add {#some-id ...}"]),
     (front("```bash {#a .check} trailing\ntrue\n```\n"), ["8: unexpected text after the attributes: 'trailing'; the page then shows no tagged block"]),
     (front("# nothing tagged\n"), ["1: no tagged blocks: tag a fence with {#id .check} or {#id .step}"]),
+    (front("```bash {#a .check timeout==5}\ntrue\n```\n"),
+     ["8: attribute text the site does not read: '==5' (write key=value, key=\"a b\" or key='a b')",
+      "8: block 'a': timeout needs a value (timeout=...)"]),
+    (front("```bash {#a .check expect}\ntrue\n```\n"), ["8: block 'a': expect needs a value (expect=...)"]),
+    (front(fence("a", "check", "true") + "\n## Down {#down .troubleshoot match}\n\nRestart it.\n"),
+     ["12: entry 'down' explains nothing: give it match=, exit= and/or blocks=", "12: entry 'down': match needs a value (match=...)"]),
 ]
 
 

@@ -1,103 +1,231 @@
 """Differential: the checker and the published page never silently disagree on a runbook's
-tagged blocks. Seeded generated documents, each read by the checker (``parse``) and by the
-site's renderer (``oracle``): lint is clean only where both find the same blocks, kinds and code."""
+tagged blocks (docs/reference/runbook-format.md, "What the page shows is what runs").
+
+Each document is read twice: by the checker (``parse_runbook``, markdown-it-py) and by the
+site's renderer — Python-Markdown with the project's own ``mkdocs.yml`` extensions, its HTML
+read here with the standard library's parser (independent of ``oracle``, which lint uses).
+Where the two readings differ, lint must report a problem; where they agree on a runbook that
+lint passes, the checker runs exactly the code the page shows. The documents are seeded
+generated ones, the real pages of the Python-Markdown and pymdown-extensions documentation
+(their source archives, downloaded by scripts/setup.sh into .cache/pages), and each minimal
+shape found so far (tests/fixtures/parity, one file per shape, with its expected outcome).
+"""
 
 from __future__ import annotations
 
 import random
-import textwrap
+import re
+import tarfile
+from html.parser import HTMLParser
+from pathlib import Path
 
+import markdown
 import pytest
+import yaml
 
-from runbook_checks.oracle import EXTENSIONS, rendered_blocks
+from runbook_checks.lint import lint_runbook
 from runbook_checks.parse import parse_runbook
-from runbook_checks.lint import check_runbook
 
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT / ".cache" / "pages"
+SHAPES = Path(__file__).parent / "fixtures" / "parity"
 FRONT = "---\nrunbook:\n  id: gen\n  confirm: GO\n---\n# Generated\n\n"
-INDENTS = ["    ", "\t", "  ", "   "]
-CONTAINERS = ['!!! note', '???+ note', '=== "Tab"', "!!!note", "> !!! note", "* item"]
-FENCES = ["```", "~~~", "````"]
-INFOS = ["bash {{#{id} .{kind}}}", "bash {{#{id} .{kind} timeout=5}}", "bash{{#{id} .{kind}}}", "sh {{#{id} .{kind}}}"]
+
+
+def project_extensions() -> list:
+    return yaml.safe_load((ROOT / "mkdocs.yml").read_text())["markdown_extensions"]
+
+
+class _TaggedElements(HTMLParser):
+    """Elements with an id and a check/step class, and the text of the first ``<code>`` in each."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, tuple[str, str]] = {}
+        self.open: list[tuple[str, str, str, list[str] | None]] = []  # tag, id, kind, code text (None until <code>)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        kinds = [c for c in (attrs.get("class") or "").split() if c in ("check", "step")]
+        if attrs.get("id") and kinds and attrs["id"] not in self.found:
+            self.open.append((tag, attrs["id"], kinds[0], None))
+        elif tag == "code" and self.open and self.open[-1][3] is None:
+            self.open[-1] = (*self.open[-1][:3], [])
+
+    def handle_data(self, data):
+        if self.open and self.open[-1][3] is not None:
+            self.open[-1][3].append(data)
+
+    def handle_endtag(self, tag):
+        if self.open and tag == self.open[-1][0]:
+            _, ident, kind, code = self.open.pop()
+            self.found[ident] = (kind, "".join(code or []))
+
+
+def page_reading(body: str, extensions: list) -> dict[str, tuple[str, str]]:
+    """``{id: (kind, code)}`` of the tagged code blocks the page shows."""
+    names = [next(iter(e)) if isinstance(e, dict) else e for e in extensions]
+    configs = {next(iter(e)): next(iter(e.values())) for e in extensions if isinstance(e, dict)}
+    reader = _TaggedElements()
+    reader.feed(markdown.Markdown(extensions=names, extension_configs=configs).convert(body))
+    return {i: (kind, code.rstrip("\n")) for i, (kind, code) in reader.found.items()}
+
+
+def readings(path: Path, extensions: list) -> tuple[dict, dict, list]:
+    """(checker's blocks, page's blocks, lint problems) for the runbook at ``path``."""
+    runbook, _ = parse_runbook(path)
+    checker = {b.id: (b.kind, b.code.rstrip("\n")) for b in runbook.blocks} if runbook else {}
+    text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+    return checker, page_reading(body, extensions), lint_runbook(path)
+
+
+# -- generated documents -----------------------------------------------------------------
+
+INDENTS = ["    ", "\t", "  ", "   ", "  \t"]
+CONTAINERS = ['!!! note', '???+ note', '??? note "Title"', '=== "Tab"', '===! "Tab"', "!!!note", "!!! warning \"Mind\"", "!!!"]
+FENCES = ["```", "~~~", "````", "~~~~"]
+INFOS = ["bash {{#{id} .{kind}}}", "bash {{#{id} .{kind} timeout=5}}", "bash{{#{id} .{kind}}}", "sh {{#{id} .{kind}}}",
+         "bash {{: #{id} .{kind} }}", "bash {{#{id} .{kind} expect='one'}}", " {{#{id} .{kind}}}", ".bash {{#{id} .{kind}}}",
+         "bash {{#{id} .{kind}}} x"]
+BODIES = ["echo one", "echo one\necho two", "printf '%s\\n' a\tb", "echo one\n\necho after a blank line", "cat <<'EOF'\n    indented\nEOF"]
+LIST_MARKERS = ["* ", "- ", "1. ", "10) "]
 
 
 def fence(rng: random.Random, block_id: str, indent: str) -> str:
     mark = rng.choice(FENCES)
-    closing = rng.choice([mark, mark, mark + mark[0], " " + mark])
+    closing = rng.choice([mark, mark, mark, mark + mark[0], " " + mark, mark[:3] if len(mark) > 3 else mark])
     info = rng.choice(INFOS).format(id=block_id, kind=rng.choice(["check", "check", "step"]))
-    body = rng.choice(["echo one", "echo one\necho two", "printf '%s\\n' a\tb"])
-    lines = [f"{mark}{info}", *body.split("\n"), closing]
-    return "\n".join(indent + line for line in lines) + "\n"
+    lines = [f"{mark}{info}", *rng.choice(BODIES).split("\n"), closing]
+    return "\n".join(indent + line if line else line for line in lines) + "\n"
+
+
+def shape(rng: random.Random, block_id: str, depth: int) -> str:
+    """One tagged fence in a random context: top level, containers nested to ``depth``, a
+    block quote, a list item (fence after the marker's line or on it) or an HTML block."""
+    kind = rng.choice(["top", "container", "quote", "list", "html"])
+    if kind == "container" and depth > 0:
+        indent = rng.choice(INDENTS)
+        inner = shape(rng, block_id, depth - 1)
+        body = "\n".join(indent + line if line.strip() else line for line in inner.split("\n"))
+        return f"{rng.choice(CONTAINERS)}\n{rng.choice(['', chr(10)])}{body}"
+    if kind == "quote":
+        return "".join(rng.choice(["> ", ">", "> > "]) + line + "\n" for line in shape(rng, block_id, depth - 1).rstrip("\n").split("\n"))
+    if kind == "list":
+        marker = rng.choice(LIST_MARKERS)
+        if rng.random() < 0.3:  # the fence on the marker's line
+            text = fence(rng, block_id, "")
+            first, _, rest = text.partition("\n")
+            return marker + first + "\n" + "".join(" " * len(marker) + line + "\n" for line in rest.rstrip("\n").split("\n"))
+        indent = rng.choice(["  ", "   ", "    ", "\t"])
+        return f"{marker}item\n\n" + fence(rng, block_id, indent)
+    if kind == "html":
+        tag = rng.choice(['<div markdown>', '<div markdown="1">', '<details markdown>\n<summary>More</summary>', '<div>'])
+        return f"{tag}\n\n{fence(rng, block_id, '')}\n</{tag[1:].split()[0].rstrip('>')}>\n"
+    return fence(rng, block_id, "")
 
 
 def document(seed: int) -> str:
     rng = random.Random(seed)
-    parts = [FRONT]
+    parts = ["\ufeff" if rng.random() < 0.1 else "", FRONT]
     for n in range(rng.randint(1, 3)):
-        block_id = f"b{n}"
-        shape = rng.choice(["top", "container", "nested", "quote"])
-        if shape == "top":
-            parts.append(fence(rng, block_id, ""))
-        elif shape == "container":
-            parts.append(rng.choice(CONTAINERS) + "\n\n" + fence(rng, block_id, rng.choice(INDENTS)))
-        elif shape == "nested":
-            outer, inner = rng.choice(CONTAINERS[:3]), rng.choice(CONTAINERS[:3])
-            indent = rng.choice(INDENTS)
-            parts.append(f"{outer}\n\n{indent}{inner}\n\n" + fence(rng, block_id, indent * 2))
-        else:
-            parts.append(textwrap.indent(fence(rng, block_id, ""), "> "))
+        parts.append(shape(rng, f"b{n}", rng.randint(0, 3)))
         parts.append(rng.choice(["\n", "\nSome prose.\n\n", "\n\n"]))
-    text = "".join(parts)
-    return text.replace("\n", rng.choice(["\n", "\n", "\r\n"]))
+    return "".join(parts).replace("\n", rng.choice(["\n", "\n", "\r\n", "\r"]))
 
 
-@pytest.mark.parametrize("seed", range(300))
-def test_lint_is_clean_only_where_checker_and_page_agree(tmp_path, seed):
+def assert_never_silent(checker: dict, page: dict, problems: list, what: str) -> None:
+    if checker != page:
+        assert problems, f"{what}: silent disagreement\nchecker={checker}\npage={page}"
+    elif not problems:  # lint passes: what runs is what the page shows, block for block
+        assert checker == page
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_generated_documents_are_read_alike_or_reported(tmp_path, seed):
     path = tmp_path / "gen.md"
     path.write_bytes(document(seed).encode())
-    runbook, problems = parse_runbook(path)
-    if runbook is None:
-        return
-    problems += check_runbook(runbook, str(path), parsed_cleanly=not problems)
-    text = path.read_bytes().decode().replace("\r\n", "\n")
-    rendered = rendered_blocks(text.split("\n---\n", 1)[1], list(EXTENSIONS))
-    assert rendered is not None, "the site extra is a test dependency"
-    checker = {b.id: (b.kind, b.code.rstrip("\n")) for b in runbook.blocks}
-    page = {i: (kind, code.rstrip("\n")) for i, (kind, code) in rendered.items()}
-    if checker != page:  # the two readings differ: lint must say so
-        assert problems, f"seed {seed}: silent disagreement\n{document(seed)}\nchecker={checker}\npage={page}"
+    assert_never_silent(*readings(path, project_extensions()), what=f"seed {seed}\n{document(seed)!r}")
 
 
-#: the shapes the issue names (\t is a tab): each must be read alike by both, or reported
-ISSUE_SHAPES = {
-    "tab-indented tab": '=== "T"\n\t```bash {#x .check}\n\techo x\n\t```\n',
-    "tab-indented admonition": "!!! note\n\t```bash {#x .check}\n\techo x\n\t```\n",
-    "tab-indented details": "???+ note\n\t```bash {#x .check}\n\techo x\n\t```\n",
-    "html block with markdown": "<div markdown>\n\n```bash {#x .check}\necho x\n```\n\n</div>\n",
-    "header without space": "!!!note\n    ```bash {#x .check}\n    echo x\n    ```\n",
-    "tab header without space": '===! "T"\n    ```bash {#x .check}\n    echo x\n    ```\n',
-    "container in a quote": "> !!! note\n>     ```bash {#x .check}\n>     echo x\n>     ```\n",
-    "attr_list colon form": "```bash {: #x .check }\necho x\n```\n",
-    "single-quoted value": "```bash {#x .check expect='x'}\necho x\n```\n",
-    "closing fence indented differently": "```bash {#x .check}\necho x\n ```\n",
-    "closing fence longer": "```bash {#x .check}\necho x\n````\n",
-    "no space before attributes": "```bash{#x .check}\necho x\n```\n",
-    "fence on a list marker": "* ```bash {#x .check}\n  echo x\n  ```\n",
-    "no language": "``` {#x .check}\necho x\n```\n",
-}
+def test_the_generator_reaches_both_outcomes(tmp_path):
+    """The generated documents hold both agreements and reported disagreements (a generator
+    whose documents all agree, or all fail to parse, would prove nothing)."""
+    outcomes = {"agree": 0, "reported": 0}
+    for seed in range(400):
+        path = tmp_path / f"{seed}.md"
+        path.write_bytes(document(seed).encode())
+        checker, page, problems = readings(path, project_extensions())
+        outcomes["agree" if checker == page and checker and not problems else "reported"] += 1
+    assert outcomes["agree"] >= 20 and outcomes["reported"] >= 20, outcomes
 
 
-@pytest.mark.parametrize("shape", sorted(ISSUE_SHAPES))
+# -- real documentation pages --------------------------------------------------------------
+
+#: a fence opener with a language and nothing else, after quote markers, indentation or a list marker
+_UNTAGGED = re.compile(r"^((?:[ \t]*>)*[ \t]*(?:(?:[*+-]|\d+[.)])[ \t]+)?(?:`{3,}|~{3,})\.?[\w+-]+)[ \t]*$")
+
+
+def tag_every_fence(text: str) -> tuple[str, int]:
+    """``text`` with ``{#pN .check}`` added to each fence opener that names a language and
+    nothing more (the page's own examples, at any depth): the number tagged."""
+    out, n = [], 0
+    for line in text.split("\n"):
+        if m := _UNTAGGED.match(line):
+            n += 1
+            line = f"{m.group(1)} {{#p{n} .check}}"
+        out.append(line)
+    return "\n".join(out), n
+
+
+def real_pages() -> list[tuple[str, str]]:
+    """(name, text) of every Markdown page in the downloaded documentation archives."""
+    archives = sorted(PAGES.glob("*.tar.gz"))
+    wanted = [line.split("==")[0] for line in (Path(__file__).parent / "pages" / "requirements.txt").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert len(archives) == len(wanted), f"run scripts/setup.sh: it downloads {', '.join(wanted)} into {PAGES}"
+    pages = []
+    for archive in archives:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name.endswith(".md") and "/docs/" in member.name:
+                    pages.append((member.name, tar.extractfile(member).read().decode("utf-8-sig")))
+    return pages
+
+
+def test_real_documentation_pages_are_read_alike_or_reported(tmp_path):
+    tagged_pages = fences = 0
+    for name, text in real_pages():
+        tagged, n = tag_every_fence(text.replace("\r\n", "\n"))
+        if not n:
+            continue
+        path = tmp_path / "page.md"
+        path.write_text("---\nrunbook:\n  id: page\n---\n" + tagged)
+        assert_never_silent(*readings(path, project_extensions()), what=name)
+        tagged_pages, fences = tagged_pages + 1, fences + n
+    assert tagged_pages >= 40 and fences >= 300, (tagged_pages, fences)  # the archives hold what they held when pinned
+
+
+# -- minimal shapes, one file each -------------------------------------------------------
+
+def expected(path: Path) -> str:
+    """A shape file's first line: ``<!-- expect: agree -->`` or ``<!-- expect: LINE: message start -->``."""
+    return re.match(r"<!-- expect: (.*) -->", path.read_text().split("\n", 1)[0]).group(1)
+
+
+@pytest.mark.parametrize("shape_file", sorted(SHAPES.glob("*.md")), ids=lambda p: p.stem)
 @pytest.mark.parametrize("extensions", ["project", "with md_in_html"])
-def test_the_issues_shapes_are_read_alike_or_reported(tmp_path, shape, extensions):
+def test_each_minimal_shape_has_its_outcome(tmp_path, shape_file, extensions):
     path = tmp_path / "shape.md"
-    path.write_text(FRONT + ISSUE_SHAPES[shape])
-    exts = list(EXTENSIONS) + (["md_in_html"] if extensions != "project" else [])
-    if extensions != "project":
-        (tmp_path / "mkdocs.yml").write_text("site_name: s\nmarkdown_extensions: [" + ", ".join(
-            e if isinstance(e, str) else "{pymdownx.tabbed: {alternate_style: true}}" for e in exts) + "]\n")
-    runbook, problems = parse_runbook(path)
-    problems += check_runbook(runbook, str(path), parsed_cleanly=not problems) if runbook else []
-    rendered = rendered_blocks(path.read_text().split("\n---\n", 1)[1], exts)
-    checker = {b.id: (b.kind, b.code.rstrip("\n")) for b in runbook.blocks} if runbook else {}
-    page = {i: (kind, code.rstrip("\n")) for i, (kind, code) in rendered.items()}
-    assert checker == page or problems, f"{shape}: checker={checker} page={page}"
+    path.write_bytes(FRONT.encode() + shape_file.read_bytes())
+    exts = project_extensions() + (["md_in_html"] if extensions != "project" else [])
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump({"site_name": "s", "markdown_extensions": exts}))
+    checker, page, problems = readings(path, exts)
+    want = expected(shape_file)
+    if want == "agree":
+        assert checker == page and checker and not problems, (checker, page, problems)
+    else:
+        line, message = want.split(": ", 1)
+        where = int(line) + FRONT.count("\n")
+        assert [p for p in problems if p.line == where and p.message.startswith(message)], problems
+        assert not checker or checker != page or len(problems) > 0
