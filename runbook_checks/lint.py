@@ -6,9 +6,48 @@ import re
 from pathlib import Path
 
 from .errors import Problem, RunbookInvalid
-from .model import Block, Runbook
+from .model import CHECK, STEP, Block, Runbook
 from .oracle import rendered_blocks, site_extensions
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
+
+
+#: Commands that change a database, which a ``.check`` (run on every ``run`` and by the
+#: scheduled CI checks) must not run: (what the problem names, pattern). SQL words match in
+#: any case; a line whose first word is ``#`` (a comment) is not read. The labels are listed
+#: in docs/reference/runbook-format.md, "Checks that would change the database".
+MUTATING_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((label, re.compile(pattern)) for label, pattern in (
+    ("prisma migrate deploy", r"\bmigrate\s+deploy\b"),
+    ("prisma migrate reset", r"\bmigrate\s+reset\b"),
+    ("prisma migrate dev", r"\bmigrate\s+dev\b"),
+    ("prisma migrate resolve", r"\bmigrate\s+resolve\b"),
+    ("prisma db push", r"\bdb\s+push\b"),
+    ("prisma db seed", r"\bdb\s+seed\b"),
+    ("DROP", r"(?i)\bdrop\s+(?:table|schema|database|index|view|materialized|column|constraint|type|function|"
+             r"procedure|sequence|role|user|extension|trigger|owned)\b"),
+    ("TRUNCATE", r"(?i)\btruncate\s+(?:table\s+)?(?:only\s+)?[\"A-Za-z_]"),
+    ("DELETE FROM", r"(?i)\bdelete\s+from\b"),
+    ("ALTER", r"(?i)\balter\s+(?:table|schema|database|index|view|materialized|type|function|procedure|sequence|"
+              r"role|user|extension|default|system)\b"),
+    ("INSERT INTO", r"(?i)\binsert\s+into\b"),
+    ("UPDATE … SET", r"(?i)\bupdate\s+[\"\w.]+\s+set\b"),
+    ("CREATE", r"(?i)\bcreate\s+(?:or\s+replace\s+)?(?:table|schema|database|index|unique|view|materialized|type|"
+               r"function|procedure|sequence|role|user|extension|trigger)\b"),
+    ("GRANT/REVOKE", r"(?i)\b(?:grant|revoke)\s+[\w, ]+\s+on\b"),
+    ("dropdb/createdb/pg_restore", r"(?:^|[\s;&|(])(?:dropdb|createdb|pg_restore)\b"),
+))
+
+
+def mutating_commands(block: Block) -> list[tuple[int, str]]:
+    """``(line, label)`` of each line of ``block``'s code that names a command of
+    ``MUTATING_COMMANDS`` (first match per line; ``line`` is the file's line)."""
+    found = []
+    for n, text in enumerate(block.code.split("\n")):
+        if text.lstrip().startswith("#"):
+            continue
+        label = next((label for label, pattern in MUTATING_COMMANDS if pattern.search(text)), None)
+        if label is not None:
+            found.append((block.line + 1 + n, label))
+    return found
 
 
 def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
@@ -43,6 +82,14 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
     if runbook.confirm is None:
         for block in runbook.steps:
             problems.append(Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token"))
+    for block in runbook.blocks:
+        if block.kind == STEP and block.read_only is not None:
+            problems.append(Problem(display, block.line, f"block {block.id!r}: read-only= belongs on a .check (a .step may change things)"))
+        elif block.kind == CHECK and block.read_only is None:
+            for line, label in mutating_commands(block):
+                problems.append(Problem(display, line, f"block {block.id!r} is a .check but runs {label}, which changes the database; "
+                                                       "checks run on every run and in scheduled CI: make it a .step, or say why it "
+                                                       "only reads with read-only=\"...\""))
     for name in runbook.secrets:
         ref = re.compile(r"\$\{?" + re.escape(name) + r"\b")
         if not any(ref.search(text) for text in [b.code for b in runbook.blocks] + [v for _, v in runbook.env] + [runbook.target or ""]):

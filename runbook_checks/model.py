@@ -88,6 +88,8 @@ class Block:
     after: str | None = None
     #: exit code with which this check says "migrations are pending" (it then passes)
     pending_exit: int | None = None
+    #: on a check whose code names a mutating command: why it only reads (lint's mutating-check rule)
+    read_only: str | None = None
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 

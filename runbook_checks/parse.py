@@ -38,6 +38,7 @@ BLOCK_ATTRIBUTES = {
     "needs": "id of an earlier block that must have passed in the same run, else this block is skipped",
     "after": "id of a step whose result this check verifies: when that step has not run in this attempt and a pending-exit check reported pending migrations, this check is skipped",
     "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
+    "read-only": "on a .check whose code names a mutating command (lint's mutating-check rule): why it only reads, e.g. read-only=\"prints the SQL, runs nothing\"",
 }
 #: Keys of the ``runbook:`` mapping in the front matter.
 RUNBOOK_KEYS = {
@@ -598,6 +599,7 @@ class _Parser:
             needs=values.get("needs"),
             after=values.get("after"),
             pending_exit=values.get("pending-exit"),
+            read_only=values.get("read-only"),
             sha256=sha256_text(digest_src),
         )
 
@@ -609,7 +611,7 @@ class _Parser:
                 self.problem(line, f"{where} is not a phase declared in the front matter (declared: {declared})" + _suggest(raw, phase_ids))
                 return None
             return raw
-        if key in ("criterion", "expect", "forbid", "needs", "after"):
+        if key in ("criterion", "expect", "forbid", "needs", "after", "read-only"):
             if not raw.strip():
                 self.problem(line, f"{where} must not be empty")
                 return None

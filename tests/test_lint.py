@@ -182,3 +182,57 @@ def test_files_are_read_as_mkdocs_reads_them_lone_cr_line_ends_included(cli, tmp
     broken.write_bytes(b"```\r\r")
     result = cli("lint", broken)
     assert result.returncode == 2 and "Traceback" not in result.stderr and f"{broken}:1: unterminated code fence" in result.stdout
+
+
+MUTATING = {  # an instance of each kind lint's mutating-check rule names, and its label
+    "pnpm exec prisma migrate deploy": "prisma migrate deploy",
+    "npx prisma migrate reset --force": "prisma migrate reset",
+    "prisma migrate dev --name x": "prisma migrate dev",
+    "pnpm exec prisma migrate resolve --rolled-back 2026_x": "prisma migrate resolve",
+    "prisma db push --accept-data-loss": "prisma db push",
+    "pnpm prisma db seed": "prisma db seed",
+    "psql \"$URL\" -c 'drop table producers'": "DROP",
+    "psql -c 'TRUNCATE orders CASCADE'": "TRUNCATE",
+    "psql -c 'DELETE FROM orders WHERE true'": "DELETE FROM",
+    "psql -c 'ALTER TABLE orders DROP DEFAULT'": "ALTER",
+    "psql -c \"INSERT INTO audit VALUES (1)\"": "INSERT INTO",
+    "psql -c 'update producers set name = 1'": "UPDATE … SET",
+    "psql -c 'CREATE INDEX i ON t (c)'": "CREATE",
+    "psql -c 'GRANT SELECT ON t TO app'": "GRANT/REVOKE",
+    "dropdb staging": "dropdb/createdb/pg_restore",
+}
+
+
+@pytest.mark.parametrize("command", sorted(MUTATING))
+def test_a_check_that_names_a_mutating_command_is_a_problem_at_its_line(cli, write, command):
+    path = write(front(fence("c", "check", f"echo before\n{command}")))
+    linted = cli("lint", path)
+    assert linted.returncode == 2
+    assert linted.stdout.startswith(f"{path}:10: block 'c' is a .check but runs {MUTATING[command]}, which changes the database")
+
+
+@pytest.mark.parametrize("code", [
+    "# prisma migrate deploy runs in the step below",  # a comment
+    "truncate -s 0 /tmp/scratch.log",  # the file command, not SQL
+    "pnpm exec prisma migrate status",
+    "psql -c 'SELECT count(*) FROM orders'",
+])
+def test_reading_commands_and_comments_are_not_mutating(cli, write, code):
+    assert cli("lint", write(front(fence("c", "check", code)))).returncode == 0
+
+
+def test_read_only_accepts_a_check_and_is_refused_on_a_step(cli, write):
+    ok = write(front(fence("c", "check", "pg_restore --list backup.dump", 'read-only="only lists the archive"')), "ok.md")
+    assert cli("lint", ok).returncode == 0
+    step = write(front(fence("s", "step", "pnpm exec prisma migrate deploy", 'read-only="no"')), "step.md")
+    linted = cli("lint", step)
+    assert linted.returncode == 2 and f"{step}:8: block 's': read-only= belongs on a .check" in linted.stdout
+
+
+def test_every_mutating_label_is_documented():
+    from runbook_checks.lint import MUTATING_COMMANDS
+    doc = (FIXTURES.parent.parent / "docs" / "reference" / "runbook-format.md").read_text()
+    section = doc[doc.index("### Checks that would change the database"):doc.index("## Troubleshooting entries")]
+    assert {label for label, _ in MUTATING_COMMANDS} == set(MUTATING.values())
+    for label, _ in MUTATING_COMMANDS:
+        assert f"`{label}`" in section, label
