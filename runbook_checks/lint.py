@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import Problem, RunbookInvalid
 from .model import CHECK, STEP, Block, Runbook
-from .oracle import rendered_blocks, site_extensions
+from .oracle import PageBlock, SiteConfigError, rendered_blocks, site_extensions
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
 
@@ -109,34 +109,51 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
 
 
 def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
-    """Where the published page (``oracle.rendered_blocks``: the site's own renderer) and
-    the checker read the runbook's tagged blocks differently: a block the page shows as
-    tagged that the checker does not see, one the checker would run that the page does
-    not show as tagged, another kind, or other code. A block runs only if the page
-    renders it as tagged. Nothing is compared where the site's renderer is not installed."""
+    """Where the published page (``oracle.rendered_blocks``: the site's own renderer, with
+    the extensions of the site's ``mkdocs.yml``) and the checker read the runbook's tagged
+    blocks differently: a block the page shows as tagged that the checker does not see,
+    one the checker would run that the page does not show as tagged, an id the page shows
+    twice, another kind, or other code. A block runs only if the page renders it as
+    tagged. Nothing is compared where the site's renderer is not installed; a site
+    configuration that cannot be read is a problem (the page cannot be checked)."""
     lines = read_lines(runbook.path)
     end = front_matter_end(lines)
     body = [""] * (end + 1) + lines[end + 1:] if end is not None else lines
-    rendered = rendered_blocks("\n".join(body), site_extensions(runbook.root))
+    try:
+        rendered = rendered_blocks("\n".join(body), site_extensions(runbook.path.parent))
+    except SiteConfigError as exc:
+        return [Problem(display, 1, f"cannot render the page as the site does, so what it shows cannot be checked: {exc}")]
     if rendered is None:
         return []
     problems = []
     checked = {b.id: b for b in runbook.blocks}
+    shown: dict[str, list[PageBlock]] = {}
+    for page_block in rendered:
+        shown.setdefault(page_block.id, []).append(page_block)
+
+    def line_of(block_id: str) -> int:
+        return next((i + 1 for i, text in enumerate(lines) if f"#{block_id}" in text and re.search(r"`{3,}|~{3,}", text)), 1)
+
+    for block_id, found in shown.items():
+        if len(found) > 1:
+            problems.append(Problem(display, checked[block_id].line if block_id in checked else line_of(block_id),
+                                    f"the page shows {len(found)} tagged blocks with id {block_id!r}; the checker runs at most one: "
+                                    "give each its own id"))
     for block in runbook.blocks:
-        if block.id not in rendered:
+        if block.id not in shown:
             problems.append(Problem(display, block.line, f"block {block.id!r}: the published page does not show this fence as a tagged block "
-                                                         "(it renders as text or untagged code), so it would run unseen; fix its fence or indentation"))
+                                                         "(it renders as text or untagged code, or inside a comment or hidden element), "
+                                                         "so it would run unseen; fix its fence or indentation"))
             continue
-        kind, code = rendered[block.id]
-        if kind != block.kind:
-            problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows it as .{kind}, the checker reads .{block.kind}"))
-        elif code.rstrip("\n") != block.code.rstrip("\n"):
-            problems.append(_other_code(display, block, code))
-    for block_id, (kind, _) in rendered.items():
+        page_block = shown[block.id][0]
+        if page_block.kind != block.kind:
+            problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows it as .{page_block.kind}, the checker reads .{block.kind}"))
+        elif page_block.code.rstrip("\n") != block.code.rstrip("\n"):
+            problems.append(_other_code(display, block, page_block.code))
+    for block_id, found in shown.items():
         if block_id not in checked:
-            line = next((i + 1 for i, text in enumerate(lines) if f"#{block_id}" in text and re.search(r"`{3,}|~{3,}", text)), 1)
-            problems.append(Problem(display, line, f"the page shows a tagged .{kind} block #{block_id} that the checker does not see "
-                                                   "(so it never runs); write it as a fence the checker reads, see the runbook format"))
+            problems.append(Problem(display, line_of(block_id), f"the page shows a tagged .{found[0].kind} block #{block_id} that the checker does not see "
+                                                                "(so it never runs); write it as a fence the checker reads, see the runbook format"))
     return problems
 
 

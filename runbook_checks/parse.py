@@ -84,6 +84,7 @@ _FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
 #: block-quote markers as Python-Markdown strips them (up to 3 spaces, ``>``, one optional space)
 _QUOTE_RE = re.compile(r"^(?: {0,3}> ?)*")
 _FENCE_OPEN_RE = re.compile(r"^(`{3,}|~{3,})")
+_DELIMITER_RE = re.compile(r"(?:-{3}|\.{3})[ \t]*")
 #: a fence's info string as the site's pymdownx.superfences reads it: an optional language (a
 #: leading dot allowed) followed by a space or the attributes' ``{``, then one attribute block
 #: that runs to the line's last ``}``
@@ -128,12 +129,20 @@ def read_lines(path: Path) -> list[str]:
     return split_lines(path.read_bytes())
 
 
+def opens_front_matter(lines: list[str]) -> bool:
+    """Whether the first line opens front matter as MkDocs reads it: ``---`` with only
+    spaces or tabs after (mkdocs.utils.meta.YAML_RE; ``---`` and a no-break space is text)."""
+    return bool(lines) and _DELIMITER_RE.fullmatch(lines[0]) is not None and lines[0].startswith("---")
+
+
 def front_matter_end(lines: list[str]) -> int | None:
-    """Index of the ``---``/``...`` line that closes the front matter; ``None`` when the
-    file has no front matter or it is never closed."""
-    if not lines or lines[0].rstrip() != "---":
+    """Index of the ``---``/``...`` line that closes the front matter, as MkDocs finds it
+    (mkdocs.utils.meta.YAML_RE: at least one line of content, only spaces or tabs after
+    the delimiter, a line end after it); ``None`` when the file has no front matter or it
+    is never closed."""
+    if not opens_front_matter(lines):
         return None
-    return next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    return next((i for i in range(2, len(lines) - 1) if _DELIMITER_RE.fullmatch(lines[i])), None)
 
 
 def find_root(start: Path) -> Path:
@@ -321,7 +330,7 @@ class _Parser:
     # -- front matter ---------------------------------------------------------------
     def front_matter(self, lines: list[str]) -> tuple[dict[str, Any], dict[str, int], int]:
         """Returns (data, key -> line, number of front-matter lines)."""
-        if not lines or lines[0].rstrip() != "---":
+        if not opens_front_matter(lines):
             return {}, {}, 0
         end = front_matter_end(lines)
         if end is None:
@@ -579,12 +588,13 @@ class _Parser:
             value = self._value(key, raw, block_id, line, phase_ids)
             if value is not None:
                 values[key] = value
-        digest_src = json.dumps({"kind": kinds[0], "lang": lang, "code": tok.content, "attrs": attrs}, sort_keys=True)
+        code = re.sub(r"\n\n+\Z", "\n", tok.content)  # the page never shows trailing blank lines, so they do not run
+        digest_src = json.dumps({"kind": kinds[0], "lang": lang, "code": code, "attrs": attrs}, sort_keys=True)
         return Block(
             id=block_id,
             kind=kinds[0],
             lang=lang,
-            code=tok.content,
+            code=code,
             path=self.path,
             line=line,
             phase=values.get("phase"),
@@ -772,7 +782,7 @@ def is_runbook(path: Path) -> bool:
             lines = fh.read(65536).splitlines()
     except OSError:
         return False
-    if not lines or lines[0].rstrip() != "---":
+    if not opens_front_matter(lines):
         return False
     end = front_matter_end(lines) or len(lines)  # an unclosed front matter is still a runbook, to be reported
     return any(line.startswith("runbook:") for line in lines[1:end])

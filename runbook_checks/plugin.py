@@ -265,7 +265,9 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 raise PluginError(f"{where(n)}: the {name!r} marker belongs on a runbook page (one with 'runbook:' front matter)")
             if name in BARE_MARKERS and args:
                 raise PluginError(f"{where(n)}: the {name!r} marker takes no arguments")
-            out.append(self.render_marker(name, args, runbook, page, lambda n=n: where(n)))
+            rendered = self.render_marker(name, args, runbook, page, lambda n=n: where(n))
+            indent = line[:len(line) - len(line.lstrip(" \t"))]  # a marker in a container or list item stays in it
+            out.append("\n".join(indent + part if part else part for part in rendered.split("\n")))
         return "\n".join(out) + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
 
     def ledger_warning(self, runbook: Runbook) -> str:

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from runbook_checks.lint import lint_runbook
-from runbook_checks.parse import parse_runbook
+from runbook_checks.parse import front_matter_end, parse_runbook, split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / ".cache" / "pages"
@@ -37,46 +37,64 @@ def project_extensions() -> list:
 
 
 class _TaggedElements(HTMLParser):
-    """Elements with an id and a check/step class, and the text of the first ``<code>`` in each."""
+    """Elements with an id and a check/step class that hold a ``<code>``, and that code's
+    text; content a browser does not show (comments, script/style/template/textarea…,
+    ``hidden``) is left out. Written apart from ``oracle`` so the two can be compared."""
+
+    UNSHOWN = {"script", "style", "template", "textarea", "title", "noscript", "iframe", "xmp"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: dict[str, tuple[str, str]] = {}
-        self.open: list[tuple[str, str, str, list[str] | None]] = []  # tag, id, kind, code text (None until <code>)
+        self.found: list[tuple[str, str, str]] = []
+        self.open: list[list] = []  # [tag, id or None, kind, code parts or None, shown]
 
     def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
         attrs = dict(attrs)
+        shown = (not self.open or self.open[-1][4]) and tag not in self.UNSHOWN and "hidden" not in attrs
         kinds = [c for c in (attrs.get("class") or "").split() if c in ("check", "step")]
-        if attrs.get("id") and kinds and attrs["id"] not in self.found:
-            self.open.append((tag, attrs["id"], kinds[0], None))
-        elif tag == "code" and self.open and self.open[-1][3] is None:
-            self.open[-1] = (*self.open[-1][:3], [])
+        tagged = shown and attrs.get("id") and kinds
+        self.open.append([tag, attrs["id"] if tagged else None, kinds[0] if tagged else None, None, shown])
+        if tag == "code" and shown:
+            owner = next((e for e in reversed(self.open) if e[1] is not None), None)
+            if owner is not None and owner[3] is None:
+                owner[3] = []
 
     def handle_data(self, data):
-        if self.open and self.open[-1][3] is not None:
-            self.open[-1][3].append(data)
+        owner = next((e for e in reversed(self.open) if e[1] is not None), None)
+        if owner is not None and owner[3] is not None and self.open[-1][4]:
+            owner[3].append(data)
 
     def handle_endtag(self, tag):
-        if self.open and tag == self.open[-1][0]:
-            _, ident, kind, code = self.open.pop()
-            self.found[ident] = (kind, "".join(code or []))
+        if not any(e[0] == tag for e in self.open):
+            return
+        while self.open:
+            element = self.open.pop()
+            if element[1] is not None and element[3] is not None:
+                self.found.append((element[1], element[2], "".join(element[3])))
+            if element[0] == tag:
+                break
 
 
-def page_reading(body: str, extensions: list) -> dict[str, tuple[str, str]]:
-    """``{id: (kind, code)}`` of the tagged code blocks the page shows."""
+def page_reading(body: str, extensions: list) -> list[tuple[str, str, str]]:
+    """``(id, kind, code)`` of each tagged code block the page shows, in page order."""
     names = [next(iter(e)) if isinstance(e, dict) else e for e in extensions]
     configs = {next(iter(e)): next(iter(e.values())) for e in extensions if isinstance(e, dict)}
     reader = _TaggedElements()
-    reader.feed(markdown.Markdown(extensions=names, extension_configs=configs).convert(body))
-    return {i: (kind, code.rstrip("\n")) for i, (kind, code) in reader.found.items()}
+    reader.feed(markdown.Markdown(extensions=["toc", "tables", "fenced_code", *names], extension_configs=configs).convert(body))
+    return sorted((i, kind, code.rstrip("\n")) for i, kind, code in reader.found)
 
 
-def readings(path: Path, extensions: list) -> tuple[dict, dict, list]:
-    """(checker's blocks, page's blocks, lint problems) for the runbook at ``path``."""
+def readings(path: Path, extensions: list) -> tuple[list, list, list]:
+    """(checker's blocks, page's blocks, lint problems) for the runbook at ``path``, each
+    block as (id, kind, code), sorted."""
     runbook, _ = parse_runbook(path)
-    checker = {b.id: (b.kind, b.code.rstrip("\n")) for b in runbook.blocks} if runbook else {}
-    text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-    body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+    checker = sorted((b.id, b.kind, b.code.rstrip("\n")) for b in runbook.blocks) if runbook else []
+    lines = split_lines(path.read_bytes())
+    end = front_matter_end(lines)
+    body = "\n".join(lines[end + 1:] if end is not None else lines)
     return checker, page_reading(body, extensions), lint_runbook(path)
 
 
@@ -229,3 +247,59 @@ def test_each_minimal_shape_has_its_outcome(tmp_path, shape_file, extensions):
         where = int(line) + FRONT.count("\n")
         assert [p for p in problems if p.line == where and p.message.startswith(message)], problems
         assert not checker or checker != page or len(problems) > 0
+
+
+# -- the whole file and the site's configuration ---------------------------------------------
+
+@pytest.mark.parametrize("space", ["\xa0", "\x85", "\u2028", "\x0b", "\x0c", "\u3000"])
+@pytest.mark.parametrize("where", ["opening", "closing"])
+def test_front_matter_is_front_matter_only_where_mkdocs_reads_it_so(tmp_path, space, where):
+    """MkDocs takes ``---`` with only spaces or tabs after it as a delimiter; with other
+    whitespace the "front matter" is Markdown on the page, and its fences are blocks there."""
+    opening, closing = ("---" + space, "---") if where == "opening" else ("---", "---" + space)
+    text = f"{opening}\nrunbook:\n  id: gen\ndoc: |\n  ```bash {{#x .step}}\n  echo hidden\n  ```\n{closing}\n```bash {{#y .check}}\necho ok\n```\n"
+    path = tmp_path / "fm.md"
+    path.write_bytes(text.encode())
+    assert_never_silent(*readings(path, project_extensions()), what=repr(text))
+
+
+def test_front_matter_closed_by_dots_is_read_alike(tmp_path):
+    path = tmp_path / "dots.md"
+    path.write_text("---\nrunbook:\n  id: gen\n...\n```bash {#y .check}\necho ok\n```\n")
+    checker, page, problems = readings(path, project_extensions())
+    assert checker == page == [("y", "check", "echo ok")] and not problems
+
+
+LIST_MARKER_FENCE = "---\nrunbook:\n  id: gen\n---\n* ```bash {#x .check}\n  echo hi\n  ```\n"
+
+
+@pytest.mark.parametrize("yml, problem", [
+    # Material's own emoji configuration: YAML tags that only MkDocs resolves
+    ("markdown_extensions:\n  - attr_list\n  - pymdownx.superfences\n  - pymdownx.emoji:\n"
+     "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
+     "      emoji_generator: !!python/name:material.extensions.emoji.to_svg\n", None),
+    ("INHERIT: base.yml\n", None),
+    ("markdown_extensions: [attr_list, pymdownx.superfences, no_such_extension]\n", "cannot render the page as the site does"),
+    ("markdown_extensions: [attr_list\n", "cannot render the page as the site does"),
+])
+def test_the_sites_configuration_is_read_as_mkdocs_reads_it_or_reported(cli, tmp_path, yml, problem):
+    (tmp_path / "base.yml").write_text("site_name: s\nmarkdown_extensions: [attr_list, pymdownx.superfences]\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: s\n" + yml)
+    (tmp_path / "docs").mkdir()
+    path = tmp_path / "docs" / "rb.md"
+    path.write_text(LIST_MARKER_FENCE)
+    linted = cli("lint", path)
+    assert linted.returncode == 2
+    assert (problem or "block 'x': the published page does not show this fence as a tagged block") in linted.stdout
+
+
+def test_the_nearest_mkdocs_yml_is_the_sites(cli, tmp_path):
+    """A repository whose site lives in a sub-folder: its mkdocs.yml, not this project's list."""
+    (tmp_path / ".git").mkdir()
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    (site / "mkdocs.yml").write_text("site_name: s\nmarkdown_extensions: [attr_list, pymdownx.superfences]\n")  # no admonition
+    path = site / "docs" / "rb.md"
+    path.write_text("---\nrunbook:\n  id: gen\n---\n!!! note\n\n    ```bash {#x .check}\n    echo hi\n    ```\n")
+    linted = cli("lint", path)
+    assert linted.returncode == 2 and f"{path}:7: block 'x': the published page does not show" in linted.stdout

@@ -341,3 +341,17 @@ def test_a_resealed_record_with_values_no_run_writes_ends_the_build_cleanly(site
     result = build(site)
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert "a ledger record holds values no run writes" in result.stderr
+
+
+@pytest.mark.parametrize("container", ["!!! note", "???+ note", "1. item\n"])
+def test_a_marker_inside_a_container_keeps_the_blocks_after_it_in_the_container(site, container):
+    """The marker's table goes in at the marker's indentation: written at column 0 it closed
+    the container, and the block after it was shown as text while the checker still ran it."""
+    runbook = site / "docs" / "rb.md"
+    body = f"{container}\n    <!-- runbook-checks: timeline -->\n\n    ```bash {{#inside .check}}\n    echo inside\n    ```\n"
+    runbook.write_text(runbook.read_text() + "\n" + body)
+    assert build(site).returncode == 0
+    html = page(site, "rb")
+    assert re.search(r'<(?:div|pre)[^>]*\bid="inside"[^>]*class="[^"]*\bcheck\b', html) or \
+        re.search(r'<(?:div|pre)[^>]*class="[^"]*\bcheck\b[^"]*"[^>]*\bid="inside"', html)
+    assert "```bash {#inside" not in html
