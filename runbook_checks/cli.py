@@ -55,6 +55,7 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             with signals_interrupt():
                 return fn(*args, **kwargs)
         except RunbookInvalid as exc:
+            _annotate(exc.problems)
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
             raise CliError(f"the runbook has {len(exc.problems)} problem(s); nothing was executed. Fix them (runbook-checks lint) and run again.", EXIT_USAGE) from None
@@ -67,6 +68,14 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(f"{where}{exc.strerror or exc}", EXIT_USAGE) from None
 
     return wrapper
+
+
+def _annotate(problems: list[Any]) -> None:
+    """In a GitHub Actions job: each runbook problem as an error annotation on its file and line."""
+    from . import github
+
+    if github.enabled(os.environ):
+        github.emit((github.problem_annotation(p) for p in problems), sys.stdout)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EXIT_CODES_HELP)
@@ -95,6 +104,7 @@ def lint_cmd(paths: tuple[str, ...]) -> None:
     from .lint import lint_paths
 
     files, problems = lint_paths(list(paths) or ["."])
+    _annotate(problems)
     for problem in problems:
         click.echo(str(problem))
     click.echo(f"{len(files)} runbook(s) checked, {len(problems)} problem(s)", err=True)
@@ -194,6 +204,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
+        _mask_in_github(runbook)
         if execute and confirm is not None:  # a dry run with the token checks the gates a real run would
             with _hints_for_refusals(runbook):
                 _gates(runbook, execute, confirm, results)
@@ -204,6 +215,15 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         _gates(runbook, execute, confirm, results)
     sys.exit(_run(runbook, plan, path=path, mode=MODE_EXECUTE if execute else MODE_CHECK, from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
                   quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment, attempt=attempt))
+
+
+def _mask_in_github(runbook: Any) -> None:
+    """In a GitHub Actions job: register every masked form of the runbook's secrets with the runner."""
+    from . import github
+    from .redact import Redactor
+
+    if github.enabled(os.environ):
+        github.emit(github.mask_commands(Redactor.for_secrets(runbook.secrets, os.environ).fixed_forms), sys.stdout)
 
 
 def _gates(runbook: Any, execute: bool, confirm: str | None, results: str) -> None:
@@ -296,6 +316,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     the outcome; returns the exit code."""
     from rich.console import Console
 
+    from . import github
     from .console import PlainReporter, RichReporter
     from .execute import resumed_run, run_plan
     from .gates import RunLock
@@ -309,6 +330,9 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     out = sys.stderr if fmt == "json" else sys.stdout
     console = Console(file=out, soft_wrap=True)
     redact = Redactor.for_secrets(runbook.secrets, environ)
+    in_github = github.enabled(environ)
+    if in_github:  # before anything prints: the runner's log masking then covers every form we mask
+        github.emit(github.mask_commands(redact.fixed_forms), out)
     for note in redact.notes:
         click.echo(f"warning: {note}", err=True)
     ledger = ledger_path(results, runbook.id)
@@ -318,7 +342,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
             console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
         last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
         to_run = sum(1 for p in plan if p.run)
-        reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet)
+        reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet, github=in_github)
         try:
             prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
             resumes = resumed_run(prior, environment, mode) if from_id else None
@@ -352,12 +376,18 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
 
 def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any,
                    recorded: bool = True) -> None:
+    from . import github
     from .failure import failures
 
     counts: dict[str, int] = {}
     for b in record.blocks:
         counts[b.status] = counts.get(b.status, 0) + 1
+    annotate = github.enabled(os.environ)
     for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
+        if annotate:
+            file, _, line = report.location.rpartition(":")
+            message = "\n".join([f"{report.status}: {report.reason}", *report.entries, f"next: {report.next_command}"])
+            console.file.write(github.annotation("error", message, file=file, line=int(line), title=f"block {report.block_id}") + "\n")
         console.print("\n✘", style="bold red", end=" ", highlight=False)
         console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
@@ -367,6 +397,7 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
 
 
 def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any) -> None:
+    from . import github
     from .ledger import verified_records
     from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .evidence import Attempts
@@ -379,7 +410,8 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
     # built from masked values, never masked whole: that could mask their syntax (a secret "false" or "testcase")
     record = redact_record(record, redact)
     failed = failures(runbook, record.blocks, path=path, mode=record.mode, redact=redact)
-    if junit or summary_file:
+    outputs_file = os.environ.get("GITHUB_OUTPUT")
+    if junit or summary_file or outputs_file:
         records = verified_records(ledger)[0]
         report = build_report(runbook, records, record.environment)
         mine = Attempts(records).find(record.environment, record.attempt)
@@ -393,6 +425,10 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
                 fh.write(text)
         except OSError as exc:
             console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
+    if outputs_file:  # the step's outputs: what a later step or job decides on
+        github.write_outputs({"status": record.status, "exit-code": str(record.exit_code), "run-id": record.run_id,
+                              "attempt-id": record.attempt, "verdict": attempt.verdict if attempt else record.status,
+                              "ledger": str(ledger), "ledger-head": sealed["hash"]}, os.environ)
     if record.mode == MODE_REHEARSAL and record.status != RUN_INTERRUPTED:
         console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record], record.environment)), highlight=False, markup=False)
     if fmt == "json":

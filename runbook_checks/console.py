@@ -9,6 +9,7 @@ import sys
 import time
 from typing import IO, Any
 
+from .github import command
 from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, PASSED, SKIPPED, TIMED_OUT, Block, BlockResult
 from .parse import format_duration
 
@@ -33,9 +34,11 @@ def describe(result: BlockResult) -> str:
 class PlainReporter:
     """Plain lines: one per block start and end; the block's output in between unless quiet."""
 
-    def __init__(self, stream: IO[str] | None = None, quiet: bool = False):
+    def __init__(self, stream: IO[str] | None = None, quiet: bool = False, *, github: bool = False):
         self.stream = stream or sys.stdout
         self.quiet = quiet
+        #: in a GitHub Actions job: each block's lines folded in a log group
+        self.github = github
         self._at_line_start = True
 
     def _line(self, text: str) -> None:
@@ -46,7 +49,8 @@ class PlainReporter:
         self.stream.flush()
 
     def started(self, block: Block) -> None:
-        self._line(f"▶ {block.id} ({block.kind}) {block.location}")
+        title = f"▶ {block.id} ({block.kind}) {block.location}"
+        self._line(command("group", title) if self.github else title)
 
     def output(self, block: Block, text: str) -> None:
         if not self.quiet:
@@ -57,6 +61,8 @@ class PlainReporter:
         self._line(f"↻ {block.id} attempt {attempt} {result.status}: {result.reason}; retrying in {block.retry_delay:g} s")
 
     def finished(self, result: BlockResult) -> None:
+        if self.github:
+            self._line(command("endgroup"))
         self._line(f"{MARKS.get(result.status, '?')} {describe(result)}")
 
     def close(self) -> None:

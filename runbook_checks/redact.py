@@ -317,10 +317,15 @@ class Redactor:
         entries: list[_Entry] = []  # single-line pieces, any character escaped: one regular expression
         encoded: set[str] = set()  # base64, hex and the forms of a non-UTF-8 value: found as written, wrapped lines joined
         lines: set[str] = set()  # a multi-line value with its line ends written one way: found as written
+        fixed: set[str] = set()
         for v in values:
             if not v or not v.strip():
                 continue
             s = _secret(v)
+            for text in s.whole | s.parts:
+                if "\n" not in text and "\r" not in text:
+                    fixed |= {text, quote(text, safe=""), json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+            fixed |= s.literal
             for text in s.whole | s.parts:
                 if "\n" in text or "\r" in text:
                     lines |= line_end_variants(text)
@@ -330,6 +335,10 @@ class Redactor:
             for data in s.data:
                 encoded |= base64_forms(data) | {data.hex(), data.hex().upper()}
         self._encoded = sorted((f for f in encoded if len(f) >= MIN_PIECE), key=len, reverse=True)
+        #: single-line texts this redactor masks as written, for a log masker that takes fixed
+        #: strings (GitHub's ``::add-mask::``): each value and line, a URL's password, their
+        #: URL-encoded and JSON-escaped forms, base64 and hex
+        self.fixed_forms: frozenset[str] = frozenset(f for f in fixed | set(self._encoded) if f.strip() and "\n" not in f)
         self._lines = sorted((f for f in lines if f.strip()), key=len, reverse=True)
         self._spanning = [f for f in self._lines if "\n" in f]  # printed as they are: more lines may complete them
         self._scan = re.compile(_pattern(entries)) if entries else None

@@ -1,0 +1,112 @@
+"""GitHub Actions workflow commands (runbook_checks/github.py): masks, groups, annotations
+and step outputs, from the real CLI with the variables and files a runner provides."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from runbook_checks.github import annotation, command, escape_data, escape_property, mask_commands
+
+from .conftest import DB_URL, clean_env, fence, front
+
+PASSWORD = "p@ss/w0rd-XyZ"  # DB_URL's password, percent-decoded
+
+
+def unescape(text: str) -> str:
+    """What the runner makes of escaped command data (the inverse of escape_data)."""
+    return text.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+
+
+def outputs(path: Path) -> dict[str, str]:
+    """Parse a $GITHUB_OUTPUT file as the runner does: ``name<<DELIMITER`` blocks."""
+    found, lines = {}, path.read_text().split("\n")
+    i = 0
+    while i < len(lines) and lines[i]:
+        name, _, delimiter = lines[i].partition("<<")
+        end = lines.index(delimiter, i + 1)
+        found[name] = "\n".join(lines[i + 1:end])
+        i = end + 1
+    return found
+
+
+@pytest.mark.parametrize("text, data, prop", [
+    ("50% done", "50%25 done", "50%25 done"),
+    ("a\nb\r\nc", "a%0Ab%0D%0Ac", "a%0Ab%0D%0Ac"),
+    ("docs/a,b.md:3", "docs/a,b.md:3", "docs/a%2Cb.md%3A3"),
+    ("%0A", "%250A", "%250A"),  # an escape written out is not an escape
+])
+def test_workflow_command_data_and_properties_are_escaped_as_github_documents(text, data, prop):
+    assert escape_data(text) == data and escape_property(text) == prop
+    assert unescape(escape_data(text)) == text
+
+
+def test_a_command_line_is_one_line_whatever_it_holds():
+    line = annotation("error", "failed: exit 1\nnext: x", file="/nowhere/a,b.md", line=3, title="block a:b")
+    assert "\n" not in line and line.startswith("::error file=/nowhere/a%2Cb.md,line=3,title=block a%3Ab::failed: exit 1%0Anext: x")
+    assert command("endgroup") == "::endgroup::" and mask_commands(["", "ab", "ab", "abcd"]) == ["::add-mask::abcd", "::add-mask::ab"]
+
+
+@pytest.fixture
+def runner_files(tmp_path: Path) -> dict[str, str]:
+    files = {"GITHUB_OUTPUT": tmp_path / "output", "GITHUB_STEP_SUMMARY": tmp_path / "summary", "GITHUB_ENV": tmp_path / "env"}
+    for f in files.values():
+        f.write_text("")
+    return clean_env(GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(tmp_path), DATABASE_URL_X=DB_URL,
+                     **{k: str(v) for k, v in files.items()})
+
+
+def test_a_run_registers_masks_first_folds_each_block_and_annotates_its_failure(cli, write, tmp_path, runner_files):
+    path = write(front(fence("show", "check", 'echo "url=$DATABASE_URL_X"') + fence("boom", "check", "echo broken; exit 3"),
+                       secrets="[DATABASE_URL_X]"))
+    result = cli("run", path, env=runner_files)
+    assert result.returncode == 1
+    lines = result.stdout.split("\n")
+    masks = [unescape(line[len("::add-mask::"):]) for line in lines if line.startswith("::add-mask::")]
+    assert lines[:len(masks)] == [line for line in lines if line.startswith("::add-mask::")]  # before anything else
+    assert {DB_URL, PASSWORD, quote(PASSWORD, safe=""), "p%40ss%2Fw0rd-XyZ", quote(DB_URL, safe="")} <= set(masks)
+    body = "\n".join(lines[len(masks):])
+    assert PASSWORD not in body and DB_URL not in body
+    assert re.search(r"::group::▶ show \(check\) \S*runbook\.md:8\nurl=\*\*\*\n::endgroup::\n✔ show passed", body)
+    assert re.search(r"::group::▶ boom \(check\) \S*runbook\.md:11\nbroken\n::endgroup::\n✘ boom failed", body)
+    [error] = [line for line in lines if line.startswith("::error")]
+    assert error.startswith("::error file=runbook.md,line=11,title=block boom::failed: exit code 3, expected 0%0A")
+    assert f"next: runbook-checks run {path} --from boom" in unescape(error)
+
+
+def test_outputs_name_the_verdict_the_attempt_and_the_ledger_head(cli, write, tmp_path, runner_files):
+    path = write(front(fence("ok", "check", "true")))
+    result = cli("run", path, "--attempt", "deploy-42", env=runner_files)
+    assert result.returncode == 0
+    got = outputs(Path(runner_files["GITHUB_OUTPUT"]))
+    ledger = tmp_path / "runbook-results" / "rb.jsonl"
+    head = json.loads(ledger.read_text().splitlines()[-1])["hash"]
+    assert got["verdict"] == "passed" and got["attempt-id"] == "deploy-42" and got["status"] == "passed"
+    assert got["exit-code"] == "0" and got["ledger-head"] == head and (tmp_path / got["ledger"]).resolve() == ledger.resolve()
+
+
+def test_lint_problems_and_a_refused_runbook_are_annotations_on_their_lines(cli, write, runner_files):
+    path = write(front("```bash {#a .chek}\ntrue\n```\n"))
+    linted = cli("lint", path, env=runner_files)
+    assert linted.returncode == 2
+    assert "::error file=runbook.md,line=8::unknown kind '.chek' (did you mean 'check'?)" in linted.stdout
+    ran = cli("run", path, env=runner_files)
+    assert ran.returncode == 2 and "::error file=runbook.md,line=8::unknown kind" in ran.stdout
+
+
+def test_outside_a_github_job_there_are_no_workflow_commands(cli, write, runner_files):
+    path = write(front(fence("boom", "check", 'echo "$DATABASE_URL_X"; exit 1'), secrets="[DATABASE_URL_X]"))
+    env = {**runner_files, "GITHUB_ACTIONS": "false"}
+    result = cli("run", path, env=env)
+    assert result.returncode == 1 and "::" not in result.stdout + result.stderr
+
+
+def test_every_output_is_documented(cli, write, runner_files):
+    assert cli("run", write(front(fence("ok", "check", "true"))), env=runner_files).returncode == 0
+    doc = (Path(__file__).parent.parent / "docs" / "reference" / "github.md").read_text()
+    for name in outputs(Path(runner_files["GITHUB_OUTPUT"])):
+        assert f"| `{name}` |" in doc, name
