@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from runbook_checks.github import annotation, command, escape_data, escape_property, mask_commands
 
@@ -110,3 +113,72 @@ def test_every_output_is_documented(cli, write, runner_files):
     doc = (Path(__file__).parent.parent / "docs" / "reference" / "github.md").read_text()
     for name in outputs(Path(runner_files["GITHUB_OUTPUT"])):
         assert f"| `{name}` |" in doc, name
+
+
+# -- the composite action and the pre-commit hook ----------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def replay_action(inputs: dict[str, str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run action.yml's steps as the runner does: each ``run`` with ``bash --noprofile
+    --norc -eo pipefail``, its ``env`` with ``${{ inputs.X }}`` (defaults filled in) and
+    ``${{ github.action_path }}`` substituted, steps whose ``if`` is false skipped.
+    Returns the last step's process (the run)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    values = {name: inputs.get(name, spec.get("default", "")) for name, spec in action["inputs"].items()}
+    assert set(inputs) <= set(values), "an input the action does not declare"
+
+    def expand(text: str) -> str:
+        text = re.sub(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}", lambda m: values[m.group(1)], text)
+        return re.sub(r"\$\{\{\s*github\.action_path\s*\}\}", str(ROOT), text)
+
+    result = None
+    for step in action["runs"]["steps"]:
+        condition = re.fullmatch(r"inputs\.([\w-]+) == '([^']*)'", step.get("if", "")) if step.get("if") else None
+        if step.get("if") and (condition is None or values[condition.group(1)] != condition.group(2)):
+            continue
+        step_env = {**env, **{k: expand(str(v)) for k, v in step.get("env", {}).items()}}
+        script = cwd / "step.sh"
+        script.write_text(step["run"])
+        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd, env=step_env,
+                                capture_output=True, text=True, timeout=120)
+    return result
+
+
+def test_the_action_metadata_is_valid_and_its_outputs_are_the_runs():
+    schema = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions",
+                             str(ROOT / "action.yml")], capture_output=True, text=True)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    doc = (ROOT / "docs" / "reference" / "github.md").read_text()
+    for name in action["outputs"]:
+        assert action["outputs"][name]["value"] == f"${{{{ steps.run.outputs.{name} }}}}" and f"| `{name}` |" in doc
+    for name in action["inputs"]:
+        assert f"| `{name}` |" in doc, name
+
+
+def test_the_action_runs_a_runbook_with_its_inputs_as_data(write, tmp_path, runner_files):
+    marker = tmp_path / "pwned"
+    path = write(front(fence("look", "check", 'echo "db=$DATABASE_URL_X"') + fence("apply", "step", "echo applied") +
+                       fence("other", "check", "exit 1"), secrets="[DATABASE_URL_X]", confirm="GO-OK"))
+    env = {**runner_files, "PATH": f"{Path(sys.executable).parent}:{runner_files['PATH']}"}
+    inputs = {"runbook": str(path), "execute": "true", "confirm": "GO-OK", "only": "look apply", "attempt": "act-1", "install": "false"}
+    result = replay_action(inputs, env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "::group::▶ look" in result.stdout and "::group::▶ apply" in result.stdout and "▶ other" not in result.stdout
+    got = outputs(Path(runner_files["GITHUB_OUTPUT"]))
+    assert got["verdict"] == "passed" and got["attempt-id"] == "act-1"
+    hostile = replay_action({**inputs, "confirm": f"$(touch {marker})", "only": f"look;touch {marker}"}, env, tmp_path)
+    assert hostile.returncode == 2 and not marker.exists()  # a wrong token refuses; nothing in an input runs
+
+
+def test_the_pre_commit_hook_manifest_is_valid_and_lints(cli, write, tmp_path):
+    from pre_commit.clientlib import load_manifest
+
+    [hook] = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    assert hook["entry"].split()[:2] == ["runbook-checks", "lint"] and hook["pass_filenames"] is False
+    write(front("```bash {#a .chek}\ntrue\n```\n"))
+    linted = subprocess.run([str(Path(sys.executable).parent / "runbook-checks"), *hook["entry"].split()[1:], *hook["args"]],
+                            cwd=tmp_path, capture_output=True, text=True, env=clean_env())
+    assert linted.returncode == 2 and "runbook.md:8: unknown kind '.chek'" in linted.stdout
