@@ -120,9 +120,7 @@ def missing_secrets(runbook: Runbook, environ: Mapping[str, str]) -> list[str]:
 def check_secrets(runbook: Runbook, environ: Mapping[str, str]) -> None:
     """Every declared secret must be set (and non-empty) before anything executes, and be
     valid UTF-8: the shapes programs print other bytes in cannot all be known, so such a
-    value could not be promised to be masked."""
-    from .redact import non_utf8
-
+    value could not be promised to be masked. Raises ``GateRefused``."""
     missing = missing_secrets(runbook, environ)
     if missing:
         names = ", ".join(missing)
@@ -130,6 +128,14 @@ def check_secrets(runbook: Runbook, environ: Mapping[str, str]) -> None:
             f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {names}, which are not set. "
             f"Export {missing[0]} (in GitHub Actions, add it as a repository or environment secret). Nothing was executed."
         )
+    check_secret_encoding(runbook, environ)
+
+
+def check_secret_encoding(runbook: Runbook, environ: Mapping[str, str]) -> None:
+    """Raise ``GateRefused`` when a declared secret that is set is not valid UTF-8 (see
+    ``check_secrets``): the CLI and the pytest plugin refuse such a value alike."""
+    from .redact import non_utf8
+
     undecodable = [name for name in runbook.secrets if non_utf8(environ.get(name, ""))]
     if undecodable:
         raise GateRefused(

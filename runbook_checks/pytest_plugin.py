@@ -199,11 +199,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if state is None:
         return
     from .errors import GateRefused
-    from .gates import check_confirmation, check_requirements, missing_secrets
+    from .gates import check_confirmation, check_requirements, check_secret_encoding, missing_secrets
+    from .redact import secret_notes
 
     runbooks = {item.runbook.id: item.runbook for item in session.items if isinstance(item, RunbookItem)}
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     try:
         for runbook in runbooks.values():
+            check_secret_encoding(runbook, os.environ)
+            for note in secret_notes(runbook.secrets, os.environ):  # as the CLI warns before a run
+                if reporter is not None:
+                    reporter.write_line(f"runbook-checks: warning: {runbook.path}: {note}", yellow=True)
+                else:
+                    print(f"runbook-checks: warning: {runbook.path}: {note}", file=sys.stderr)
             if session.config.getoption("runbooks_execute"):
                 check_confirmation(runbook, session.config.getoption("runbooks_confirm"))
                 check_requirements(runbook, state.results, os.environ)

@@ -161,20 +161,23 @@ def test_a_secret_that_is_not_utf8_is_refused_before_anything_runs(cli, write, t
     assert not (tmp_path / "ran").exists() and not (tmp_path / "runbook-results" / "rb.jsonl").exists()
 
 
-def test_the_pytest_plugin_masks_a_secret_that_is_not_utf8_as_bytes(pytester, monkeypatch):
+def test_the_pytest_plugin_refuses_a_secret_that_is_not_utf8_as_the_cli_does(pytester, monkeypatch):
     monkeypatch.setenv("DB_PASSWORD", "p\udce4ssw\udcf6rd-latin1")  # the bytes p\xe4ssw\xf6rd-latin1
-    body = fence("shapes", "check", """
-        echo "pw: $DB_PASSWORD"
-        printf %s "$DB_PASSWORD" | base64
-        python3 -c 'import os,urllib.parse as u; print(u.quote(os.fsencode(os.environ["DB_PASSWORD"])))' "$DB_PASSWORD"
-        python3 -c 'import json,os; print(json.dumps(os.environ["DB_PASSWORD"]))'
-        python3 -c 'import os; print(os.fsencode(os.environ["DB_PASSWORD"]).decode("latin-1"))'
-        """)
-    path = pytester.makefile(".md", RB=front(body, secrets="[DB_PASSWORD]"))
+    marks = pytester.path / "ran"
+    path = pytester.makefile(".md", RB=front(fence("c", "check", f'touch {marks}; echo "pw: $DB_PASSWORD"'), secrets="[DB_PASSWORD]"))
+    result = pytester.runpytest("--runbooks", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = "\n".join(result.outlines + result.errlines)
+    assert "DB_PASSWORD" in text and "not valid UTF-8" in text and "Nothing was executed" in text and "ssw" not in text
+    assert not marks.exists() and not (pytester.path / "runbook-results" / "rb.jsonl").exists()
+
+
+def test_the_pytest_plugin_warns_of_a_short_secret_as_the_cli_does(pytester, monkeypatch):
+    monkeypatch.setenv("TOK", "abc")
+    path = pytester.makefile(".md", RB=front(fence("c", "check", 'echo "tok: $TOK"'), secrets="[TOK]"))
     result = pytester.runpytest("--runbooks", str(path))
     result.assert_outcomes(passed=1)
-    [record] = [json.loads(line) for line in (pytester.path / "runbook-results" / "rb.jsonl").read_text().splitlines()]
-    assert record["blocks"][0]["output"] == "pw: ***\n***\n***\n\"***\"\n***\n"
+    result.stdout.fnmatch_lines(["*runbook-checks: warning: *RB.md: secret TOK is shorter than 8 characters*"])
 
 
 @pytest.mark.parametrize("value", ["false", "1", "null", "testcase", "failure", "details", "summary", "code"])
