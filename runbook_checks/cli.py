@@ -204,7 +204,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
-        _mask_in_github(runbook)
+        _mask_in_github(runbook, os.environ, sys.stderr if fmt == "json" else sys.stdout)
         if execute and confirm is not None:  # a dry run with the token checks the gates a real run would
             with _hints_for_refusals(runbook):
                 _gates(runbook, execute, confirm, results)
@@ -217,13 +217,15 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
                   quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment, attempt=attempt))
 
 
-def _mask_in_github(runbook: Any) -> None:
-    """In a GitHub Actions job: register every masked form of the runbook's secrets with the runner."""
+def _mask_in_github(runbook: Any, environ: Any, stream: Any, redact: Any = None) -> None:
+    """In a GitHub Actions job: register every masked form of the runbook's secrets with the
+    runner (``redact``: the run's redactor, else one made here), before anything else prints."""
     from . import github
     from .redact import Redactor
 
-    if github.enabled(os.environ):
-        github.emit(github.mask_commands(Redactor.for_secrets(runbook.secrets, os.environ).fixed_forms), sys.stdout)
+    if github.enabled(environ):
+        forms = (redact or Redactor.for_secrets(runbook.secrets, environ)).fixed_forms
+        github.emit(github.mask_commands(forms), stream)
 
 
 def _gates(runbook: Any, execute: bool, confirm: str | None, results: str) -> None:
@@ -331,8 +333,7 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     console = Console(file=out, soft_wrap=True)
     redact = Redactor.for_secrets(runbook.secrets, environ)
     in_github = github.enabled(environ)
-    if in_github:  # before anything prints: the runner's log masking then covers every form we mask
-        github.emit(github.mask_commands(redact.fixed_forms), out)
+    _mask_in_github(runbook, environ, out, redact)  # the runner's log masking then covers every form we mask
     for note in redact.notes:
         click.echo(f"warning: {note}", err=True)
     ledger = ledger_path(results, runbook.id)
@@ -385,9 +386,7 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
     annotate = github.enabled(os.environ)
     for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
         if annotate:
-            file, _, line = report.location.rpartition(":")
-            message = "\n".join([f"{report.status}: {report.reason}", *report.entries, f"next: {report.next_command}"])
-            console.file.write(github.annotation("error", message, file=file, line=int(line), title=f"block {report.block_id}") + "\n")
+            console.file.write(github.failure_annotation(report) + "\n")
         console.print("\n✘", style="bold red", end=" ", highlight=False)
         console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())

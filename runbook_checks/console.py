@@ -5,6 +5,7 @@ Both reporters implement ``execute.RunObserver``; all text they get is already r
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from typing import IO, Any
@@ -39,6 +40,7 @@ class PlainReporter:
         self.quiet = quiet
         #: in a GitHub Actions job: each block's lines folded in a log group
         self.github = github
+        self._token = ""
         self._at_line_start = True
 
     def _line(self, text: str) -> None:
@@ -50,7 +52,12 @@ class PlainReporter:
 
     def started(self, block: Block) -> None:
         title = f"▶ {block.id} ({block.kind}) {block.location}"
-        self._line(command("group", title) if self.github else title)
+        if self.github:  # the block's output is data: a line of it that looks like a workflow command is not obeyed
+            self._token = secrets.token_hex(16)
+            self._line(command("group", title))
+            self._line(command("stop-commands", self._token))
+        else:
+            self._line(title)
 
     def output(self, block: Block, text: str) -> None:
         if not self.quiet:
@@ -62,6 +69,7 @@ class PlainReporter:
 
     def finished(self, result: BlockResult) -> None:
         if self.github:
+            self._line(f"::{self._token}::")
             self._line(command("endgroup"))
         self._line(f"{MARKS.get(result.status, '?')} {describe(result)}")
 

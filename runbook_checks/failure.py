@@ -33,6 +33,9 @@ class FailureReport:
     entries: tuple[str, ...]
     #: the one command to run once the cause is fixed
     next_command: str
+    #: the runbook's path as given, and the block's fence line (``location`` is ``path:line``)
+    path: str = ""
+    line: int = 0
 
     def lines(self, *, output: bool = True) -> list[str]:
         """The report as terminal lines; ``output=False`` leaves out the output's tail (it was streamed)."""
@@ -74,6 +77,8 @@ def failure_report(runbook: Runbook, result: BlockResult, *, path: str, mode: st
         output_tail=tuple(result.output.rstrip("\n").splitlines()[-OUTPUT_LINES:]),
         entries=tuple(describe(runbook, entry(runbook, i)) for i in result.troubleshooting),
         next_command=next_command(path, mode, result.id),
+        path=path,
+        line=block.line,
     )
 
 

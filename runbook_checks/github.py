@@ -21,9 +21,12 @@ import os
 import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .errors import Problem
+
+if TYPE_CHECKING:
+    from .failure import FailureReport
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -57,6 +60,13 @@ def annotation(level: str, message: str, *, file: str | None = None, line: int |
 def problem_annotation(problem: Problem, level: str = "error") -> str:
     """The annotation of a runbook problem (``path:line: message``)."""
     return annotation(level, problem.message, file=problem.path, line=problem.line)
+
+
+def failure_annotation(report: FailureReport) -> str:
+    """The error annotation of a failed block (``failure.FailureReport``): on the block's
+    fence line, titled with the block, with its reason, explaining entries and next command."""
+    message = "\n".join([f"{report.status}: {report.reason}", *report.entries, f"next: {report.next_command}"])
+    return annotation("error", message, file=report.path, line=report.line, title=f"block {report.block_id}")
 
 
 def mask_commands(forms: Iterable[str]) -> list[str]:
@@ -93,5 +103,5 @@ def emit(lines: Iterable[str], stream: IO[str]) -> None:
     stream.flush()
 
 
-__all__ = ["annotation", "command", "emit", "enabled", "escape_data", "escape_property", "mask_commands",
+__all__ = ["annotation", "command", "emit", "enabled", "escape_data", "escape_property", "failure_annotation", "mask_commands",
            "problem_annotation", "write_outputs"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import Problem, RunbookInvalid
 from .model import CHECK, STEP, Block, Runbook
-from .oracle import PageBlock, SiteConfigError, rendered_blocks, site_extensions
+from .oracle import PageBlock, SiteConfigError, available, rendered_blocks, site_config, site_extensions
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
 
@@ -22,14 +22,17 @@ MUTATING_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((label, re.co
     ("prisma migrate resolve", r"\bmigrate\s+resolve\b"),
     ("prisma db push", r"\bdb\s+push\b"),
     ("prisma db seed", r"\bdb\s+seed\b"),
+    ("prisma db execute", r"\bdb\s+execute\b"),
+    ("psql --file", r"\bpsql\b.*\s(?:-f\s*\S|--file[=\s])"),
     ("DROP", r"(?i)\bdrop\s+(?:table|schema|database|index|view|materialized|column|constraint|type|function|"
-             r"procedure|sequence|role|user|extension|trigger|owned)\b"),
+             r"procedure|sequence|role|user|extension|trigger|owned|policy|domain|rule|publication|subscription|"
+             r"aggregate|operator|server|statistics|tablespace|collation|conversion|cast|event|foreign|language|group)\b"),
     ("TRUNCATE", r"(?i)\btruncate\s+(?:table\s+)?(?:only\s+)?[\"A-Za-z_]"),
     ("DELETE FROM", r"(?i)\bdelete\s+from\b"),
     ("ALTER", r"(?i)\balter\s+(?:table|schema|database|index|view|materialized|type|function|procedure|sequence|"
               r"role|user|extension|default|system)\b"),
     ("INSERT INTO", r"(?i)\binsert\s+into\b"),
-    ("UPDATE … SET", r"(?i)\bupdate\s+[\"\w.]+\s+set\b"),
+    ("UPDATE … SET", r"(?i)\bupdate\s+(?:only\s+)?(?:\"[^\"]+\"|[\w.]+)\s+set\b"),
     ("CREATE", r"(?i)\bcreate\s+(?:or\s+replace\s+)?(?:table|schema|database|index|unique|view|materialized|type|"
                r"function|procedure|sequence|role|user|extension|trigger)\b"),
     ("GRANT/REVOKE", r"(?i)\b(?:grant|revoke)\s+[\w, ]+\s+on\b"),
@@ -116,11 +119,15 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
     twice, another kind, or other code. A block runs only if the page renders it as
     tagged. Nothing is compared where the site's renderer is not installed; a site
     configuration that cannot be read is a problem (the page cannot be checked)."""
+    if not available():
+        return []
     lines = read_lines(runbook.path)
     end = front_matter_end(lines)
     body = [""] * (end + 1) + lines[end + 1:] if end is not None else lines
     try:
-        rendered = rendered_blocks("\n".join(body), site_extensions(runbook.path.parent))
+        config = site_config(runbook.path.parent, runbook.root)
+        rendered = rendered_blocks("\n".join(body), site_extensions(runbook.path.parent, runbook.root),
+                                   config.parent if config is not None else None)
     except SiteConfigError as exc:
         return [Problem(display, 1, f"cannot render the page as the site does, so what it shows cannot be checked: {exc}")]
     if rendered is None:
@@ -132,7 +139,8 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
         shown.setdefault(page_block.id, []).append(page_block)
 
     def line_of(block_id: str) -> int:
-        return next((i + 1 for i, text in enumerate(lines) if f"#{block_id}" in text and re.search(r"`{3,}|~{3,}", text)), 1)
+        mention = re.compile(r"#" + re.escape(block_id) + r"(?=[\s}])")
+        return next((i + 1 for i, text in enumerate(lines) if mention.search(text) and re.search(r"`{3,}|~{3,}", text)), 1)
 
     for block_id, found in shown.items():
         if len(found) > 1:

@@ -5,13 +5,16 @@ page with Python-Markdown and pymdown-extensions. ``lint`` compares the two read
 through ``rendered_blocks`` so a block runs only if the page shows it as tagged
 (``docs/reference/runbook-format.md``). Where Python-Markdown or pymdown-extensions is
 not installed (the core package without the ``site`` extra), there is no oracle and
-``rendered_blocks`` returns ``None``.
+``rendered_blocks`` returns ``None``. The page's HTML is read with html5lib, as a browser
+parses it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +26,20 @@ EXTENSIONS: tuple[Any, ...] = ("admonition", "attr_list", "tables", "pymdownx.de
 #: what MkDocs puts before a site's own ``markdown_extensions`` (mkdocs.config.defaults)
 MKDOCS_BUILTIN: tuple[str, ...] = ("toc", "tables", "fenced_code")
 KINDS = ("check", "step")
-#: elements whose content a browser never shows as part of the page
-_UNSHOWN = frozenset({"script", "style", "template", "textarea", "title", "noscript", "iframe", "xmp", "head"})
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
+#: elements whose content a browser does not show as part of the page (raw text, embedded
+#: content's fallback, form controls, a closed dialog)
+_UNSHOWN = frozenset({"script", "style", "template", "textarea", "title", "noscript", "iframe", "xmp", "head", "noembed",
+                      "noframes", "plaintext", "canvas", "video", "audio", "object", "select", "option", "datalist",
+                      "progress", "meter", "rp"})
+#: an inline style that hides an element
+_HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|content-visibility\s*:\s*hidden)\b", re.I)
+
+
+def _hidden(element: Any) -> bool:
+    """Whether ``element`` hides itself and what it holds: an unshown kind, ``hidden``, a
+    closed ``dialog``, or an inline style that hides it."""
+    return (element.tag in _UNSHOWN or "hidden" in element.attrib or (element.tag == "dialog" and "open" not in element.attrib)
+            or bool(_HIDING_STYLE.search(element.get("style", ""))))
 
 
 class SiteConfigError(Exception):
@@ -43,138 +57,141 @@ class PageBlock:
     code: str
 
 
-class _PageReader(HTMLParser):
-    """Tagged elements holding code, outside comments, ``script``/``style``/``template``…
-    content, attribute values and ``hidden`` subtrees (none of which the page shows)."""
+def _page_blocks(html: str) -> list[PageBlock]:
+    """The tagged code blocks of rendered ``html``, read with html5lib (the HTML5 parsing
+    algorithm browsers use: a ``<p>`` closed by a block, a self-closing ``<div/>`` left
+    open, comments and raw text as such); what a reader never sees is left out."""
+    import html5lib
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[PageBlock] = []
-        self.stack: list[tuple[str, bool]] = []  # open elements: (tag, shown)
-        self.tagged: list[tuple[int, str, str, list[str] | None]] = []  # (stack depth, id, kind, code text once <code> opened)
+    found: list[PageBlock] = []
 
-    def _shown(self) -> bool:
-        return not self.stack or self.stack[-1][1]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _VOID:
-            return
-        values = dict(attrs)
-        shown = self._shown() and tag not in _UNSHOWN and "hidden" not in values
-        self.stack.append((tag, shown))
-        if not shown:
-            return
-        kinds = [c for c in (values.get("class") or "").split() if c in KINDS]
-        if values.get("id") and kinds:
-            self.tagged.append((len(self.stack), values["id"] or "", kinds[0], None))
-        elif tag == "code" and self.tagged and self.tagged[-1][3] is None:
-            depth, ident, kind, _ = self.tagged[-1]
-            self.tagged[-1] = (depth, ident, kind, [])
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        pass
-
-    def handle_data(self, data: str) -> None:
-        if self.tagged and self.tagged[-1][3] is not None and self._shown():
-            self.tagged[-1][3].append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not any(t == tag for t, _ in self.stack):
-            return
-        while self.stack:
-            depth = len(self.stack)
-            if self.tagged and self.tagged[-1][0] == depth:
-                _, ident, kind, code = self.tagged.pop()
+    def walk(element: Any, shown: bool) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):  # a comment
+                continue
+            visible = shown and not _hidden(child)
+            kinds = [c for c in child.get("class", "").split() if c in KINDS]
+            if visible and child.get("id") and kinds:
+                code = child if child.tag == "code" else child.find(".//code")
                 if code is not None:
-                    self.found.append(PageBlock(ident, kind, "".join(code)))
-            if self.stack.pop()[0] == tag:
-                break
+                    found.append(PageBlock(child.get("id"), kinds[0], "".join(code.itertext())))
+            walk(child, visible)
+
+    walk(html5lib.parseFragment(html, treebuilder="etree", namespaceHTMLElements=False), True)
+    return found
 
 
 class _Loader(yaml.SafeLoader):
-    """mkdocs.yml may hold ``!ENV`` or ``!!python/name`` tags: read them as nothing."""
+    """A quick read of mkdocs.yml: a YAML tag (``!ENV``, ``!!python/name``) is read as
+    nothing and noted in ``tagged``, so that MkDocs' own loader reads such a file."""
+
+    tagged = False
 
 
-_Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+def _tag(loader: _Loader, suffix: str, node: Any) -> None:
+    loader.tagged = True
 
 
-def site_config(start: Path) -> Path | None:
-    """The ``mkdocs.yml`` the site builds a page under ``start`` with: the nearest one at
-    or above ``start``; ``None`` when there is none."""
-    for d in (start.resolve(), *start.resolve().parents):
-        if (d / "mkdocs.yml").is_file():
-            return d / "mkdocs.yml"
+_Loader.add_multi_constructor("", _tag)
+
+
+def available() -> bool:
+    """Whether the site's renderer is installed (the ``site`` extra: pymdownx and html5lib)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("pymdownx", "html5lib"))
+
+
+def site_config(start: Path, root: Path | None = None) -> Path | None:
+    """The configuration the site builds a page under ``start`` with: the nearest
+    ``mkdocs.yml`` (or ``mkdocs.yaml``) at or above ``start``, no higher than ``root``
+    (the project root); ``None`` when there is none."""
+    start = start.resolve()
+    for d in (start, *start.parents):
+        for name in ("mkdocs.yml", "mkdocs.yaml"):
+            if (d / name).is_file():
+                return d / name
+        if root is not None and d == root.resolve():
+            break
     return None
 
 
-def site_extensions(start: Path) -> list[Any]:
+def site_extensions(start: Path, root: Path | None = None) -> list[Any]:
     """The Markdown extensions the site renders a page under ``start`` with: MkDocs'
-    own (``MKDOCS_BUILTIN``) and the ``markdown_extensions`` of the nearest ``mkdocs.yml``
-    (names, or one-key mappings of a name to its options), else ``EXTENSIONS``. A file
-    with YAML tags (``!ENV``, ``!!python/name``) or ``INHERIT`` is read by MkDocs itself.
-    Raises ``SiteConfigError`` when the file cannot be read."""
-    path = site_config(start)
+    own (``MKDOCS_BUILTIN``) and the ``markdown_extensions`` of ``site_config`` (names, or
+    one-key mappings of a name to its options), else ``EXTENSIONS``. A file with YAML
+    tags (``!ENV``, ``!!python/name``) or ``INHERIT`` is read with MkDocs' own loader.
+    Raises ``SiteConfigError`` when the file cannot be read or an entry is not an extension."""
+    path = site_config(start, root)
     if path is None:
         return list(MKDOCS_BUILTIN) + list(EXTENSIONS)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-        config = yaml.load(text, Loader=_Loader)
+        with open(path, encoding="utf-8-sig") as fh:
+            loader = _Loader(fh)
+            try:
+                config = loader.get_single_data()
+            finally:
+                loader.dispose()
+        if isinstance(config, dict) and (loader.tagged or "INHERIT" in config):
+            config = _mkdocs_config(path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise SiteConfigError(f"{path}: {exc}") from None
     if not isinstance(config, dict):
         raise SiteConfigError(f"{path}: not a mapping")
-    if "INHERIT" in config or "!" in text:
-        return _mkdocs_extensions(path)
     found = config.get("markdown_extensions") or []
+    if isinstance(found, dict):  # MkDocs also takes {name: options, ...}
+        found = [{name: options} if options else name for name, options in found.items()]
     if not isinstance(found, list):
         raise SiteConfigError(f"{path}: markdown_extensions is not a list")
+    for n, entry in enumerate(found, start=1):
+        if not (isinstance(entry, str) and entry) and not (isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry)), str)):
+            raise SiteConfigError(f"{path}: markdown_extensions entry {n} is not a name or {{name: options}}: {str(entry)[:80]!r}")
     return list(MKDOCS_BUILTIN) + found
 
 
-def _mkdocs_extensions(path: Path) -> list[Any]:
+def _mkdocs_config(path: Path) -> Any:
+    """``path`` read with MkDocs' YAML loader (``!ENV``, ``!relative``, Python tags and
+    ``INHERIT`` resolved; the configuration is not validated). Raises ``SiteConfigError``."""
+    from mkdocs.exceptions import ConfigurationError
+    from mkdocs.utils.yaml import yaml_load
+
     try:
-        from mkdocs.config import load_config
-        from mkdocs.exceptions import MkDocsException
-    except ImportError:
-        raise SiteConfigError(f"{path}: needs MkDocs to be read (INHERIT or YAML tags); install the site extra") from None
-    try:
-        config = load_config(str(path))
-    except (MkDocsException, OSError, ValueError, yaml.YAMLError) as exc:
+        with open(path, "rb") as fh:
+            return yaml_load(fh)
+    except (ConfigurationError, ImportError, AttributeError, ValueError) as exc:
         raise SiteConfigError(f"{path}: {exc}") from None
-    return [{name: config.mdx_configs[name]} if name in config.mdx_configs else name for name in config.markdown_extensions]
 
 
 def _renderer(extensions: list[Any]) -> Any:
-    try:
-        import markdown
-    except ImportError:
-        return None
-    names = [next(iter(e)) if isinstance(e, dict) else e for e in extensions if isinstance(e, (str, dict)) and e]
-    configs = {next(iter(e)): (next(iter(e.values())) or {}) for e in extensions if isinstance(e, dict) and e}
+    """A Python-Markdown instance with ``extensions`` (as ``site_extensions`` gives them).
+    Raises ``SiteConfigError`` when one cannot be loaded (not installed, bad options)."""
+    import markdown
+
+    names = [next(iter(e)) if isinstance(e, dict) else e for e in extensions]
+    configs = {next(iter(e)): (next(iter(e.values())) or {}) for e in extensions if isinstance(e, dict)}
     try:
         return markdown.Markdown(extensions=names, extension_configs=configs)
     except ImportError as exc:
-        try:
-            import pymdownx  # noqa: F401  (without the site extra there is no oracle)
-        except ImportError:
-            return None
         raise SiteConfigError(f"a Markdown extension of the site is not installed: {exc}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise SiteConfigError(f"the site's Markdown extensions cannot be loaded: {exc}") from None
 
 
-def rendered_blocks(body: str, extensions: list[Any] | None = None) -> list[PageBlock] | None:
+def rendered_blocks(body: str, extensions: list[Any] | None = None, site_dir: Path | None = None) -> list[PageBlock] | None:
     """The tagged code blocks the site's page shows, in page order (an id may appear more
-    than once), from the page's Markdown ``body`` (front matter removed) rendered with
-    the site's ``extensions`` (``site_extensions``); ``None`` when the site's renderer is
-    not installed. Raises ``SiteConfigError`` when an extension cannot be loaded."""
-    md = _renderer(list(EXTENSIONS) if extensions is None else extensions)
-    if md is None:
+    than once), from the page's Markdown ``body`` (front matter removed) rendered with the
+    site's ``extensions`` (``site_extensions``; default ``EXTENSIONS``) in ``site_dir`` (the
+    folder of the site's configuration, where ``mkdocs build`` runs: relative paths such as
+    pymdownx.snippets' ``base_path`` are resolved there); ``None`` when the
+    site's renderer is not installed (``available``). Raises ``SiteConfigError`` when an
+    extension cannot be loaded."""
+    if not available():
         return None
-    reader = _PageReader()
-    reader.feed(md.convert(body))
-    reader.close()
-    return reader.found
+    md = _renderer(list(EXTENSIONS) if extensions is None else extensions)
+    try:
+        with contextlib.chdir(site_dir) if site_dir is not None else contextlib.nullcontext():
+            html = md.convert(body)
+    except Exception as exc:  # an extension's own error (a missing snippet with check_paths): the page cannot be built
+        raise SiteConfigError(f"the page cannot be rendered as the site does: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return _page_blocks(html)
 
 
-__all__ = ["EXTENSIONS", "MKDOCS_BUILTIN", "PageBlock", "SiteConfigError", "rendered_blocks", "site_config", "site_extensions"]
+__all__ = ["EXTENSIONS", "MKDOCS_BUILTIN", "PageBlock", "SiteConfigError", "available", "rendered_blocks", "site_config", "site_extensions"]

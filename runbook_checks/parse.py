@@ -88,7 +88,7 @@ _DELIMITER_RE = re.compile(r"(?:-{3}|\.{3})[ \t]*")
 #: a fence's info string as the site's pymdownx.superfences reads it: an optional language (a
 #: leading dot allowed) followed by a space or the attributes' ``{``, then one attribute block
 #: that runs to the line's last ``}``
-_FENCE_INFO_RE = re.compile(r"^[ \t]*(?:\.?(?P<lang>[\w#.+-]+)(?=[\t ]|$))?[ \t]*\{(?P<attrs>.*)\}[ \t]*$")
+_FENCE_INFO_RE = re.compile(r"^[ \t]*+(?:\.?(?P<lang>[\w#.+-]++)(?=[\t ]|$)[ \t]*+)?\{(?P<attrs>.*)\}[ \t]*+$")
 DEFAULT_TIMEOUT_S = 300.0
 
 
@@ -157,24 +157,31 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def read_attributes(text: str) -> tuple[dict[str, str | None], list[str], str]:
+def read_attributes(text: str, *, heading: bool = False) -> tuple[dict[str, str | None], list[str], str]:
     """An attribute block's text (between its braces) read as the site reads it: with
     Python-Markdown's ``attr_list`` scanner, which ``pymdownx.superfences`` uses for fences
     and ``attr_list`` for headings (tabs count as 4 spaces). Returns ``(attributes,
-    classes, unread)``; a leading ``:`` (attr_list's ``{: #x}``) is allowed. ``#x`` and ``id=x`` give ``attributes["id"]``, a later value
+    classes, unread)``; on a ``heading`` a leading ``:`` (attr_list's ``{: #x}``) is allowed, on a
+    fence a lone ``:`` word is dropped as the site drops it. ``#x`` and ``id=x`` give ``attributes["id"]``, a later value
     replacing an earlier one; a bare word's value is ``None``; ``unread`` is the text
     from where the scanner stopped (the site drops it)."""
     text = text.replace("\t", "    ").lstrip()
-    text = text[1:] if text.startswith(":") else text  # attr_list's "{: ...}" spelling
+    if heading and text.startswith(":"):  # attr_list's "{: ...}" spelling; on a fence superfences keeps ":" as a word
+        text = text[1:]
     tokens, unread = attr_list._scanner.scan(text)  # the function the site calls hides what it drops
     attributes: dict[str, str | None] = {}
     classes: list[str] = []
     for key, value in tokens:
         if key == ".":
             classes.append(value)
-        else:
+        elif key != ":":  # "{: #x}" on a fence: superfences passes ":" on as an attribute no one reads
             attributes[key] = value
     return attributes, classes, unread.strip()
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a problem message, cut to ``limit`` characters."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text)} characters)"
 
 
 def _suggest(word: str, choices: Any) -> str:
@@ -340,8 +347,14 @@ class _Parser:
         try:
             try:
                 node, data = _load_yaml(text, _YAML_LOADER)
-            except yaml.YAMLError:  # the pure-Python loader words the problem and its line better
-                node, data = _load_yaml(text, yaml.SafeLoader)
+            except yaml.YAMLError as exc:  # the pure-Python loader words the problem and its line better
+                _load_yaml(text, yaml.SafeLoader)
+                # MkDocs reads front matter with libyaml too: what only PyYAML reads, the site shows as text
+                mark = getattr(exc, "problem_mark", None)
+                raise _FrontMatterProblem(mark.line + 2 if mark is not None else 1, "front matter is not valid YAML for the site "
+                                          f"(libyaml), so the page would show it as text: {getattr(exc, 'problem', None) or exc}") from None
+            except ValueError as exc:  # a value YAML's types refuse (date: 2024-02-30)
+                raise _FrontMatterProblem(1, f"front matter is not valid YAML: a value cannot be read: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -540,8 +553,11 @@ class _Parser:
         m = _FENCE_INFO_RE.match(info)
         if m is None:
             if "{" in info and re.search(r"\.(check|step)\b", info):
-                after = info[info.rfind("}") + 1:].strip()
-                self.problem(line, f"unexpected text after the attributes: {after!r}; the page then shows no tagged block" if after else
+                after = info[info.rfind("}") + 1:].strip() if "}" in info else ""
+                if "}" not in info:
+                    self.problem(line, "the attribute block is not closed: add '}' at the end of the line")
+                    return None
+                self.problem(line, f"unexpected text after the attributes: {_shown(after)}; the page then shows no tagged block" if after else
                                    f"the site does not read {info.strip()!r} as a language and attributes, so the page shows "
                                    "no tagged block: write ```bash {#id .check}, with a space before '{'")
             return None
@@ -554,7 +570,7 @@ class _Parser:
                 return None
             lang = classes.pop(0) if classes else ""
         if unread and re.search(r"\.(check|step)\b", info):
-            self.problem(line, f"attribute text the site does not read: {unread!r} (write key=value, key=\"a b\" or key='a b')")
+            self.problem(line, f"attribute text the site does not read: {_shown(unread)} (write key=value, key=\"a b\" or key='a b')")
         kinds = [c for c in classes if c in KINDS]
         others = [c for c in classes if c not in KINDS]
         ours = set(attrs) & set(BLOCK_ATTRIBUTES)
@@ -580,7 +596,7 @@ class _Parser:
         values: dict[str, Any] = {}
         for key, raw in attrs.items():
             if key not in BLOCK_ATTRIBUTES:
-                self.problem(line, f"block {block_id!r}: unknown attribute {key!r}" + _suggest(key, BLOCK_ATTRIBUTES))
+                self.problem(line, f"block {block_id!r}: unknown attribute {_shown(key)}" + _suggest(key, BLOCK_ATTRIBUTES))
                 continue
             if raw is None:
                 self.problem(line, f"block {block_id!r}: {key} needs a value ({key}=...)")
@@ -673,7 +689,7 @@ class _Parser:
             if not content.endswith("}") or "{" not in content:
                 continue
             brace = content.rindex("{")
-            attrs, classes, _ = read_attributes(content[brace + 1:-1])
+            attrs, classes, _ = read_attributes(content[brace + 1:-1], heading=True)
             if ENTRY_CLASS not in classes:
                 continue
             line, level = tok.map[0] + 1, int(tok.tag[1])

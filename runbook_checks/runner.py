@@ -385,7 +385,7 @@ def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: f
     me = os.getpid()
     signaller = _Signaller()
     termed: set[tuple[int, int]] = set()
-    quiet = False
+    empty_once = False
     try:
         while True:
             now = time.monotonic()
@@ -415,12 +415,12 @@ def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: f
                 # A process re-parented here while the tree was read (its parent died between
                 # reading this process's children and its parent's) is missed by that read; it
                 # is in the next one, so only a second empty read in a row ends the stop.
-                if quiet:
+                if empty_once:
                     found.left = []
                     return found
-                quiet = True
+                empty_once = True
                 continue
-            quiet = False
+            empty_once = False
             if now >= give_up:
                 found.left = live
                 return found

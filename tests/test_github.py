@@ -74,11 +74,22 @@ def test_a_run_registers_masks_first_folds_each_block_and_annotates_its_failure(
     assert {DB_URL, PASSWORD, quote(PASSWORD, safe=""), "p%40ss%2Fw0rd-XyZ", quote(DB_URL, safe="")} <= set(masks)
     body = "\n".join(lines[len(masks):])
     assert PASSWORD not in body and DB_URL not in body
-    assert re.search(r"::group::▶ show \(check\) \S*runbook\.md:8\nurl=\*\*\*\n::endgroup::\n✔ show passed", body)
-    assert re.search(r"::group::▶ boom \(check\) \S*runbook\.md:11\nbroken\n::endgroup::\n✘ boom failed", body)
+    assert re.search(r"::group::▶ show \(check\) \S*runbook\.md:8\n::stop-commands::(\w{32})\nurl=\*\*\*\n::\1::\n::endgroup::\n✔ show passed", body)
+    assert re.search(r"::group::▶ boom \(check\) \S*runbook\.md:11\n::stop-commands::(\w{32})\nbroken\n::\1::\n::endgroup::\n✘ boom failed", body)
     [error] = [line for line in lines if line.startswith("::error")]
     assert error.startswith("::error file=runbook.md,line=11,title=block boom::failed: exit code 3, expected 0%0A")
     assert f"next: runbook-checks run {path} --from boom" in unescape(error)
+
+
+def test_a_blocks_output_cannot_issue_workflow_commands(cli, write, runner_files):
+    """A line of output that looks like a command sits between ::stop-commands::TOKEN and
+    ::TOKEN::, with a token the block cannot know in advance (a new one per block)."""
+    path = write(front(fence("a", "check", "echo '::add-mask::x'; echo '::endgroup::'") + fence("b", "check", "echo '::error::forged'")))
+    result = cli("run", path, env=runner_files)
+    tokens = re.findall(r"::stop-commands::(\w+)\n", result.stdout)
+    assert result.returncode == 0 and len(set(tokens)) == 2
+    for token, forged in zip(tokens, ["::add-mask::x\n::endgroup::", "::error::forged"]):
+        assert f"::stop-commands::{token}\n{forged}\n::{token}::\n::endgroup::\n" in result.stdout
 
 
 def test_outputs_name_the_verdict_the_attempt_and_the_ledger_head(cli, write, tmp_path, runner_files):
@@ -164,12 +175,13 @@ def test_the_action_runs_a_runbook_with_its_inputs_as_data(write, tmp_path, runn
                        fence("other", "check", "exit 1"), secrets="[DATABASE_URL_X]", confirm="GO-OK"))
     env = {**runner_files, "PATH": f"{Path(sys.executable).parent}:{runner_files['PATH']}"}
     inputs = {"runbook": str(path), "execute": "true", "confirm": "GO-OK", "only": "look apply", "attempt": "act-1", "install": "false"}
+    (tmp_path / "look").write_text("")  # a file an unquoted $ONLY would glob to
     result = replay_action(inputs, env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "::group::▶ look" in result.stdout and "::group::▶ apply" in result.stdout and "▶ other" not in result.stdout
     got = outputs(Path(runner_files["GITHUB_OUTPUT"]))
     assert got["verdict"] == "passed" and got["attempt-id"] == "act-1"
-    hostile = replay_action({**inputs, "confirm": f"$(touch {marker})", "only": f"look;touch {marker}"}, env, tmp_path)
+    hostile = replay_action({**inputs, "confirm": f"$(touch {marker})", "only": f"look;touch {marker} l*"}, env, tmp_path)
     assert hostile.returncode == 2 and not marker.exists()  # a wrong token refuses; nothing in an input runs
 
 
@@ -182,3 +194,4 @@ def test_the_pre_commit_hook_manifest_is_valid_and_lints(cli, write, tmp_path):
     linted = subprocess.run([str(Path(sys.executable).parent / "runbook-checks"), *hook["entry"].split()[1:], *hook["args"]],
                             cwd=tmp_path, capture_output=True, text=True, env=clean_env())
     assert linted.returncode == 2 and "runbook.md:8: unknown kind '.chek'" in linted.stdout
+

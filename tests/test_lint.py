@@ -195,12 +195,15 @@ MUTATING = {  # an instance of each kind lint's mutating-check rule names, and i
     "psql \"$URL\" -c 'drop table producers'": "DROP",
     "psql -c 'TRUNCATE orders CASCADE'": "TRUNCATE",
     "psql -c 'DELETE FROM orders WHERE true'": "DELETE FROM",
+    "psql -c 'DROP POLICY p ON t'": "DROP",
     "psql -c 'ALTER TABLE orders DROP DEFAULT'": "ALTER",
     "psql -c \"INSERT INTO audit VALUES (1)\"": "INSERT INTO",
-    "psql -c 'update producers set name = 1'": "UPDATE … SET",
+    "psql -c 'update only \"my producers\" set name = 1'": "UPDATE … SET",
     "psql -c 'CREATE INDEX i ON t (c)'": "CREATE",
     "psql -c 'GRANT SELECT ON t TO app'": "GRANT/REVOKE",
     "dropdb staging": "dropdb/createdb/pg_restore",
+    "pnpm exec prisma db execute --file fix.sql": "prisma db execute",
+    'psql "$DATABASE_URL" -f fix.sql': "psql --file",
 }
 
 
