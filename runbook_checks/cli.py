@@ -25,7 +25,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  all checks and steps passed (lint: no problems; verify: intact)
   1  a check or step failed (verify, report: a ledger is tampered with,
-     cut, empty or not a ledger)
+     cut, empty or not a ledger; lint-migrations: a destructive or
+     blocking finding refused, or the lint could not be done)
   2  bad input or usage, refused before anything ran: bad runbook, wrong
      or missing confirmation, missing secret, unknown block id, a ledger
      that cannot take the record (fails verification, read-only, a link)
@@ -658,3 +659,67 @@ def schema_cmd() -> None:
     from .ledger import schema
 
     click.echo(json.dumps(schema(), indent=2))
+
+
+@main.command("lint-migrations")
+@click.argument("names", nargs=-1)
+@click.option("--pending-command", metavar="COMMAND",
+              help="A command (run in the current directory) that lists the migrations pending on the target: exit 0 none, "
+                   "exit --pending-exit with their names one per line. Instead of NAMES.")
+@click.option("--pending-exit", type=int, default=3, show_default=True, help="The exit code with which --pending-command reports pending migrations.")
+@click.option("--runbook", "runbook_path", type=click.Path(), metavar="RUNBOOK",
+              help="The runbook whose runbook.acknowledge entries accept findings (blocks pass \"$RUNBOOK_PATH\").")
+@click.option("--policy", type=click.Choice(["warn", "refuse"]), default="refuse", show_default=True,
+              help="warn: show the findings and pass (staging). refuse: fail on a destructive or blocking finding that "
+                   "the runbook does not acknowledge (production).")
+@click.option("--migrations", "migrations_dir", default="prisma/migrations", show_default=True, type=click.Path(),
+              help="The migrations folder: one directory per migration, holding migration.sql.")
+@click.option("--config", "config_path", default=".squawk.toml", show_default=True, type=click.Path(),
+              help="The squawk config: which rules run (squawk's keys) and, in its [runbook-checks] table, refuse = "
+                   "the destructive or blocking rules.")
+@_errors
+def lint_migrations_cmd(names: tuple[str, ...], pending_command: str | None, pending_exit: int, runbook_path: str | None,
+                        policy: str, migrations_dir: str, config_path: str) -> None:
+    """Lint the pending migrations with squawk; print each finding as
+    path/migration.sql:LINE: RULE: message.
+
+    The migrations are NAMES (directories of --migrations) or those --pending-command
+    lists; nothing pending passes. Which rules run comes from the squawk config; which
+    findings are destructive or blocking from its [runbook-checks] refuse list. With
+    --policy refuse, such a finding fails (exit 1) unless the runbook's
+    runbook.acknowledge lists its migration and rule (with who and why). Exit 2: bad
+    usage, a bad config or runbook (as path:line), an unknown migration.
+    """
+    from . import migration_lint as ml
+    from .errors import Problem, UsageProblem
+    from .lint import load_runbook
+
+    if bool(names) == bool(pending_command):
+        raise UsageProblem("lint-migrations: give the migrations to lint as NAMES or --pending-command, not both nor neither")
+    cwd = Path.cwd()
+    migrations = Path(migrations_dir)
+    runbook = load_runbook(runbook_path) if runbook_path else None
+    acks = runbook.acknowledge if runbook is not None else ()
+    config = ml.load_config(Path(config_path))
+    if bad := ml.unknown_rules(sorted(config.refuse)):
+        raise UsageProblem(f"{config_path}: [{ml.CONFIG_TABLE}] refuse names rule(s) squawk does not know: {', '.join(bad)}")
+    if acks and (bad := set(ml.unknown_rules([a.rule for a in acks]))):
+        for a in acks:
+            if a.rule in bad:
+                click.echo(str(Problem(str(runbook_path), a.line, f"acknowledgement: rule {a.rule!r} is not a squawk rule")), err=True)
+        raise UsageProblem(f"the runbook acknowledges rule(s) squawk does not know: {', '.join(sorted(bad))}; nothing was linted")
+    if pending_command:
+        pending = ml.pending_from_command(pending_command, cwd=cwd, migrations=migrations, pending_exit=pending_exit)
+    else:
+        pending = list(dict.fromkeys(names))
+    files = [(name, ml.migration_file(migrations, name)) for name in pending]
+    if not files:
+        click.echo("No pending migrations: nothing to lint")
+        return
+    click.echo(f"squawk lints {len(files)} pending migration(s) with {config_path}: {', '.join(pending)}")
+    findings = ml.run_squawk(files, config=Path(config_path), cwd=cwd)
+    verdict = ml.judge(findings, config=config, acknowledgements=acks, policy=policy, migrations=pending)
+    for line in ml.report_lines(verdict, findings=findings, config=config, runbook=runbook_path):
+        click.echo(line)
+    if not verdict.passed:
+        sys.exit(EXIT_FAILED)

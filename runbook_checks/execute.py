@@ -14,6 +14,7 @@ import hashlib
 import secrets
 import socket
 import subprocess
+import sysconfig
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -162,9 +163,18 @@ def fingerprints(runbook: Runbook) -> dict[str, str]:
 
 
 def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) -> dict[str, str]:
-    """The environment shared by every block: the caller's, the runbook's variables, ``env``."""
+    """The environment shared by every block: the caller's, the runbook's variables
+    (``RUNBOOK_ID``, ``RUNBOOK_ENVIRONMENT``, ``RUNBOOK_WORKDIR``, ``RUNBOOK_PATH``: the
+    runbook file, absolute), ``env``. The folder of the running ``runbook-checks`` (and of
+    ``squawk``) ends ``PATH`` when it is not on it, so a block can call ``runbook-checks``
+    however this run was started (``.venv/bin/runbook-checks``, ``python -m``)."""
     env = dict(environ)
-    env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_WORKDIR=str(runbook.workdir))
+    env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_WORKDIR=str(runbook.workdir),
+               RUNBOOK_PATH=str(runbook.path.resolve()))
+    scripts = sysconfig.get_path("scripts")
+    path = env.get("PATH", "")
+    if scripts and scripts not in path.split(":"):
+        env["PATH"] = f"{path}:{scripts}" if path else scripts
     for name, value in runbook.env:
         env[name] = Template(value).safe_substitute(env)
     return env
@@ -383,6 +393,7 @@ def finish_run(runbook: Runbook, start: RunStart, results: list[BlockResult], *,
         fingerprints=start.fingerprints,
         attempt_id=attempt or start.run_id,
         target=resolve_target(runbook.target, {**environ, **start.env}),
+        acknowledgements=tuple(a.to_dict() for a in runbook.acknowledge),
     )
 
 

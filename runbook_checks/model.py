@@ -117,6 +117,26 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """A destructive or blocking lint finding that the runbook accepts: one rule in one
+    pending migration (``runbook.acknowledge``), with who accepted it and why."""
+
+    #: the migration's directory name, e.g. ``20261001090000_drop_legacy``
+    migration: str
+    #: the squawk rule, e.g. ``ban-drop-column``
+    rule: str
+    #: who acknowledged it (a name as written)
+    by: str
+    reason: str
+    #: 1-based line of the entry in the runbook
+    line: int = 0
+
+    def to_dict(self) -> dict[str, str]:
+        """What a run record keeps: everything but the line."""
+        return {"migration": self.migration, "rule": self.rule, "by": self.by, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Entry:
     """A troubleshooting entry: a heading tagged ``.troubleshoot`` and the section under it."""
 
@@ -167,6 +187,8 @@ class Runbook:
     entries: tuple[Entry, ...] = ()
     #: the database the runbook operates on, as written (e.g. ``${DATABASE_URL_STAGING}``)
     target: str | None = None
+    #: destructive or blocking lint findings the runbook accepts (``runbook.acknowledge``)
+    acknowledge: tuple[Acknowledgement, ...] = ()
 
     def block(self, block_id: str) -> Block:
         for b in self.blocks:
@@ -260,6 +282,9 @@ class RunRecord:
     attempt_id: str | None = None
     #: ``{"from": VAR, "digest": SHA-256 of host, port and database}`` (see ``target.py``), or ``None``
     target: dict[str, Any] | None = None
+    #: the runbook's ``acknowledge`` entries in force for this run, as ``{migration, rule, by,
+    #: reason}``; left out of the record when empty, so records without any keep their bytes
+    acknowledgements: tuple[dict[str, str], ...] = ()
 
     @property
     def attempt(self) -> str:
@@ -270,6 +295,10 @@ class RunRecord:
         data = asdict(self)
         data["blocks"] = [b.to_dict() for b in self.blocks]
         data["not_rerun"] = list(self.not_rerun)
+        if self.acknowledgements:
+            data["acknowledgements"] = [dict(a) for a in self.acknowledgements]
+        else:
+            del data["acknowledgements"]
         return data
 
     @classmethod
@@ -277,6 +306,7 @@ class RunRecord:
         values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))
+        values["acknowledgements"] = tuple(dict(a) for a in data.get("acknowledgements", ()))
         return cls(**values)
 
     def result(self, block_id: str) -> BlockResult | None:

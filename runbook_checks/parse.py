@@ -21,7 +21,7 @@ from markdown.extensions import attr_list
 from markdown_it import MarkdownIt
 
 from .errors import Problem
-from .model import CHECK, KINDS, STEP, Block, Entry, Phase, Requirement, Runbook
+from .model import CHECK, KINDS, STEP, Acknowledgement, Block, Entry, Phase, Requirement, Runbook
 from .target import variable
 
 #: Attributes a tagged block may carry (besides ``#id`` and the kind class).
@@ -54,8 +54,11 @@ RUNBOOK_KEYS = {
     "requires": "runs of other runbooks that --execute needs: {runbook, environment, same, path}",
     "summary": "label: text pairs describing the runbook (risk, backup, impact...), compared across runbooks",
     "target": "the database the runbook operates on, e.g. ${DATABASE_URL_STAGING}; runs record a digest of its host, port and database name",
+    "acknowledge": "destructive or blocking findings of lint-migrations accepted per migration and rule: {migration, rule, by, reason}; runs record them",
 }
 REQUIRE_KEYS = ("runbook", "environment", "same", "path")
+ACKNOWLEDGE_KEYS = ("migration", "rule", "by", "reason")
+_RULE_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 #: Attributes of a troubleshooting heading (besides ``#id`` and ``.troubleshoot``).
 ENTRY_ATTRIBUTES = {
     "match": "regular expression searched (multi-line) in a failed block's redacted output and reason",
@@ -433,6 +436,7 @@ class _Parser:
         out["summary"] = tuple((str(k), str(v)) for k, v in summary.items())
         out["fingerprint"] = self.strings(meta.get("fingerprint", []), "runbook.fingerprint", key_lines, where)
         out["requires"] = self.requires(meta.get("requires", []), key_lines, where)
+        out["acknowledge"] = self.acknowledge(meta.get("acknowledge", []), key_lines, where)
         if "target" in out and variable(out["target"]) is None:
             self.problem(key_lines.get("runbook.target", where), f"'runbook.target' {out['target']!r} must name one variable, e.g. ${{DATABASE_URL_STAGING}}")
             del out["target"]
@@ -481,6 +485,51 @@ class _Parser:
             same = self.strings(item.get("same", []), f"runbook.requires.{i}.same", key_lines, line)
             env, path = item.get("environment"), item.get("path")
             out.append(Requirement(item["runbook"], str(env) if env else None, same, str(path) if path else None, line))
+        return tuple(out)
+
+    def acknowledge(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[Acknowledgement, ...]:
+        """``runbook.acknowledge``: a list of ``{migration, rule, by, reason}``, every key a
+        non-empty string, one entry per (migration, rule); each bad entry is a problem at its line."""
+        shape = "'runbook.acknowledge' must be a list of {migration, rule, by, reason}"
+        if not isinstance(raw, list):
+            self.problem(key_lines.get("runbook.acknowledge", where), shape)
+            return ()
+        out: list[Acknowledgement] = []
+        for i, item in enumerate(raw):
+            line = key_lines.get(f"runbook.acknowledge.{i}", where)
+            if not isinstance(item, dict):
+                self.problem(line, f"an acknowledgement must be a mapping {{migration, rule, by, reason}}, not {item!r}")
+                continue
+            bad = False
+            for key in item:
+                if key not in ACKNOWLEDGE_KEYS:
+                    self.problem(key_lines.get(f"runbook.acknowledge.{i}.{key}", line), f"unknown acknowledgement key {key!r}" + _suggest(str(key), ACKNOWLEDGE_KEYS))
+                    bad = True
+            values: dict[str, str] = {}
+            for key in ACKNOWLEDGE_KEYS:
+                value = item.get(key)
+                at = key_lines.get(f"runbook.acknowledge.{i}.{key}", line)
+                if not isinstance(value, str) or not value.strip():
+                    what = "missing" if value is None else f"{value!r}, not a non-empty string"
+                    self.problem(at, f"acknowledgement: '{key}' is {what}; every entry needs migration, rule, by (who) and reason")
+                    bad = True
+                else:
+                    values[key] = value.strip()
+            if "migration" in values and not _ID_RE.match(values["migration"]):
+                self.problem(key_lines.get(f"runbook.acknowledge.{i}.migration", line),
+                             f"acknowledgement: migration {values['migration']!r} is not a migration directory name (e.g. 20261001090000_drop_legacy)")
+                bad = True
+            if "rule" in values and not _RULE_RE.match(values["rule"]):
+                self.problem(key_lines.get(f"runbook.acknowledge.{i}.rule", line),
+                             f"acknowledgement: rule {values['rule']!r} is not a squawk rule name (e.g. ban-drop-column)")
+                bad = True
+            if bad:
+                continue
+            twin = next((a for a in out if (a.migration, a.rule) == (values["migration"], values["rule"])), None)
+            if twin is not None:
+                self.problem(line, f"acknowledgement of {values['rule']} in {values['migration']} is given twice (first at line {twin.line})")
+                continue
+            out.append(Acknowledgement(values["migration"], values["rule"], values["by"], values["reason"], line))
         return tuple(out)
 
     def phases(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[Phase, ...]:
@@ -787,6 +836,7 @@ def parse_runbook(path: str | Path, display: str | None = None, data: bytes | No
         summary=meta.get("summary", ()),
         entries=entries,
         target=meta.get("target"),
+        acknowledge=meta.get("acknowledge", ()),
     )
     return runbook, sorted(p.problems)
 

@@ -20,7 +20,7 @@ EXIT_DOC = (DOCS / "exit-codes.md").read_text()
 
 
 def sections() -> dict[str, str]:
-    parts = re.split(r"^## `runbook-checks (\w+)", CLI_DOC, flags=re.M)
+    parts = re.split(r"^## `runbook-checks ([\w-]+)", CLI_DOC, flags=re.M)
     return dict(zip(parts[1::2], parts[2::2]))
 
 
