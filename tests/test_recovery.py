@@ -50,6 +50,7 @@ def test_failed_migration_is_recovered_with_the_runbooks_blocks_and_the_fix_depl
         # the recovery step refuses what it must not do, and changes nothing then
         unnamed = recover(None)
         assert unnamed.returncode == 1 and "no migration named: set ROLLED_BACK_MIGRATION" in unnamed.stdout
+        assert f"then run: runbook-checks run {runbook} --only mark-rolled-back --execute --confirm <token>" in unnamed.stdout
         injected = recover(f"{BROKEN}'; DROP TABLE producers; --")
         assert injected.returncode == 1 and "not a migration name" in injected.stdout
         assert psql(db.url, "SELECT to_regclass('public.producers') IS NOT NULL").strip() == "t"
