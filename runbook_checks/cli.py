@@ -130,7 +130,7 @@ def list_cmd(path: str, fmt: str) -> None:
         for b in runbook.blocks
     ]
     entries = [{"id": e.id, "title": e.title, "line": e.line, "match": e.match, "exit": list(e.exit_codes), "blocks": list(e.blocks),
-                "diagnostics": list(e.diagnostics)} for e in runbook.entries]
+                "diagnostics": list(e.diagnostics), "recovery": list(e.recovery)} for e in runbook.entries]
     if fmt == "json":
         click.echo(json.dumps({"runbook": runbook.id, "path": path, "environment": runbook.environment, "blocks": rows, "entries": entries}, indent=2))
         return
@@ -146,12 +146,12 @@ def list_cmd(path: str, fmt: str) -> None:
     console.print(table)
     if entries:
         guide = Table(title="Troubleshooting entries")
-        for col in ("id", "title", "explains", "diagnostics", "line"):
+        for col in ("id", "title", "explains", "diagnostics", "recovery", "line"):
             guide.add_column(col, justify="right" if col == "line" else "left")
         for en in entries:
             explains = ", ".join(x for x in (f"/{en['match']}/" if en["match"] else "", f"exit {en['exit']}" if en["exit"] else "",
                                               f"blocks {', '.join(en['blocks'])}" if en["blocks"] else "") if x)
-            guide.add_row(en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", str(en["line"]))
+            guide.add_row(en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", ", ".join(en["recovery"]) or "—", str(en["line"]))
         console.print(guide)
 
 

@@ -94,10 +94,14 @@ def plan_run(
             _known(runbook, block_id, option)
     plan = []
     before_from = from_id is not None
+    recovery = runbook.recovery_steps
     for block in runbook.blocks:
         if block.id == from_id:
             before_from = False
-        if before_from:
+        if block.id in recovery and block.id not in only:
+            plan.append(PlannedBlock(block, False, f"recovery step of troubleshooting entry {recovery[block.id].id!r}: "
+                                                   f"runs only when named with --only {block.id}"))
+        elif before_from:
             plan.append(PlannedBlock(block, False, f"before --from {from_id}: not re-run"))
         elif only and block.id not in only:
             plan.append(PlannedBlock(block, False, "not selected by --only"))
@@ -351,9 +355,13 @@ class RunSession:
         return result
 
     def record(self) -> RunRecord:
-        """The run's record: every block of the runbook, in document order."""
+        """The run's record: every block of the runbook, in document order — but a recovery
+        step (a ``.step`` of a troubleshooting entry) only when it executed: it is no part
+        of a migration, and a step recorded as skipped would leave the attempt incomplete."""
         fill = (NOT_RUN, "not run: the run was interrupted") if self.interrupted else (SKIPPED, "not selected in this run")
-        blocks = [self.results.get(b.id) or not_run(b, *fill) for b in self.runbook.blocks]
+        recovery = self.runbook.recovery_steps
+        blocks = [r for b in self.runbook.blocks
+                  if (r := self.results.get(b.id) or not_run(b, *fill)).status in EXECUTED or b.id not in recovery]
         options = {**self.options, "ran": [b.id for b in blocks if b.status in EXECUTED]}
         return finish_run(self.runbook, self.start, blocks, environ=self.environ, mode=self.mode, resumes=self.resumes,
                           not_rerun=self.not_rerun, options=options, attempt=self.attempt)

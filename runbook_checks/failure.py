@@ -53,11 +53,14 @@ class FailureReport:
         return "\n".join(self.lines(output=output))
 
 
-def next_command(path: str, mode: str, block_id: str) -> str:
+def next_command(path: str, mode: str, block_id: str, recovery: bool = False) -> str:
     """What to run once the cause of a failure in ``block_id`` is fixed: a rehearsal again,
-    or a resume from the block (a resume joins the failed run's attempt)."""
+    a resume from the block (a resume joins the failed run's attempt), or — for a recovery
+    step, which runs only when named — that step again."""
     if mode == MODE_REHEARSAL:
         return f"runbook-checks rehearse {path}"
+    if recovery:
+        return f"runbook-checks run {path} --only {block_id} --execute --confirm <token>"
     return f"runbook-checks run {path} --from {block_id}" + (" --execute --confirm <token>" if mode == MODE_EXECUTE else "")
 
 
@@ -76,7 +79,7 @@ def failure_report(runbook: Runbook, result: BlockResult, *, path: str, mode: st
         command=tuple(command),
         output_tail=tuple(result.output.rstrip("\n").splitlines()[-OUTPUT_LINES:]),
         entries=tuple(describe(runbook, entry(runbook, i)) for i in result.troubleshooting),
-        next_command=next_command(path, mode, result.id),
+        next_command=next_command(path, mode, result.id, recovery=result.id in runbook.recovery_steps),
         path=path,
         line=block.line,
     )

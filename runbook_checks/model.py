@@ -155,6 +155,8 @@ class Entry:
     advice: str = ""
     #: ids of the read-only checks inside the section
     diagnostics: tuple[str, ...] = ()
+    #: ids of the ``.step`` blocks inside the section: recovery steps, run only when named with ``--only``
+    recovery: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,12 @@ class Runbook:
     @property
     def steps(self) -> tuple[Block, ...]:
         return tuple(b for b in self.blocks if b.kind == STEP)
+
+    @property
+    def recovery_steps(self) -> dict[str, Entry]:
+        """The ``.step`` blocks inside troubleshooting entries (id -> its entry): they run
+        only when named with ``--only``, never as part of a whole run."""
+        return {step: e for e in self.entries for step in e.recovery}
 
 
 @dataclass(frozen=True)

@@ -774,8 +774,9 @@ class _Parser:
             advice = next((tokens[j + 1].content for j in range(i + 3, len(tokens))
                            if tokens[j].type == "paragraph_open" and tokens[j].map and tokens[j].map[0] + 1 < end_line), "")
             diagnostics = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == "check")
+            recovery = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == STEP)
             out.append(Entry(entry_id, content[:brace].strip(), line, level, values.get("match"), values.get("exit", ()),
-                             values.get("blocks", ()), " ".join(advice.split()), diagnostics))
+                             values.get("blocks", ()), " ".join(advice.split()), diagnostics, recovery))
         seen: dict[str, int] = {b.id: b.line for b in blocks}
         patterns: dict[str, str] = {}
         for entry in out:

@@ -112,7 +112,7 @@ def test_rehearsal_passes_every_block_and_leaves_nothing_behind(cli, project, ki
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     [record] = records(project)
     assert (record["mode"], record["environment"], record["status"]) == ("rehearsal", "rehearsal", "passed")
-    assert {b["status"] for b in record["blocks"]} == {"passed"} and len(record["blocks"]) == 12
+    assert {b["status"] for b in record["blocks"]} == {"passed"} and len(record["blocks"]) == 13
     # a fresh database: all three migrations are pending, and staging's lint only warns about them
     assert "squawk lints 3 pending migration(s) with .squawk.toml" in blocks(record)["lint-migrations"]["output"]
     assert "Measured against the runbook's estimates:" in result.stdout and "| **Total** | **4-8 min** |" in result.stdout
@@ -213,7 +213,7 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
         assert cli("run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet", env=env, cwd=project).returncode == 0
         passed = cli(*prod_run, env=env, cwd=project)
         assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr
-        assert psql(prod.url, "SELECT enabled FROM ops.maintenance").strip() == "f"
+        assert psql(prod.url, "SELECT enabled FROM dixis_maintenance.flag").strip() == "f"
         # a new migration after the staging pass: production refuses again
         extra = project / "app" / "prisma" / "migrations" / "20250501090000_noop"
         extra.mkdir()
