@@ -8,12 +8,15 @@ checks confirmation, secrets or locks: callers apply ``gates`` first.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import getpass
 import hashlib
 import secrets
+import shutil
 import socket
 import subprocess
+import sysconfig
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,6 +168,9 @@ def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) 
     """The environment shared by every block: the caller's, the runbook's variables, ``env``."""
     env = dict(environ)
     env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_WORKDIR=str(runbook.workdir))
+    scripts = sysconfig.get_path("scripts")
+    if not shutil.which("runbook-checks", path=env.get("PATH")) and scripts and Path(scripts, "runbook-checks").exists():
+        env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), scripts) if p)  # blocks can call runbook-checks itself
     for name, value in runbook.env:
         env[name] = Template(value).safe_substitute(env)
     return env

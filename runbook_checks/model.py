@@ -88,6 +88,8 @@ class Block:
     after: str | None = None
     #: exit code with which this check says "migrations are pending" (it then passes)
     pending_exit: int | None = None
+    #: database kinds a rehearsal runs this block on (empty: every kind)
+    rehearse_db: tuple[str, ...] = ()
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 
