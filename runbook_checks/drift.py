@@ -372,7 +372,7 @@ class Difference:
         """``index "x" on "t"``, ``column "c" on "t"``, ``default of column "c" on "t"``, ``table "t"`` …"""
         definition = self.expected or self.actual or ""
         kind = _constraint_label(definition) if self.kind == "constraint" else self.kind
-        on = f' on "{self.table}"' if self.table else ""
+        on = f' on "{self.table}"' if self.table and self.kind != "table" else ""
         if self.kind == "default":
             return f'default of column "{self.name}"{on}'
         return f'{kind} "{self.name}"{on}'
