@@ -15,7 +15,7 @@ import pytest
 
 from runbook_checks.sandbox import postgres
 
-from .conftest import clean_env
+from .conftest import clean_env, fence, front
 from .test_prisma import APP, MIGRATIONS, app_installed, blocks, project, psql, records, staging  # noqa: F401 (fixtures)
 
 PASSWORD = "dr1ft-S3cret/pa$$:w@rd"
@@ -175,3 +175,12 @@ def test_the_runbooks_drift_block_fails_a_run_after_a_hand_made_change(cli, proj
     others = {b["id"]: b["status"] for b in records(project)[1]["blocks"] if b["id"] != "schema-drift"}
     assert "failed" not in others.values()  # every other read-only check still passes: only the drift block sees it
     assert_no_secret(result.stdout, result.stderr, (project / "runbook-results" / "db-migration-staging.jsonl").read_text())
+
+
+def test_rehearse_db_names_database_kinds_or_is_a_problem_at_its_line(cli, write):
+    good = write(front(fence("d", "check", "runbook-checks drift", "rehearse-db=postgres") + fence("e", "check", "true", 'rehearse-db="pglite,postgres"')))
+    assert cli("lint", good).returncode == 0
+    bad = write(front(fence("d", "check", "runbook-checks drift", "rehearse-db=mysql")), name="bad.md")
+    result = cli("lint", bad)
+    assert result.returncode == 2
+    assert result.stdout == f"{bad}:8: block 'd': rehearse-db='mysql' must name database kinds, comma-separated: pglite, postgres\n"
