@@ -452,7 +452,7 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str | No
     against the estimates; the database is stopped and removed even on failure or Ctrl-C.
     """
     from .errors import UsageProblem
-    from .execute import plan_run
+    from .execute import PlannedBlock, plan_run
     from .gates import RunLock, check_secrets
     from .ledger import results_dir
     from .lint import load_runbook
@@ -465,7 +465,9 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str | No
         raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
     if database_url:
         _refuse_a_real_database(runbook, database_url)
-    plan = plan_run(runbook, execute=True)
+    kind = "postgres" if database_url else db
+    plan = [PlannedBlock(p.block, False, f"rehearse-db={','.join(p.block.rehearse_db)}: not run in a rehearsal on {kind}")
+            if p.run and p.block.rehearse_db and kind not in p.block.rehearse_db else p for p in plan_run(runbook, execute=True)]
     _something_to_run(plan)
     _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
@@ -558,6 +560,51 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     for e in found:
         console.print(f"  {e.title} — {runbook.path}:{e.line} (#{e.id})\n    {e.advice[:300]}", highlight=False, markup=False)
     sys.exit(1)
+
+
+@main.command("drift")
+@click.option("--migrations", "migrations", type=click.Path(), default="prisma/migrations", show_default=True, metavar="DIR",
+              help="The migrations folder (Prisma's layout: DIR/NAME/migration.sql).")
+@click.option("--url-env", "url_env", default="DATABASE_URL", show_default=True, metavar="VAR",
+              help="Name of the environment variable holding the target's postgresql:// URL (the URL itself never goes on a "
+                   "command line; its password is never printed). Its ?schema= names the schema compared (default public).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output as text lines or as JSON.")
+@_errors
+def drift_cmd(migrations: str, url_env: str, fmt: str) -> None:
+    """Is the live schema still what its applied migrations make it? Read which
+    migrations the target has applied (Prisma's _prisma_migrations), apply exactly those
+    to a throwaway PostgreSQL 15 cluster, dump both schemas with pg_dump --schema-only
+    and compare them object by object: one "drift:" line per table, column, default,
+    constraint, index (…) that differs. Migrations in DIR not applied yet are listed as
+    "pending", which is not drift. The target is only read.
+
+    \b
+    Exit codes:
+      0  no drift (pending migrations allowed)
+      1  drift: a differing object, or a migration that failed, was modified
+         after it was applied, or is applied but missing from DIR
+      2  nothing was compared: VAR unset or not a postgresql:// URL, DIR
+         missing, the target unreachable or refusing, pg_dump missing or older
+         than the server, or an applied migration that does not apply to a
+         fresh database
+    """
+    from .drift import DriftError, check_drift
+    from .redact import Redactor
+
+    redact = Redactor.for_secrets([url_env], os.environ)
+    url = os.environ.get(url_env)
+    if not url:
+        raise CliError(f"${url_env} is not set: export the target's postgresql:// URL in it (or name another variable with --url-env)", EXIT_USAGE)
+    try:
+        report = check_drift(url, Path(migrations))
+    except DriftError as exc:
+        raise CliError(redact(f"drift not checked: {exc}"), exc.exit_code) from None
+    if fmt == "json":
+        click.echo(redact(json.dumps(report.to_dict(), indent=2)))
+    else:
+        for line in report.lines():
+            click.echo(redact(line))
+    sys.exit(report.exit_code)
 
 
 @main.command("verify")

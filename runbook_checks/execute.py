@@ -8,10 +8,12 @@ checks confirmation, secrets or locks: callers apply ``gates`` first.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import getpass
 import hashlib
 import secrets
+import shutil
 import socket
 import subprocess
 import sysconfig
@@ -176,9 +178,8 @@ def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) 
     env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_WORKDIR=str(runbook.workdir),
                RUNBOOK_PATH=str(runbook.path.resolve()))
     scripts = sysconfig.get_path("scripts")
-    path = env.get("PATH", "")
-    if scripts and scripts not in path.split(":"):
-        env["PATH"] = f"{path}:{scripts}" if path else scripts
+    if not shutil.which("runbook-checks", path=env.get("PATH")) and scripts and Path(scripts, "runbook-checks").exists():
+        env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), scripts) if p)  # blocks can call runbook-checks (and squawk) itself
     for name, value in runbook.env:
         env[name] = Template(value).safe_substitute(env)
     return env

@@ -90,6 +90,8 @@ class Block:
     pending_exit: int | None = None
     #: on a check whose code names a mutating command: why it only reads (lint's mutating-check rule)
     read_only: str | None = None
+    #: database kinds a rehearsal runs this block on (empty: every kind)
+    rehearse_db: tuple[str, ...] = ()
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 

@@ -39,7 +39,10 @@ BLOCK_ATTRIBUTES = {
     "after": "id of a step whose result this check verifies: when that step has not run in this attempt and a pending-exit check reported pending migrations, this check is skipped",
     "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
     "read-only": "on a .check whose code names a mutating command (lint's mutating-check rule): why it only reads, e.g. read-only=\"prints the SQL, runs nothing\"",
+    "rehearse-db": "database kinds a rehearsal runs this block on, comma-separated: pglite, postgres (default: both); on another it is skipped",
 }
+#: the database kinds ``rehearse-db=`` names (``sandbox.DB_KINDS``; ``--database-url`` counts as postgres)
+REHEARSE_DBS = ("pglite", "postgres")
 #: Keys of the ``runbook:`` mapping in the front matter.
 RUNBOOK_KEYS = {
     "id": "runbook id, used for the ledger file name (default: the file name, lower-cased)",
@@ -675,6 +678,7 @@ class _Parser:
             after=values.get("after"),
             pending_exit=values.get("pending-exit"),
             read_only=values.get("read-only"),
+            rehearse_db=values.get("rehearse-db", ()),
             sha256=sha256_text(digest_src),
         )
 
@@ -707,6 +711,12 @@ class _Parser:
                 self.problem(line, f"{where} must be exit codes 0-255, comma-separated")
                 return None
             return codes
+        if key == "rehearse-db":
+            kinds = tuple(k.strip() for k in raw.split(","))
+            if not all(k in REHEARSE_DBS for k in kinds):
+                self.problem(line, f"{where} must name database kinds, comma-separated: {', '.join(REHEARSE_DBS)}")
+                return None
+            return kinds
         if key == "pending-exit":
             if not raw.isdigit() or not 1 <= int(raw) <= 255:
                 self.problem(line, f"{where} must be an exit code from 1 to 255")
