@@ -88,6 +88,8 @@ class Block:
     after: str | None = None
     #: exit code with which this check says "migrations are pending" (it then passes)
     pending_exit: int | None = None
+    #: a read-only check that also runs in ``run --dry-run`` (``preview=yes``); never a step
+    preview: bool = False
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 

@@ -38,6 +38,7 @@ BLOCK_ATTRIBUTES = {
     "needs": "id of an earlier block that must have passed in the same run, else this block is skipped",
     "after": "id of a step whose result this check verifies: when that step has not run in this attempt and a pending-exit check reported pending migrations, this check is skipped",
     "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
+    "preview": "yes on a read-only .check: it also runs in run --dry-run (a safe preview: the target's pending migrations, a lint...); never on a .step",
 }
 #: Keys of the ``runbook:`` mapping in the front matter.
 RUNBOOK_KEYS = {
@@ -513,6 +514,9 @@ class _Parser:
                 self.problem(line, f"block {block.id!r}: after={block.after!r} is not the id of an earlier .step" + _suggest(block.after, steps))
             if block.pending_exit is not None and (block.kind != CHECK or block.pending_exit in block.exit_codes):
                 self.problem(line, f"block {block.id!r}: pending-exit belongs on a .check, with a code that is not also in exit=")
+            if block.preview and block.kind != CHECK:
+                self.problem(line, f"block {block.id!r}: preview=yes marks a read-only .check that also runs in a dry run; a .step "
+                                   "changes things and never runs in a dry run: remove preview=yes or make the block a .check")
             seen[block.id] = line
             blocks.append(block)
         return tuple(blocks)
@@ -598,6 +602,7 @@ class _Parser:
             needs=values.get("needs"),
             after=values.get("after"),
             pending_exit=values.get("pending-exit"),
+            preview=values.get("preview", False),
             sha256=sha256_text(digest_src),
         )
 
@@ -635,6 +640,11 @@ class _Parser:
                 self.problem(line, f"{where} must be an exit code from 1 to 255")
                 return None
             return int(raw)
+        if key == "preview":
+            if raw not in ("yes", "no"):
+                self.problem(line, f"{where} must be yes or no")
+                return None
+            return raw == "yes"
         if key == "retries":
             if not raw.isdigit() or int(raw) > 10:
                 self.problem(line, f"{where} must be a whole number from 0 to 10")
