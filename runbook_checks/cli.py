@@ -115,7 +115,8 @@ def list_cmd(path: str, fmt: str) -> None:
 
     runbook = load_runbook(path)
     rows = [
-        {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex}
+        {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex,
+         "preview": b.preview}
         for b in runbook.blocks
     ]
     entries = [{"id": e.id, "title": e.title, "line": e.line, "match": e.match, "exit": list(e.exit_codes), "blocks": list(e.blocks),
@@ -280,10 +281,12 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
     def say(text: str = "") -> None:
         click.echo(text, file=out)
 
-    say(f"Dry run of {runbook.id} ({runbook.environment}) in {runbook.workdir}: nothing that changes anything is executed, nothing is recorded.")
-    if runbook.target:
-        say(f"Target: {target} (from ${source})" if target else
-            (f"Target: ${source} is not set, so the dry run cannot name the database" if not os.environ.get(source or "") else f"Target: ${source} is not a database URL (host, port, database)"))
+    say(f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — a dry run: nothing that changes anything is executed, nothing is recorded.")
+    if runbook.target and target:
+        say(f"Target: {target} (from ${source})")
+    elif runbook.target:
+        say(f"Target: ${source} is not set, so the dry run cannot name the database" if not os.environ.get(source or "")
+            else f"Target: ${source} is not a database URL (host, port, database)")
     for p in plan:
         b = p.block
         if p.run:

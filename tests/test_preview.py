@@ -55,11 +55,12 @@ def test_lint_refuses_preview_on_a_step_and_a_bad_value(cli, write, kind, value,
     assert result.returncode == 2 and f"{path}:11: {message}" in result.stdout, result.stdout
 
 
-def test_list_and_parse_keep_the_preview_flag(write):
+def test_list_and_parse_keep_the_preview_flag(cli, write):
     from runbook_checks.lint import load_runbook
 
-    runbook = load_runbook(write(front(fence("a", "check", "true", "preview=yes") + fence("b", "check", "true", "preview=no") + fence("c", "check", "true"))))
-    assert [b.preview for b in runbook.blocks] == [True, False, False]
+    path = write(front(fence("a", "check", "true", "preview=yes") + fence("b", "check", "true", "preview=no") + fence("c", "check", "true")))
+    assert [b.preview for b in load_runbook(path).blocks] == [True, False, False]
+    assert [b["preview"] for b in json.loads(cli("list", path, "--format", "json").stdout)["blocks"]] == [True, False, False]
 
 
 # -- dry runs ---------------------------------------------------------------------------------------
