@@ -186,6 +186,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     """
     from .errors import UsageProblem
     from .execute import plan_run
+    from .gates import check_secrets
     from .ledger import results_dir
     from .lint import load_runbook
 
@@ -195,9 +196,10 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
-        if execute and confirm is not None:  # a dry run with the token checks the gates a real run would, secrets aside
-            with _hints_for_refusals(runbook):
+        with _hints_for_refusals(runbook):
+            if execute and confirm is not None:  # a dry run with the token checks the gates a real run would, missing secrets aside
                 _gates(runbook, execute, confirm, results, secrets=False)
+            check_secrets(runbook, os.environ, missing_ok=True)  # a value that could not be masked still refuses
         sys.exit(_dry_run(runbook, plan, path=path, fmt=fmt, quiet=quiet, grace=grace))
     _something_to_run(plan)
     with _hints_for_refusals(runbook):
@@ -216,9 +218,9 @@ def _gates(runbook: Any, execute: bool, confirm: str | None, results: str, *, se
             if secrets:  # refused before the question, which names the database the secret points at
                 check_secrets(runbook, os.environ)
             target = target_named(runbook, os.environ)
-            on = target or (f"the database of {runbook.target} (not set)" if runbook.target else "its environment")
+            on = f"({runbook.environment}) on {target}" if target else f"on {runbook.environment}"
             try:
-                confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} ({runbook.environment}) on {on}",
+                confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} {on}",
                                        default="", show_default=False, err=True)
             except click.Abort:
                 raise CliError("interrupted at the confirmation prompt; nothing was executed", EXIT_INTERRUPTED) from None

@@ -131,14 +131,14 @@ def missing_secrets(runbook: Runbook, environ: Mapping[str, str]) -> list[str]:
     return [name for name in runbook.secrets if not environ.get(name, "").strip()]
 
 
-def check_secrets(runbook: Runbook, environ: Mapping[str, str]) -> None:
+def check_secrets(runbook: Runbook, environ: Mapping[str, str], *, missing_ok: bool = False) -> None:
     """Every declared secret must be set (and non-empty) before anything executes, and be
     valid UTF-8: the shapes programs print other bytes in cannot all be known, so such a
-    value could not be promised to be masked."""
+    value could not be promised to be masked. ``missing_ok`` (a dry run): only the second."""
     from .redact import non_utf8
 
     missing = missing_secrets(runbook, environ)
-    if missing:
+    if missing and not missing_ok:
         names = ", ".join(missing)
         raise GateRefused(
             f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {names}, which are not set. "

@@ -119,6 +119,11 @@ def test_dry_run_with_the_token_still_applies_the_gates_but_not_the_secret(cli, 
     assert PASSWORD not in wrong.stderr and ran(tmp_path) == []
 
 
+def test_dry_run_still_refuses_a_secret_that_could_not_be_masked(cli, write, tmp_path):
+    result = cli("run", small(write, tmp_path), "--dry-run", env=clean_env(DB="postgresql://app:p\udce4ss@h/db"))
+    assert result.returncode == 2 and "is not valid UTF-8" in result.stderr and ran(tmp_path) == []
+
+
 # -- the confirmation names the target ----------------------------------------------------------------
 
 def on_a_terminal(args: list[str], typed: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
