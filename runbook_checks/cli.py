@@ -172,11 +172,13 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--only", multiple=True, metavar="ID", help="Run only this block (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run this block (repeatable).")
 @click.option("--from", "from_id", metavar="ID", help="Resume: start at this block; earlier blocks are recorded as not re-run.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and the commands; execute nothing.")
+@click.option("--dry-run", is_flag=True, help="Preview: print the plan, the target and what each block checks; run only the preview=yes "
+              "checks (read-only, when the secrets are set); change and record nothing.")
+@click.option("--no-preview", is_flag=True, help="With --dry-run: do not run the preview=yes checks either (the plan and the gates only).")
 @_run_options
 @_errors
 def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
-            dry_run: bool, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
+            dry_run: bool, no_preview: bool, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
     in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
     if everything that ran passed.
@@ -194,13 +196,15 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     results = str(results_dir(runbook, results))
     if confirm is not None and not execute:
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
+    if no_preview and not dry_run:
+        raise UsageProblem("--no-preview is only used with --dry-run")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
         with _hints_for_refusals(runbook):
             if execute and confirm is not None:  # a dry run with the token checks the gates a real run would, missing secrets aside
                 _gates(runbook, execute, confirm, results, secrets=False)
             check_secrets(runbook, os.environ, missing_ok=True)  # a value that could not be masked still refuses
-        sys.exit(_dry_run(runbook, plan, path=path, fmt=fmt, quiet=quiet, grace=grace))
+        sys.exit(_dry_run(runbook, plan, path=path, fmt=fmt, quiet=quiet, grace=grace, previews=not no_preview))
     _something_to_run(plan)
     with _hints_for_refusals(runbook):
         _gates(runbook, execute, confirm, results)
@@ -260,11 +264,13 @@ def _expectations(block: Any) -> str:
     return "; ".join(parts) + (f" — evidence for: {block.criterion}" if block.criterion else "")
 
 
-def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool, grace: float) -> int:
+def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool, grace: float, previews: bool = True) -> int:
     """``run --dry-run``: print the plan, what each block would check, the target and the
-    missing secrets (not an error); with every secret set, run the planned ``preview=yes``
-    checks (read-only) and show their output. Nothing else executes; nothing is recorded
-    (no lock, no ledger, no JUnit, no step summary). Returns 1 when a preview failed, else 0."""
+    missing secrets (not an error); with every secret set (and ``previews``), run the planned
+    ``preview=yes`` checks (read-only) and show their output. Nothing else executes; nothing
+    is recorded (no lock, no ledger, no JUnit, no step summary). Returns 1 when a preview
+    failed, else 0."""
+    wanted = previews
     from .console import PlainReporter
     from .execute import PlannedBlock, run_plan
     from .failure import PREVIEW, failures
@@ -277,7 +283,7 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
     target = target_named(runbook, os.environ)
     source = variable(runbook.target) if runbook.target else None
     previews = [p.block.id for p in plan if p.run and p.block.preview]
-    runs_previews = bool(previews) and not missing
+    runs_previews = bool(previews) and not missing and wanted
     out = sys.stderr if fmt == "json" else sys.stdout
 
     def say(text: str = "") -> None:
@@ -301,7 +307,9 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
             say(f"\n  SKIP {b.id} ({b.kind})  {p.reason}")
     if missing:
         say(f"\nSecret(s) not set: {', '.join(missing)} — a real run would refuse" +
-            (f"; set {'it' if len(missing) == 1 else 'them'} to run the preview check(s) {', '.join(previews)} here." if previews else "."))
+            (f"; set {'it' if len(missing) == 1 else 'them'} to run the preview check(s) {', '.join(previews)} here." if previews and wanted else "."))
+    if previews and not wanted:
+        say(f"\nPreview check(s) not run (--no-preview): {', '.join(previews)}")
     record = None
     if runs_previews:
         say(f"\nPreview: the read-only check(s) marked preview=yes run now{f' against {target}' if target else ''}:")

@@ -102,6 +102,15 @@ def test_dry_run_previews_follow_only_and_skip(cli, write, tmp_path):
     assert "SKIP peek (check)  skipped by --skip" in result.stdout
 
 
+def test_no_preview_leaves_the_previews_out(cli, write, tmp_path):
+    path = small(write, tmp_path)
+    result = cli("run", path, "--dry-run", "--no-preview", "--execute", "--confirm", "GO-OK", env=clean_env(DB=URL))
+    assert result.returncode == 0 and ran(tmp_path) == [] and "Preview check(s) not run (--no-preview): peek" in result.stdout
+    assert f"Target: {TARGET} (from $DB)" in result.stdout
+    alone = cli("run", path, "--no-preview", env=clean_env(DB=URL))
+    assert alone.returncode == 2 and "--no-preview is only used with --dry-run" in alone.stderr and ran(tmp_path) == []
+
+
 def test_a_failing_preview_exits_1_with_its_report_and_records_nothing(cli, write, tmp_path):
     path = small(write, tmp_path, pending_code="echo 'error: cannot read the migration log' >&2; exit 1")
     result = cli("run", path, "--dry-run", env=clean_env(DB=URL))
