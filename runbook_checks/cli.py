@@ -126,7 +126,8 @@ def list_cmd(path: str, fmt: str) -> None:
 
     runbook = load_runbook(path)
     rows = [
-        {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex}
+        {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex,
+         "preview": b.preview}
         for b in runbook.blocks
     ]
     entries = [{"id": e.id, "title": e.title, "line": e.line, "match": e.match, "exit": list(e.exit_codes), "blocks": list(e.blocks),
@@ -182,11 +183,13 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--only", multiple=True, metavar="ID", help="Run only this block (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run this block (repeatable).")
 @click.option("--from", "from_id", metavar="ID", help="Resume: start at this block; earlier blocks are recorded as not re-run.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and the commands; execute nothing.")
+@click.option("--dry-run", is_flag=True, help="Preview: print the plan, the target and what each block checks; run only the preview=yes "
+              "checks (read-only, when the secrets are set); change and record nothing.")
+@click.option("--no-preview", is_flag=True, help="With --dry-run: do not run the preview=yes checks either (the plan and the gates only).")
 @_run_options
 @_errors
 def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
-            dry_run: bool, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
+            dry_run: bool, no_preview: bool, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
     in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
     if everything that ran passed.
@@ -196,6 +199,7 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     """
     from .errors import UsageProblem
     from .execute import plan_run
+    from .gates import check_secrets
     from .ledger import results_dir
     from .lint import load_runbook
 
@@ -203,14 +207,16 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     results = str(results_dir(runbook, results))
     if confirm is not None and not execute:
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")
+    if no_preview and not dry_run:
+        raise UsageProblem("--no-preview is only used with --dry-run")
     plan = plan_run(runbook, execute=execute, only=only, skip=skip, from_id=from_id)
     if dry_run:
         _mask_in_github(runbook, os.environ, sys.stderr if fmt == "json" else sys.stdout)
-        if execute and confirm is not None:  # a dry run with the token checks the gates a real run would
-            with _hints_for_refusals(runbook):
-                _gates(runbook, execute, confirm, results)
-        _print_plan(runbook, plan, fmt)
-        return
+        with _hints_for_refusals(runbook):
+            if execute and confirm is not None:  # a dry run with the token checks the gates a real run would, missing secrets aside
+                _gates(runbook, execute, confirm, results, secrets=False)
+            check_secrets(runbook, os.environ, missing_ok=True)  # a value that could not be masked still refuses
+        sys.exit(_dry_run(runbook, plan, path=path, fmt=fmt, quiet=quiet, grace=grace, previews=not no_preview))
     _something_to_run(plan)
     with _hints_for_refusals(runbook):
         _gates(runbook, execute, confirm, results)
@@ -229,19 +235,26 @@ def _mask_in_github(runbook: Any, environ: Any, stream: Any, redact: Any = None)
         github.emit(github.mask_commands(forms), stream)
 
 
-def _gates(runbook: Any, execute: bool, confirm: str | None, results: str) -> None:
-    from .gates import check_confirmation, check_requirements, check_secrets
+def _gates(runbook: Any, execute: bool, confirm: str | None, results: str, *, secrets: bool = True) -> None:
+    """Refuse (exit 2) unless the confirmation, the ``requires`` gate and (``secrets``) the
+    secrets allow the run; asks for the token on a terminal, naming the target database."""
+    from .gates import check_confirmation, check_requirements, check_secrets, target_named
 
     if execute:
         if confirm is None and _interactive() and runbook.confirm is not None:
+            if secrets:  # refused before the question, which names the database the secret points at
+                check_secrets(runbook, os.environ)
+            target = target_named(runbook, os.environ)
+            on = f"({runbook.environment}) on {target}" if target else f"on {runbook.environment}"
             try:
-                confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} on {runbook.environment}",
+                confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} {on}",
                                        default="", show_default=False, err=True)
             except click.Abort:
                 raise CliError("interrupted at the confirmation prompt; nothing was executed", EXIT_INTERRUPTED) from None
-        check_confirmation(runbook, confirm)
+        check_confirmation(runbook, confirm, os.environ)
         check_requirements(runbook, Path(results), os.environ)
-    check_secrets(runbook, os.environ)
+    if secrets:
+        check_secrets(runbook, os.environ)
 
 
 @contextlib.contextmanager
@@ -265,27 +278,85 @@ def _something_to_run(plan: list[Any]) -> None:
         raise UsageProblem("nothing to run: every block is skipped" + (f" ({'; '.join(reasons)})" if reasons else " (the runbook has no tagged blocks)"))
 
 
-def _print_plan(runbook: Any, plan: list[Any], fmt: str) -> None:
-    from .gates import missing_secrets
-    from .redact import Redactor
+def _expectations(block: Any) -> str:
+    """What a check asserts, in words: its exit codes and output expectations."""
+    parts = [f"exit {', '.join(str(c) for c in block.exit_codes)}" + (f" (or {block.pending_exit}: migrations pending)" if block.pending_exit is not None else "")]
+    parts += [f"output contains {block.expect!r}"] if block.expect else []
+    parts += [f"a line matches /{block.expect_regex}/"] if block.expect_regex else []
+    parts += [f"output lacks {block.forbid!r}"] if block.forbid else []
+    return "; ".join(parts) + (f" — evidence for: {block.criterion}" if block.criterion else "")
+
+
+def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool, grace: float, previews: bool = True) -> int:
+    """``run --dry-run``: print the plan, what each block would check, the target and the
+    missing secrets (not an error); with every secret set (and ``previews``), run the planned
+    ``preview=yes`` checks (read-only) and show their output. Nothing else executes; nothing
+    is recorded (no lock, no ledger, no JUnit, no step summary). Returns 1 when a preview
+    failed, else 0."""
+    wanted = previews
+    from .console import PlainReporter
+    from .execute import PlannedBlock, run_plan
+    from .failure import PREVIEW, failures
+    from .gates import missing_secrets, target_named
+    from .redact import Redactor, redact_record
+    from .target import variable
 
     redact = Redactor.for_secrets(runbook.secrets, os.environ)
     missing = missing_secrets(runbook, os.environ)
-    if fmt == "json":
-        click.echo(json.dumps({"runbook": runbook.id, "environment": runbook.environment, "missing_secrets": missing, "plan": [
-            {"id": p.block.id, "kind": p.block.kind, "line": p.block.line, "run": p.run, "reason": p.reason, "command": redact(p.block.code)} for p in plan]}, indent=2))
-        return
-    click.echo(f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — nothing will be executed:")
+    target = target_named(runbook, os.environ)
+    source = variable(runbook.target) if runbook.target else None
+    previews = [p.block.id for p in plan if p.run and p.block.preview]
+    runs_previews = bool(previews) and not missing and wanted
+    out = sys.stderr if fmt == "json" else sys.stdout
+
+    def say(text: str = "") -> None:
+        click.echo(text, file=out)
+
+    say(f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — a dry run: nothing that changes anything is executed, nothing is recorded.")
+    if runbook.target and target:
+        say(f"Target: {target} (from ${source})")
+    elif runbook.target:
+        say(f"Target: ${source} is not set, so the dry run cannot name the database" if not os.environ.get(source or "")
+            else f"Target: ${source} is not a database URL (host, port, database)")
     for p in plan:
+        b = p.block
         if p.run:
-            gate = " (after confirmation)" if p.block.kind == "step" else ""
-            click.echo(f"\n  RUN  {p.block.id} ({p.block.kind}){gate}  {p.block.location}")
-            for line in redact(p.block.code).rstrip("\n").splitlines():
-                click.echo(f"       $ {line}")
+            when = " (after confirmation)" if b.kind == "step" else " (preview: runs now)" if b.preview and runs_previews else " (preview)" if b.preview else ""
+            say(f"\n  RUN  {b.id} ({b.kind}){when}  {b.location}")
+            for line in redact(b.code).rstrip("\n").splitlines():
+                say(f"       $ {line}")
+            say(f"       checks: {_expectations(b)}")
         else:
-            click.echo(f"\n  SKIP {p.block.id} ({p.block.kind})  {p.reason}")
+            say(f"\n  SKIP {b.id} ({b.kind})  {p.reason}")
     if missing:
-        click.echo(f"\nwarning: secret(s) not set: {', '.join(missing)} — a real run would refuse", err=True)
+        say(f"\nSecret(s) not set: {', '.join(missing)} — a real run would refuse" +
+            (f"; set {'it' if len(missing) == 1 else 'them'} to run the preview check(s) {', '.join(previews)} here." if previews and wanted else "."))
+    if previews and not wanted:
+        say(f"\nPreview check(s) not run (--no-preview): {', '.join(previews)}")
+    record = None
+    if runs_previews:
+        say(f"\nPreview: the read-only check(s) marked preview=yes run now{f' against {target}' if target else ''}:")
+        for note in redact.notes:
+            click.echo(f"warning: {note}", err=True)
+        only = [PlannedBlock(p.block, p.run and p.block.preview, None if p.run and p.block.preview else "dry run: not executed") for p in plan]
+        record = redact_record(run_plan(runbook, only, environ=os.environ, redactor=redact, observer=PlainReporter(out, quiet), mode=MODE_CHECK,
+                                        grace=grace), redact)
+        if record.status == RUN_INTERRUPTED:
+            raise CliError("interrupted: the preview checks were stopped; nothing was recorded", EXIT_INTERRUPTED)
+        for report in failures(runbook, record.blocks, path=path, mode=PREVIEW, redact=redact):
+            say("\n✘ " + report.text(output=quiet))
+    ran = [b for b in record.blocks if b.id in previews] if record else []
+    failed = [b.id for b in ran if b.status != "passed"]
+    if ran:
+        say(f"\nPREVIEW {'FAILED' if failed else 'PASSED'}: {len(ran) - len(failed)} of {len(ran)} preview check(s) passed; nothing was recorded")
+    if fmt == "json":
+        click.echo(json.dumps({
+            "runbook": runbook.id, "environment": runbook.environment, "target": target, "target_from": source, "missing_secrets": missing,
+            "plan": [{"id": p.block.id, "kind": p.block.kind, "line": p.block.line, "run": p.run, "reason": p.reason, "preview": p.block.preview,
+                      "command": redact(p.block.code)} for p in plan],
+            "previews": [{"id": b.id, "status": b.status, "exit_code": b.exit_code, "reason": b.reason, "output": b.output} for b in ran],
+        }, indent=2))
+    return EXIT_FAILED if failed else 0
 
 
 def _check_writable(junit: str | None) -> None:
@@ -525,7 +596,8 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     from .gates import check_secrets
     from .lint import load_runbook
     from .redact import Redactor
-    from .troubleshoot import applies, failure_text, search
+    from .model import FAILED, TIMED_OUT
+    from .troubleshoot import diagnosis, summary_line
 
     runbook = load_runbook(path)
     diagnostics = {block_id: e for e in runbook.entries for block_id in e.diagnostics}
@@ -540,21 +612,20 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
         raise CliError("interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded "
                        "and nothing was recorded", EXIT_INTERRUPTED)
     console = Console(soft_wrap=True)
-    found = []
+    found: list[Any] = []
     for result in record.blocks:
         if result.id not in diagnostics or result.status == "passed":
             continue
-        text = failure_text(result)
-        owner = diagnostics[result.id]
-        matched = [e for e in runbook.entries if e is owner or applies(e, None, text, result.exit_code) and not e.blocks]
-        for e in matched:
-            if e not in found:
-                found.append(e)
-        evidence = next((line for line in result.output.splitlines() if owner.match and search(owner.match, line)), None)
-        evidence = evidence or (result.output.strip().splitlines() or [result.reason or result.status])[-1]
+        if result.status not in (FAILED, TIMED_OUT):  # needs= a check that failed: not run, so it says nothing
+            console.print(f"– {result.id}: {result.reason or result.status}", highlight=False, markup=False)
+            continue
+        matched = diagnosis(runbook, result, diagnostics[result.id])
+        found += [e for e in matched if e not in found]
+        evidence = summary_line(result, [e.match for e in matched if e.match])
         console.print(f"✘ {result.id}: {evidence} → {', '.join(e.title for e in matched)}", highlight=False, markup=False)
     if not found:
-        console.print(f"\nno troubleshooting entry applies: {len(record.blocks)} diagnostic check(s) passed", highlight=False, markup=False)
+        passed = sum(1 for r in record.blocks if r.id in diagnostics and r.status == "passed")
+        console.print(f"\nno troubleshooting entry applies: {passed} diagnostic check(s) passed", highlight=False, markup=False)
         return
     console.print(f"\n{len(found)} troubleshooting entr{'y applies' if len(found) == 1 else 'ies apply'}:", highlight=False, markup=False)
     for e in found:

@@ -95,14 +95,28 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
     return problems
 
 
-def check_confirmation(runbook: Runbook, token: str | None) -> None:
-    """Steps run only when ``token`` equals the runbook's ``confirm`` byte for byte."""
+def target_named(runbook: Runbook, environ: Mapping[str, str]) -> str | None:
+    """The database the runbook's steps would change, as ``target.named`` words it (host,
+    port, database; never the password), or ``None`` when it names none or it is unset."""
+    from .execute import runbook_env
+    from .redact import Redactor
+    from .target import named
+
+    text = named(runbook.target, runbook_env(runbook, environ, runbook.environment)) if runbook.target else None
+    return Redactor.for_secrets(runbook.secrets, environ)(text) if text else None  # a database named like a secret stays masked
+
+
+def check_confirmation(runbook: Runbook, token: str | None, environ: Mapping[str, str] | None = None) -> None:
+    """Steps run only when ``token`` equals the runbook's ``confirm`` byte for byte. A
+    refusal names the target database when ``environ`` sets it (``target_named``)."""
     where = f"{runbook.path}: runbook {runbook.id!r}"
     if runbook.confirm is None:
         raise GateRefused(f"{where} declares no 'runbook.confirm' token, so its steps cannot run. Nothing was executed.")
     expected = runbook.confirm
+    target = target_named(runbook, environ) if environ is not None else None
+    on = f" on {target}" if target else ""
     if token is None:
-        raise GateRefused(f"{where}: --execute needs the confirmation token. Run again with --confirm {expected}. Nothing was executed.")
+        raise GateRefused(f"{where}: --execute needs the confirmation token. Run again with --confirm {expected}. Nothing was executed{on}.")
     if token.encode("utf-8", "surrogatepass") != expected.encode("utf-8"):
         if token.strip() == expected:
             why = "it has extra whitespace"
@@ -110,19 +124,20 @@ def check_confirmation(runbook: Runbook, token: str | None) -> None:
             why = "the letter case differs"
         else:
             why = "it is a different word"
-        raise GateRefused(f"{where}: the confirmation token does not match ({why}); type exactly {expected}. Nothing was executed.")
+        raise GateRefused(f"{where}: the confirmation token does not match ({why}); type exactly {expected}. Nothing was executed{on}.")
 
 
 def missing_secrets(runbook: Runbook, environ: Mapping[str, str]) -> list[str]:
     return [name for name in runbook.secrets if not environ.get(name, "").strip()]
 
 
-def check_secrets(runbook: Runbook, environ: Mapping[str, str]) -> None:
+def check_secrets(runbook: Runbook, environ: Mapping[str, str], *, missing_ok: bool = False) -> None:
     """Every declared secret must be set (and non-empty) before anything executes, and be
     valid UTF-8: the shapes programs print other bytes in cannot all be known, so such a
-    value could not be promised to be masked. Raises ``GateRefused``."""
+    value could not be promised to be masked. ``missing_ok`` (a dry run): only the second.
+    Raises ``GateRefused``."""
     missing = missing_secrets(runbook, environ)
-    if missing:
+    if missing and not missing_ok:
         names = ", ".join(missing)
         raise GateRefused(
             f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {names}, which are not set. "

@@ -65,7 +65,8 @@ def problem_annotation(problem: Problem, level: str = "error") -> str:
 def failure_annotation(report: FailureReport) -> str:
     """The error annotation of a failed block (``failure.FailureReport``): on the block's
     fence line, titled with the block, with its reason, explaining entries and next command."""
-    message = "\n".join([f"{report.status}: {report.reason}", *report.entries, f"next: {report.next_command}"])
+    after = f"next: {report.next_command}" if report.next_command else f"ran after block {report.first_failure!r} failed"
+    message = "\n".join([f"{report.status}: {report.reason}", *report.entries, after])
     return annotation("error", message, file=report.path, line=report.line, title=f"block {report.block_id}")
 
 

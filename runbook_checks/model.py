@@ -92,6 +92,8 @@ class Block:
     read_only: str | None = None
     #: database kinds a rehearsal runs this block on (empty: every kind)
     rehearse_db: tuple[str, ...] = ()
+    #: a read-only check that also runs in ``run --dry-run`` (``preview=yes``); never a step
+    preview: bool = False
     #: SHA-256 of the block's code and attributes; a change makes old results stale
     sha256: str = ""
 

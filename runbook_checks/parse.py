@@ -40,6 +40,7 @@ BLOCK_ATTRIBUTES = {
     "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
     "read-only": "on a .check whose code names a mutating command (lint's mutating-check rule): why it only reads, e.g. read-only=\"prints the SQL, runs nothing\"",
     "rehearse-db": "database kinds a rehearsal runs this block on, comma-separated: pglite, postgres (default: both); on another it is skipped",
+    "preview": "yes on a read-only .check: it also runs in run --dry-run (a safe preview: the target's pending migrations, a lint...); never on a .step",
 }
 #: the database kinds ``rehearse-db=`` names (``sandbox.DB_KINDS``; ``--database-url`` counts as postgres)
 REHEARSE_DBS = ("pglite", "postgres")
@@ -588,6 +589,9 @@ class _Parser:
                 self.problem(line, f"block {block.id!r}: after={block.after!r} is not the id of an earlier .step" + _suggest(block.after, steps))
             if block.pending_exit is not None and (block.kind != CHECK or block.pending_exit in block.exit_codes):
                 self.problem(line, f"block {block.id!r}: pending-exit belongs on a .check, with a code that is not also in exit=")
+            if block.preview and block.kind != CHECK:
+                self.problem(line, f"block {block.id!r}: preview=yes marks a read-only .check that also runs in a dry run; a .step "
+                                   "changes things and never runs in a dry run: remove preview=yes or make the block a .check")
             seen[block.id] = line
             blocks.append(block)
         return tuple(blocks)
@@ -679,6 +683,7 @@ class _Parser:
             pending_exit=values.get("pending-exit"),
             read_only=values.get("read-only"),
             rehearse_db=values.get("rehearse-db", ()),
+            preview=values.get("preview", False),
             sha256=sha256_text(digest_src),
         )
 
@@ -722,6 +727,11 @@ class _Parser:
                 self.problem(line, f"{where} must be an exit code from 1 to 255")
                 return None
             return int(raw)
+        if key == "preview":
+            if raw not in ("yes", "no"):
+                self.problem(line, f"{where} must be yes or no")
+                return None
+            return raw == "yes"
         if key == "retries":
             if not raw.isdigit() or int(raw) > 10:
                 self.problem(line, f"{where} must be a whole number from 0 to 10")

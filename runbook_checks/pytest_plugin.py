@@ -141,7 +141,8 @@ class RunbookItem(pytest.Item):
         if not isinstance(excinfo.value, BlockFailed):
             return super().repr_failure(excinfo)
         run = self.config.stash[_STATE].runs[self.runbook.id]
-        return failure_report(self.runbook, excinfo.value.args[0], path=str(self.path), mode=run.session.mode, redact=run.redactor).text()
+        return failure_report(self.runbook, excinfo.value.args[0], path=str(self.path), mode=run.session.mode, redact=run.redactor,
+                              first_failure=run.session.failed_at).text()
 
 
 class _RunbookRun:
@@ -213,7 +214,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 else:
                     print(f"runbook-checks: warning: {runbook.path}: {note}", file=sys.stderr)
             if session.config.getoption("runbooks_execute"):
-                check_confirmation(runbook, session.config.getoption("runbooks_confirm"))
+                check_confirmation(runbook, session.config.getoption("runbooks_confirm"), os.environ)
                 check_requirements(runbook, state.results, os.environ)
             missing = missing_secrets(runbook, os.environ)
             if missing and session.config.getoption("runbooks_strict"):

@@ -74,4 +74,22 @@ def resolve(template: str | None, environ: Mapping[str, str]) -> dict[str, Any] 
     return {"from": name, "digest": digest(Template(template).safe_substitute({name: environ[name]}))}
 
 
-__all__ = ["digest", "identity", "resolve", "variable"]
+def named(template: str | None, environ: Mapping[str, str]) -> str | None:
+    """The runbook's target as a person reads it, ``database "dixis" at db.example.com:5432``
+    (from ``identity``: host, port and database; never the user name or the password);
+    ``None`` when the runbook names no target or its value is unset or not a database URL.
+    ``environ`` is the blocks' environment (``execute.runbook_env``), where ``${VAR}`` expands."""
+    if not template:
+        return None
+    name = variable(template)
+    if name is None or not environ.get(name):
+        return None
+    ident = identity(Template(template).safe_substitute({name: environ[name]}))
+    if ident is None:
+        return None
+    _, host, port, database = ident
+    host = f"[{host}]" if ":" in host else host
+    return f'database "{database}" at {host}:{port}' if database else f"the database server at {host}:{port}"
+
+
+__all__ = ["digest", "identity", "named", "resolve", "variable"]

@@ -49,6 +49,42 @@ def search(pattern: str, text: str) -> bool:
         return False
 
 
+def diagnosis(runbook: Runbook, result: BlockResult, owner: Entry) -> list[Entry]:
+    """The entries a failed diagnostic check (``result``, a check in ``owner``'s section)
+    names, matched on that check's own output and reason (``failure_text``) only:
+
+    - ``owner`` when its ``match=`` is found there (or it has none);
+    - every entry with no diagnostic check of its own that ``applies`` to the failure (a
+      wrong password fails the reachability check with the text the "wrong secret" entry
+      matches); an entry with diagnostics of its own is judged by those, never here;
+    - when neither names one, ``owner``: its check failed in a way no pattern foresaw.
+    """
+    text = failure_text(result)
+    found = [owner] if owner.match is None or search(owner.match, text) else []
+    found += [e for e in runbook.entries if e is not owner and not e.diagnostics and applies(e, result.id, text, result.exit_code)]
+    return found or [owner]
+
+
+#: lines a runtime prints around an error that say nothing about it: Node's version banner,
+#: stack frames, the source line and caret of an uncaught error, an error object's fields
+_NOISE = regex.compile(r"""^\s*(?:$|Node\.js\ v\d|at\ \S|\^+\s*$|[{}\[\]],?\s*$|(?:file://)?/\S+:\d+(?::\d+)?\s*$
+                        |Traceback\ \(most\ recent|File\ "|\.\.\.\ \d+\ more|throw\ |await\ )""", regex.X)
+_ERROR_WORDS = regex.compile(r"(?i)\b(?:error|fail(?:ed|ure)?|fatal|refused|denied|cannot|can't|could\ not|unable|does\ not\ exist|"
+                             r"not\ found|timed?\ ?out|invalid|unreachable|P\d{4})\b", regex.X)
+
+
+def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
+    """The line that says what went wrong: the first line an entry's pattern in ``patterns``
+    matches, else the first meaningful line with an error word (not a runtime's banner such
+    as ``Node.js v20``, a stack frame or a caret), else the last meaningful line, else the
+    result's reason or status."""
+    lines = [line.strip() for line in result.output.splitlines() if not _NOISE.match(line)]
+    for pattern in patterns:
+        if (hit := next((line for line in lines if search(pattern, line)), None)) is not None:
+            return hit
+    return next((line for line in lines if _ERROR_WORDS.search(line)), None) or (lines[-1] if lines else None) or result.reason or result.status
+
+
 def describe(runbook: Runbook, entry: Entry, width: int = 240) -> str:
     advice = entry.advice if len(entry.advice) <= width else entry.advice[: width - 1] + "…"
     return f"see: {entry.title} — {runbook.path}:{entry.line} (#{entry.id})" + (f"\n      {advice}" if advice else "")

@@ -30,8 +30,8 @@ def psql(url: str, sql: str) -> str:
     return subprocess.run([PSQL, url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True, timeout=60).stdout
 
 
-def pending(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["node", SCRIPT], cwd=APP, env=clean_env(DATABASE_URL=url), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+def pending(url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["node", SCRIPT, *args], cwd=APP, env=clean_env(DATABASE_URL=url), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,17 @@ def test_schema_parameter_selects_the_migration_log(cluster):
     assert pending(url).returncode == 3  # public now has no log: all pending
     quoted = pending(url_for(cluster.url, "schemas", "schema=Tenant-1"))
     assert (quoted.returncode, quoted.stdout) == (0, "No pending migrations: 3 migration(s) applied\n"), quoted.stderr
+
+
+def test_sql_flag_prints_each_pending_migrations_sql_after_the_list(cluster):
+    url = new_database(cluster, "partly", migrated=True)
+    psql(url, f"DELETE FROM _prisma_migrations WHERE migration_name = '{MIGRATIONS[2]}'")  # as if the last one were not deployed
+    result = pending(url, "--sql")
+    assert result.returncode == 3, result.stdout + result.stderr
+    sql = (APP / "prisma" / "migrations" / MIGRATIONS[2] / "migration.sql").read_text()
+    assert result.stdout == f"1 pending migration(s):\n  {MIGRATIONS[2]}\n\n-- prisma/migrations/{MIGRATIONS[2]}/migration.sql\n" + sql + ("" if sql.endswith("\n") else "\n")
+    assert pending(url).stdout == f"1 pending migration(s):\n  {MIGRATIONS[2]}\n"  # without the flag: the names only
+    nothing = pending(url_for(cluster.url, "migrated"), "--sql")
+    assert (nothing.returncode, nothing.stdout) == (0, "No pending migrations: 3 migration(s) applied\n")
+    bad = pending(url, "--sqll")
+    assert bad.returncode == 2 and "usage: pending-migrations.mjs [--sql]" in bad.stderr

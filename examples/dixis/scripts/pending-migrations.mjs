@@ -3,12 +3,21 @@
 // public). Never prints the URL or its password.
 // Exit 0: nothing pending; 3: migrations pending (listed); 1: a failed migration, a migration
 // applied on the database but unknown here, or the database could not be read.
-import { existsSync, readdirSync } from "node:fs";
+// --sql: after the list, print each pending migration's migration.sql, headed by a
+// "-- prisma/migrations/NAME/migration.sql" comment line (the output stays valid SQL).
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 
 const MIGRATIONS = fileURLToPath(new URL("../prisma/migrations/", import.meta.url));
+const args = process.argv.slice(2);
+const unknownArgs = args.filter((a) => a !== "--sql");
+if (unknownArgs.length) {
+  console.error(`usage: pending-migrations.mjs [--sql] (unknown: ${unknownArgs.join(" ")})`);
+  process.exit(2);
+}
+const withSql = args.includes("--sql");
 
 const url = process.env.DATABASE_URL;
 if (!url || !/^postgres(ql)?:\/\//.test(url)) {
@@ -82,6 +91,13 @@ try {
   } else if (pending.length) {
     console.log(`${pending.length} pending migration(s):`);
     for (const name of pending) console.log(`  ${name}`);
+    if (withSql) {
+      for (const name of pending) {
+        const sql = readFileSync(join(MIGRATIONS, name, "migration.sql"), "utf8");
+        console.log(`\n-- prisma/migrations/${name}/migration.sql`);
+        process.stdout.write(sql.endsWith("\n") ? sql : `${sql}\n`);
+      }
+    }
     process.exitCode = 3;
   } else {
     console.log(`No pending migrations: ${applied.size} migration(s) applied`);
