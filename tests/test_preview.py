@@ -217,7 +217,7 @@ def test_staging_dry_run_lists_the_pending_migrations_with_their_sql(cli, tmp_pa
     without = cli("run", STAGING, "--dry-run", "--results", results, cwd=ROOT)
     assert without.returncode == 0, without.stdout + without.stderr
     assert "Target: $DATABASE_URL_STAGING is not set" in without.stdout
-    assert "Secret(s) not set: DATABASE_URL_STAGING — a real run would refuse; set it to run the preview check(s) list-pending here." in without.stdout
+    assert "Secret(s) not set: DATABASE_URL_STAGING — a real run would refuse; set it to run the preview check(s) list-pending, lint-migrations here." in without.stdout
     with postgres() as db:
         result = cli("run", STAGING, "--dry-run", "--execute", "--results", results, env=clean_env(DATABASE_URL_STAGING=db.url), cwd=ROOT)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr
@@ -227,7 +227,7 @@ def test_staging_dry_run_lists_the_pending_migrations_with_their_sql(cli, tmp_pa
         for name in MIGRATIONS:  # each pending migration, then its SQL
             assert f"-- prisma/migrations/{name}/migration.sql" in out
         assert 'ALTER TABLE "orders" ADD COLUMN "total_cents" INTEGER;' in out
-        assert "PREVIEW PASSED: 1 of 1 preview check(s) passed" in out
+        assert "PREVIEW PASSED: 2 of 2 preview check(s) passed" in out and "squawk lints 3 pending migration(s)" in out
         assert "RUN  migrate-deploy (step) (after confirmation)" in out
         assert password(db.url) not in out + result.stderr
         # nothing changed, nothing recorded
@@ -262,7 +262,7 @@ def test_diagnose_with_a_wrong_password_names_only_the_wrong_secret(cli, app_ins
     assert code == 1 and named == ["Wrong secret (authentication failed)"], lines
     assert lines[0].startswith("✘ diag-reachable: ") and 'password authentication failed for user "postgres"' in lines[0]
     assert lines[0].endswith("→ Wrong secret (authentication failed)")
-    assert lines[1] == "– diag-failed-migrations: needs 'diag-reachable', which did not pass in this run"
+    assert lines[1:] == [f"– {d}: needs 'diag-reachable', which did not pass in this run" for d in ("diag-table-schemas", "diag-failed-migrations")]
     assert not any("Node.js" in line for line in lines)
 
 
@@ -273,7 +273,7 @@ def test_diagnose_with_the_server_down_names_only_unreachable(cli, app_installed
     code, lines, named = diagnosed(cli, url)
     assert code == 1 and named == ["Database unreachable (P1001)"], lines
     assert lines[0] == f"✘ diag-reachable: Can't reach database server at `127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}` (ECONNREFUSED) → Database unreachable (P1001)"
-    assert lines[1] == "– diag-failed-migrations: needs 'diag-reachable', which did not pass in this run"
+    assert lines[1:] == [f"– {d}: needs 'diag-reachable', which did not pass in this run" for d in ("diag-table-schemas", "diag-failed-migrations")]
 
 
 def test_diagnose_on_a_healthy_database_names_nothing(cli, app_installed):
