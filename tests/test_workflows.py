@@ -49,7 +49,7 @@ def test_workflow_matches_the_runbook(name, runbook_file):
     assert wf["concurrency"]["cancel-in-progress"] is False
     [job] = wf["jobs"].values()
     assert job["environment"] == runbook.environment
-    assert job["env"] == {name: f"${{{{ secrets.{name} }}}}" for name in runbook.secrets}
+    assert not any("secrets." in str(v) for v in job.get("env", {}).values())  # never job-wide: see below
     first, second = job["steps"][:2]
     assert first["name"] == "Confirm gate" and second["name"].startswith("Verify") and second["name"].endswith("secret")
 
@@ -71,6 +71,23 @@ def test_every_runbook_command_runs_through_runbook_checks(name, runbook_file):
     for s in run_steps:
         if "--execute" in s:
             assert '--confirm "$CONFIRM_TOKEN"' in s
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
+def test_a_secret_reaches_only_the_steps_that_run_a_runbook(name):
+    """npm, pip, pnpm setup and git steps never see a database secret: it is set on the steps
+    that run runbook-checks (and the gate that checks it is set), never on a job or workflow."""
+    wf = load(name)
+    assert not any("secrets." in str(v) for v in wf.get("env", {}).values())
+    for job in wf["jobs"].values():
+        assert not any("secrets." in str(v) for v in job.get("env", {}).values()), job.get("name")
+        for s in job.get("steps", []):
+            secret_env = {k for k, v in s.get("env", {}).items() if "secrets." in str(v)}
+            if secret_env:
+                runs_a_runbook = "runbook-checks " in s.get("run", "") or s.get("uses") == "./"
+                assert runs_a_runbook or s.get("name", "").startswith("Verify"), f"{name}: {s.get('name') or s.get('run')} sees {secret_env}"
+            elif "runbook-checks run" in s.get("run", "") and name in MIGRATIONS:
+                assert "--dry-run" in s["run"], f"{name}: {s.get('name')} runs a runbook without its secret"
 
 
 def gate(name: str, step_name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
