@@ -73,7 +73,8 @@ def test_tables_in_the_wrong_schema_lead_to_the_entry_and_its_check_names_the_sc
             subprocess.run(["psql", prod, "-v", "ON_ERROR_STOP=1", "-q", "-f", str(sql)], check=True, capture_output=True)
         assert set(schemas_of_app_tables(prod).values()) == {"ops"}
         env = clean_env(DATABASE_URL_STAGING=prod)
-        smoke = cli("run", staging(project), "--only", "generate", "--only", "app-smoke", "--only", "diag-table-schemas", env=env, cwd=project)
+        smoke = cli("run", staging(project), "--only", "generate", "--only", "app-smoke", "--only", "diag-reachable", "--only", "diag-table-schemas",
+                    env=env, cwd=project)  # diag-table-schemas needs diag-reachable
         diagnose = cli("diagnose", staging(project), env=env, cwd=project)
     assert smoke.returncode == 1
     run = blocks(records(project)[0])
