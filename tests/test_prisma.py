@@ -206,7 +206,7 @@ def test_wrong_password_fails_the_connection_check_without_printing_it(cli, proj
 def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one(cli, project):
     prod_run = ["run", production(project), "--execute", "--confirm", "DIXIS-PROD-OK", "--quiet"]
     with postgres(database="dixis_staging") as stage, postgres(database="dixis_prod") as prod:
-        env = clean_env(DATABASE_URL_STAGING=stage.url, DATABASE_URL_PROD=prod.url)
+        env = clean_env(DATABASE_URL_STAGING=stage.url, DATABASE_URL_PROD=prod.url, BACKUP_STORE=f"file://{project}/store")
         refused = cli(*prod_run, env=env, cwd=project)
         assert refused.returncode == 2
         assert "requires a passing migration of runbook 'db-migration-staging' (staging)" in refused.stderr
@@ -230,6 +230,22 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
     assert prod_record["maintenance-is-on"]["status"] == "passed" and prod_record["maintenance-is-off"]["status"] == "passed"
     dumps = list((project / "app" / "backups" / "production").glob("dixis-production-*.dump"))
     assert dumps and oct(dumps[0].stat().st_mode & 0o777) == "0o600"
+    # the dump left the runner: the backup store holds a byte-for-byte copy of each one taken
+    stored = {p.name: p.read_bytes() for p in (project / "store").glob("*.dump")}
+    assert stored == {d.name: d.read_bytes() for d in dumps} and not list((project / "store").glob("*.part"))
+    assert prod_record["backup-offsite"]["status"] == "passed"
+
+
+def test_a_backup_that_cannot_leave_the_runner_stops_production_before_maintenance(cli, project):
+    """BACKUP_STORE names a place the copy cannot go: the backup step passes, its copy fails,
+    and maintenance never starts (a rehearsal on PostgreSQL, which runs every step)."""
+    result = cli("rehearse", production(project), "--db", "postgres", env=clean_env(BACKUP_STORE="file:///proc/no-such-store"),
+                 cwd=project, timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    run = blocks(records(project, "db-migration-production")[0])
+    assert run["backup"]["status"] == "passed" and run["backup-offsite"]["status"] == "failed"
+    assert {run[b]["status"] for b in ("maintenance-on", "migrate-deploy")} == {"not-run"}
+    assert "/proc/no-such-store" in result.stdout  # the place it tried is named: a file:// store is no secret of its own
 
 
 @pytest.mark.parametrize("when, sig", [("start-up", signal.SIGINT), ("mid-run", signal.SIGINT), ("mid-run", signal.SIGHUP)])
@@ -287,7 +303,7 @@ def test_unreachable_database_leads_to_the_p1001_entry(cli, project):
 def test_production_rehearsal_on_pglite_leads_to_the_pg_dump_entry(cli, project):
     """pg_dump 15 refuses PGlite's PostgreSQL 18: the backup fails and the output names the
     entry that says to rehearse production with --db postgres."""
-    result = cli("rehearse", production(project), "--db", "pglite", cwd=project, timeout=300)
+    result = cli("rehearse", production(project), "--db", "pglite", env=clean_env(BACKUP_STORE=f"file://{project}/store"), cwd=project, timeout=300)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     backup = blocks(records(project, "db-migration-production")[0])["backup"]
     assert backup["status"] == "failed" and "server version mismatch" in backup["output"]

@@ -45,7 +45,7 @@ def test_role_named_ops_production_run_puts_the_tables_in_public(cli, project):
     with postgres() as db:
         prod = ops_database(db)
         arm_the_trap(prod)
-        env = clean_env(DATABASE_URL_STAGING=db.url, DATABASE_URL_PROD=prod)
+        env = clean_env(DATABASE_URL_STAGING=db.url, DATABASE_URL_PROD=prod, BACKUP_STORE=f"file://{project}/store")
         stage = cli("run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet", env=env, cwd=project)
         assert stage.returncode == 0, stage.stdout[-3000:]
         result = cli("run", production(project), "--execute", "--confirm", "DIXIS-PROD-OK", "--quiet", env=env, cwd=project, timeout=300)

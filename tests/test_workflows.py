@@ -122,9 +122,13 @@ def test_secret_gate(name, secret):
     step_name = "Verify staging secret" if "staging" in name else "Verify production secret"
     missing = gate(name, step_name, {})
     empty = gate(name, step_name, {secret: ""})
-    present = gate(name, step_name, {secret: "postgresql://u:p@h/db"})
+    others = {"BACKUP_STORE": "s3://bucket/dixis"} if "production" in name else {}
+    present = gate(name, step_name, {secret: "postgresql://u:p@h/db", **others})
     assert missing.returncode == 1 and empty.returncode == 1 and f"The secret {secret} is not set" in missing.stdout
-    assert present.returncode == 0 and "postgresql://" not in present.stdout
+    assert present.returncode == 0 and "postgresql://" not in present.stdout and "s3://" not in present.stdout
+    if others:  # production also needs where the backup goes
+        no_store = gate(name, step_name, {secret: "postgresql://u:p@h/db"})
+        assert no_store.returncode == 1 and "The secret BACKUP_STORE is not set" in no_store.stdout
 
 
 def test_ci_rehearses_lints_tests_and_publishes():
