@@ -47,7 +47,7 @@ def test_workflow_matches_the_runbook(name, runbook_file):
     assert wf["env"]["CONFIRM_TOKEN"] == runbook.confirm
     assert wf["env"]["RUNBOOK"] == f"docs/OPS/RUNBOOKS/{runbook_file}"
     assert wf["concurrency"]["cancel-in-progress"] is False
-    [job] = wf["jobs"].values()
+    job = wf["jobs"]["migrate"]
     assert job["environment"] == runbook.environment
     assert not any("secrets." in str(v) for v in job.get("env", {}).values())  # never job-wide: see below
     first, second = job["steps"][:2]
@@ -63,7 +63,7 @@ def test_every_runbook_command_runs_through_runbook_checks(name, runbook_file):
     for script in scripts:
         for command in commands:
             assert command not in script, f"{name} copies a runbook command: {command!r}"
-        assert "prisma" not in script and "pg_dump" not in script and "scripts/" not in script
+        assert "prisma" not in script and "pg_dump" not in script and "node scripts/" not in script
     run_steps = [s for s in scripts if "runbook-checks" in s]
     selected = {arg for s in run_steps for arg in s.split("--only ")[1:] for arg in [arg.split()[0]]}
     # every block has its step; recovery steps (a troubleshooting entry's .step) are no part of the migration
@@ -88,6 +88,32 @@ def test_a_secret_reaches_only_the_steps_that_run_a_runbook(name):
                 assert runs_a_runbook or s.get("name", "").startswith("Verify"), f"{name}: {s.get('name') or s.get('run')} sees {secret_env}"
             elif "runbook-checks run" in s.get("run", "") and name in MIGRATIONS:
                 assert "--dry-run" in s["run"], f"{name}: {s.get('name')} runs a runbook without its secret"
+
+
+def test_records_are_fetched_before_a_run_and_published_by_one_reusable_workflow():
+    """No workflow pushes to a branch itself: each run starts from the published records
+    (so chains continue and the production gate reads staging's evidence), and a job that
+    calls publish.yml after the run, whatever its outcome, publishes the records and rebuilds
+    the site (a push with GITHUB_TOKEN starts no workflow)."""
+    for name in sorted(p.name for p in WORKFLOWS.glob("*.yml")):
+        for s in steps(load(name)):
+            assert "git push" not in s.get("run", ""), f"{name}: {s.get('name')} pushes"
+    publish = load("publish.yml")
+    assert set(publish[True]) == {"workflow_call"} and publish["permissions"] == {}
+    assert "scripts/publish-records.sh incoming" in step(publish, "Verify and publish")["run"]
+    assert publish["jobs"]["site"]["needs"] == "records" and publish["jobs"]["deploy"]["needs"] == "site"
+    callers = {"staging-migration.yml": "migrate", "production-migration.yml": "migrate", "runbooks-ci.yml": "drift"}
+    for name, after in callers.items():
+        wf = load(name)
+        [caller] = [j for j in wf["jobs"].values() if j.get("uses") == "./.github/workflows/publish.yml"]
+        assert caller["needs"] == after and caller["if"].startswith("always()")
+        assert caller["permissions"] == {"contents": "write", "pages": "write", "id-token": "write"}
+        assert wf["permissions"] == {"contents": "read"}
+        run_steps = wf["jobs"][after]["steps"]
+        fetch = next(i for i, s in enumerate(run_steps) if "scripts/fetch-records.sh" in s.get("run", ""))
+        first_run = next(i for i, s in enumerate(run_steps) if "runbook-checks run" in s.get("run", ""))
+        assert fetch < first_run, name
+        assert any(s.get("uses", "").startswith("actions/upload-artifact@") and s.get("if") == "always()" for s in run_steps)
 
 
 def gate(name: str, step_name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
