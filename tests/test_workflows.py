@@ -65,12 +65,20 @@ def test_every_runbook_command_runs_through_runbook_checks(name, runbook_file):
             assert command not in script, f"{name} copies a runbook command: {command!r}"
         assert "prisma" not in script and "pg_dump" not in script and "node scripts/" not in script
     run_steps = [s for s in scripts if "runbook-checks" in s]
+    action_steps = [s for s in steps(wf) if s.get("uses") == "./"]
     selected = {arg for s in run_steps for arg in s.split("--only ")[1:] for arg in [arg.split()[0]]}
+    selected |= {block for s in action_steps for block in s["with"]["only"].split()}
     # every block has its step; recovery steps (a troubleshooting entry's .step) are no part of the migration
     assert {b.id for b in runbook.blocks if not b.id.startswith("diag-") and b.id not in runbook.recovery_steps} <= selected
     for s in run_steps:
         if "--execute" in s:
             assert '--confirm "$CONFIRM_TOKEN"' in s
+    for s in action_steps:  # the workflow runs its blocks through its own composite action
+        assert s["with"]["runbook"] == "${{ env.RUNBOOK }}" and s["with"]["install"] == "false"
+        if s["with"].get("execute") == "true":
+            assert s["with"]["confirm"] == "${{ env.CONFIRM_TOKEN }}"
+    steps_of_steps = {b.id for b in runbook.blocks if b.kind == "step" and b.id not in runbook.recovery_steps}
+    assert steps_of_steps <= {b for s in action_steps if s["with"].get("execute") == "true" for b in s["with"]["only"].split()}
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
@@ -111,7 +119,7 @@ def test_records_are_fetched_before_a_run_and_published_by_one_reusable_workflow
         assert wf["permissions"] == {"contents": "read"}
         run_steps = wf["jobs"][after]["steps"]
         fetch = next(i for i, s in enumerate(run_steps) if "scripts/fetch-records.sh" in s.get("run", ""))
-        first_run = next(i for i, s in enumerate(run_steps) if "runbook-checks run" in s.get("run", ""))
+        first_run = next(i for i, s in enumerate(run_steps) if "runbook-checks run" in s.get("run", "") or s.get("uses") == "./")
         assert fetch < first_run, name
         assert any(s.get("uses", "").startswith("actions/upload-artifact@") and s.get("if") == "always()" for s in run_steps)
 
