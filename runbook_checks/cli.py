@@ -594,6 +594,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     from .errors import UsageProblem
     from .execute import PlannedBlock, run_plan
     from .gates import check_secrets
+    from . import github
     from .lint import load_runbook
     from .redact import Redactor
     from .model import FAILED, TIMED_OUT
@@ -607,7 +608,9 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
         check_secrets(runbook, os.environ)
     plan = [PlannedBlock(b, True) for b in runbook.blocks if b.id in diagnostics]
     redact = Redactor.for_secrets(runbook.secrets, os.environ)
-    record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet), mode=MODE_CHECK, grace=grace)
+    _mask_in_github(runbook, os.environ, sys.stdout, redact)
+    record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet, github=github.enabled(os.environ)),
+                      mode=MODE_CHECK, grace=grace)
     if record.status == RUN_INTERRUPTED:  # its checks were stopped, not answered: no entry is named on their account
         raise CliError("interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded "
                        "and nothing was recorded", EXIT_INTERRUPTED)

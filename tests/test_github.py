@@ -195,3 +195,12 @@ def test_the_pre_commit_hook_manifest_is_valid_and_lints(cli, write, tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, env=clean_env())
     assert linted.returncode == 2 and "runbook.md:8: unknown kind '.chek'" in linted.stdout
 
+
+
+def test_diagnose_masks_and_folds_as_run_does(cli, write, runner_files):
+    path = write(front("## Down {#down .troubleshoot match=url}\n\nLook.\n\n" + fence("diag-look", "check", 'echo "url=$DATABASE_URL_X"; exit 1'),
+                       secrets="[DATABASE_URL_X]"))
+    result = cli("diagnose", path, env=runner_files)
+    lines = result.stdout.split("\n")
+    assert lines[0].startswith("::add-mask::") and any(unescape(line[12:]) == PASSWORD for line in lines if line.startswith("::add-mask::"))
+    assert "::group::▶ diag-look" in result.stdout and PASSWORD not in result.stdout.split("::group::", 1)[1]
