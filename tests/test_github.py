@@ -4,6 +4,7 @@ and step outputs, from the real CLI with the variables and files a runner provid
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -145,6 +146,7 @@ def replay_action(inputs: dict[str, str], env: dict[str, str], cwd: Path) -> sub
         return re.sub(r"\$\{\{\s*github\.action_path\s*\}\}", str(ROOT), text)
 
     result = None
+    env = dict(env)
     for step in action["runs"]["steps"]:
         condition = re.fullmatch(r"inputs\.([\w-]+) == '([^']*)'", step.get("if", "")) if step.get("if") else None
         if step.get("if") and (condition is None or values[condition.group(1)] != condition.group(2)):
@@ -153,7 +155,12 @@ def replay_action(inputs: dict[str, str], env: dict[str, str], cwd: Path) -> sub
         script = cwd / "step.sh"
         script.write_text(step["run"])
         result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd, env=step_env,
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            return result
+        if env.get("GITHUB_PATH") and Path(env["GITHUB_PATH"]).exists():  # the runner puts these first on PATH for later steps
+            added = [line for line in Path(env["GITHUB_PATH"]).read_text().splitlines() if line]
+            env["PATH"] = ":".join([*reversed(added), env["PATH"]])
     return result
 
 
@@ -204,3 +211,19 @@ def test_diagnose_masks_and_folds_as_run_does(cli, write, runner_files):
     lines = result.stdout.split("\n")
     assert lines[0].startswith("::add-mask::") and any(unescape(line[12:]) == PASSWORD for line in lines if line.startswith("::add-mask::"))
     assert "::group::▶ diag-look" in result.stdout and PASSWORD not in result.stdout.split("::group::", 1)[1]
+
+
+def test_the_action_installs_itself_with_the_site_extra_for_the_steps_after(write, tmp_path, runner_files):
+    """install: true (the default): a virtual environment of its own under $RUNNER_TEMP
+    (the runner's system Python refuses pip installs), with the site extra, put on PATH."""
+    path = write(front(fence("ok", "check", "echo fine")))
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    (runner / "path").touch()
+    env = {**runner_files, "RUNNER_TEMP": str(runner), "GITHUB_PATH": str(runner / "path"),
+           "PATH": ":".join(p for p in os.environ["PATH"].split(":") if Path(p) != Path(sys.executable).parent)}
+    result = replay_action({"runbook": str(path)}, env, tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    venv = runner / "runbook-checks" / "bin"
+    assert (runner / "path").read_text().splitlines() == [str(venv)] and "::group::▶ ok" in result.stdout
+    assert subprocess.run([str(venv / "python"), "-c", "import html5lib, pymdownx, runbook_checks"]).returncode == 0
