@@ -18,6 +18,7 @@ from runbook_checks.sandbox import free_port, postgres
 from .conftest import clean_env
 from .helpers import tbody_rows
 from .test_prisma import MIGRATIONS, app_installed, blocks, production, project, psql, records, staging  # noqa: F401 (fixtures)
+from .test_github import replay_action
 from .test_site import build, mkdocs_yml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +28,11 @@ STAGING_OK = ("--execute", "--confirm", "DIXIS-STAGING-OK")
 
 
 def workflow_steps() -> tuple[dict, list[dict]]:
-    """The workflow, and in order every step whose ``run:`` invokes runbook-checks."""
+    """The workflow, and in order every step that runs runbook-checks: a ``run:`` that invokes it,
+    or the repository's composite action (``uses: ./``)."""
     wf = yaml.safe_load(WORKFLOW.read_text())
     steps = [s for job in wf["jobs"].values() for s in job.get("steps", [])]
-    return wf, [s for s in steps if re.search(r"(^|[;&|(]\s*)runbook-checks\s", s.get("run", ""), re.M)]
+    return wf, [s for s in steps if re.search(r"(^|[;&|(]\s*)runbook-checks\s", s.get("run", ""), re.M) or s.get("uses") == "./"]
 
 
 def report(project: Path, runbook: Path) -> dict:
@@ -49,8 +51,8 @@ def text_of(fragment: str) -> str:
 
 def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, project):
     wf, steps = workflow_steps()
-    assert len(steps) >= 5 and any("--execute" in s["run"] for s in steps)
-    assert not any("git push" in s["run"] for s in steps)  # the publishing step is not ours to replay
+    assert len(steps) >= 5 and any(s.get("with", {}).get("execute") == "true" or "--execute" in s.get("run", "") for s in steps)
+    assert not any("git push" in s.get("run", "") for s in steps)  # the publishing step is not ours to replay
     run_id, sha = "8123456789", "3f1c2a9be07d4c5a8e6f1b2d3c4e5f6a7b8c9d0e"
     runbook = staging(project)
     with postgres(database="dixis_staging") as db:
@@ -60,13 +62,16 @@ def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, proj
                       GITHUB_WORKFLOW=wf["name"], GITHUB_SHA=sha, GITHUB_EVENT_NAME="workflow_dispatch", GITHUB_STEP_SUMMARY=str(project / "summary.md"))
         env = {**base, **github, "RUNBOOK": str(runbook.relative_to(project)), "DATABASE_URL_STAGING": db.url,
                "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+        contexts = {"secrets": {"DATABASE_URL_STAGING": db.url}, "env": env}
+        expand = lambda v: re.sub(r"\$\{\{\s*(\w+)\.([\w-]+)\s*\}\}", lambda m: contexts[m.group(1)][m.group(2)], str(v))  # noqa: E731
         for step in steps:
-            script = step["run"]
-            assert "${{" not in script, step  # inputs and secrets reach scripts through env only
-            step_env = {k: str(v) for k, v in (step.get("env") or {}).items()}
-            assert not any("${{" in v for v in step_env.values()), step
-            done = subprocess.run(["bash", "-e", "-c", script], cwd=project, env={**env, **step_env}, capture_output=True, text=True,
-                                  timeout=300, stdin=subprocess.DEVNULL)
+            step_env = {k: expand(v) for k, v in (step.get("env") or {}).items()}
+            if step.get("uses") == "./":  # the composite action, as the runner runs it
+                done = replay_action({k: expand(v) for k, v in step["with"].items()}, {**env, **step_env}, project)
+            else:
+                assert "${{" not in step["run"], step  # inputs and secrets reach scripts through env only
+                done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=project, env={**env, **step_env}, capture_output=True, text=True,
+                                      timeout=300, stdin=subprocess.DEVNULL)
             assert done.returncode == 0, f"step {step.get('name')!r} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
         dispatched = report(project, runbook)
         summary = (project / "summary.md").read_text()
