@@ -5,7 +5,8 @@
 # commit is pushed. A push that loses a race is retried on the new branch head.
 # Needs runbook-checks on PATH. Reference: docs/reference/github.md.
 set -euo pipefail
-incoming=$(cd "${1:?usage: publish-records.sh DIR}" && pwd)
+[ -d "${1:?usage: publish-records.sh DIR}" ] || { echo "no records to publish: $1 does not exist (the run uploaded none)"; exit 0; }
+incoming=$(cd "$1" && pwd)
 branch=${RECORDS_BRANCH:-runbook-results}
 work=$(mktemp -d)
 trap 'git worktree remove --force "$work/tree" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
@@ -16,10 +17,12 @@ ledgers=("$incoming"/*.jsonl)
 runbook-checks verify "${ledgers[@]}"
 for attempt in 1 2 3 4 5; do
   git worktree remove --force "$work/tree" >/dev/null 2>&1 || true
-  if git fetch --quiet origin "refs/heads/$branch" 2>/dev/null; then
+  if git ls-remote --exit-code --heads origin "refs/heads/$branch" >/dev/null; then
+    git fetch --quiet origin "refs/heads/$branch"
     git worktree add --quiet --detach "$work/tree" FETCH_HEAD
-  else
+  else  # the first publication: a branch of its own, holding only ledgers
     git worktree add --quiet --detach "$work/tree" HEAD
+    git branch -D "$branch" >/dev/null 2>&1 || true  # left by an earlier try whose push failed
     git -C "$work/tree" checkout --quiet --orphan "$branch"
     git -C "$work/tree" rm -rfq --cached . && find "$work/tree" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} +
   fi

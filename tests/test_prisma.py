@@ -236,16 +236,22 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
     assert prod_record["backup-offsite"]["status"] == "passed"
 
 
-def test_a_backup_that_cannot_leave_the_runner_stops_production_before_maintenance(cli, project):
-    """BACKUP_STORE names a place the copy cannot go: the backup step passes, its copy fails,
-    and maintenance never starts (a rehearsal on PostgreSQL, which runs every step)."""
-    result = cli("rehearse", production(project), "--db", "postgres", env=clean_env(BACKUP_STORE="file:///proc/no-such-store"),
-                 cwd=project, timeout=300)
+@pytest.mark.parametrize("store, runner, says", [
+    ("file:///proc/no-such-store", "self-hosted", "/proc/no-such-store"),  # a folder the copy cannot reach
+    ("file://{project}/store", "github-hosted", "a GitHub-hosted runner's disk is thrown away"),  # a folder that dies with the runner
+    ("https://backups.example/upload", "github-hosted", "BACKUP_STORE must be an s3:// URL or a file:/// folder"),
+])
+def test_a_backup_that_cannot_leave_the_runner_stops_production_before_maintenance(cli, project, store, runner, says):
+    """BACKUP_STORE names a place the copy cannot go, or one that does not outlive the runner:
+    the backup step passes, its copy fails, and maintenance never starts (a rehearsal on
+    PostgreSQL, which runs every step)."""
+    env = clean_env(BACKUP_STORE=store.format(project=project), RUNNER_ENVIRONMENT=runner)
+    result = cli("rehearse", production(project), "--db", "postgres", env=env, cwd=project, timeout=300)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     run = blocks(records(project, "db-migration-production")[0])
     assert run["backup"]["status"] == "passed" and run["backup-offsite"]["status"] == "failed"
     assert {run[b]["status"] for b in ("maintenance-on", "migrate-deploy")} == {"not-run"}
-    assert "/proc/no-such-store" in result.stdout  # the place it tried is named: a file:// store is no secret of its own
+    assert says in result.stdout
 
 
 @pytest.mark.parametrize("when, sig", [("start-up", signal.SIGINT), ("mid-run", signal.SIGINT), ("mid-run", signal.SIGHUP)])

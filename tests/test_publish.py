@@ -108,3 +108,17 @@ def test_without_a_records_branch_a_run_starts_with_none(origin, tmp_path):
     result = script("fetch-records.sh", work, "runbook-results")
     assert result.returncode == 0 and "no records branch runbook-results yet" in result.stdout
     assert list((work / "runbook-results").iterdir()) == []
+
+
+def test_an_unreadable_remote_stops_a_run_instead_of_starting_a_new_chain(origin, tmp_path):
+    work = checkout(origin, tmp_path / "job")
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    result = script("fetch-records.sh", work, "runbook-results")
+    assert result.returncode == 1 and "cannot read the records branch runbook-results" in result.stderr
+
+
+def test_a_job_that_uploaded_no_records_publishes_nothing(origin, tmp_path):
+    work = checkout(origin, tmp_path / "job")
+    result = script("publish-records.sh", work, "incoming")
+    assert result.returncode == 0 and "no records to publish" in result.stdout
+    assert subprocess.run(["git", "show-ref", "--verify", "refs/heads/runbook-results"], cwd=origin).returncode != 0
