@@ -126,8 +126,7 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
     body = [""] * (end + 1) + lines[end + 1:] if end is not None else lines
     try:
         config = site_config(runbook.path.parent, runbook.root)
-        rendered = rendered_blocks("\n".join(body), site_extensions(runbook.path.parent, runbook.root),
-                                   config.parent if config is not None else None)
+        rendered = rendered_blocks("\n".join(body), site_extensions(config), config.parent if config is not None else None)
     except SiteConfigError as exc:
         return [Problem(display, 1, f"cannot render the page as the site does, so what it shows cannot be checked: {exc}")]
     if rendered is None:

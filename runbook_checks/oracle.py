@@ -114,13 +114,13 @@ def site_config(start: Path, root: Path | None = None) -> Path | None:
     return None
 
 
-def site_extensions(start: Path, root: Path | None = None) -> list[Any]:
-    """The Markdown extensions the site renders a page under ``start`` with: MkDocs'
-    own (``MKDOCS_BUILTIN``) and the ``markdown_extensions`` of ``site_config`` (names, or
-    one-key mappings of a name to its options), else ``EXTENSIONS``. A file with YAML
-    tags (``!ENV``, ``!!python/name``) or ``INHERIT`` is read with MkDocs' own loader.
-    Raises ``SiteConfigError`` when the file cannot be read or an entry is not an extension."""
-    path = site_config(start, root)
+def site_extensions(path: Path | None) -> list[Any]:
+    """The Markdown extensions the site renders its pages with: MkDocs' own
+    (``MKDOCS_BUILTIN``) and the ``markdown_extensions`` of the configuration at ``path``
+    (``site_config``; names, or one-key mappings of a name to its options), else, with no
+    configuration, ``EXTENSIONS``. A file with YAML tags (``!ENV``, ``!!python/name``) or
+    ``INHERIT`` is read with MkDocs' own loader. Raises ``SiteConfigError`` when the file
+    cannot be read or an entry is not an extension."""
     if path is None:
         return list(MKDOCS_BUILTIN) + list(EXTENSIONS)
     try:

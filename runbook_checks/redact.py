@@ -323,14 +323,12 @@ class Redactor:
                 continue
             s = _secret(v)
             for text in s.whole | s.parts:
-                if "\n" not in text and "\r" not in text:
-                    fixed |= {text, quote(text, safe=""), json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
-            fixed |= s.literal
-            for text in s.whole | s.parts:
                 if "\n" in text or "\r" in text:
                     lines |= line_end_variants(text)
                 else:
                     entries += _text_entries(text)
+                    fixed |= {text, quote(text, safe=""), json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+            fixed |= s.literal
             encoded |= s.literal
             for data in s.data:
                 encoded |= base64_forms(data) | {data.hex(), data.hex().upper()}

@@ -19,6 +19,7 @@ from .conftest import clean_env
 from .helpers import tbody_rows
 from .test_prisma import MIGRATIONS, app_installed, blocks, production, project, psql, records, staging  # noqa: F401 (fixtures)
 from .test_github import replay_action
+from .test_workflow_replay import expand
 from .test_site import build, mkdocs_yml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +64,10 @@ def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, proj
         env = {**base, **github, "RUNBOOK": str(runbook.relative_to(project)), "DATABASE_URL_STAGING": db.url,
                "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
         contexts = {"secrets": {"DATABASE_URL_STAGING": db.url}, "env": env}
-        expand = lambda v: re.sub(r"\$\{\{\s*(\w+)\.([\w-]+)\s*\}\}", lambda m: contexts[m.group(1)][m.group(2)], str(v))  # noqa: E731
         for step in steps:
-            step_env = {k: expand(v) for k, v in (step.get("env") or {}).items()}
+            step_env = {k: expand(v, contexts) for k, v in (step.get("env") or {}).items()}
             if step.get("uses") == "./":  # the composite action, as the runner runs it
-                done = replay_action({k: expand(v) for k, v in step["with"].items()}, {**env, **step_env}, project)
+                done = replay_action({k: expand(v, contexts) for k, v in step["with"].items()}, {**env, **step_env}, project)
             else:
                 assert "${{" not in step["run"], step  # inputs and secrets reach scripts through env only
                 done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=project, env={**env, **step_env}, capture_output=True, text=True,

@@ -164,13 +164,13 @@ def test_a_block_the_page_does_not_show_as_tagged_is_a_problem_and_never_runs(cl
 
 def test_the_page_and_the_checker_agree_on_the_shipped_runbooks(cli):
     from runbook_checks.lint import load_runbook, page_disagreements
-    from runbook_checks.oracle import rendered_blocks, site_extensions
+    from runbook_checks.oracle import rendered_blocks, site_config, site_extensions
 
     root = FIXTURES.parent.parent
     for path in sorted((root / "docs" / "OPS" / "RUNBOOKS").glob("*.md")):
         runbook = load_runbook(path)
         assert page_disagreements(runbook, str(path)) == []
-        shown = rendered_blocks(path.read_text().split("\n---\n", 1)[1], site_extensions(path.parent))
+        shown = rendered_blocks(path.read_text().split("\n---\n", 1)[1], site_extensions(site_config(path.parent, root)))
         assert sorted(b.id for b in shown) == sorted(b.id for b in runbook.blocks)
 
 
