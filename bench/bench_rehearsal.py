@@ -36,8 +36,14 @@ def rehearse_once(runbook, kind: str):
     start = time.perf_counter()
     with throwaway(kind, runbook.workdir) as db:
         environ = {**os.environ, **{s: db.url for s in runbook.secrets if s.startswith("DATABASE_URL")}}
-        record = run_plan(runbook, plan_run(runbook, execute=True), environ=environ,
-                          redactor=Redactor.for_secrets(runbook.secrets, environ), mode="rehearsal", environment="rehearsal")
+        record = run_plan(
+            runbook,
+            plan_run(runbook, execute=True),
+            environ=environ,
+            redactor=Redactor.for_secrets(runbook.secrets, environ),
+            mode="rehearsal",
+            environment="rehearsal",
+        )
     return time.perf_counter() - start, record
 
 
@@ -64,8 +70,10 @@ def main() -> None:
         print(f"{phase.name:<22} {phase.estimate:>10} {format_duration(measured):>18}  {verdict}")
     wall = statistics.median(walls)
     lo, hi = SEED_ESTIMATE_S
-    print(f"\nwall (median of {args.runs}, {args.db} start-up included): {wall:.1f} s = "
-          f"{wall / hi:.3f}-{wall / lo:.3f} of the seed's 4-8 min; target <= 30 s: {'met' if wall <= 30 else 'MISSED'}")
+    print(
+        f"\nwall (median of {args.runs}, {args.db} start-up included): {wall:.1f} s = "
+        f"{wall / hi:.3f}-{wall / lo:.3f} of the seed's 4-8 min; target <= 30 s: {'met' if wall <= 30 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runbook_checks.execute import plan_run, run_plan  # noqa: E402
-from runbook_checks.lint import load_runbook  # noqa: E402
-from runbook_checks.redact import Redactor  # noqa: E402
+from runbook_checks.execute import plan_run, run_plan
+from runbook_checks.lint import load_runbook
+from runbook_checks.redact import Redactor
 
 
 def make_runbook(directory: Path, n: int) -> Path:
@@ -38,7 +38,14 @@ def make_runbook(directory: Path, n: int) -> Path:
 def baseline(n: int, cwd: Path) -> float:
     start = time.perf_counter()
     for _ in range(n):
-        subprocess.run(["bash", "-euo", "pipefail", "-c", "true"], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", "true"],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
     return time.perf_counter() - start
 
 
@@ -85,8 +92,10 @@ def main() -> None:
             verdict = "" if n < 1000 else ("  target <= 2 ms: met" if per_block <= 2 else "  target <= 2 ms: MISSED")
             print(f"{n:>6} {b:>11.3f} {r:>9.3f} {r / b:>6.2f} {per_block:>18.3f}{verdict}")
     cli, bare = cli_startup(10)
-    print(f"\nrunbook-checks --help: {cli * 1000:.0f} ms median of 10 (python -c pass: {bare * 1000:.0f} ms, ratio {cli / bare:.2f}); "
-          f"target < 250 ms: {'met' if cli < 0.25 else 'MISSED'}")
+    print(
+        f"\nrunbook-checks --help: {cli * 1000:.0f} ms median of 10 (python -c pass: {bare * 1000:.0f} ms, ratio {cli / bare:.2f}); "
+        f"target < 250 ms: {'met' if cli < 0.25 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -30,18 +30,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mkdocs.commands.build import build  # noqa: E402
-from mkdocs.config import load_config  # noqa: E402
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
 
-from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger  # noqa: E402
-from runbook_checks.lint import load_runbook  # noqa: E402
-from runbook_checks.parse import parse_runbook  # noqa: E402
-from runbook_checks.plugin import forget  # noqa: E402
+from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
+from runbook_checks.lint import load_runbook
+from runbook_checks.parse import parse_runbook
+from runbook_checks.plugin import forget
 
 BLOCKS = 5
 ROOT = Path(__file__).resolve().parent.parent
 STAGING = ROOT / "docs" / "OPS" / "RUNBOOKS" / "DB-MIGRATION-STAGING.md"
-OUTPUT = "Prisma schema loaded from prisma/schema.prisma\nDatasource \"db\": PostgreSQL database \"dixis\", schema \"public\" at \"127.0.0.1:5432\"\n"
+OUTPUT = (
+    'Prisma schema loaded from prisma/schema.prisma\nDatasource "db": PostgreSQL database "dixis", schema "public" at "127.0.0.1:5432"\n'
+)
 
 
 def minimal_page(i: int) -> str:
@@ -49,16 +51,19 @@ def minimal_page(i: int) -> str:
         f'```bash {{#b{j} .{"step" if j == 2 else "check"} phase={"one" if j < 2 else "two"} criterion="Criterion {j}"}}\necho {i}-{j}\n```\n\nSome prose about block {j}.\n\n'
         for j in range(BLOCKS)
     )
-    return (f"---\nrunbook:\n  id: rb{i:03d}\n  environment: staging\n  confirm: OK\n  phases:\n"
-            f"    - {{id: one, name: One, estimate: 1-2 min}}\n    - {{id: two, name: Two, estimate: 2-5 min}}\n---\n"
-            f"# Runbook {i}\n\n{blocks}## Timeline\n\n<!-- runbook-checks: timeline -->\n\n## Success criteria\n\n"
-            f"<!-- runbook-checks: success-criteria -->\n\n## History\n\n<!-- runbook-checks: history -->\n")
+    return (
+        f"---\nrunbook:\n  id: rb{i:03d}\n  environment: staging\n  confirm: OK\n  phases:\n"
+        f"    - {{id: one, name: One, estimate: 1-2 min}}\n    - {{id: two, name: Two, estimate: 2-5 min}}\n---\n"
+        f"# Runbook {i}\n\n{blocks}## Timeline\n\n<!-- runbook-checks: timeline -->\n\n## Success criteria\n\n"
+        f"<!-- runbook-checks: success-criteria -->\n\n## History\n\n<!-- runbook-checks: history -->\n"
+    )
 
 
 def staging_page(i: int) -> str:
     text = STAGING.read_text().replace("id: db-migration-staging", f"id: rb{i:03d}", 1)
-    return re.sub(r"\]\((?!https?:)[^)]*\.md[^)]*\)", "]", text).replace("<!-- runbook-checks: timeline -->",
-                                                                          "<!-- runbook-checks: timeline -->\n\n<!-- runbook-checks: history -->")
+    return re.sub(r"\]\((?!https?:)[^)]*\.md[^)]*\)", "]", text).replace(
+        "<!-- runbook-checks: timeline -->", "<!-- runbook-checks: timeline -->\n\n<!-- runbook-checks: history -->"
+    )
 
 
 def make_site(root: Path, kind: str, pages: int, records: int) -> None:
@@ -79,17 +84,48 @@ def make_site(root: Path, kind: str, pages: int, records: int) -> None:
         lines = []
         for n in range(per_page):
             record = {
-                "schema_version": 1, "run_id": f"r{i}-{n}", "runbook_id": runbook.id, "runbook_path": path.name, "runbook_sha256": runbook.sha256,
-                "environment": "staging", "mode": "execute", "status": "passed", "exit_code": 0,
-                "started_at": "2026-11-24T08:00:00.000Z", "finished_at": f"2026-11-24T08:{n % 60:02d}:00.000Z", "duration_s": 1.0,
-                "actor": "bench", "host": "h", "git": {"commit": "0" * 40, "dirty": False}, "ci": None, "resumes": None, "not_rerun": [],
-                "options": {}, "fingerprints": {},
-                "blocks": [{"id": b.id, "kind": b.kind, "status": "passed", "line": b.line, "sha256": b.sha256, "phase": b.phase,
-                            "criterion": b.criterion, "exit_code": 0, "started_at": "2026-11-24T08:00:00.000Z", "duration_s": 0.2,
-                            "attempts": 1, "expectations": [{"name": "exit", "expected": "0", "met": True, "actual": "0"}],
-                            "output": output.format(b.id), "output_bytes": len(output.format(b.id)), "output_truncated": False, "reason": None,
-                            "after_failure": False}
-                           for b in runbook.blocks],
+                "schema_version": 1,
+                "run_id": f"r{i}-{n}",
+                "runbook_id": runbook.id,
+                "runbook_path": path.name,
+                "runbook_sha256": runbook.sha256,
+                "environment": "staging",
+                "mode": "execute",
+                "status": "passed",
+                "exit_code": 0,
+                "started_at": "2026-11-24T08:00:00.000Z",
+                "finished_at": f"2026-11-24T08:{n % 60:02d}:00.000Z",
+                "duration_s": 1.0,
+                "actor": "bench",
+                "host": "h",
+                "git": {"commit": "0" * 40, "dirty": False},
+                "ci": None,
+                "resumes": None,
+                "not_rerun": [],
+                "options": {},
+                "fingerprints": {},
+                "blocks": [
+                    {
+                        "id": b.id,
+                        "kind": b.kind,
+                        "status": "passed",
+                        "line": b.line,
+                        "sha256": b.sha256,
+                        "phase": b.phase,
+                        "criterion": b.criterion,
+                        "exit_code": 0,
+                        "started_at": "2026-11-24T08:00:00.000Z",
+                        "duration_s": 0.2,
+                        "attempts": 1,
+                        "expectations": [{"name": "exit", "expected": "0", "met": True, "actual": "0"}],
+                        "output": output.format(b.id),
+                        "output_bytes": len(output.format(b.id)),
+                        "output_truncated": False,
+                        "reason": None,
+                        "after_failure": False,
+                    }
+                    for b in runbook.blocks
+                ],
                 "prev": prev,
             }
             lines.append(sealed_line(record))  # as runbook-checks writes a record
@@ -100,9 +136,11 @@ def make_site(root: Path, kind: str, pages: int, records: int) -> None:
 def write_config(root: Path, enabled: bool) -> Path:
     path = root / f"mkdocs-{'with' if enabled else 'without'}.yml"
     plugin = f"  - runbook-checks:\n      enabled: {str(enabled).lower()}\n      results_dir: runbook-results\n"
-    path.write_text(f"site_name: bench\ndocs_dir: docs\nsite_dir: site\ntheme: {{name: material}}\nplugins:\n  - search\n{plugin}"
-                    "markdown_extensions: [attr_list, admonition, pymdownx.details, pymdownx.superfences, tables, "
-                    "{pymdownx.tabbed: {alternate_style: true}}]\n")
+    path.write_text(
+        f"site_name: bench\ndocs_dir: docs\nsite_dir: site\ntheme: {{name: material}}\nplugins:\n  - search\n{plugin}"
+        "markdown_extensions: [attr_list, admonition, pymdownx.details, pymdownx.superfences, tables, "
+        "{pymdownx.tabbed: {alternate_style: true}}]\n"
+    )
     return path
 
 
@@ -140,13 +178,17 @@ def compare(kind: str, pages: int, records: int, repeat: int) -> None:
             rebuild.append(timed_build(with_cfg))  # as `mkdocs serve` after an edit elsewhere
         p = statistics.median(plain)
         floor = statistics.median(required_work(root) for _ in range(repeat))
-        print(f"  the reading any build must do (parse every runbook page, verify every ledger line): {floor:.2f} s, "
-              f"{floor / p * 100:.1f} % of the plain build")
+        print(
+            f"  the reading any build must do (parse every runbook page, verify every ledger line): {floor:.2f} s, "
+            f"{floor / p * 100:.1f} % of the plain build"
+        )
         for label, runs in (("with plugin", cold), ("rebuild", rebuild)):
             w = statistics.median(runs)
             overhead = (w - p) / p * 100
-            print(f"  plain build {p:.2f} s, {label} {w:.2f} s (median of {repeat}): overhead {overhead:.1f} %, ratio {w / p:.3f}; "
-                  f"target <= 10 %: {'met' if overhead <= 10 else 'MISSED'}")
+            print(
+                f"  plain build {p:.2f} s, {label} {w:.2f} s (median of {repeat}): overhead {overhead:.1f} %, ratio {w / p:.3f}; "
+                f"target <= 10 %: {'met' if overhead <= 10 else 'MISSED'}"
+            )
 
 
 def main() -> None:
@@ -157,7 +199,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=["minimal", "staging", "both"], default="both")
     args = parser.parse_args()
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
-    for kind in (["minimal", "staging"] if args.kind == "both" else [args.kind]):
+    for kind in ["minimal", "staging"] if args.kind == "both" else [args.kind]:
         compare(kind, args.pages, args.records, args.repeat)
 
 

@@ -59,7 +59,10 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _annotate(exc.problems)
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
-            raise CliError(f"the runbook has {len(exc.problems)} problem(s); nothing was executed. Fix them (runbook-checks lint) and run again.", EXIT_USAGE) from None
+            raise CliError(
+                f"the runbook has {len(exc.problems)} problem(s); nothing was executed. Fix them (runbook-checks lint) and run again.",
+                EXIT_USAGE,
+            ) from None
         except RunbookChecksError as exc:
             raise CliError(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
@@ -126,14 +129,39 @@ def list_cmd(path: str, fmt: str) -> None:
 
     runbook = load_runbook(path)
     rows = [
-        {"id": b.id, "kind": b.kind, "phase": b.phase, "criterion": b.criterion, "timeout_s": b.timeout, "line": b.line, "retries": b.retries, "expect": b.expect, "expect_regex": b.expect_regex,
-         "preview": b.preview}
+        {
+            "id": b.id,
+            "kind": b.kind,
+            "phase": b.phase,
+            "criterion": b.criterion,
+            "timeout_s": b.timeout,
+            "line": b.line,
+            "retries": b.retries,
+            "expect": b.expect,
+            "expect_regex": b.expect_regex,
+            "preview": b.preview,
+        }
         for b in runbook.blocks
     ]
-    entries = [{"id": e.id, "title": e.title, "line": e.line, "match": e.match, "exit": list(e.exit_codes), "blocks": list(e.blocks),
-                "diagnostics": list(e.diagnostics), "recovery": list(e.recovery)} for e in runbook.entries]
+    entries = [
+        {
+            "id": e.id,
+            "title": e.title,
+            "line": e.line,
+            "match": e.match,
+            "exit": list(e.exit_codes),
+            "blocks": list(e.blocks),
+            "diagnostics": list(e.diagnostics),
+            "recovery": list(e.recovery),
+        }
+        for e in runbook.entries
+    ]
     if fmt == "json":
-        click.echo(json.dumps({"runbook": runbook.id, "path": path, "environment": runbook.environment, "blocks": rows, "entries": entries}, indent=2))
+        click.echo(
+            json.dumps(
+                {"runbook": runbook.id, "path": path, "environment": runbook.environment, "blocks": rows, "entries": entries}, indent=2
+            )
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -150,9 +178,18 @@ def list_cmd(path: str, fmt: str) -> None:
         for col in ("id", "title", "explains", "diagnostics", "recovery", "line"):
             guide.add_column(col, justify="right" if col == "line" else "left")
         for en in entries:
-            explains = ", ".join(x for x in (f"/{en['match']}/" if en["match"] else "", f"exit {en['exit']}" if en["exit"] else "",
-                                              f"blocks {', '.join(en['blocks'])}" if en["blocks"] else "") if x)
-            guide.add_row(en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", ", ".join(en["recovery"]) or "—", str(en["line"]))
+            explains = ", ".join(
+                x
+                for x in (
+                    f"/{en['match']}/" if en["match"] else "",
+                    f"exit {en['exit']}" if en["exit"] else "",
+                    f"blocks {', '.join(en['blocks'])}" if en["blocks"] else "",
+                )
+                if x
+            )
+            guide.add_row(
+                en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", ", ".join(en["recovery"]) or "—", str(en["line"])
+            )
         console.print(guide)
 
 
@@ -162,16 +199,38 @@ def _interactive() -> bool:
 
 def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``run`` and ``rehearse``."""
-    for option in reversed([
-        click.option("--results", type=click.Path(file_okay=False), help="Directory of the ledgers (default: runbook-results in the project root: the runbook's nearest folder with .git, else with mkdocs.yml)."),
-        click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file."),
-        click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                     help="json: a machine-readable summary on stdout (progress goes to stderr)."),
-        click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output."),
-        click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a block is stopped."),
-        click.option("--attempt", metavar="ID", help="The migration attempt this run belongs to (default: $RUNBOOK_CHECKS_ATTEMPT, the attempt "
-                     "a --from resume continues, the GitHub workflow run, else a new one)."),
-    ]):
+    for option in reversed(
+        [
+            click.option(
+                "--results",
+                type=click.Path(file_okay=False),
+                help="Directory of the ledgers (default: runbook-results in the project root: the runbook's nearest folder with .git, else with mkdocs.yml).",
+            ),
+            click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML of this run to this file."),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["text", "json"]),
+                default="text",
+                show_default=True,
+                help="json: a machine-readable summary on stdout (progress goes to stderr).",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output."),
+            click.option(
+                "--grace",
+                type=click.FloatRange(0, 60),
+                default=2.0,
+                show_default=True,
+                help="Seconds between SIGTERM and SIGKILL when a block is stopped.",
+            ),
+            click.option(
+                "--attempt",
+                metavar="ID",
+                help="The migration attempt this run belongs to (default: $RUNBOOK_CHECKS_ATTEMPT, the attempt "
+                "a --from resume continues, the GitHub workflow run, else a new one).",
+            ),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -183,13 +242,31 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--only", multiple=True, metavar="ID", help="Run only this block (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID", help="Do not run this block (repeatable).")
 @click.option("--from", "from_id", metavar="ID", help="Resume: start at this block; earlier blocks are recorded as not re-run.")
-@click.option("--dry-run", is_flag=True, help="Preview: print the plan, the target and what each block checks; run only the preview=yes "
-              "checks (read-only, when the secrets are set); change and record nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Preview: print the plan, the target and what each block checks; run only the preview=yes "
+    "checks (read-only, when the secrets are set); change and record nothing.",
+)
 @click.option("--no-preview", is_flag=True, help="With --dry-run: do not run the preview=yes checks either (the plan and the gates only).")
 @_run_options
 @_errors
-def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...], skip: tuple[str, ...], from_id: str | None,
-            dry_run: bool, no_preview: bool, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float, attempt: str | None) -> None:
+def run_cmd(
+    path: str,
+    execute: bool,
+    confirm: str | None,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    from_id: str | None,
+    dry_run: bool,
+    no_preview: bool,
+    results: str | None,
+    junit: str | None,
+    fmt: str,
+    quiet: bool,
+    grace: float,
+    attempt: str | None,
+) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
     in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
     if everything that ran passed.
@@ -220,8 +297,23 @@ def run_cmd(path: str, execute: bool, confirm: str | None, only: tuple[str, ...]
     _something_to_run(plan)
     with _hints_for_refusals(runbook):
         _gates(runbook, execute, confirm, results)
-    sys.exit(_run(runbook, plan, path=path, mode=MODE_EXECUTE if execute else MODE_CHECK, from_id=from_id, results=Path(results), junit=junit, fmt=fmt,
-                  quiet=quiet, grace=grace, environ=os.environ, environment=runbook.environment, attempt=attempt))
+    sys.exit(
+        _run(
+            runbook,
+            plan,
+            path=path,
+            mode=MODE_EXECUTE if execute else MODE_CHECK,
+            from_id=from_id,
+            results=Path(results),
+            junit=junit,
+            fmt=fmt,
+            quiet=quiet,
+            grace=grace,
+            environ=os.environ,
+            environment=runbook.environment,
+            attempt=attempt,
+        )
+    )
 
 
 def _mask_in_github(runbook: Any, environ: Any, stream: Any, redact: Any = None) -> None:
@@ -247,8 +339,9 @@ def _gates(runbook: Any, execute: bool, confirm: str | None, results: str, *, se
             target = target_named(runbook, os.environ)
             on = f"({runbook.environment}) on {target}" if target else f"on {runbook.environment}"
             try:
-                confirm = click.prompt(f"Type {runbook.confirm} to run the mutating steps of {runbook.id} {on}",
-                                       default="", show_default=False, err=True)
+                confirm = click.prompt(
+                    f"Type {runbook.confirm} to run the mutating steps of {runbook.id} {on}", default="", show_default=False, err=True
+                )
             except click.Abort:
                 raise CliError("interrupted at the confirmation prompt; nothing was executed", EXIT_INTERRUPTED) from None
         check_confirmation(runbook, confirm, os.environ)
@@ -275,12 +368,17 @@ def _something_to_run(plan: list[Any]) -> None:
 
     if not any(p.run for p in plan):
         reasons = sorted({p.reason for p in plan if p.reason})
-        raise UsageProblem("nothing to run: every block is skipped" + (f" ({'; '.join(reasons)})" if reasons else " (the runbook has no tagged blocks)"))
+        raise UsageProblem(
+            "nothing to run: every block is skipped" + (f" ({'; '.join(reasons)})" if reasons else " (the runbook has no tagged blocks)")
+        )
 
 
 def _expectations(block: Any) -> str:
     """What a check asserts, in words: its exit codes and output expectations."""
-    parts = [f"exit {', '.join(str(c) for c in block.exit_codes)}" + (f" (or {block.pending_exit}: migrations pending)" if block.pending_exit is not None else "")]
+    parts = [
+        f"exit {', '.join(str(c) for c in block.exit_codes)}"
+        + (f" (or {block.pending_exit}: migrations pending)" if block.pending_exit is not None else "")
+    ]
     parts += [f"output contains {block.expect!r}"] if block.expect else []
     parts += [f"a line matches /{block.expect_regex}/"] if block.expect_regex else []
     parts += [f"output lacks {block.forbid!r}"] if block.forbid else []
@@ -312,16 +410,29 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
     def say(text: str = "") -> None:
         click.echo(text, file=out)
 
-    say(f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — a dry run: nothing that changes anything is executed, nothing is recorded.")
+    say(
+        f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — a dry run: nothing that changes anything is executed, nothing is recorded."
+    )
     if runbook.target and target:
         say(f"Target: {target} (from ${source})")
     elif runbook.target:
-        say(f"Target: ${source} is not set, so the dry run cannot name the database" if not os.environ.get(source or "")
-            else f"Target: ${source} is not a database URL (host, port, database)")
+        say(
+            f"Target: ${source} is not set, so the dry run cannot name the database"
+            if not os.environ.get(source or "")
+            else f"Target: ${source} is not a database URL (host, port, database)"
+        )
     for p in plan:
         b = p.block
         if p.run:
-            when = " (after confirmation)" if b.kind == "step" else " (preview: runs now)" if b.preview and runs_previews else " (preview)" if b.preview else ""
+            when = (
+                " (after confirmation)"
+                if b.kind == "step"
+                else " (preview: runs now)"
+                if b.preview and runs_previews
+                else " (preview)"
+                if b.preview
+                else ""
+            )
             say(f"\n  RUN  {b.id} ({b.kind}){when}  {b.location}")
             for line in redact(b.code).rstrip("\n").splitlines():
                 say(f"       $ {line}")
@@ -329,8 +440,14 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
         else:
             say(f"\n  SKIP {b.id} ({b.kind})  {p.reason}")
     if missing:
-        say(f"\nSecret(s) not set: {', '.join(missing)} — a real run would refuse" +
-            (f"; set {'it' if len(missing) == 1 else 'them'} to run the preview check(s) {', '.join(previews)} here." if previews and wanted else "."))
+        say(
+            f"\nSecret(s) not set: {', '.join(missing)} — a real run would refuse"
+            + (
+                f"; set {'it' if len(missing) == 1 else 'them'} to run the preview check(s) {', '.join(previews)} here."
+                if previews and wanted
+                else "."
+            )
+        )
     if previews and not wanted:
         say(f"\nPreview check(s) not run (--no-preview): {', '.join(previews)}")
     record = None
@@ -338,9 +455,13 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
         say(f"\nPreview: the read-only check(s) marked preview=yes run now{f' against {target}' if target else ''}:")
         for note in redact.notes:
             click.echo(f"warning: {note}", err=True)
-        only = [PlannedBlock(p.block, p.run and p.block.preview, None if p.run and p.block.preview else "dry run: not executed") for p in plan]
-        record = redact_record(run_plan(runbook, only, environ=os.environ, redactor=redact, observer=PlainReporter(out, quiet), mode=MODE_CHECK,
-                                        grace=grace), redact)
+        only = [
+            PlannedBlock(p.block, p.run and p.block.preview, None if p.run and p.block.preview else "dry run: not executed") for p in plan
+        ]
+        record = redact_record(
+            run_plan(runbook, only, environ=os.environ, redactor=redact, observer=PlainReporter(out, quiet), mode=MODE_CHECK, grace=grace),
+            redact,
+        )
         if record.status == RUN_INTERRUPTED:
             raise CliError("interrupted: the preview checks were stopped; nothing was recorded", EXIT_INTERRUPTED)
         for report in failures(runbook, record.blocks, path=path, mode=PREVIEW, redact=redact):
@@ -348,14 +469,37 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
     ran = [b for b in record.blocks if b.id in previews] if record else []
     failed = [b.id for b in ran if b.status != "passed"]
     if ran:
-        say(f"\nPREVIEW {'FAILED' if failed else 'PASSED'}: {len(ran) - len(failed)} of {len(ran)} preview check(s) passed; nothing was recorded")
+        say(
+            f"\nPREVIEW {'FAILED' if failed else 'PASSED'}: {len(ran) - len(failed)} of {len(ran)} preview check(s) passed; nothing was recorded"
+        )
     if fmt == "json":
-        click.echo(json.dumps({
-            "runbook": runbook.id, "environment": runbook.environment, "target": target, "target_from": source, "missing_secrets": missing,
-            "plan": [{"id": p.block.id, "kind": p.block.kind, "line": p.block.line, "run": p.run, "reason": p.reason, "preview": p.block.preview,
-                      "command": redact(p.block.code)} for p in plan],
-            "previews": [{"id": b.id, "status": b.status, "exit_code": b.exit_code, "reason": b.reason, "output": b.output} for b in ran],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "runbook": runbook.id,
+                    "environment": runbook.environment,
+                    "target": target,
+                    "target_from": source,
+                    "missing_secrets": missing,
+                    "plan": [
+                        {
+                            "id": p.block.id,
+                            "kind": p.block.kind,
+                            "line": p.block.line,
+                            "run": p.run,
+                            "reason": p.reason,
+                            "preview": p.block.preview,
+                            "command": redact(p.block.code),
+                        }
+                        for p in plan
+                    ],
+                    "previews": [
+                        {"id": b.id, "status": b.status, "exit_code": b.exit_code, "reason": b.reason, "output": b.output} for b in ran
+                    ],
+                },
+                indent=2,
+            )
+        )
     return EXIT_FAILED if failed else 0
 
 
@@ -383,18 +527,33 @@ class _LockNotes:
         self.lock.note(pgid=pgid, block=block.id)
 
 
-def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | None, results: Path, junit: str | None,
-         fmt: str, quiet: bool, grace: float, environ: Any, environment: str, lock: Any = None, attempt: str | None = None,
-         database: dict[str, str] | None = None) -> int:
+def _run(
+    runbook: Any,
+    plan: list[Any],
+    *,
+    path: str,
+    mode: str,
+    from_id: str | None,
+    results: Path,
+    junit: str | None,
+    fmt: str,
+    quiet: bool,
+    grace: float,
+    environ: Any,
+    environment: str,
+    lock: Any = None,
+    attempt: str | None = None,
+    database: dict[str, str] | None = None,
+) -> int:
     """Run a plan under the lock (``lock``: one the caller holds already), record it, print
     the outcome; returns the exit code."""
     from rich.console import Console
 
     from . import github
     from .console import PlainReporter, RichReporter
+    from .errors import LedgerError, LedgerRefused, NotRecorded
     from .execute import resumed_run, run_plan
     from .gates import RunLock
-    from .errors import LedgerError, LedgerRefused, NotRecorded
     from .ledger import append_record, last_hash, ledger_path, verified_records
     from .redact import Redactor, redact_record
     from .render import record_summary
@@ -412,16 +571,31 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
     with contextlib.nullcontext(lock) if lock is not None else RunLock(results, runbook.id, environment) as lock:
         if lock.took_over:
             h = lock.took_over
-            console.print(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})", highlight=False)
+            console.print(
+                f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})",
+                highlight=False,
+            )
         last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
         to_run = sum(1 for p in plan if p.run)
         reporter = RichReporter(console, to_run) if console.is_terminal and not quiet else PlainReporter(out, quiet, github=in_github)
         try:
             prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
             resumes = resumed_run(prior, environment, mode) if from_id else None
-            record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=_LockNotes(reporter, lock), mode=mode,
-                              environment=environment, resumes=resumes, grace=grace, attempt=attempt, prior=prior, from_id=from_id,
-                              database=database)
+            record = run_plan(
+                runbook,
+                plan,
+                environ=environ,
+                redactor=redact,
+                observer=_LockNotes(reporter, lock),
+                mode=mode,
+                environment=environment,
+                resumes=resumes,
+                grace=grace,
+                attempt=attempt,
+                prior=prior,
+                from_id=from_id,
+                database=database,
+            )
         except LedgerError as exc:  # an earlier record whose hash holds but which is no record (a forgery), read before any block starts
             raise LedgerRefused(f"{exc}. Nothing was executed.") from None
         finally:
@@ -438,17 +612,24 @@ def _run(runbook: Any, plan: list[Any], *, path: str, mode: str, from_id: str | 
         _print_outcome(console, runbook, record, path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact)
         _write_outputs(runbook, record, sealed, path=path, junit=junit, fmt=fmt, ledger=ledger, redact=redact, console=console)
     except KeyboardInterrupt:
-        raise CliError(f"interrupted after the run: it is recorded in {ledger} ({record.status}, exit {record.exit_code}); "
-                       "the outcome, JUnit file or step summary may be incomplete", EXIT_INTERRUPTED) from None
+        raise CliError(
+            f"interrupted after the run: it is recorded in {ledger} ({record.status}, exit {record.exit_code}); "
+            "the outcome, JUnit file or step summary may be incomplete",
+            EXIT_INTERRUPTED,
+        ) from None
     except OSError as exc:  # after the blocks ran: never the "nothing was executed" of exit 2
         where = f"{exc.filename}: " if exc.filename else ""
-        raise CliError(f"{where}{exc.strerror or exc} — the run executed and is recorded in {ledger} ({record.status}, exit "
-                       f"{record.exit_code}), but this output could not be written", EXIT_FAILED) from None
+        raise CliError(
+            f"{where}{exc.strerror or exc} — the run executed and is recorded in {ledger} ({record.status}, exit "
+            f"{record.exit_code}), but this output could not be written",
+            EXIT_FAILED,
+        ) from None
     return record.exit_code
 
 
-def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any,
-                   recorded: bool = True) -> None:
+def _print_outcome(
+    console: Any, runbook: Any, record: Any, *, path: str, mode: str, quiet: bool, ledger: Path, redact: Any, recorded: bool = True
+) -> None:
     from . import github
     from .failure import failures
 
@@ -463,17 +644,22 @@ def _print_outcome(console: Any, runbook: Any, record: Any, *, path: str, mode: 
         console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     where = f"recorded in {ledger}" if recorded else f"NOT recorded in {ledger}"
-    console.print(f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) {where}",
-                  highlight=False, markup=False)
+    console.print(
+        f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) {where}",
+        highlight=False,
+        markup=False,
+    )
 
 
-def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any) -> None:
+def _write_outputs(
+    runbook: Any, record: Any, sealed: dict[str, Any], *, path: str, junit: str | None, fmt: str, ledger: Path, redact: Any, console: Any
+) -> None:
     from . import github
-    from .ledger import verified_records
-    from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .evidence import Attempts
     from .failure import failures
+    from .ledger import verified_records
     from .redact import redact_record
+    from .render import junit_xml, record_markdown, record_summary, timeline_markdown
     from .report import AttemptSummary, build_report
 
     titles = {e.id: e.title for e in runbook.entries}
@@ -495,27 +681,60 @@ def _write_outputs(runbook: Any, record: Any, sealed: dict[str, Any], *, path: s
             with open(summary_file, "a", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            console.print(f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False)
+            console.print(
+                f"warning: cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror or exc}", highlight=False, markup=False
+            )
     if outputs_file:  # the step's outputs: what a later step or job decides on
-        github.write_outputs({"status": record.status, "exit-code": str(record.exit_code), "run-id": record.run_id,
-                              "attempt-id": record.attempt, "verdict": attempt.verdict if attempt else record.status,
-                              "ledger": str(ledger), "ledger-head": sealed["hash"]}, os.environ)
+        github.write_outputs(
+            {
+                "status": record.status,
+                "exit-code": str(record.exit_code),
+                "run-id": record.run_id,
+                "attempt-id": record.attempt,
+                "verdict": attempt.verdict if attempt else record.status,
+                "ledger": str(ledger),
+                "ledger-head": sealed["hash"],
+            },
+            os.environ,
+        )
     if record.mode == MODE_REHEARSAL and record.status != RUN_INTERRUPTED:
-        console.print("\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record], record.environment)), highlight=False, markup=False)
+        console.print(
+            "\nMeasured against the runbook's estimates:\n" + timeline_markdown(build_report(runbook, [record], record.environment)),
+            highlight=False,
+            markup=False,
+        )
     if fmt == "json":
         click.echo(json.dumps({**record_summary(record, ledger), "hash": sealed["hash"]}, indent=2))
 
 
 @main.command("rehearse")
 @click.argument("path", type=click.Path())
-@click.option("--db", type=click.Choice(["pglite", "postgres"]), default="pglite", show_default=True,  # sandbox.DB_KINDS
-              help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.")
-@click.option("--database-url", metavar="URL", help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting "
-              "one; refused when it names the database of a secret the runbook declares.")
+@click.option(
+    "--db",
+    type=click.Choice(["pglite", "postgres"]),
+    default="pglite",
+    show_default=True,  # sandbox.DB_KINDS
+    help="pglite: embedded PGlite via the app's pglite-server (no install); postgres: a temporary PostgreSQL 15 cluster.",
+)
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting "
+    "one; refused when it names the database of a secret the runbook declares.",
+)
 @_run_options
 @_errors
-def rehearse_cmd(path: str, db: str, database_url: str | None, results: str | None, junit: str | None, fmt: str, quiet: bool, grace: float,
-                 attempt: str | None) -> None:
+def rehearse_cmd(
+    path: str,
+    db: str,
+    database_url: str | None,
+    results: str | None,
+    junit: str | None,
+    fmt: str,
+    quiet: bool,
+    grace: float,
+    attempt: str | None,
+) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
     touched; the record says environment "rehearsal"). With --database-url, that database
@@ -537,27 +756,57 @@ def rehearse_cmd(path: str, db: str, database_url: str | None, results: str | No
     if database_url:
         _refuse_a_real_database(runbook, database_url)
     kind = "postgres" if database_url else db
-    plan = [PlannedBlock(p.block, False, f"rehearse-db={','.join(p.block.rehearse_db)}: not run in a rehearsal on {kind}")
-            if p.run and p.block.rehearse_db and kind not in p.block.rehearse_db else p for p in plan_run(runbook, execute=True)]
+    plan = [
+        PlannedBlock(p.block, False, f"rehearse-db={','.join(p.block.rehearse_db)}: not run in a rehearsal on {kind}")
+        if p.run and p.block.rehearse_db and kind not in p.block.rehearse_db
+        else p
+        for p in plan_run(runbook, execute=True)
+    ]
     _something_to_run(plan)
     _check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
     # the lock first: a second rehearsal is refused before it starts a database
-    with RunLock(Path(results), runbook.id, "rehearsal") as lock, existing(database_url) if database_url else throwaway(db, runbook.workdir) as database:
+    with (
+        RunLock(Path(results), runbook.id, "rehearsal") as lock,
+        existing(database_url) if database_url else throwaway(db, runbook.workdir) as database,
+    ):
         environ = {**os.environ, **{name: database.url for name in targets}}
         check_secrets(runbook, environ)
         if database_url:
-            click.echo(f"Rehearsing {runbook.id} on the database given by --database-url at {database.host}:{database.port} "
-                       f"({', '.join(targets)} point there; its steps change that database: it must be a throwaway)", file=out)
+            click.echo(
+                f"Rehearsing {runbook.id} on the database given by --database-url at {database.host}:{database.port} "
+                f"({', '.join(targets)} point there; its steps change that database: it must be a throwaway)",
+                file=out,
+            )
         else:
-            click.echo(f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
-                       f"({', '.join(targets)} point there; nothing real is touched)", file=out)
+            click.echo(
+                f"Rehearsing {runbook.id} on a throwaway {database.version} at {database.host}:{database.port} "
+                f"({', '.join(targets)} point there; nothing real is touched)",
+                file=out,
+            )
         if database.kind == "pglite":
-            click.echo("note: PGlite serves every connection from one backend, so advisory locks do not exclude each other: this "
-                       "rehearsal cannot show Prisma's migration-lock contention (use --db postgres for that)", file=out)
-        code = _run(runbook, plan, path=path, mode=MODE_REHEARSAL, from_id=None, results=Path(results), junit=junit, fmt=fmt, quiet=quiet,
-                    grace=grace, environ=environ, environment="rehearsal", lock=lock, attempt=attempt,
-                    database={"kind": database.kind, "version": database.version})
+            click.echo(
+                "note: PGlite serves every connection from one backend, so advisory locks do not exclude each other: this "
+                "rehearsal cannot show Prisma's migration-lock contention (use --db postgres for that)",
+                file=out,
+            )
+        code = _run(
+            runbook,
+            plan,
+            path=path,
+            mode=MODE_REHEARSAL,
+            from_id=None,
+            results=Path(results),
+            junit=junit,
+            fmt=fmt,
+            quiet=quiet,
+            grace=grace,
+            environ=environ,
+            environment="rehearsal",
+            lock=lock,
+            attempt=attempt,
+            database={"kind": database.kind, "version": database.version},
+        )
     sys.exit(code)
 
 
@@ -571,15 +820,23 @@ def _refuse_a_real_database(runbook: Any, url: str) -> None:
     given = digest(url)
     for name in runbook.secrets:
         if given is not None and digest(os.environ.get(name, "")) == given:
-            raise GateRefused(f"--database-url names the same database as ${name} (host, port and database); a rehearsal runs every step "
-                              f"with no confirmation, so it runs only on a throwaway database. To change {name}'s database, use "
-                              f"runbook-checks run {runbook.path} --execute --confirm <token>. Nothing was executed.")
+            raise GateRefused(
+                f"--database-url names the same database as ${name} (host, port and database); a rehearsal runs every step "
+                f"with no confirmation, so it runs only on a throwaway database. To change {name}'s database, use "
+                f"runbook-checks run {runbook.path} --execute --confirm <token>. Nothing was executed."
+            )
 
 
 @main.command("diagnose")
 @click.argument("path", type=click.Path())
 @click.option("-q", "--quiet", is_flag=True, help="Do not stream the diagnostics' output.")
-@click.option("--grace", type=click.FloatRange(0, 60), default=2.0, show_default=True, help="Seconds between SIGTERM and SIGKILL when a check is stopped.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(0, 60),
+    default=2.0,
+    show_default=True,
+    help="Seconds between SIGTERM and SIGKILL when a check is stopped.",
+)
 @_errors
 def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     """What is wrong right now? Run the read-only diagnostic checks of the runbook's
@@ -590,14 +847,14 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     """
     from rich.console import Console
 
+    from . import github
     from .console import PlainReporter
     from .errors import UsageProblem
     from .execute import PlannedBlock, run_plan
     from .gates import check_secrets
-    from . import github
     from .lint import load_runbook
-    from .redact import Redactor
     from .model import FAILED, TIMED_OUT
+    from .redact import Redactor
     from .troubleshoot import diagnosis, summary_line
 
     runbook = load_runbook(path)
@@ -609,11 +866,20 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
     plan = [PlannedBlock(b, True) for b in runbook.blocks if b.id in diagnostics]
     redact = Redactor.for_secrets(runbook.secrets, os.environ)
     _mask_in_github(runbook, os.environ, sys.stdout, redact)
-    record = run_plan(runbook, plan, environ=os.environ, redactor=redact, observer=PlainReporter(sys.stdout, quiet, github=github.enabled(os.environ)),
-                      mode=MODE_CHECK, grace=grace)
+    record = run_plan(
+        runbook,
+        plan,
+        environ=os.environ,
+        redactor=redact,
+        observer=PlainReporter(sys.stdout, quiet, github=github.enabled(os.environ)),
+        mode=MODE_CHECK,
+        grace=grace,
+    )
     if record.status == RUN_INTERRUPTED:  # its checks were stopped, not answered: no entry is named on their account
-        raise CliError("interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded "
-                       "and nothing was recorded", EXIT_INTERRUPTED)
+        raise CliError(
+            "interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded and nothing was recorded",
+            EXIT_INTERRUPTED,
+        )
     console = Console(soft_wrap=True)
     found: list[Any] = []
     for result in record.blocks:
@@ -637,12 +903,27 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
 
 
 @main.command("drift")
-@click.option("--migrations", "migrations", type=click.Path(), default="prisma/migrations", show_default=True, metavar="DIR",
-              help="The migrations folder (Prisma's layout: DIR/NAME/migration.sql).")
-@click.option("--url-env", "url_env", default="DATABASE_URL", show_default=True, metavar="VAR",
-              help="Name of the environment variable holding the target's postgresql:// URL (the URL itself never goes on a "
-                   "command line; its password is never printed). Its ?schema= names the schema compared (default public).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output as text lines or as JSON.")
+@click.option(
+    "--migrations",
+    "migrations",
+    type=click.Path(),
+    default="prisma/migrations",
+    show_default=True,
+    metavar="DIR",
+    help="The migrations folder (Prisma's layout: DIR/NAME/migration.sql).",
+)
+@click.option(
+    "--url-env",
+    "url_env",
+    default="DATABASE_URL",
+    show_default=True,
+    metavar="VAR",
+    help="Name of the environment variable holding the target's postgresql:// URL (the URL itself never goes on a "
+    "command line; its password is never printed). Its ?schema= names the schema compared (default public).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output as text lines or as JSON."
+)
 @_errors
 def drift_cmd(migrations: str, url_env: str, fmt: str) -> None:
     """Is the live schema still what its applied migrations make it? Read which
@@ -668,7 +949,9 @@ def drift_cmd(migrations: str, url_env: str, fmt: str) -> None:
     redact = Redactor.for_secrets([url_env], os.environ)
     url = os.environ.get(url_env)
     if not url:
-        raise CliError(f"${url_env} is not set: export the target's postgresql:// URL in it (or name another variable with --url-env)", EXIT_USAGE)
+        raise CliError(
+            f"${url_env} is not set: export the target's postgresql:// URL in it (or name another variable with --url-env)", EXIT_USAGE
+        )
     try:
         report = check_drift(url, Path(migrations))
     except DriftError as exc:
@@ -683,8 +966,13 @@ def drift_cmd(migrations: str, url_env: str, fmt: str) -> None:
 
 @main.command("verify")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--anchor", "anchors", multiple=True, metavar="HASH",
-              help="A ledger head hash kept elsewhere (step summary, run log); the chain must still contain it. Repeatable.")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="HASH",
+    help="A ledger head hash kept elsewhere (step summary, run log); the chain must still contain it. Repeatable.",
+)
 @_errors
 def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     """Verify ledgers: JSON Schema, hashes and chain. Names the first bad line as path:N.
@@ -729,7 +1017,11 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
 
 @main.command("report")
 @click.argument("path", type=click.Path())
-@click.option("--results", type=click.Path(file_okay=False), help="Directory of the ledgers (default: runbook-results in the project root: the runbook's nearest folder with .git, else with mkdocs.yml).")
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False),
+    help="Directory of the ledgers (default: runbook-results in the project root: the runbook's nearest folder with .git, else with mkdocs.yml).",
+)
 @click.option("--environment", metavar="ENV", help="Report on this environment (default: the runbook's own; e.g. rehearsal).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True, help="Output format.")
 @_errors
@@ -784,23 +1076,57 @@ def schema_cmd() -> None:
 
 @main.command("lint-migrations")
 @click.argument("names", nargs=-1)
-@click.option("--pending-command", metavar="COMMAND",
-              help="A command (run in the current directory) that lists the migrations pending on the target: exit 0 none, "
-                   "exit --pending-exit with their names one per line. Instead of NAMES.")
-@click.option("--pending-exit", type=int, default=3, show_default=True, help="The exit code with which --pending-command reports pending migrations.")
-@click.option("--runbook", "runbook_path", type=click.Path(), metavar="RUNBOOK",
-              help="The runbook whose runbook.acknowledge entries accept findings (blocks pass \"$RUNBOOK_PATH\").")
-@click.option("--policy", type=click.Choice(["warn", "refuse"]), default="refuse", show_default=True,
-              help="warn: show the findings and pass (staging). refuse: fail on a destructive or blocking finding that "
-                   "the runbook does not acknowledge (production).")
-@click.option("--migrations", "migrations_dir", default="prisma/migrations", show_default=True, type=click.Path(),
-              help="The migrations folder: one directory per migration, holding migration.sql.")
-@click.option("--config", "config_path", default=".squawk.toml", show_default=True, type=click.Path(),
-              help="The squawk config: which rules run (squawk's keys) and, in its [runbook-checks] table, refuse = "
-                   "the destructive or blocking rules.")
+@click.option(
+    "--pending-command",
+    metavar="COMMAND",
+    help="A command (run in the current directory) that lists the migrations pending on the target: exit 0 none, "
+    "exit --pending-exit with their names one per line. Instead of NAMES.",
+)
+@click.option(
+    "--pending-exit", type=int, default=3, show_default=True, help="The exit code with which --pending-command reports pending migrations."
+)
+@click.option(
+    "--runbook",
+    "runbook_path",
+    type=click.Path(),
+    metavar="RUNBOOK",
+    help='The runbook whose runbook.acknowledge entries accept findings (blocks pass "$RUNBOOK_PATH").',
+)
+@click.option(
+    "--policy",
+    type=click.Choice(["warn", "refuse"]),
+    default="refuse",
+    show_default=True,
+    help="warn: show the findings and pass (staging). refuse: fail on a destructive or blocking finding that "
+    "the runbook does not acknowledge (production).",
+)
+@click.option(
+    "--migrations",
+    "migrations_dir",
+    default="prisma/migrations",
+    show_default=True,
+    type=click.Path(),
+    help="The migrations folder: one directory per migration, holding migration.sql.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=".squawk.toml",
+    show_default=True,
+    type=click.Path(),
+    help="The squawk config: which rules run (squawk's keys) and, in its [runbook-checks] table, refuse = "
+    "the destructive or blocking rules.",
+)
 @_errors
-def lint_migrations_cmd(names: tuple[str, ...], pending_command: str | None, pending_exit: int, runbook_path: str | None,
-                        policy: str, migrations_dir: str, config_path: str) -> None:
+def lint_migrations_cmd(
+    names: tuple[str, ...],
+    pending_command: str | None,
+    pending_exit: int,
+    runbook_path: str | None,
+    policy: str,
+    migrations_dir: str,
+    config_path: str,
+) -> None:
     """Lint the pending migrations with squawk; print each finding as
     path/migration.sql:LINE: RULE: message.
 

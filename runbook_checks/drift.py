@@ -76,7 +76,7 @@ class Target:
     schema: str
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}/{self.database} (schema \"{self.schema}\")"
+        return f'{self.host}:{self.port}/{self.database} (schema "{self.schema}")'
 
 
 def parse_url(url: str) -> tuple[Target, dict[str, str]]:
@@ -125,8 +125,10 @@ def _run_tool(args: list[str], pg_env: Mapping[str, str], what: str, timeout: fl
     try:
         done = subprocess.run(args, env=_tool_env(pg_env), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
-        raise DriftError(f"{args[0]} not found: install PostgreSQL 15's client tools (apt-get install postgresql-15), or point "
-                         f"RUNBOOK_CHECKS_PG_BIN at a PostgreSQL bin directory") from None
+        raise DriftError(
+            f"{args[0]} not found: install PostgreSQL 15's client tools (apt-get install postgresql-15), or point "
+            f"RUNBOOK_CHECKS_PG_BIN at a PostgreSQL bin directory"
+        ) from None
     except subprocess.TimeoutExpired:
         raise DriftError(f"{what}: no answer within {timeout:g} s") from None
     if done.returncode != 0:
@@ -162,11 +164,18 @@ class Migrations:
     @property
     def problems(self) -> list[str]:
         """One line per migration problem (failed, modified, unknown); pending ones are not problems."""
-        return ([f"failed migration \"{n}\": started on the target, neither finished nor rolled back (P3009); its statements may be "
-                 f"partly applied" for n in self.failed]
-                + [f"modified migration \"{n}\": its migration.sql changed after it was applied on the target (checksum differs)"
-                   for n in self.modified]
-                + [f"unknown migration \"{n}\": applied on the target, not in the migrations folder" for n in self.unknown])
+        return (
+            [
+                f'failed migration "{n}": started on the target, neither finished nor rolled back (P3009); its statements may be '
+                f"partly applied"
+                for n in self.failed
+            ]
+            + [
+                f'modified migration "{n}": its migration.sql changed after it was applied on the target (checksum differs)'
+                for n in self.modified
+            ]
+            + [f'unknown migration "{n}": applied on the target, not in the migrations folder' for n in self.unknown]
+        )
 
 
 def local_migrations(folder: Path) -> list[str]:
@@ -189,15 +198,24 @@ def read_history(pg_bin: Path, pg_env: Mapping[str, str], schema: str) -> tuple[
     ``rolled_back``; empty when the table does not exist), its server version string and
     its ``server_version_num``."""
     table = f"{_ident(schema)}.{_ident(HISTORY_TABLE)}"
-    info = _psql_json(pg_bin, pg_env, "SELECT json_build_object('version', current_setting('server_version'), 'num', "
-                      f"current_setting('server_version_num')::int, 'history', to_regclass({_literal(table)}) IS NOT NULL)",
-                      "cannot read the target")
+    info = _psql_json(
+        pg_bin,
+        pg_env,
+        "SELECT json_build_object('version', current_setting('server_version'), 'num', "
+        f"current_setting('server_version_num')::int, 'history', to_regclass({_literal(table)}) IS NOT NULL)",
+        "cannot read the target",
+    )
     assert isinstance(info, dict)
     rows: list[dict] = []
     if info["history"]:
-        rows = _psql_json(pg_bin, pg_env, "SELECT coalesce(json_agg(json_build_object('name', migration_name, 'checksum', checksum, "
-                          "'finished', finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL) ORDER BY started_at, "
-                          f"migration_name), '[]'::json) FROM {table}", "cannot read the target's migration history")  # type: ignore[assignment]
+        rows = _psql_json(
+            pg_bin,
+            pg_env,
+            "SELECT coalesce(json_agg(json_build_object('name', migration_name, 'checksum', checksum, "
+            "'finished', finished_at IS NOT NULL, 'rolled_back', rolled_back_at IS NOT NULL) ORDER BY started_at, "
+            f"migration_name), '[]'::json) FROM {table}",
+            "cannot read the target's migration history",
+        )  # type: ignore[assignment]
     return rows, str(info["version"]), int(info["num"])
 
 
@@ -279,7 +297,7 @@ def _column(line: str) -> tuple[str, str, str | None]:
     """A column line of ``CREATE TABLE`` → ``(name, definition without default, default)``."""
     m = _IDENT_RE.match(line)
     name = _unquote(m.group(0)) if m else line.split()[0]
-    rest = line[m.end() if m else len(name):].strip()
+    rest = line[m.end() if m else len(name) :].strip()
     default = None
     if " DEFAULT " in f" {rest}":
         head, _, tail = f" {rest}".partition(" DEFAULT ")
@@ -346,8 +364,13 @@ MISSING, EXTRA, CHANGED = "missing", "extra", "changed"
 
 
 def _constraint_label(definition: str) -> str:
-    for words, label in (("FOREIGN KEY", "foreign key"), ("PRIMARY KEY", "primary key"), ("UNIQUE", "unique constraint"),
-                         ("CHECK", "check constraint"), ("EXCLUDE", "exclusion constraint")):
+    for words, label in (
+        ("FOREIGN KEY", "foreign key"),
+        ("PRIMARY KEY", "primary key"),
+        ("UNIQUE", "unique constraint"),
+        ("CHECK", "check constraint"),
+        ("EXCLUDE", "exclusion constraint"),
+    ):
         if words in definition:
             return label
     return "constraint"
@@ -438,27 +461,38 @@ class DriftReport:
         """The report as text lines: a header, the pending migrations, the migration
         problems, one ``drift:`` line per difference, a verdict."""
         m = self.migrations
-        out = [f"Drift check: {self.target} on PostgreSQL {self.target_version} against its {len(m.applied)} applied "
-               f"migration(s) replayed on a throwaway PostgreSQL {self.reference_version}"]
+        out = [
+            f"Drift check: {self.target} on PostgreSQL {self.target_version} against its {len(m.applied)} applied "
+            f"migration(s) replayed on a throwaway PostgreSQL {self.reference_version}"
+        ]
         if self.target_version.split(".")[0] != self.reference_version.split(".")[0]:
-            out.append("note: the target and the throwaway run different PostgreSQL major versions; pg_dump may write "
-                       "some definitions differently")
-        out += [f"pending: migration \"{n}\": in the migrations folder, not applied on the target (pending, not drift)" for n in m.pending]
+            out.append(
+                "note: the target and the throwaway run different PostgreSQL major versions; pg_dump may write some definitions differently"
+            )
+        out += [f'pending: migration "{n}": in the migrations folder, not applied on the target (pending, not drift)' for n in m.pending]
         out += m.problems
         out += [str(d) for d in self.differences]
         pending = f"; {len(m.pending)} pending migration(s), not applied yet" if m.pending else ""
         if self.drifted:
             problems = f" and {len(m.problems)} migration problem(s)" if m.problems else ""
-            out.append(f"DRIFT: {len(self.differences)} difference(s){problems} between the live schema and the applied "
-                       f"migrations{pending} ({self.duration_s:.1f} s)")
+            out.append(
+                f"DRIFT: {len(self.differences)} difference(s){problems} between the live schema and the applied "
+                f"migrations{pending} ({self.duration_s:.1f} s)"
+            )
         else:
             out.append(f"No drift: the live schema matches the {len(m.applied)} applied migration(s){pending} ({self.duration_s:.1f} s)")
         return out
 
     def to_dict(self) -> dict:
-        return {"target": asdict(self.target), "target_version": self.target_version, "reference_version": self.reference_version,
-                "drift": self.drifted, "migrations": {**asdict(self.migrations), "problems": self.migrations.problems},
-                "differences": [{**asdict(d), "line": str(d)} for d in self.differences], "duration_s": round(self.duration_s, 3)}
+        return {
+            "target": asdict(self.target),
+            "target_version": self.target_version,
+            "reference_version": self.reference_version,
+            "drift": self.drifted,
+            "migrations": {**asdict(self.migrations), "problems": self.migrations.problems},
+            "differences": [{**asdict(d), "line": str(d)} for d in self.differences],
+            "duration_s": round(self.duration_s, 3),
+        }
 
 
 def _major(version_num: int) -> int:
@@ -477,9 +511,23 @@ def pg_dump_major(pg_bin: Path) -> int:
 def dump_schema(pg_bin: Path, pg_env: Mapping[str, str], schema: str, what: str) -> str:
     """``pg_dump --schema-only`` of one schema, without ``_prisma_migrations``, owners,
     privileges, tablespaces, security labels or table access methods."""
-    return _run_tool([str(pg_bin / "pg_dump"), "--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
-                      "--no-security-labels", "--no-table-access-method", "--schema", _ident(schema),
-                      "--exclude-table", f"{_ident(schema)}.{_ident(HISTORY_TABLE)}"], pg_env, what)
+    return _run_tool(
+        [
+            str(pg_bin / "pg_dump"),
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--no-tablespaces",
+            "--no-security-labels",
+            "--no-table-access-method",
+            "--schema",
+            _ident(schema),
+            "--exclude-table",
+            f"{_ident(schema)}.{_ident(HISTORY_TABLE)}",
+        ],
+        pg_env,
+        what,
+    )
 
 
 def replay(pg_bin: Path, pg_env: Mapping[str, str], folder: Path, names: list[str], schema: str) -> None:
@@ -489,9 +537,11 @@ def replay(pg_bin: Path, pg_env: Mapping[str, str], folder: Path, names: list[st
     :class:`DriftError` naming the migration that fails."""
     setup = f"SET client_min_messages TO warning; CREATE SCHEMA IF NOT EXISTS {_ident(schema)}; SET search_path TO {_ident(schema)};"
     for name in names:
-        _run_tool([str(pg_bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", setup, "-f", str(folder / name / "migration.sql")],
-                  pg_env, f"{name}/migration.sql does not apply to a fresh PostgreSQL database, so the schema it gave the target "
-                  f"cannot be rebuilt")
+        _run_tool(
+            [str(pg_bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", setup, "-f", str(folder / name / "migration.sql")],
+            pg_env,
+            f"{name}/migration.sql does not apply to a fresh PostgreSQL database, so the schema it gave the target cannot be rebuilt",
+        )
 
 
 def check_drift(url: str, migrations: Path, *, pg_bin: Path | None = None) -> DriftReport:
@@ -508,8 +558,10 @@ def check_drift(url: str, migrations: Path, *, pg_bin: Path | None = None) -> Dr
     tools = pg_dump_major(pg_bin)
     history, version, version_num = read_history(pg_bin, target_env, target.schema)
     if _major(version_num) > tools:
-        raise DriftError(f"the target runs PostgreSQL {version}, newer than the tools in {pg_bin} (PostgreSQL {tools}): pg_dump cannot "
-                         f"read a newer server. Point RUNBOOK_CHECKS_PG_BIN at PostgreSQL {_major(version_num)}'s bin directory")
+        raise DriftError(
+            f"the target runs PostgreSQL {version}, newer than the tools in {pg_bin} (PostgreSQL {tools}): pg_dump cannot "
+            f"read a newer server. Point RUNBOOK_CHECKS_PG_BIN at PostgreSQL {_major(version_num)}'s bin directory"
+        )
     state = classify(Path(migrations), history)
     live = dump_schema(pg_bin, target_env, target.schema, "cannot dump the target's schema")
     try:
@@ -517,7 +569,9 @@ def check_drift(url: str, migrations: Path, *, pg_bin: Path | None = None) -> Dr
             _, ref_env = parse_url(db.url)
             replay(pg_bin, ref_env, Path(migrations), state.applied, target.schema)
             reference = dump_schema(pg_bin, ref_env, target.schema, "cannot dump the throwaway database")
-            ref_version = str(_psql_json(pg_bin, ref_env, "SELECT to_json(current_setting('server_version'))", "cannot read the throwaway database"))
+            ref_version = str(
+                _psql_json(pg_bin, ref_env, "SELECT to_json(current_setting('server_version'))", "cannot read the throwaway database")
+            )
     except RunbookChecksError as exc:
         if isinstance(exc, DriftError):
             raise
@@ -526,5 +580,19 @@ def check_drift(url: str, migrations: Path, *, pg_bin: Path | None = None) -> Dr
     return DriftReport(target, version, ref_version, state, differences, time.monotonic() - started)
 
 
-__all__ = ["CHANGED", "EXTRA", "MISSING", "Difference", "DriftError", "DriftReport", "Migrations", "SchemaObject", "Target",
-           "check_drift", "classify", "compare", "parse_dump", "parse_url"]
+__all__ = [
+    "CHANGED",
+    "EXTRA",
+    "MISSING",
+    "Difference",
+    "DriftError",
+    "DriftReport",
+    "Migrations",
+    "SchemaObject",
+    "Target",
+    "check_drift",
+    "classify",
+    "compare",
+    "parse_dump",
+    "parse_url",
+]

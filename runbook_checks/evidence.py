@@ -37,10 +37,23 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from .model import EXECUTED, FAILED, INTERRUPTED, MODE_CHECK, MODE_EXECUTE, MODE_REHEARSAL, PASSED, STEP, TIMED_OUT, BlockResult, Runbook, RunRecord
+from .model import (
+    EXECUTED,
+    FAILED,
+    INTERRUPTED,
+    MODE_CHECK,
+    MODE_EXECUTE,
+    MODE_REHEARSAL,
+    PASSED,
+    STEP,
+    TIMED_OUT,
+    BlockResult,
+    Runbook,
+    RunRecord,
+)
 
 # Attempt verdicts (``passed``, ``failed`` and ``interrupted`` are also block statuses).
 INCOMPLETE = "incomplete"
@@ -317,6 +330,7 @@ class State:
         """The attempt views show: the migration, else the rehearsal, else the checks."""
         return self.migration or self.rehearsal or self.checks
 
+
 def state(runbook_id: str, environment: str, records: Sequence[RunRecord] | Attempts) -> State:
     """The state of ``runbook_id`` in ``environment`` from verified ``records`` (ledger
     order), or from their ``Attempts`` when the caller has grouped them already."""
@@ -361,8 +375,20 @@ def criteria(runbook: Runbook, attempt: Attempt | None) -> list[CriterionRow]:
         else:
             status = next(e.status for e in evs if e.status not in (PASSED, STALE))
         latest = max((e for e in evs if e.when), key=lambda e: e.when or "", default=None)
-        rows.append(CriterionRow(criterion, tuple(ids), status, latest and latest.when, latest and latest.actor, latest and latest.commit,
-                                 latest and latest.run_id, latest and latest.environment, latest and latest.mode, latest and latest.attempt_id))
+        rows.append(
+            CriterionRow(
+                criterion,
+                tuple(ids),
+                status,
+                latest and latest.when,
+                latest and latest.actor,
+                latest and latest.commit,
+                latest and latest.run_id,
+                latest and latest.environment,
+                latest and latest.mode,
+                latest and latest.attempt_id,
+            )
+        )
     return rows
 
 
@@ -384,8 +410,17 @@ def timeline(runbook: Runbook, attempt: Attempt | None) -> tuple[list[TimelineRo
             for b in run.blocks:
                 if b.phase and b.status in (PASSED, FAILED, TIMED_OUT):
                     measured[b.phase] = measured.get(b.phase, 0.0) + b.duration_s
-    rows = [TimelineRow(p.id, p.name, p.estimate, p.estimate_s, round(measured[p.id], 4) if p.id in measured else None,
-                        range_verdict(measured.get(p.id), p.estimate_s)) for p in runbook.phases]
+    rows = [
+        TimelineRow(
+            p.id,
+            p.name,
+            p.estimate,
+            p.estimate_s,
+            round(measured[p.id], 4) if p.id in measured else None,
+            range_verdict(measured.get(p.id), p.estimate_s),
+        )
+        for p in runbook.phases
+    ]
     total = round(sum(r.measured_s for r in rows if r.measured_s is not None), 4) if measured else None
     if total is None:
         total_verdict = "not measured"
@@ -405,7 +440,7 @@ def overdue(when: str | None, max_age_s: float, now: datetime | None = None) -> 
     """A result recorded at ``when`` (UTC ISO) is older than ``max_age_s``."""
     if not when:
         return False
-    age = ((now or datetime.now(timezone.utc)) - datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
+    age = ((now or datetime.now(UTC)) - datetime.fromisoformat(when.replace("Z", "+00:00"))).total_seconds()
     return age > max_age_s
 
 

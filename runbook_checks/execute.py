@@ -8,10 +8,10 @@ checks confirmation, secrets or locks: callers apply ``gates`` first.
 from __future__ import annotations
 
 import difflib
-import os
-import re
 import getpass
 import hashlib
+import os
+import re
 import secrets
 import shutil
 import socket
@@ -20,18 +20,19 @@ import sysconfig
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 from typing import Any, Protocol
 
+from . import evidence
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageProblem
 from .model import (
     EXECUTED,
     FAILED,
+    INTERRUPTED,
     MODE_CHECK,
     MODE_EXECUTE,
-    INTERRUPTED,
     NOT_RUN,
     PASSED,
     RUN_FAILED,
@@ -45,15 +46,22 @@ from .model import (
     Runbook,
     RunRecord,
 )
-from . import evidence
 from .redact import Redactor
 from .runner import Observer, run_block, utc_now
 from .target import resolve as resolve_target
 from .troubleshoot import explain
 
 GITHUB_CONTEXT = (
-    "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_JOB", "GITHUB_RUN_ID",
-    "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_EVENT_NAME", "GITHUB_REF", "GITHUB_SHA",
+    "GITHUB_ACTOR",
+    "GITHUB_REPOSITORY",
+    "GITHUB_WORKFLOW",
+    "GITHUB_JOB",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_NUMBER",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_REF",
+    "GITHUB_SHA",
     "GITHUB_SERVER_URL",
 )
 
@@ -101,8 +109,13 @@ def plan_run(
         if block.id == from_id:
             before_from = False
         if block.id in recovery and block.id not in only:
-            plan.append(PlannedBlock(block, False, f"recovery step of troubleshooting entry {recovery[block.id].id!r}: "
-                                                   f"runs only when named with --only {block.id}"))
+            plan.append(
+                PlannedBlock(
+                    block,
+                    False,
+                    f"recovery step of troubleshooting entry {recovery[block.id].id!r}: runs only when named with --only {block.id}",
+                )
+            )
         elif before_from:
             plan.append(PlannedBlock(block, False, f"before --from {from_id}: not re-run"))
         elif only and block.id not in only:
@@ -110,15 +123,21 @@ def plan_run(
         elif block.id in skip:
             plan.append(PlannedBlock(block, False, "skipped by --skip"))
         elif block.kind == STEP and not execute:
-            plan.append(PlannedBlock(block, False, "mutating step: runs only with the confirmation token "
-                                                   "(run --execute --confirm TOKEN; pytest --runbooks-execute --runbooks-confirm TOKEN)"))
+            plan.append(
+                PlannedBlock(
+                    block,
+                    False,
+                    "mutating step: runs only with the confirmation token "
+                    "(run --execute --confirm TOKEN; pytest --runbooks-execute --runbooks-confirm TOKEN)",
+                )
+            )
         else:
             plan.append(PlannedBlock(block, True))
     return plan
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def git_info(root: Any) -> dict[str, Any] | None:
@@ -126,7 +145,9 @@ def git_info(root: Any) -> dict[str, Any] | None:
         return None
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=30)
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if commit.returncode != 0:
@@ -175,8 +196,12 @@ def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) 
     ``squawk``) ends ``PATH`` when it is not on it, so a block can call ``runbook-checks``
     however this run was started (``.venv/bin/runbook-checks``, ``python -m``)."""
     env = dict(environ)
-    env.update(RUNBOOK_ID=runbook.id, RUNBOOK_ENVIRONMENT=environment, RUNBOOK_WORKDIR=str(runbook.workdir),
-               RUNBOOK_PATH=str(runbook.path.resolve()))
+    env.update(
+        RUNBOOK_ID=runbook.id,
+        RUNBOOK_ENVIRONMENT=environment,
+        RUNBOOK_WORKDIR=str(runbook.workdir),
+        RUNBOOK_PATH=str(runbook.path.resolve()),
+    )
     scripts = sysconfig.get_path("scripts")
     if not shutil.which("runbook-checks", path=env.get("PATH")) and scripts and Path(scripts, "runbook-checks").exists():
         env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), scripts) if p)  # blocks can call runbook-checks (and squawk) itself
@@ -214,14 +239,21 @@ def attempt_id(explicit: str | None, environ: Mapping[str, str], resumes: RunRec
     than 200 characters or holds characters other than letters, digits and ``_.:/@+-``;
     an empty ``$RUNBOOK_CHECKS_ATTEMPT`` counts as unset.
     """
-    candidates = [(explicit, "--attempt"), (environ.get(ATTEMPT_ENV) or None, f"${ATTEMPT_ENV}"),
-                  (resumes.attempt if resumes is not None else None, "the resumed run's attempt id")]
+    candidates = [
+        (explicit, "--attempt"),
+        (environ.get(ATTEMPT_ENV) or None, f"${ATTEMPT_ENV}"),
+        (resumes.attempt if resumes is not None else None, "the resumed run's attempt id"),
+    ]
     if environ.get("GITHUB_RUN_ID"):
-        candidates.append((f"github-{environ['GITHUB_RUN_ID']}-{environ.get('GITHUB_RUN_ATTEMPT') or '1'}", "$GITHUB_RUN_ID/$GITHUB_RUN_ATTEMPT"))
+        candidates.append(
+            (f"github-{environ['GITHUB_RUN_ID']}-{environ.get('GITHUB_RUN_ATTEMPT') or '1'}", "$GITHUB_RUN_ID/$GITHUB_RUN_ATTEMPT")
+        )
     for value, where in candidates:
         if value is not None:
             if not _ATTEMPT_RE.fullmatch(value):
-                raise UsageProblem(f"{where} {value!r}: an attempt id is 1-200 letters, digits and _.:/@+- (starting with a letter or digit)")
+                raise UsageProblem(
+                    f"{where} {value!r}: an attempt id is 1-200 letters, digits and _.:/@+- (starting with a letter or digit)"
+                )
             return value
     return run_id
 
@@ -248,8 +280,17 @@ def begin_run(runbook: Runbook, environ: Mapping[str, str], environment: str | N
 
 def not_run(block: Block, status: str, reason: str, after_failure: bool = False) -> BlockResult:
     """The result of a block that did not execute."""
-    return BlockResult(id=block.id, kind=block.kind, status=status, line=block.line, sha256=block.sha256, phase=block.phase,
-                       criterion=block.criterion, reason=reason, after_failure=after_failure)
+    return BlockResult(
+        id=block.id,
+        kind=block.kind,
+        status=status,
+        line=block.line,
+        sha256=block.sha256,
+        phase=block.phase,
+        criterion=block.criterion,
+        reason=reason,
+        after_failure=after_failure,
+    )
 
 
 def run_status(results: Sequence[BlockResult]) -> tuple[str, int]:
@@ -280,10 +321,24 @@ class RunSession:
     Raises ``UsageProblem`` for a bad ``attempt`` id.
     """
 
-    def __init__(self, runbook: Runbook, plan: Sequence[PlannedBlock], *, environ: Mapping[str, str], redactor: Redactor,
-                 mode: str = MODE_CHECK, environment: str | None = None, attempt: str | None = None, resumes: RunRecord | None = None,
-                 prior: Sequence[RunRecord] = (), grace: float = 2.0, runner: str = "cli", from_id: str | None = None,
-                 start: RunStart | None = None, database: dict[str, str] | None = None):
+    def __init__(
+        self,
+        runbook: Runbook,
+        plan: Sequence[PlannedBlock],
+        *,
+        environ: Mapping[str, str],
+        redactor: Redactor,
+        mode: str = MODE_CHECK,
+        environment: str | None = None,
+        attempt: str | None = None,
+        resumes: RunRecord | None = None,
+        prior: Sequence[RunRecord] = (),
+        grace: float = 2.0,
+        runner: str = "cli",
+        from_id: str | None = None,
+        start: RunStart | None = None,
+        database: dict[str, str] | None = None,
+    ):
         self.runbook, self.environ, self.redactor, self.mode, self.grace = runbook, environ, redactor, mode, grace
         self.planned = {p.block.id: p for p in plan}
         self.options: dict[str, Any] = {"runner": runner, "execute": mode != MODE_CHECK, "from": from_id}
@@ -326,12 +381,19 @@ class RunSession:
         if block.kind == STEP and self.failed_at is not None:
             return not_run(block, NOT_RUN, f"not run: block {self.failed_at!r} failed earlier", True)
         if block.needs is not None and (needed := needed_status(self.results, block.needs)) != PASSED:
-            return not_run(block, SKIPPED if needed == SKIPPED else NOT_RUN, f"needs {block.needs!r}, which did not pass in this run", after_failure)
+            return not_run(
+                block, SKIPPED if needed == SKIPPED else NOT_RUN, f"needs {block.needs!r}, which did not pass in this run", after_failure
+            )
         if block.after is not None and self._latest(block.after) is None and (pending := self._pending()):
             said = " ".join(line.strip() for line in pending.output.splitlines() if line.strip()) or "migrations are pending"
             said = said if len(said) <= 300 else said[:299] + "…"
-            return not_run(block, SKIPPED, f"checks the result of step {block.after!r}, which has not run in this attempt, and "
-                                           f"{pending.id!r} says: {said} — apply them with --execute", after_failure)
+            return not_run(
+                block,
+                SKIPPED,
+                f"checks the result of step {block.after!r}, which has not run in this attempt, and "
+                f"{pending.id!r} says: {said} — apply them with --execute",
+                after_failure,
+            )
         return None
 
     def run(self, block: Block, observer: RunObserver | None = None) -> BlockResult:
@@ -342,8 +404,18 @@ class RunSession:
             try:
                 if observer is not None:
                     observer.started(block)
-                result = explain(self.runbook, run_block(block, cwd=self.runbook.workdir, env={**self.start.env, "RUNBOOK_BLOCK_ID": block.id},
-                                                         redactor=self.redactor, observer=observer, grace=self.grace, after_failure=self.failed_at is not None))
+                result = explain(
+                    self.runbook,
+                    run_block(
+                        block,
+                        cwd=self.runbook.workdir,
+                        env={**self.start.env, "RUNBOOK_BLOCK_ID": block.id},
+                        redactor=self.redactor,
+                        observer=observer,
+                        grace=self.grace,
+                        after_failure=self.failed_at is not None,
+                    ),
+                )
             except KeyboardInterrupt:
                 self.interrupted = True
                 self.results[block.id] = not_run(block, INTERRUPTED, "interrupted before the block finished starting")
@@ -361,11 +433,21 @@ class RunSession:
         of a migration, and a step recorded as skipped would leave the attempt incomplete."""
         fill = (NOT_RUN, "not run: the run was interrupted") if self.interrupted else (SKIPPED, "not selected in this run")
         recovery = self.runbook.recovery_steps
-        blocks = [r for b in self.runbook.blocks
-                  if (r := self.results.get(b.id) or not_run(b, *fill)).status in EXECUTED or b.id not in recovery]
+        blocks = [
+            r for b in self.runbook.blocks if (r := self.results.get(b.id) or not_run(b, *fill)).status in EXECUTED or b.id not in recovery
+        ]
         options = {**self.options, "ran": [b.id for b in blocks if b.status in EXECUTED]}
-        return finish_run(self.runbook, self.start, blocks, environ=self.environ, mode=self.mode, resumes=self.resumes,
-                          not_rerun=self.not_rerun, options=options, attempt=self.attempt)
+        return finish_run(
+            self.runbook,
+            self.start,
+            blocks,
+            environ=self.environ,
+            mode=self.mode,
+            resumes=self.resumes,
+            not_rerun=self.not_rerun,
+            options=options,
+            attempt=self.attempt,
+        )
 
 
 def needed_status(results: Mapping[str, BlockResult], block_id: str) -> str:
@@ -374,9 +456,18 @@ def needed_status(results: Mapping[str, BlockResult], block_id: str) -> str:
     return found.status if found is not None else SKIPPED
 
 
-def finish_run(runbook: Runbook, start: RunStart, results: list[BlockResult], *, environ: Mapping[str, str], mode: str,
-               resumes: str | None = None, not_rerun: tuple[str, ...] = (), options: dict[str, Any] | None = None,
-               attempt: str | None = None) -> RunRecord:
+def finish_run(
+    runbook: Runbook,
+    start: RunStart,
+    results: list[BlockResult],
+    *,
+    environ: Mapping[str, str],
+    mode: str,
+    resumes: str | None = None,
+    not_rerun: tuple[str, ...] = (),
+    options: dict[str, Any] | None = None,
+    attempt: str | None = None,
+) -> RunRecord:
     """The record of a run from its block results (in document order)."""
     status, exit_code = run_status(results)
     return RunRecord(
@@ -434,8 +525,21 @@ def run_plan(
     except KeyboardInterrupt:
         start = RunStart(new_run_id(), utc_now(), time.monotonic(), environment or runbook.environment, None, None, {}, {})
         interrupted = True
-    session = RunSession(runbook, plan, environ=environ, redactor=redactor, mode=mode, environment=environment, attempt=attempt,
-                         resumes=resumes, prior=prior, grace=grace, from_id=from_id, start=start, database=database)
+    session = RunSession(
+        runbook,
+        plan,
+        environ=environ,
+        redactor=redactor,
+        mode=mode,
+        environment=environment,
+        attempt=attempt,
+        resumes=resumes,
+        prior=prior,
+        grace=grace,
+        from_id=from_id,
+        start=start,
+        database=database,
+    )
     session.interrupted = interrupted
     for item in plan:
         try:
@@ -445,7 +549,9 @@ def run_plan(
         except KeyboardInterrupt:  # between blocks, while starting one, or while reporting
             session.interrupted = True
             if item.block.id not in session.results:
-                session.results[item.block.id] = not_run(item.block, INTERRUPTED if item.run else NOT_RUN, "interrupted before the block finished starting")
+                session.results[item.block.id] = not_run(
+                    item.block, INTERRUPTED if item.run else NOT_RUN, "interrupted before the block finished starting"
+                )
     return session.record()
 
 

@@ -46,8 +46,11 @@ class FailureReport:
 
     def lines(self, *, output: bool = True) -> list[str]:
         """The report as terminal lines; ``output=False`` leaves out the output's tail (it was streamed)."""
-        out = [f"{self.location}: block {self.block_id!r} {self.status}: {self.reason}", f"  exit code: {self.exit_code if self.exit_code is not None else '—'}",
-               "  command:"]
+        out = [
+            f"{self.location}: block {self.block_id!r} {self.status}: {self.reason}",
+            f"  exit code: {self.exit_code if self.exit_code is not None else '—'}",
+            "  command:",
+        ]
         out += [f"    $ {line}" for line in self.command]
         if output:
             out.append("  output (last lines, redacted):")
@@ -76,8 +79,9 @@ def next_command(path: str, mode: str, block_id: str, recovery: bool = False) ->
     return f"runbook-checks run {path} --from {block_id}" + (" --execute --confirm <token>" if mode == MODE_EXECUTE else "")
 
 
-def failure_report(runbook: Runbook, result: BlockResult, *, path: str, mode: str, redact: Callable[[str], str],
-                   first_failure: str | None = None) -> FailureReport:
+def failure_report(
+    runbook: Runbook, result: BlockResult, *, path: str, mode: str, redact: Callable[[str], str], first_failure: str | None = None
+) -> FailureReport:
     """The report of a failed or timed-out ``result`` of a block of ``runbook``. ``first_failure``:
     the run's first failed block; when it is another block, this report has no next command."""
     later = first_failure is not None and first_failure != result.id
@@ -101,7 +105,9 @@ def failure_report(runbook: Runbook, result: BlockResult, *, path: str, mode: st
     )
 
 
-def failures(runbook: Runbook, results: tuple[BlockResult, ...], *, path: str, mode: str, redact: Callable[[str], str]) -> list[FailureReport]:
+def failures(
+    runbook: Runbook, results: tuple[BlockResult, ...], *, path: str, mode: str, redact: Callable[[str], str]
+) -> list[FailureReport]:
     """The reports of the failed blocks of one run, in document order: the first carries the run's next command."""
     failed = [r for r in results if r.status in (FAILED, TIMED_OUT)]
     first = failed[0].id if failed else None

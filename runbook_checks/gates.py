@@ -58,8 +58,10 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
         prefix = f"requires a passing migration of {what} first"
         records, verification = verified_records(path, validate_schema=True)
         if verification is not None and not verification.ok:
-            problems.append(f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
-                            f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again.")
+            problems.append(
+                f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
+                f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again."
+            )
             continue
         newest: Attempt | None = None  # the newest migration attempt
         later: Attempt | None = None  # the newest one that did not pass, after ``latest``
@@ -73,25 +75,38 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
                 later = a
         if latest is None:
             content = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
-            why = (f"its latest --execute attempt ({newest.id}) was for different content of {', '.join(req.same)}; current: {content}" if newest
-                   else f"{path} holds no --execute attempt of it")
+            why = (
+                f"its latest --execute attempt ({newest.id}) was for different content of {', '.join(req.same)}; current: {content}"
+                if newest
+                else f"{path} holds no --execute attempt of it"
+            )
             problems.append(f"{prefix}: {why}. Run {todo} (same --results), then try again.")
             continue
         if latest.verdict != PASSED:
-            problems.append(f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
-                            f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again.")
+            problems.append(
+                f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
+                f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again."
+            )
         elif later is not None:
-            problems.append(f"{prefix}: its --execute attempt {later.id} ({later.verdict}) came after the last pass {latest.id}. "
-                            f"Fix it and run {todo}, then try again.")
+            problems.append(
+                f"{prefix}: its --execute attempt {later.id} ({later.verdict}) came after the last pass {latest.id}. "
+                f"Fix it and run {todo}, then try again."
+            )
         elif runbook.target and here is None and environ.get(variable(runbook.target) or ""):
-            problems.append(f"{prefix}, and this runbook's target ({runbook.target}) is not a database URL, so the gate cannot tell it from "
-                            f"{what}'s. Use a postgresql://host:port/database URL, then try again.")
+            problems.append(
+                f"{prefix}, and this runbook's target ({runbook.target}) is not a database URL, so the gate cannot tell it from "
+                f"{what}'s. Use a postgresql://host:port/database URL, then try again."
+            )
         elif here is not None and latest.target_digest is None:
-            problems.append(f"{prefix}: its passing attempt {latest.id} recorded no single target digest (its runbook declares no 'target', or "
-                            f"its runs named other databases), so nothing shows it ran on another database than this one. Run {todo}, then try again.")
+            problems.append(
+                f"{prefix}: its passing attempt {latest.id} recorded no single target digest (its runbook declares no 'target', or "
+                f"its runs named other databases), so nothing shows it ran on another database than this one. Run {todo}, then try again."
+            )
         elif here is not None and latest.target_digest == here:
-            problems.append(f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
-                            f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again.")
+            problems.append(
+                f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
+                f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again."
+            )
     return problems
 
 
@@ -116,7 +131,9 @@ def check_confirmation(runbook: Runbook, token: str | None, environ: Mapping[str
     target = target_named(runbook, environ) if environ is not None else None
     on = f" on {target}" if target else ""
     if token is None:
-        raise GateRefused(f"{where}: --execute needs the confirmation token. Run again with --confirm {expected}. Nothing was executed{on}.")
+        raise GateRefused(
+            f"{where}: --execute needs the confirmation token. Run again with --confirm {expected}. Nothing was executed{on}."
+        )
     if token.encode("utf-8", "surrogatepass") != expected.encode("utf-8"):
         if token.strip() == expected:
             why = "it has extra whitespace"
@@ -183,7 +200,7 @@ class RunLock:
         except (OSError, ValueError):
             return None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire()
@@ -209,7 +226,9 @@ class RunLock:
             self._lock.release()
             if isinstance(exc, GateRefused):
                 raise
-            raise GateRefused(f"{exc.filename or self.holder_path}: cannot write who holds the lock ({exc.strerror or exc}). Nothing was executed.") from None
+            raise GateRefused(
+                f"{exc.filename or self.holder_path}: cannot write who holds the lock ({exc.strerror or exc}). Nothing was executed."
+            ) from None
         return self
 
     def _write_holder(self, replace_links: bool = False) -> None:
@@ -221,8 +240,10 @@ class RunLock:
         for name in (tmp, self.holder_path):
             if name.is_symlink():
                 if not replace_links:
-                    raise GateRefused(f"{name}: is a symbolic link; runbook-checks does not write its lock's holder file through a link "
-                                      "(a planted link could overwrite any file). Remove it and run again. Nothing was executed.")
+                    raise GateRefused(
+                        f"{name}: is a symbolic link; runbook-checks does not write its lock's holder file through a link "
+                        "(a planted link could overwrite any file). Remove it and run again. Nothing was executed."
+                    )
                 name.unlink()
         # O_EXCL: never a file that is there already (a leftover, or a hard link to another file: its name is removed first)
         tmp.unlink(missing_ok=True)

@@ -104,5 +104,15 @@ def emit(lines: Iterable[str], stream: IO[str]) -> None:
     stream.flush()
 
 
-__all__ = ["annotation", "command", "emit", "enabled", "escape_data", "escape_property", "failure_annotation", "mask_commands",
-           "problem_annotation", "write_outputs"]
+__all__ = [
+    "annotation",
+    "command",
+    "emit",
+    "enabled",
+    "escape_data",
+    "escape_property",
+    "failure_annotation",
+    "mask_commands",
+    "problem_annotation",
+    "write_outputs",
+]

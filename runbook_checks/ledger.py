@@ -96,8 +96,10 @@ _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)
 
 
 def _link_refusal(path: Path) -> str:
-    return (f"{path}: is a symbolic link; runbook-checks does not write a ledger through a link (a planted link could send "
-            f"the record anywhere). Remove the link and put the ledger file itself there")
+    return (
+        f"{path}: is a symbolic link; runbook-checks does not write a ledger through a link (a planted link could send "
+        f"the record anywhere). Remove the link and put the ledger file itself there"
+    )
 
 
 def _open_ledger(path: Path, create: bool) -> tuple[int | None, bool]:
@@ -144,7 +146,9 @@ def _ledger_lock(path: Path) -> Iterator[None]:
         raise _Unusable(f"{lock_path}: another process has held the ledger's lock for 60 s") from None
     except OSError as exc:
         if exc.errno in _LINK_ERRNOS:
-            raise _Unusable(f"{lock_path}: is a symbolic link; runbook-checks does not open the ledger's lock file through a link. Remove it") from None
+            raise _Unusable(
+                f"{lock_path}: is a symbolic link; runbook-checks does not open the ledger's lock file through a link. Remove it"
+            ) from None
         raise _Unusable(f"{lock_path}: the ledger's lock file cannot be opened ({exc.strerror or exc})") from None
     try:
         yield
@@ -160,10 +164,12 @@ def _read_fd(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _repair_hint(path: Path, v: "Verification") -> str:
+def _repair_hint(path: Path, v: Verification) -> str:
     if v.bad_line is not None and v.problem and v.problem.startswith("the last line is cut"):
-        return (f"a cut last line is what an append interrupted by a crash or a full disk leaves behind: check with "
-                f"'runbook-checks verify {path}', then remove that line (or restore the ledger from its published copy)")
+        return (
+            f"a cut last line is what an append interrupted by a crash or a full disk leaves behind: check with "
+            f"'runbook-checks verify {path}', then remove that line (or restore the ledger from its published copy)"
+        )
     if not v.ledger:
         return f"move that file away (or restore the ledger from its published copy); 'runbook-checks verify {path}' says the same"
     return f"run 'runbook-checks verify {path}' and restore the ledger from its published copy before recording more runs"
@@ -196,7 +202,9 @@ def last_hash(path: Path) -> str | None:
     except _Unusable as exc:
         raise LedgerRefused(f"{exc}. This run's record could not be kept, so nothing was executed.") from None
     if not v.ok:
-        raise LedgerRefused(f"{v} — this run's record could not be chained to it, so nothing was executed. To go on: {_repair_hint(path, v)}.")
+        raise LedgerRefused(
+            f"{v} — this run's record could not be chained to it, so nothing was executed. To go on: {_repair_hint(path, v)}."
+        )
     return v.hashes[-1]
 
 
@@ -244,7 +252,9 @@ def append_record(results_dir: Path, record: RunRecord, redact: Any = None) -> d
                 if not created:
                     v = verify_ledger(path, validate_schema=False, data=_read_fd(fd))
                     if not v.ok:
-                        raise _Unusable(f"{v} — the record cannot be chained to a ledger that fails verification; the ledger was left as it was")
+                        raise _Unusable(
+                            f"{v} — the record cannot be chained to a ledger that fails verification; the ledger was left as it was"
+                        )
                     data["prev"], records = v.hashes[-1], v.records
                 line = sealed_line(data)
                 size = os.fstat(fd).st_size
@@ -292,8 +302,10 @@ def _roll_back(path: Path, fd: int, size: int, created: bool, records: int, exc:
         os.ftruncate(fd, size)
         os.fsync(fd)
     except OSError as undo:
-        return (f"{why}, and rolling the ledger back to its {size} bytes failed too ({undo.strerror or undo}): its last line may be cut. "
-                f"Run 'runbook-checks verify {path}' and remove what follows byte {size}")
+        return (
+            f"{why}, and rolling the ledger back to its {size} bytes failed too ({undo.strerror or undo}): its last line may be cut. "
+            f"Run 'runbook-checks verify {path}' and remove what follows byte {size}"
+        )
     return f"{why}; the ledger was rolled back to its {records} record(s) ({size} bytes) and still verifies"
 
 
@@ -391,8 +403,11 @@ class LazyRecords(Sequence[RunRecord]):
         start, end, sealed = self.spans[index]
         head_end, tail = self.buffer.find(b'"blocks":[', start, end), self.buffer.rfind(b'],"ci":', start, end)
         if sealed and head_end >= 0 and tail >= 0:
-            values = [_only_string(self.buffer, b'"environment":"', tail, end), _only_string(self.buffer, b'"attempt_id":"', start, head_end),
-                      _only_string(self.buffer, b'"mode":"', tail, end)]
+            values = [
+                _only_string(self.buffer, b'"environment":"', tail, end),
+                _only_string(self.buffer, b'"attempt_id":"', start, head_end),
+                _only_string(self.buffer, b'"mode":"', tail, end),
+            ]
             if values[1] is None and self.buffer.find(b'"attempt_id":', start, head_end) < 0:  # version 1: the run is its own attempt
                 values[1] = _only_string(self.buffer, b'"run_id":"', tail, end)
             if all(v is not None for v in values):
@@ -400,7 +415,7 @@ class LazyRecords(Sequence[RunRecord]):
         data = self.data(index)
         return str(data.get("environment")), str(data.get("attempt_id") or data.get("run_id")), str(data.get("mode"))
 
-    def where(self, key: str, value: str) -> "NewestFirst":
+    def where(self, key: str, value: str) -> NewestFirst:
         """The records whose top-level ``key`` is ``value``, found newest first and only as
         far back as they are read. Sealed lines without the key's compact JSON text are
         passed over unparsed."""
@@ -454,7 +469,7 @@ class NewestFirst(Sequence[RunRecord]):
         if isinstance(index, slice):
             if index.start is not None and index.start < 0 and index.stop is None and index.step is None:
                 self._search(-index.start)
-                return [self.base[i] for i in reversed(self.found[:-index.start])]
+                return [self.base[i] for i in reversed(self.found[: -index.start])]
             return list(self)[index]
         if index >= 0:
             self._search(None)
@@ -496,8 +511,10 @@ def _fast_check(buffer: bytes, start: int, end: int) -> tuple[str, str | None] |
     return None
 
 
-EMPTY = ("empty file: no records. runbook-checks creates a ledger with its first record and never empties one, so this file "
-         "was emptied or made by something else")
+EMPTY = (
+    "empty file: no records. runbook-checks creates a ledger with its first record and never empties one, so this file "
+    "was emptied or made by something else"
+)
 NOT_A_LEDGER = "not a runbook-checks ledger: no line of it is a run record"
 
 

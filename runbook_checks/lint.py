@@ -10,34 +10,45 @@ from .model import CHECK, STEP, Block, Runbook
 from .oracle import PageBlock, SiteConfigError, available, rendered_blocks, site_config, site_extensions
 from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
 
-
 #: Commands that change a database, which a ``.check`` (run on every ``run`` and by the
 #: scheduled CI checks) must not run: (what the problem names, pattern). SQL words match in
 #: any case; a line whose first word is ``#`` (a comment) is not read. The labels are listed
 #: in docs/reference/runbook-format.md, "Checks that would change the database".
-MUTATING_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((label, re.compile(pattern)) for label, pattern in (
-    ("prisma migrate deploy", r"\bmigrate\s+deploy\b"),
-    ("prisma migrate reset", r"\bmigrate\s+reset\b"),
-    ("prisma migrate dev", r"\bmigrate\s+dev\b"),
-    ("prisma migrate resolve", r"\bmigrate\s+resolve\b"),
-    ("prisma db push", r"\bdb\s+push\b"),
-    ("prisma db seed", r"\bdb\s+seed\b"),
-    ("prisma db execute", r"\bdb\s+execute\b"),
-    ("psql --file", r"\bpsql\b.*\s(?:-f\s*\S|--file[=\s])"),
-    ("DROP", r"(?i)\bdrop\s+(?:table|schema|database|index|view|materialized|column|constraint|type|function|"
-             r"procedure|sequence|role|user|extension|trigger|owned|policy|domain|rule|publication|subscription|"
-             r"aggregate|operator|server|statistics|tablespace|collation|conversion|cast|event|foreign|language|group)\b"),
-    ("TRUNCATE", r"(?i)\btruncate\s+(?:table\s+)?(?:only\s+)?[\"A-Za-z_]"),
-    ("DELETE FROM", r"(?i)\bdelete\s+from\b"),
-    ("ALTER", r"(?i)\balter\s+(?:table|schema|database|index|view|materialized|type|function|procedure|sequence|"
-              r"role|user|extension|default|system)\b"),
-    ("INSERT INTO", r"(?i)\binsert\s+into\b"),
-    ("UPDATE … SET", r"(?i)\bupdate\s+(?:only\s+)?(?:\"[^\"]+\"|[\w.]+)\s+set\b"),
-    ("CREATE", r"(?i)\bcreate\s+(?:or\s+replace\s+)?(?:table|schema|database|index|unique|view|materialized|type|"
-               r"function|procedure|sequence|role|user|extension|trigger)\b"),
-    ("GRANT/REVOKE", r"(?i)\b(?:grant|revoke)\s+[\w, ]+\s+on\b"),
-    ("dropdb/createdb/pg_restore", r"(?:^|[\s;&|(])(?:dropdb|createdb|pg_restore)\b"),
-))
+MUTATING_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern))
+    for label, pattern in (
+        ("prisma migrate deploy", r"\bmigrate\s+deploy\b"),
+        ("prisma migrate reset", r"\bmigrate\s+reset\b"),
+        ("prisma migrate dev", r"\bmigrate\s+dev\b"),
+        ("prisma migrate resolve", r"\bmigrate\s+resolve\b"),
+        ("prisma db push", r"\bdb\s+push\b"),
+        ("prisma db seed", r"\bdb\s+seed\b"),
+        ("prisma db execute", r"\bdb\s+execute\b"),
+        ("psql --file", r"\bpsql\b.*\s(?:-f\s*\S|--file[=\s])"),
+        (
+            "DROP",
+            r"(?i)\bdrop\s+(?:table|schema|database|index|view|materialized|column|constraint|type|function|"
+            r"procedure|sequence|role|user|extension|trigger|owned|policy|domain|rule|publication|subscription|"
+            r"aggregate|operator|server|statistics|tablespace|collation|conversion|cast|event|foreign|language|group)\b",
+        ),
+        ("TRUNCATE", r"(?i)\btruncate\s+(?:table\s+)?(?:only\s+)?[\"A-Za-z_]"),
+        ("DELETE FROM", r"(?i)\bdelete\s+from\b"),
+        (
+            "ALTER",
+            r"(?i)\balter\s+(?:table|schema|database|index|view|materialized|type|function|procedure|sequence|"
+            r"role|user|extension|default|system)\b",
+        ),
+        ("INSERT INTO", r"(?i)\binsert\s+into\b"),
+        ("UPDATE … SET", r"(?i)\bupdate\s+(?:only\s+)?(?:\"[^\"]+\"|[\w.]+)\s+set\b"),
+        (
+            "CREATE",
+            r"(?i)\bcreate\s+(?:or\s+replace\s+)?(?:table|schema|database|index|unique|view|materialized|type|"
+            r"function|procedure|sequence|role|user|extension|trigger)\b",
+        ),
+        ("GRANT/REVOKE", r"(?i)\b(?:grant|revoke)\s+[\w, ]+\s+on\b"),
+        ("dropdb/createdb/pg_restore", r"(?:^|[\s;&|(])(?:dropdb|createdb|pg_restore)\b"),
+    )
+)
 
 
 def mutating_commands(block: Block) -> list[tuple[int, str]]:
@@ -84,15 +95,23 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
         problems.append(Problem(display, 1, "no tagged blocks: tag a fence with {#id .check} or {#id .step}"))
     if runbook.confirm is None:
         for block in runbook.steps:
-            problems.append(Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token"))
+            problems.append(
+                Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token")
+            )
     for block in runbook.blocks:
         if block.kind == STEP and block.read_only is not None:
             problems.append(Problem(display, block.line, f"block {block.id!r}: read-only= belongs on a .check (a .step may change things)"))
         elif block.kind == CHECK and block.read_only is None:
             for line, label in mutating_commands(block):
-                problems.append(Problem(display, line, f"block {block.id!r} is a .check but runs {label}, which changes the database; "
-                                                       "checks run on every run and in scheduled CI: make it a .step, or say why it "
-                                                       "only reads with read-only=\"...\""))
+                problems.append(
+                    Problem(
+                        display,
+                        line,
+                        f"block {block.id!r} is a .check but runs {label}, which changes the database; "
+                        "checks run on every run and in scheduled CI: make it a .step, or say why it "
+                        'only reads with read-only="..."',
+                    )
+                )
     for name in runbook.secrets:
         ref = re.compile(r"\$\{?" + re.escape(name) + r"\b")
         if not any(ref.search(text) for text in [b.code for b in runbook.blocks] + [v for _, v in runbook.env] + [runbook.target or ""]):
@@ -100,11 +119,23 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
             problems.append(Problem(display, line, f"secret {name!r} is declared but no block references ${name}"))
     for path in runbook.fingerprint:
         if runbook.workdir.is_dir() and not (runbook.workdir / path).exists():
-            problems.append(Problem(display, _front_matter_line(runbook, r"^\s*fingerprint\s*:"), f"fingerprint path {path!r} does not exist in {runbook.workdir}"))
+            problems.append(
+                Problem(
+                    display,
+                    _front_matter_line(runbook, r"^\s*fingerprint\s*:"),
+                    f"fingerprint path {path!r} does not exist in {runbook.workdir}",
+                )
+            )
     for req in runbook.requires:
         for path in req.same:
             if path not in runbook.fingerprint:
-                problems.append(Problem(display, req.line, f"requirement on {req.runbook!r}: 'same' path {path!r} is not in this runbook's 'fingerprint' list"))
+                problems.append(
+                    Problem(
+                        display,
+                        req.line,
+                        f"requirement on {req.runbook!r}: 'same' path {path!r} is not in this runbook's 'fingerprint' list",
+                    )
+                )
     if not runbook.workdir.is_dir():
         line = _front_matter_line(runbook, r"^\s*workdir\s*:")
         problems.append(Problem(display, line, f"workdir {runbook.workdir} does not exist"))
@@ -123,7 +154,7 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
         return []
     lines = read_lines(runbook.path)
     end = front_matter_end(lines)
-    body = [""] * (end + 1) + lines[end + 1:] if end is not None else lines
+    body = [""] * (end + 1) + lines[end + 1 :] if end is not None else lines
     try:
         config = site_config(runbook.path.parent, runbook.root)
         rendered = rendered_blocks("\n".join(body), site_extensions(config), config.parent if config is not None else None)
@@ -143,24 +174,44 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
 
     for block_id, found in shown.items():
         if len(found) > 1:
-            problems.append(Problem(display, checked[block_id].line if block_id in checked else line_of(block_id),
-                                    f"the page shows {len(found)} tagged blocks with id {block_id!r}; the checker runs at most one: "
-                                    "give each its own id"))
+            problems.append(
+                Problem(
+                    display,
+                    checked[block_id].line if block_id in checked else line_of(block_id),
+                    f"the page shows {len(found)} tagged blocks with id {block_id!r}; the checker runs at most one: give each its own id",
+                )
+            )
     for block in runbook.blocks:
         if block.id not in shown:
-            problems.append(Problem(display, block.line, f"block {block.id!r}: the published page does not show this fence as a tagged block "
-                                                         "(it renders as text or untagged code, or inside a comment or hidden element), "
-                                                         "so it would run unseen; fix its fence or indentation"))
+            problems.append(
+                Problem(
+                    display,
+                    block.line,
+                    f"block {block.id!r}: the published page does not show this fence as a tagged block "
+                    "(it renders as text or untagged code, or inside a comment or hidden element), "
+                    "so it would run unseen; fix its fence or indentation",
+                )
+            )
             continue
         page_block = shown[block.id][0]
         if page_block.kind != block.kind:
-            problems.append(Problem(display, block.line, f"block {block.id!r}: the page shows it as .{page_block.kind}, the checker reads .{block.kind}"))
+            problems.append(
+                Problem(
+                    display, block.line, f"block {block.id!r}: the page shows it as .{page_block.kind}, the checker reads .{block.kind}"
+                )
+            )
         elif page_block.code.rstrip("\n") != block.code.rstrip("\n"):
             problems.append(_other_code(display, block, page_block.code))
     for block_id, found in shown.items():
         if block_id not in checked:
-            problems.append(Problem(display, line_of(block_id), f"the page shows a tagged .{found[0].kind} block #{block_id} that the checker does not see "
-                                                                "(so it never runs); write it as a fence the checker reads, see the runbook format"))
+            problems.append(
+                Problem(
+                    display,
+                    line_of(block_id),
+                    f"the page shows a tagged .{found[0].kind} block #{block_id} that the checker does not see "
+                    "(so it never runs); write it as a fence the checker reads, see the runbook format",
+                )
+            )
     return problems
 
 
@@ -170,10 +221,17 @@ def _other_code(display: str, block: Block, shown: str) -> Problem:
     n = next((i for i, (a, b) in enumerate(zip(ran, seen)) if a != b), min(len(ran), len(seen)))
     where = block.line + 1 + n
     if "\t" in (ran[n] if n < len(ran) else "") and ran[n].expandtabs(4) == (seen[n] if n < len(seen) else None):
-        return Problem(display, where, f"block {block.id!r}: the page shows this line's tab as spaces (the site expands tabs), "
-                                       "so it would run other code than it shows: write spaces, or $'\\t' / printf '\\t' for a tab")
-    return Problem(display, where, f"block {block.id!r}: the page shows other code on this line than the checker would run "
-                                   "(indentation or quote markers differ)")
+        return Problem(
+            display,
+            where,
+            f"block {block.id!r}: the page shows this line's tab as spaces (the site expands tabs), "
+            "so it would run other code than it shows: write spaces, or $'\\t' / printf '\\t' for a tab",
+        )
+    return Problem(
+        display,
+        where,
+        f"block {block.id!r}: the page shows other code on this line than the checker would run (indentation or quote markers differ)",
+    )
 
 
 def _lint(path: str | Path, display: str | None = None) -> tuple[Runbook | None, list[Problem]]:

@@ -147,8 +147,10 @@ def load_config(path: Path) -> LintConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageProblem(f"{path}: no squawk config here; the rules the lint applies come from it "
-                           f"(see docs/reference/cli.md#runbook-checks-lint-migrations), or pass --config") from None
+        raise UsageProblem(
+            f"{path}: no squawk config here; the rules the lint applies come from it "
+            f"(see docs/reference/cli.md#runbook-checks-lint-migrations), or pass --config"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageProblem(f"{path}: cannot read the squawk config ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -158,7 +160,7 @@ def load_config(path: Path) -> LintConfig:
         return LintConfig(path, frozenset(DEFAULT_REFUSE), "runbook-checks' default list")
     refuse = table.get("refuse") if isinstance(table, dict) else None
     if not isinstance(refuse, list) or not all(isinstance(r, str) and r.strip() for r in refuse):
-        raise UsageProblem(f"{path}: [{CONFIG_TABLE}] refuse must be a list of squawk rule names, e.g. refuse = [\"ban-drop-column\"]")
+        raise UsageProblem(f'{path}: [{CONFIG_TABLE}] refuse must be a list of squawk rule names, e.g. refuse = ["ban-drop-column"]')
     return LintConfig(path, frozenset(r.strip() for r in refuse), f"[{CONFIG_TABLE}] refuse in {path}")
 
 
@@ -169,8 +171,13 @@ def unknown_rules(rules: Sequence[str]) -> list[str]:
     names = [r for r in dict.fromkeys(rules) if r != SYNTAX_ERROR]
     unknown: list[str] = []
     while names:
-        done = subprocess.run([str(squawk_binary()), "--exclude", ",".join(names), "--config", os.devnull, "--reporter", "json"],
-                              input="", capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [str(squawk_binary()), "--exclude", ",".join(names), "--config", os.devnull, "--reporter", "json"],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if done.returncode != 2:
             return unknown
         bad = next((n for n in names if f"invalid rule name {n}\n" in done.stderr + "\n"), None)
@@ -189,8 +196,9 @@ def migration_file(migrations: Path, name: str) -> Path:
     return sql
 
 
-def pending_from_command(command: str, *, cwd: Path, migrations: Path, env: Mapping[str, str] | None = None,
-                         pending_exit: int = 3, timeout: float = 120) -> list[str]:
+def pending_from_command(
+    command: str, *, cwd: Path, migrations: Path, env: Mapping[str, str] | None = None, pending_exit: int = 3, timeout: float = 120
+) -> list[str]:
     """The pending migrations, as ``command`` (split like a shell line, run in ``cwd``) lists
     them: exit 0 means none; exit ``pending_exit`` means its output names them, one per line
     (lines that are not a directory of ``migrations`` are ignored). The command's errors
@@ -207,8 +215,15 @@ def pending_from_command(command: str, *, cwd: Path, migrations: Path, env: Mapp
     if not argv:
         raise UsageProblem("--pending-command is empty")
     try:
-        done = subprocess.run(argv, cwd=cwd, env=dict(env) if env is not None else None, stdout=subprocess.PIPE, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         raise UsageProblem(f"--pending-command: {argv[0]!r} not found") from None
     except subprocess.TimeoutExpired:
@@ -217,13 +232,20 @@ def pending_from_command(command: str, *, cwd: Path, migrations: Path, env: Mapp
         return []
     if done.returncode != pending_exit:
         said = done.stdout.strip()
-        raise MigrationLintError(f"the pending-migrations command `{command}` failed (exit {done.returncode}), so the pending "
-                                 f"migrations are unknown" + (f":\n{said}" if said else ""))
-    names = [line.strip() for line in done.stdout.splitlines()
-             if line.strip() and "/" not in line.strip() and (migrations / line.strip() / "migration.sql").is_file()]
+        raise MigrationLintError(
+            f"the pending-migrations command `{command}` failed (exit {done.returncode}), so the pending "
+            f"migrations are unknown" + (f":\n{said}" if said else "")
+        )
+    names = [
+        line.strip()
+        for line in done.stdout.splitlines()
+        if line.strip() and "/" not in line.strip() and (migrations / line.strip() / "migration.sql").is_file()
+    ]
     if not names:
-        raise MigrationLintError(f"the pending-migrations command `{command}` exited {pending_exit} (pending) but named no "
-                                 f"migration of {migrations}:\n{done.stdout.strip()}")
+        raise MigrationLintError(
+            f"the pending-migrations command `{command}` exited {pending_exit} (pending) but named no "
+            f"migration of {migrations}:\n{done.stdout.strip()}"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -258,23 +280,31 @@ def run_squawk(files: Sequence[tuple[str, Path]], *, config: Path, cwd: Path, ti
     findings = []
     for item in raw:
         path = str(item.get("file", ""))
-        findings.append(Finding(
-            migration=by_path.get(path, Path(path).parent.name),
-            path=path,
-            line=int(item.get("line", 0)) + 1,
-            column=int(item.get("column", 0)),
-            rule=str(item.get("rule_name", "")),
-            message=str(item.get("message", "")).strip(),
-            help=(str(item["help"]).strip() or None) if item.get("help") else None,
-            level=str(item.get("level", "Warning")),
-        ))
+        findings.append(
+            Finding(
+                migration=by_path.get(path, Path(path).parent.name),
+                path=path,
+                line=int(item.get("line", 0)) + 1,
+                column=int(item.get("column", 0)),
+                rule=str(item.get("rule_name", "")),
+                message=str(item.get("message", "")).strip(),
+                help=(str(item["help"]).strip() or None) if item.get("help") else None,
+                level=str(item.get("level", "Warning")),
+            )
+        )
     order = {name: i for i, (name, _) in enumerate(files)}
     findings.sort(key=lambda f: (order.get(f.migration, len(order)), f.line, f.column, f.rule))
     return findings
 
 
-def judge(findings: Sequence[Finding], *, config: LintConfig, acknowledgements: Sequence[Acknowledgement],
-          policy: str, migrations: Sequence[str] = ()) -> Verdict:
+def judge(
+    findings: Sequence[Finding],
+    *,
+    config: LintConfig,
+    acknowledgements: Sequence[Acknowledgement],
+    policy: str,
+    migrations: Sequence[str] = (),
+) -> Verdict:
     """Sort ``findings`` into refused, acknowledged and warnings: a finding whose rule is in
     ``config.refuse`` (or is a syntax error) is destructive or blocking; it is acknowledged
     when an entry names its migration and rule. Pure."""
@@ -309,11 +339,15 @@ def report_lines(verdict: Verdict, *, findings: Sequence[Finding], config: LintC
             a = acked[id(f)]
             lines.append(f"  acknowledged by {a.by}: {a.reason}")
         elif id(f) in refused:
-            lines.append("  destructive or blocking: " + ("refused, not acknowledged" if verdict.policy == REFUSE
-                                                           else "production refuses it unless acknowledged"))
+            lines.append(
+                "  destructive or blocking: "
+                + ("refused, not acknowledged" if verdict.policy == REFUSE else "production refuses it unless acknowledged")
+            )
     n = len(verdict.migrations)
-    lines.append(f"{len(findings)} finding(s) in {n} pending migration(s): {len(verdict.refused)} destructive or blocking and "
-                 f"not acknowledged, {len(verdict.acknowledged)} acknowledged, {len(verdict.warnings)} warning(s)")
+    lines.append(
+        f"{len(findings)} finding(s) in {n} pending migration(s): {len(verdict.refused)} destructive or blocking and "
+        f"not acknowledged, {len(verdict.acknowledged)} acknowledged, {len(verdict.warnings)} warning(s)"
+    )
     if verdict.refused:
         where = f"runbook.acknowledge in {runbook}" if runbook else "runbook.acknowledge in the runbook's front matter"
         if verdict.policy == REFUSE:
@@ -334,5 +368,18 @@ def report_lines(verdict: Verdict, *, findings: Sequence[Finding], config: LintC
     return lines
 
 
-__all__ = ["DEFAULT_REFUSE", "Finding", "LintConfig", "MigrationLintError", "Verdict", "judge", "load_config", "migration_file",
-           "pending_from_command", "report_lines", "run_squawk", "squawk_binary", "unknown_rules"]
+__all__ = [
+    "DEFAULT_REFUSE",
+    "Finding",
+    "LintConfig",
+    "MigrationLintError",
+    "Verdict",
+    "judge",
+    "load_config",
+    "migration_file",
+    "pending_from_command",
+    "report_lines",
+    "run_squawk",
+    "squawk_binary",
+    "unknown_rules",
+]

@@ -255,7 +255,7 @@ class BlockResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BlockResult":
+    def from_dict(cls, data: dict[str, Any]) -> BlockResult:
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
         values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
         values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
@@ -314,7 +314,7 @@ class RunRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))

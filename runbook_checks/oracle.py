@@ -21,16 +21,45 @@ from typing import Any
 import yaml
 
 #: the Markdown extensions used when the project has no ``mkdocs.yml`` (this project's own)
-EXTENSIONS: tuple[Any, ...] = ("admonition", "attr_list", "tables", "pymdownx.details", "pymdownx.superfences",
-                               {"pymdownx.tabbed": {"alternate_style": True}})
+EXTENSIONS: tuple[Any, ...] = (
+    "admonition",
+    "attr_list",
+    "tables",
+    "pymdownx.details",
+    "pymdownx.superfences",
+    {"pymdownx.tabbed": {"alternate_style": True}},
+)
 #: what MkDocs puts before a site's own ``markdown_extensions`` (mkdocs.config.defaults)
 MKDOCS_BUILTIN: tuple[str, ...] = ("toc", "tables", "fenced_code")
 KINDS = ("check", "step")
 #: elements whose content a browser does not show as part of the page (raw text, embedded
 #: content's fallback, form controls, a closed dialog)
-_UNSHOWN = frozenset({"script", "style", "template", "textarea", "title", "noscript", "iframe", "xmp", "head", "noembed",
-                      "noframes", "plaintext", "canvas", "video", "audio", "object", "select", "option", "datalist",
-                      "progress", "meter", "rp"})
+_UNSHOWN = frozenset(
+    {
+        "script",
+        "style",
+        "template",
+        "textarea",
+        "title",
+        "noscript",
+        "iframe",
+        "xmp",
+        "head",
+        "noembed",
+        "noframes",
+        "plaintext",
+        "canvas",
+        "video",
+        "audio",
+        "object",
+        "select",
+        "option",
+        "datalist",
+        "progress",
+        "meter",
+        "rp",
+    }
+)
 #: an inline style that hides an element
 _HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|content-visibility\s*:\s*hidden)\b", re.I)
 
@@ -38,8 +67,12 @@ _HIDING_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?
 def _hidden(element: Any) -> bool:
     """Whether ``element`` hides itself and what it holds: an unshown kind, ``hidden``, a
     closed ``dialog``, or an inline style that hides it."""
-    return (element.tag in _UNSHOWN or "hidden" in element.attrib or (element.tag == "dialog" and "open" not in element.attrib)
-            or bool(_HIDING_STYLE.search(element.get("style", ""))))
+    return (
+        element.tag in _UNSHOWN
+        or "hidden" in element.attrib
+        or (element.tag == "dialog" and "open" not in element.attrib)
+        or bool(_HIDING_STYLE.search(element.get("style", "")))
+    )
 
 
 class SiteConfigError(Exception):
@@ -142,7 +175,9 @@ def site_extensions(path: Path | None) -> list[Any]:
     if not isinstance(found, list):
         raise SiteConfigError(f"{path}: markdown_extensions is not a list")
     for n, entry in enumerate(found, start=1):
-        if not (isinstance(entry, str) and entry) and not (isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry)), str)):
+        if not (isinstance(entry, str) and entry) and not (
+            isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry)), str)
+        ):
             raise SiteConfigError(f"{path}: markdown_extensions entry {n} is not a name or {{name: options}}: {str(entry)[:80]!r}")
     return list(MKDOCS_BUILTIN) + found
 

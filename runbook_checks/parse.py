@@ -38,7 +38,7 @@ BLOCK_ATTRIBUTES = {
     "needs": "id of an earlier block that must have passed in the same run, else this block is skipped",
     "after": "id of a step whose result this check verifies: when that step has not run in this attempt and a pending-exit check reported pending migrations, this check is skipped",
     "pending-exit": "exit code with which this check reports pending migrations; the check then passes, and after= checks wait for their step",
-    "read-only": "on a .check whose code names a mutating command (lint's mutating-check rule): why it only reads, e.g. read-only=\"prints the SQL, runs nothing\"",
+    "read-only": 'on a .check whose code names a mutating command (lint\'s mutating-check rule): why it only reads, e.g. read-only="prints the SQL, runs nothing"',
     "rehearse-db": "database kinds a rehearsal runs this block on, comma-separated: pglite, postgres (default: both); on another it is skipped",
     "preview": "yes on a read-only .check: it also runs in run --dry-run (a safe preview: the target's pending migrations, a lint...); never on a .step",
 }
@@ -86,7 +86,8 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CONTAINER_RE = re.compile(
     r'^( *)(?:!!! ?[\w-]+(?: +[\w-]+)*(?: +".*?")?'
     r'|\?{3}\+? ?(?:(?:[\w-]+(?: +[\w-]+)*?)?(?: +".*?")|[\w-]+(?: +[\w-]+)*?)'
-    r'|={3}(?:\+|\+!|!\+|!)? +".*?") *$')
+    r'|={3}(?:\+|\+!|!\+|!)? +".*?") *$'
+)
 _FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
 #: block-quote markers as Python-Markdown strips them (up to 3 spaces, ``>``, one optional space)
 _QUOTE_RE = re.compile(r"^(?: {0,3}> ?)*")
@@ -220,14 +221,14 @@ def unwrap_containers(lines: list[str]) -> list[str]:
             i += 1
             continue
         quote = _QUOTE_RE.match(out[i]).group()  # a container in a block quote: read after its markers
-        m = _CONTAINER_RE.match(out[i][len(quote):].expandtabs(4))
+        m = _CONTAINER_RE.match(out[i][len(quote) :].expandtabs(4))
         if m:
             indent, depth = len(m.group(1)), quote.count(">")
             out[i] = quote.rstrip()  # a blank line would end the quote
             j = i + 1
             while j < len(out):
                 marks = _QUOTE_RE.match(out[j]).group()
-                rest = out[j][len(marks):]
+                rest = out[j][len(marks) :]
                 if marks.count(">") != depth or (rest.strip() and (body := _dedent_columns(rest, indent)) is None):
                     break
                 out[j] = marks + body if rest.strip() else marks.rstrip()
@@ -299,8 +300,11 @@ def _check_node(node: Any) -> None:
             for k, v in n.value:
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     if k.value in seen:
-                        raise _FrontMatterProblem(k.start_mark.line + 2, f"duplicate key {k.value!r} (first at line {seen[k.value]}): "
-                                                                         "YAML would keep only the last one; remove one of them")
+                        raise _FrontMatterProblem(
+                            k.start_mark.line + 2,
+                            f"duplicate key {k.value!r} (first at line {seen[k.value]}): "
+                            "YAML would keep only the last one; remove one of them",
+                        )
                     seen[k.value] = k.start_mark.line + 2
                 total += size(k) + size(v)
         elif isinstance(n, yaml.SequenceNode):
@@ -308,8 +312,11 @@ def _check_node(node: Any) -> None:
         busy.discard(id(n))
         sizes[id(n)] = total
         if total > MAX_FRONT_MATTER_VALUES:
-            raise _FrontMatterProblem(n.start_mark.line + 2, f"front matter expands to more than {MAX_FRONT_MATTER_VALUES:,} values "
-                                                             "(YAML aliases used over and over?); write it out plainly")
+            raise _FrontMatterProblem(
+                n.start_mark.line + 2,
+                f"front matter expands to more than {MAX_FRONT_MATTER_VALUES:,} values "
+                "(YAML aliases used over and over?); write it out plainly",
+            )
         return total
 
     size(node)
@@ -358,8 +365,11 @@ class _Parser:
                 _load_yaml(text, yaml.SafeLoader)
                 # MkDocs reads front matter with libyaml too: what only PyYAML reads, the site shows as text
                 mark = getattr(exc, "problem_mark", None)
-                raise _FrontMatterProblem(mark.line + 2 if mark is not None else 1, "front matter is not valid YAML for the site "
-                                          f"(libyaml), so the page would show it as text: {getattr(exc, 'problem', None) or exc}") from None
+                raise _FrontMatterProblem(
+                    mark.line + 2 if mark is not None else 1,
+                    "front matter is not valid YAML for the site "
+                    f"(libyaml), so the page would show it as text: {getattr(exc, 'problem', None) or exc}",
+                ) from None
             except ValueError as exc:  # a value YAML's types refuse (date: 2024-02-30)
                 raise _FrontMatterProblem(1, f"front matter is not valid YAML: a value cannot be read: {exc}") from None
         except yaml.YAMLError as exc:
@@ -399,7 +409,9 @@ class _Parser:
             return {}
         for key in meta:
             if key not in RUNBOOK_KEYS:
-                self.problem(key_lines.get(f"runbook.{key}", where), f"unknown front-matter key 'runbook.{key}'" + _suggest(str(key), RUNBOOK_KEYS))
+                self.problem(
+                    key_lines.get(f"runbook.{key}", where), f"unknown front-matter key 'runbook.{key}'" + _suggest(str(key), RUNBOOK_KEYS)
+                )
         out: dict[str, Any] = {}
         for key in ("id", "environment", "confirm", "workdir", "target"):
             if key in meta:
@@ -407,7 +419,9 @@ class _Parser:
                 if not isinstance(value, str) or not value.strip():
                     self.problem(key_lines.get(f"runbook.{key}", where), f"'runbook.{key}' must be a non-empty string")
                 elif key in ("id", "environment") and not _ID_RE.match(value):
-                    self.problem(key_lines.get(f"runbook.{key}", where), f"'runbook.{key}' {value!r} may hold only letters, digits, '.', '_' and '-'")
+                    self.problem(
+                        key_lines.get(f"runbook.{key}", where), f"'runbook.{key}' {value!r} may hold only letters, digits, '.', '_' and '-'"
+                    )
                 else:
                     out[key] = value
         secrets = meta.get("secrets", [])
@@ -428,7 +442,10 @@ class _Parser:
         if "timeout" in meta:
             t = parse_duration(meta["timeout"])
             if t is None or t[0] <= 0:
-                self.problem(key_lines.get("runbook.timeout", where), f"'runbook.timeout' {meta['timeout']!r} is not a duration (e.g. 300, 90s, 5min)")
+                self.problem(
+                    key_lines.get("runbook.timeout", where),
+                    f"'runbook.timeout' {meta['timeout']!r} is not a duration (e.g. 300, 90s, 5min)",
+                )
             else:
                 out["timeout"] = t[0]
         out["phases"] = self.phases(meta.get("phases", []), key_lines, where)
@@ -442,7 +459,10 @@ class _Parser:
         out["requires"] = self.requires(meta.get("requires", []), key_lines, where)
         out["acknowledge"] = self.acknowledge(meta.get("acknowledge", []), key_lines, where)
         if "target" in out and variable(out["target"]) is None:
-            self.problem(key_lines.get("runbook.target", where), f"'runbook.target' {out['target']!r} must name one variable, e.g. ${{DATABASE_URL_STAGING}}")
+            self.problem(
+                key_lines.get("runbook.target", where),
+                f"'runbook.target' {out['target']!r} must name one variable, e.g. ${{DATABASE_URL_STAGING}}",
+            )
             del out["target"]
         return out
 
@@ -472,7 +492,9 @@ class _Parser:
 
     def requires(self, raw: Any, key_lines: dict[str, int], where: int) -> tuple[Requirement, ...]:
         if not isinstance(raw, list):
-            self.problem(key_lines.get("runbook.requires", where), "'runbook.requires' must be a list of {runbook, environment, same, path}")
+            self.problem(
+                key_lines.get("runbook.requires", where), "'runbook.requires' must be a list of {runbook, environment, same, path}"
+            )
             return ()
         out = []
         for i, item in enumerate(raw):
@@ -507,7 +529,10 @@ class _Parser:
             bad = False
             for key in item:
                 if key not in ACKNOWLEDGE_KEYS:
-                    self.problem(key_lines.get(f"runbook.acknowledge.{i}.{key}", line), f"unknown acknowledgement key {key!r}" + _suggest(str(key), ACKNOWLEDGE_KEYS))
+                    self.problem(
+                        key_lines.get(f"runbook.acknowledge.{i}.{key}", line),
+                        f"unknown acknowledgement key {key!r}" + _suggest(str(key), ACKNOWLEDGE_KEYS),
+                    )
                     bad = True
             values: dict[str, str] = {}
             for key in ACKNOWLEDGE_KEYS:
@@ -520,18 +545,24 @@ class _Parser:
                 else:
                     values[key] = value.strip()
             if "migration" in values and not _ID_RE.match(values["migration"]):
-                self.problem(key_lines.get(f"runbook.acknowledge.{i}.migration", line),
-                             f"acknowledgement: migration {values['migration']!r} is not a migration directory name (e.g. 20261001090000_drop_legacy)")
+                self.problem(
+                    key_lines.get(f"runbook.acknowledge.{i}.migration", line),
+                    f"acknowledgement: migration {values['migration']!r} is not a migration directory name (e.g. 20261001090000_drop_legacy)",
+                )
                 bad = True
             if "rule" in values and not _RULE_RE.match(values["rule"]):
-                self.problem(key_lines.get(f"runbook.acknowledge.{i}.rule", line),
-                             f"acknowledgement: rule {values['rule']!r} is not a squawk rule name (e.g. ban-drop-column)")
+                self.problem(
+                    key_lines.get(f"runbook.acknowledge.{i}.rule", line),
+                    f"acknowledgement: rule {values['rule']!r} is not a squawk rule name (e.g. ban-drop-column)",
+                )
                 bad = True
             if bad:
                 continue
             twin = next((a for a in out if (a.migration, a.rule) == (values["migration"], values["rule"])), None)
             if twin is not None:
-                self.problem(line, f"acknowledgement of {values['rule']} in {values['migration']} is given twice (first at line {twin.line})")
+                self.problem(
+                    line, f"acknowledgement of {values['rule']} in {values['migration']} is given twice (first at line {twin.line})"
+                )
                 continue
             out.append(Acknowledgement(values["migration"], values["rule"], values["by"], values["reason"], line))
         return tuple(out)
@@ -583,15 +614,22 @@ class _Parser:
                 self.problem(line, f"duplicate block id {block.id!r} (first used at line {seen[block.id]})")
                 continue
             if block.needs is not None and block.needs not in seen:
-                self.problem(line, f"block {block.id!r}: needs={block.needs!r} is not the id of an earlier block" + _suggest(block.needs, seen))
+                self.problem(
+                    line, f"block {block.id!r}: needs={block.needs!r} is not the id of an earlier block" + _suggest(block.needs, seen)
+                )
             steps = [b.id for b in blocks if b.kind == STEP]
             if block.after is not None and block.after not in steps:
-                self.problem(line, f"block {block.id!r}: after={block.after!r} is not the id of an earlier .step" + _suggest(block.after, steps))
+                self.problem(
+                    line, f"block {block.id!r}: after={block.after!r} is not the id of an earlier .step" + _suggest(block.after, steps)
+                )
             if block.pending_exit is not None and (block.kind != CHECK or block.pending_exit in block.exit_codes):
                 self.problem(line, f"block {block.id!r}: pending-exit belongs on a .check, with a code that is not also in exit=")
             if block.preview and block.kind != CHECK:
-                self.problem(line, f"block {block.id!r}: preview=yes marks a read-only .check that also runs in a dry run; a .step "
-                                   "changes things and never runs in a dry run: remove preview=yes or make the block a .check")
+                self.problem(
+                    line,
+                    f"block {block.id!r}: preview=yes marks a read-only .check that also runs in a dry run; a .step "
+                    "changes things and never runs in a dry run: remove preview=yes or make the block a .check",
+                )
             seen[block.id] = line
             blocks.append(block)
         return tuple(blocks)
@@ -605,24 +643,31 @@ class _Parser:
 
     def _block(self, tok: Any, line: int, lines: list[str], phase_ids: list[str], default_timeout: float) -> Block | None:
         opening = lines[line - 1]
-        info = opening[opening.index(tok.markup) + len(tok.markup):]  # as written: no CommonMark unescaping
+        info = opening[opening.index(tok.markup) + len(tok.markup) :]  # as written: no CommonMark unescaping
         m = _FENCE_INFO_RE.match(info)
         if m is None:
             if "{" in info and re.search(r"\.(check|step)\b", info):
-                after = info[info.rfind("}") + 1:].strip() if "}" in info else ""
+                after = info[info.rfind("}") + 1 :].strip() if "}" in info else ""
                 if "}" not in info:
                     self.problem(line, "the attribute block is not closed: add '}' at the end of the line")
                     return None
-                self.problem(line, f"unexpected text after the attributes: {_shown(after)}; the page then shows no tagged block" if after else
-                                   f"the site does not read {info.strip()!r} as a language and attributes, so the page shows "
-                                   "no tagged block: write ```bash {#id .check}, with a space before '{'")
+                self.problem(
+                    line,
+                    f"unexpected text after the attributes: {_shown(after)}; the page then shows no tagged block"
+                    if after
+                    else f"the site does not read {info.strip()!r} as a language and attributes, so the page shows "
+                    "no tagged block: write ```bash {#id .check}, with a space before '{'",
+                )
             return None
         attrs, classes, unread = read_attributes(m.group("attrs"))
         lang = m.group("lang")
         if lang is None:  # the site takes the first class as the language
             if classes and classes[0] in KINDS:
-                self.problem(line, f"the fence has no language, so the site takes '.{classes[0]}' as its language and shows no "
-                                   f"{classes[0]}: write ```bash {{{m.group('attrs').strip()}}}")
+                self.problem(
+                    line,
+                    f"the fence has no language, so the site takes '.{classes[0]}' as its language and shows no "
+                    f"{classes[0]}: write ```bash {{{m.group('attrs').strip()}}}",
+                )
                 return None
             lang = classes.pop(0) if classes else ""
         if unread and re.search(r"\.(check|step)\b", info):
@@ -758,7 +803,7 @@ class _Parser:
             if not content.endswith("}") or "{" not in content:
                 continue
             brace = content.rindex("{")
-            attrs, classes, _ = read_attributes(content[brace + 1:-1], heading=True)
+            attrs, classes, _ = read_attributes(content[brace + 1 : -1], heading=True)
             if ENTRY_CLASS not in classes:
                 continue
             line, level = tok.map[0] + 1, int(tok.tag[1])
@@ -786,17 +831,38 @@ class _Parser:
                     listed = tuple(x.strip() for x in raw.split(",") if x.strip())
                     for ref in listed:
                         if ref not in ids:
-                            self.problem(line, f"entry {entry_id!r}: blocks= names {ref!r}, which is not a block of this runbook" + _suggest(ref, ids))
+                            self.problem(
+                                line,
+                                f"entry {entry_id!r}: blocks= names {ref!r}, which is not a block of this runbook" + _suggest(ref, ids),
+                            )
                     values["blocks"] = listed
             if not values:
                 self.problem(line, f"entry {entry_id!r} explains nothing: give it match=, exit= and/or blocks=")
-            end_line = next((t.map[0] + 1 for _, t in headings[n + 1:] if int(t.tag[1]) <= level), 10**9)
-            advice = next((tokens[j + 1].content for j in range(i + 3, len(tokens))
-                           if tokens[j].type == "paragraph_open" and tokens[j].map and tokens[j].map[0] + 1 < end_line), "")
+            end_line = next((t.map[0] + 1 for _, t in headings[n + 1 :] if int(t.tag[1]) <= level), 10**9)
+            advice = next(
+                (
+                    tokens[j + 1].content
+                    for j in range(i + 3, len(tokens))
+                    if tokens[j].type == "paragraph_open" and tokens[j].map and tokens[j].map[0] + 1 < end_line
+                ),
+                "",
+            )
             diagnostics = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == "check")
             recovery = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == STEP)
-            out.append(Entry(entry_id, content[:brace].strip(), line, level, values.get("match"), values.get("exit", ()),
-                             values.get("blocks", ()), " ".join(advice.split()), diagnostics, recovery))
+            out.append(
+                Entry(
+                    entry_id,
+                    content[:brace].strip(),
+                    line,
+                    level,
+                    values.get("match"),
+                    values.get("exit", ()),
+                    values.get("blocks", ()),
+                    " ".join(advice.split()),
+                    diagnostics,
+                    recovery,
+                )
+            )
         seen: dict[str, int] = {b.id: b.line for b in blocks}
         patterns: dict[str, str] = {}
         for entry in out:

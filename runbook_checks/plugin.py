@@ -26,7 +26,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +38,29 @@ from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
 from .errors import LedgerError
+from .evidence import Attempts
 from .execute import fingerprints
 from .gates import requirement_problems
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
 from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_markdown, parse_runbook, read_lines, sha256_text
 from .render import comparison_markdown
-from .evidence import Attempts
 from .report import Report, build_report, comparison
-from .site import (CSS, attempt_details, badge_html, badge_status, banner_html, criteria_html, e, evidence_html, history_html, runbooks_html,
-                   table_html, timeline_html, verification_text)
+from .site import (
+    CSS,
+    attempt_details,
+    badge_html,
+    badge_status,
+    banner_html,
+    criteria_html,
+    e,
+    evidence_html,
+    history_html,
+    runbooks_html,
+    table_html,
+    timeline_html,
+    verification_text,
+)
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 NEAR_MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook[\s_-]*checks?\s*:", re.I)
@@ -59,6 +72,8 @@ def code_lines(lines: list[str]) -> set[int]:
     containers too — as the checker's own parser (``parse``) sees the page."""
     tokens = parse_markdown(lines)
     return {i for tok in tokens if tok.type in ("fence", "code_block") and tok.map for i in range(*tok.map)}
+
+
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
 MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit", "runbooks")
 #: markers that take no arguments
@@ -90,8 +105,10 @@ class RunbookChecksConfig(Config):
     """The page holding ``<!-- runbook-checks: audit -->``; history rows link to its run details."""
     history_limit = c.Type(int, default=10)
     """How many attempts the ``history`` marker shows."""
-    prefer_environment = c.Deprecated(message="runbook-checks: 'prefer_environment' is gone: the evidence policy always shows the "
-                                      "runbook's own environment, and a rehearsal only when that has no attempt. Remove the option.")
+    prefer_environment = c.Deprecated(
+        message="runbook-checks: 'prefer_environment' is gone: the evidence policy always shows the "
+        "runbook's own environment, and a rehearsal only when that has no attempt. Remove the option."
+    )
     """Removed (the evidence policy decides which runs a page shows); accepted with a warning."""
     audit_runs = c.Type(int, default=10)
     """How many of each runbook's latest attempts the audit page lists, each opening up run
@@ -107,7 +124,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if rng is None:
             raise PluginError(f"runbook-checks: max_age {self.config.max_age!r} is not a duration (e.g. '7 days', '12 h')")
         self.max_age_s = rng[0]
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
         # state for this build only
         self.runbooks: dict[str, Runbook] = {}
         self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
@@ -217,7 +234,15 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
                 ledgers.append(sha256_text(path.read_bytes()) if path.is_file() else "")
         # the results directory as an operator would type it where the build runs (its reasons name it)
         results = Path(os.path.relpath(self.results))
-        key = ("gate", str(runbook.path), runbook.sha256, str(self.results), str(results), repr(sorted(fingerprints(runbook).items())), *ledgers)
+        key = (
+            "gate",
+            str(runbook.path),
+            runbook.sha256,
+            str(self.results),
+            str(results),
+            repr(sorted(fingerprints(runbook).items())),
+            *ledgers,
+        )
         return self.remember(key, lambda: tuple(requirement_problems(runbook, results, {})))
 
     def runbook_pages(self, page: Any) -> dict[str, str]:
@@ -266,7 +291,7 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             if name in BARE_MARKERS and args:
                 raise PluginError(f"{where(n)}: the {name!r} marker takes no arguments")
             rendered = self.render_marker(name, args, runbook, page, lambda n=n: where(n))
-            indent = line[:len(line) - len(line.lstrip(" \t"))]  # a marker in a container or list item stays in it
+            indent = line[: len(line) - len(line.lstrip(" \t"))]  # a marker in a container or list item stays in it
             out.append("\n".join(indent + part if part else part for part in rendered.split("\n")))
         return "\n".join(out) + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
 
@@ -274,7 +299,9 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         _, verification = self.ledger(runbook)
         if verification is None or verification.ok:
             return ""
-        return f'\n!!! danger "Ledger failed verification"\n    {verification_text(verification)} — results from that line on are not shown.\n'
+        return (
+            f'\n!!! danger "Ledger failed verification"\n    {verification_text(verification)} — results from that line on are not shown.\n'
+        )
 
     def _audit_link(self, page: Any) -> str | None:
         audit = self.files.get_file_from_path(self.config.audit_page)
@@ -304,8 +331,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             return self.defer(page, self.rendered(name, runbook, page, lambda: criteria_html(self.report(runbook))))
         if name == "timeline":
             return self.defer(page, self.rendered(name, runbook, page, lambda: timeline_html(self.report(runbook))))
-        return self.defer(page, self.rendered(name, runbook, page, lambda: history_html(
-            self.attempts(runbook), self._audit_link(page), self.config.history_limit)))
+        return self.defer(
+            page,
+            self.rendered(
+                name, runbook, page, lambda: history_html(self.attempts(runbook), self._audit_link(page), self.config.history_limit)
+            ),
+        )
 
     def rendered(self, kind: str, runbook: Runbook, page: Any, make: Any) -> Any:
         """``make()``, remembered by all it depends on: the runbook's and its ledger's
@@ -331,16 +362,28 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             records, verification = self.ledger(runbook)
             link = e(get_relative_url(self.files.get_file_from_path(src).url, page.url))
             head = f"<code>{e(verification.hashes[-1])}</code>" if verification is not None and verification.hashes else "—"
-            rows.append([f'<a href="{link}">{e(runbook.title)}</a>', e(runbook.environment), e(self.report(runbook).headline),
-                         verification_text(verification), head])
+            rows.append(
+                [
+                    f'<a href="{link}">{e(runbook.title)}</a>',
+                    e(runbook.environment),
+                    e(self.report(runbook).headline),
+                    verification_text(verification),
+                    head,
+                ]
+            )
             self.publish(runbook)
-            details.append(f"\n### {runbook.title}\n\n" + self.defer(page, self.rendered("audit", runbook, page, lambda: self.audit_runs(runbook, page))))
-        overview = self.defer(page, table_html(["Runbook", "Environment", "State", "Ledger", "Head hash (for verify --anchor)"], rows, "rbc-audit"))
+            details.append(
+                f"\n### {runbook.title}\n\n"
+                + self.defer(page, self.rendered("audit", runbook, page, lambda runbook=runbook: self.audit_runs(runbook, page)))
+            )
+        overview = self.defer(
+            page, table_html(["Runbook", "Environment", "State", "Ledger", "Head hash (for verify --anchor)"], rows, "rbc-audit")
+        )
         return overview + "\n".join(details)
 
     def audit_runs(self, runbook: Runbook, page: Any) -> str:
         attempts = self.attempts(runbook)
-        shown = attempts[-self.config.audit_runs:] if self.config.audit_runs > 0 else []
+        shown = attempts[-self.config.audit_runs :] if self.config.audit_runs > 0 else []
         also = ""
         banner = self.report(runbook).attempt
         if banner is not None and not any(a.id == banner.id and a.environment == banner.environment for a in shown):
@@ -348,8 +391,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
             shown = [attempts.find(banner.environment, banner.id)] + shown
             also = f", and attempt <code>{e(banner.id)}</code>, which the runbook page shows"
         published = self.ledger_url(runbook, page)
-        full = (f'<p>Latest {len(shown) - bool(also)} of {len(attempts)} attempts{also}. The whole ledger, to verify yourself: '
-                f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>' if published else "")
+        full = (
+            f"<p>Latest {len(shown) - bool(also)} of {len(attempts)} attempts{also}. The whole ledger, to verify yourself: "
+            f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>'
+            if published
+            else ""
+        )
         body = full + history_html(shown, "") + "".join(attempt_details(a) for a in reversed(shown))
         return f'<div class="rbc-audit-runs">{body}</div>'
 
@@ -410,9 +457,11 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         """The page's HTML with the banner after its title and a badge and evidence at every tagged block."""
         report = self.report(runbook)
         gate = self.gate(runbook)
-        banner = self.slot(page, banner_html(report, self._audit_link(page), runbook.requires, gate, self.runbook_pages(page) if gate is not None else {}))
+        banner = self.slot(
+            page, banner_html(report, self._audit_link(page), runbook.requires, gate, self.runbook_pages(page) if gate is not None else {})
+        )
         h1 = H1_END_RE.search(html)
-        html = html[:h1.end()] + banner + html[h1.end():] if h1 else banner + html
+        html = html[: h1.end()] + banner + html[h1.end() :] if h1 else banner + html
         titles = {entry.id: entry.title for entry in runbook.entries}
         for ev in report.blocks:
             anchor = f"evidence-{ev.block_id}"
@@ -437,8 +486,10 @@ def _build_error(page: Any) -> Iterator[None]:
     except LedgerError as exc:
         raise PluginError(f"runbook-checks: {exc}") from exc
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise PluginError(f"runbook-checks: {page.file.src_uri}: cannot render the recorded results ({type(exc).__name__}: {exc}); a ledger "
-                          "record holds values no run writes: run 'runbook-checks verify', which checks every record against the schema") from exc
+        raise PluginError(
+            f"runbook-checks: {page.file.src_uri}: cannot render the recorded results ({type(exc).__name__}: {exc}); a ledger "
+            "record holds values no run writes: run 'runbook-checks verify', which checks every record against the schema"
+        ) from exc
 
 
 def _write(target: Path, data: bytes) -> None:

@@ -18,16 +18,27 @@ from typing import Any
 
 import pytest
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("runbook-checks", "runbook-checks: run runbooks' tagged blocks as tests")
-    group.addoption("--runbooks", action="append", default=[], metavar="PATH",
-                    help="Runbook file or directory to collect (repeatable; also the 'runbooks' ini key).")
+    group.addoption(
+        "--runbooks",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="Runbook file or directory to collect (repeatable; also the 'runbooks' ini key).",
+    )
     group.addoption("--runbooks-execute", action="store_true", help="Also run .step blocks (needs --runbooks-confirm).")
     group.addoption("--runbooks-confirm", metavar="TOKEN", help="The runbook's exact confirmation token for --runbooks-execute.")
-    group.addoption("--runbooks-strict", action="store_true",
-                    help="Fail the session when a declared secret is missing (default: skip that runbook's items).")
+    group.addoption(
+        "--runbooks-strict",
+        action="store_true",
+        help="Fail the session when a declared secret is missing (default: skip that runbook's items).",
+    )
     group.addoption("--runbooks-results", metavar="DIR", help="Directory of the ledgers (default: runbook-results, or the ini key).")
-    group.addoption("--runbooks-attempt", metavar="ID", help="The migration attempt the session's runs belong to (as runbook-checks run --attempt).")
+    group.addoption(
+        "--runbooks-attempt", metavar="ID", help="The migration attempt the session's runs belong to (as runbook-checks run --attempt)."
+    )
     parser.addini("runbooks", "Runbook files or directories to collect", type="paths", default=[])
     parser.addini("runbooks_results", "Directory of the ledgers", default="runbook-results")
 
@@ -125,7 +136,12 @@ class RunbookItem(pytest.Item):
         result = run.run(self.block)
         if result.status == "interrupted":  # Ctrl-C stopped the block: stop the session, as the CLI does
             raise KeyboardInterrupt
-        self.user_properties += [("runbook", self.runbook.id), ("block", self.block.id), ("line", self.block.line), ("output", result.output)]
+        self.user_properties += [
+            ("runbook", self.runbook.id),
+            ("block", self.block.id),
+            ("line", self.block.line),
+            ("output", result.output),
+        ]
         self.user_properties += [("troubleshooting", entry_id) for entry_id in result.troubleshooting]
         if result.status in ("skipped", "not-run"):
             raise pytest.skip.Exception(result.reason or result.status, _use_item_location=True)
@@ -141,8 +157,14 @@ class RunbookItem(pytest.Item):
         if not isinstance(excinfo.value, BlockFailed):
             return super().repr_failure(excinfo)
         run = self.config.stash[_STATE].runs[self.runbook.id]
-        return failure_report(self.runbook, excinfo.value.args[0], path=str(self.path), mode=run.session.mode, redact=run.redactor,
-                              first_failure=run.session.failed_at).text()
+        return failure_report(
+            self.runbook,
+            excinfo.value.args[0],
+            path=str(self.path),
+            mode=run.session.mode,
+            redact=run.redactor,
+            first_failure=run.session.failed_at,
+        ).text()
 
 
 class _RunbookRun:
@@ -150,11 +172,11 @@ class _RunbookRun:
     run engine: the same skip rules, statuses, reasons and record) and its secrets."""
 
     @classmethod
-    def start(cls, state: _Session, runbook: Any) -> "_RunbookRun":
+    def start(cls, state: _Session, runbook: Any) -> _RunbookRun:
         from .execute import RunSession, plan_run
-        from .model import MODE_CHECK, MODE_EXECUTE
         from .gates import RunLock, missing_secrets
         from .ledger import last_hash, ledger_path, verified_records
+        from .model import MODE_CHECK, MODE_EXECUTE
         from .redact import Redactor
 
         self = cls()
@@ -167,9 +189,16 @@ class _RunbookRun:
             ledger = ledger_path(state.results, runbook.id)
             last_hash(ledger)  # a ledger that cannot take the record: nothing runs
             prior = verified_records(ledger)[0] if any(b.after for b in runbook.blocks) else []
-            self.session = RunSession(runbook, plan_run(runbook, execute=self.execute), environ=os.environ, redactor=self.redactor,
-                                      mode=MODE_EXECUTE if self.execute else MODE_CHECK, attempt=state.config.getoption("runbooks_attempt"),
-                                      prior=prior, runner="pytest")
+            self.session = RunSession(
+                runbook,
+                plan_run(runbook, execute=self.execute),
+                environ=os.environ,
+                redactor=self.redactor,
+                mode=MODE_EXECUTE if self.execute else MODE_CHECK,
+                attempt=state.config.getoption("runbooks_attempt"),
+                prior=prior,
+                runner="pytest",
+            )
         except BaseException:
             self.lock.__exit__(None, None, None)
             raise
@@ -218,7 +247,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 check_requirements(runbook, state.results, os.environ)
             missing = missing_secrets(runbook, os.environ)
             if missing and session.config.getoption("runbooks_strict"):
-                raise GateRefused(f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {', '.join(missing)}, which are not set (--runbooks-strict)")
+                raise GateRefused(
+                    f"{runbook.path}: runbook {runbook.id!r} needs the secret(s) {', '.join(missing)}, which are not set (--runbooks-strict)"
+                )
     except GateRefused as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-
 MASK = "***"
 #: a line of a multi-line value, or a URL's password, shorter than this is not masked on its own
 MIN_PIECE = 4
@@ -268,9 +267,32 @@ def _text_entries(text: str) -> list[_Entry]:
 
 #: how programs write the line ends of a multi-line value: as they are, joined (an unquoted
 #: expansion, tr -d), escaped for JSON (also nested), C, URLs and HTML
-_LINE_ENDS = ("\n", "\r\n", " ", "", "\\n", "\\r\\n", "\\\\n", "\\\\r\\\\n", "%0A", "%0a", "%0D%0A", "%0d%0a",
-              "\\u000a", "\\u000A", "\\u000d\\u000a", "\\u000D\\u000A", "\\012", "\\015\\012", "\\x0a", "\\x0d\\x0a",
-              "&#10;", "&#xa;", "&#xA;", "&#13;&#10;")
+_LINE_ENDS = (
+    "\n",
+    "\r\n",
+    " ",
+    "",
+    "\\n",
+    "\\r\\n",
+    "\\\\n",
+    "\\\\r\\\\n",
+    "%0A",
+    "%0a",
+    "%0D%0A",
+    "%0d%0a",
+    "\\u000a",
+    "\\u000A",
+    "\\u000d\\u000a",
+    "\\u000D\\u000A",
+    "\\012",
+    "\\015\\012",
+    "\\x0a",
+    "\\x0d\\x0a",
+    "&#10;",
+    "&#xa;",
+    "&#xA;",
+    "&#13;&#10;",
+)
 
 
 def line_end_variants(text: str) -> set[str]:
@@ -347,7 +369,7 @@ class Redactor:
         self.notes: list[str] = []
 
     @classmethod
-    def for_secrets(cls, names: Iterable[str], environ: Mapping[str, str]) -> "Redactor":
+    def for_secrets(cls, names: Iterable[str], environ: Mapping[str, str]) -> Redactor:
         names = list(names)
         self = cls(environ.get(n, "") for n in names)
         self.notes = secret_notes(names, environ)
@@ -419,7 +441,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         return self.mask(text, self.spans(text)) if self._active and text else text
 
-    def stream(self) -> "StreamRedactor":
+    def stream(self) -> StreamRedactor:
         return StreamRedactor(self)
 
 
@@ -432,17 +454,25 @@ def secret_notes(names: Iterable[str], environ: Mapping[str, str]) -> list[str]:
             continue
         s = _secret(value)
         if non_utf8(value):
-            notes.append(f"secret {name} is not valid UTF-8; it is masked as bytes (as shown, percent-encoded, base64, read as Latin-1), "
-                         "but a program may print it in other ways")
+            notes.append(
+                f"secret {name} is not valid UTF-8; it is masked as bytes (as shown, percent-encoded, base64, read as Latin-1), "
+                "but a program may print it in other ways"
+            )
         if len(value.strip()) < SHORT_SECRET:
-            notes.append(f"secret {name} is shorter than {SHORT_SECRET} characters: that text is masked wherever it appears, also where it "
-                         "is not the secret, and *** then shows where it is; use a longer value")
+            notes.append(
+                f"secret {name} is shorter than {SHORT_SECRET} characters: that text is masked wherever it appears, also where it "
+                "is not the secret, and *** then shows where it is; use a longer value"
+            )
         if s.short_lines:
-            notes.append(f"secret {name} has {len(s.short_lines)} line(s) shorter than {MIN_PIECE} characters; they are not masked on their own "
-                         "(only as part of the whole value)")
+            notes.append(
+                f"secret {name} has {len(s.short_lines)} line(s) shorter than {MIN_PIECE} characters; they are not masked on their own "
+                "(only as part of the whole value)"
+            )
         if s.short_password:
-            notes.append(f"the password in secret {name} is shorter than {MIN_PIECE} characters; it is not masked on its own "
-                         "(only as part of the whole value)")
+            notes.append(
+                f"the password in secret {name} is shorter than {MIN_PIECE} characters; it is not masked on its own "
+                "(only as part of the whole value)"
+            )
     return notes
 
 
@@ -451,6 +481,7 @@ def redact_record(record: Any, redact: Callable[[str], str]) -> Any:
     actual values) is masked; ids, hashes, times, numbers and statuses stay as they are.
     JSON, JUnit and the step summary are built from it: masking a serialized document
     could mask its syntax (a secret ``false`` or ``testcase``)."""
+
     def block(b: Any) -> Any:
         expectations = tuple(replace(e, actual=redact(e.actual)) if e.actual else e for e in b.expectations)
         return replace(b, output=redact(b.output), reason=redact(b.reason) if b.reason else b.reason, expectations=expectations)

@@ -12,13 +12,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .failure import FailureReport
 from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, RunRecord
 from .parse import format_duration
-from .failure import FailureReport
 from .report import AttemptSummary, Report
 
-ICONS = {"passed": "✅", "failed": "❌", "timed-out": "⏱️", "interrupted": "⛔", "stale": "⚠️", "never-run": "⚪", "skipped": "⏭️", "not-run": "⏹️",
-         "incomplete": "◐"}
+ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "timed-out": "⏱️",
+    "interrupted": "⛔",
+    "stale": "⚠️",
+    "never-run": "⚪",
+    "skipped": "⏭️",
+    "not-run": "⏹️",
+    "incomplete": "◐",
+}
 
 
 def cell(value: Any) -> str:
@@ -39,8 +48,10 @@ def criteria_markdown(report: Report) -> str:
     lines = ["| Criterion | Evidence | Status | When | By | Commit | Environment |", "|---|---|---|---|---|---|---|"]
     for row in report.criteria:
         evidence = ", ".join(f"`{b}`" for b in row.blocks)
-        lines.append(f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
-                     f"{cell(short_commit(row.commit))} | {cell(row.environment)} |")
+        lines.append(
+            f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
+            f"{cell(short_commit(row.commit))} | {cell(row.environment)} |"
+        )
     if not report.criteria:
         lines.append("| — | no block declares a criterion | — | — | — | — | — |")
     return "\n".join(lines)
@@ -69,13 +80,17 @@ def attempt_markdown(report: Report) -> str:
     if a is None:
         return f"**{report.headline}**"
     ci = f", [CI run]({a.ci_url})" if a.ci_url else ""
-    return (f"{ICONS.get(a.verdict, '')} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
-            f"commit {cell(short_commit(a.commit))}{ci})")
+    return (
+        f"{ICONS.get(a.verdict, '')} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
+        f"commit {cell(short_commit(a.commit))}{ci})"
+    )
 
 
 def report_markdown(report: Report) -> str:
-    return (f"# {report.title}\n\n{attempt_markdown(report)}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n"
-            f"## Timeline\n\n{timeline_markdown(report)}\n")
+    return (
+        f"# {report.title}\n\n{attempt_markdown(report)}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n"
+        f"## Timeline\n\n{timeline_markdown(report)}\n"
+    )
 
 
 def record_summary(record: RunRecord, ledger: Path | None = None) -> dict[str, Any]:
@@ -92,7 +107,16 @@ def record_summary(record: RunRecord, ledger: Path | None = None) -> dict[str, A
         "resumes": record.resumes,
         "not_rerun": list(record.not_rerun),
         "blocks": [
-            {"id": b.id, "kind": b.kind, "status": b.status, "exit_code": b.exit_code, "duration_s": b.duration_s, "attempts": b.attempts, "reason": b.reason, "after_failure": b.after_failure}
+            {
+                "id": b.id,
+                "kind": b.kind,
+                "status": b.status,
+                "exit_code": b.exit_code,
+                "duration_s": b.duration_s,
+                "attempts": b.attempts,
+                "reason": b.reason,
+                "after_failure": b.after_failure,
+            }
             for b in record.blocks
         ],
     }
@@ -103,8 +127,13 @@ def see_also(ids: tuple[str, ...], titles: dict[str, str] | None) -> str:
     return "; ".join(f"see: {(titles or {}).get(i, i)} (#{i})" for i in ids)
 
 
-def record_markdown(record: RunRecord, report: Report | None = None, titles: dict[str, str] | None = None,
-                    failures: Sequence[FailureReport] = (), attempt: AttemptSummary | None = None) -> str:
+def record_markdown(
+    record: RunRecord,
+    report: Report | None = None,
+    titles: dict[str, str] | None = None,
+    failures: Sequence[FailureReport] = (),
+    attempt: AttemptSummary | None = None,
+) -> str:
     """The GitHub step summary of one run; ``titles`` names troubleshooting entries by id;
     ``failures``: the failure report of each failed block (``failure.failures``); ``attempt``:
     the summary of the run's attempt."""
@@ -113,25 +142,58 @@ def record_markdown(record: RunRecord, report: Report | None = None, titles: dic
         "",
         f"Environment **{record.environment}**, mode **{record.mode}**, run `{record.run_id}` by {cell(record.actor)}, "
         f"commit {cell(short_commit((record.git or {}).get('commit')))}, {seconds(record.duration_s)}"
-        + (f"; attempt `{attempt.id}` so far: {ICONS.get(attempt.verdict, '')} {attempt.verdict} ({attempt.runs} run(s))." if attempt else "."),
+        + (
+            f"; attempt `{attempt.id}` so far: {ICONS.get(attempt.verdict, '')} {attempt.verdict} ({attempt.runs} run(s))."
+            if attempt
+            else "."
+        ),
         "",
         "| Block | Kind | Status | Exit | Duration | Note |",
         "|---|---|---|---|---|---|",
     ]
     for b in record.blocks:
-        note = "; ".join(x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x)
+        note = "; ".join(
+            x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x
+        )
         duration = seconds(b.duration_s) if b.status in EXECUTED else "—"
         out.append(f"| `{b.id}` | {b.kind} | {ICONS.get(b.status, '')} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
     for f in failures:
-        out += ["", f"<details><summary>✘ <code>{f.block_id}</code> {f.status}: {html.escape(f.reason)}</summary>", "", "```text",
-                f.text().replace("```", "'''"), "```", "</details>"]
+        out += [
+            "",
+            f"<details><summary>✘ <code>{f.block_id}</code> {f.status}: {html.escape(f.reason)}</summary>",
+            "",
+            "```text",
+            f.text().replace("```", "'''"),
+            "```",
+            "</details>",
+        ]
     reported = {f.block_id for f in failures}
     for b in record.blocks:
         if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output and b.id not in reported:
-            out += ["", f"<details><summary>Output of <code>{b.id}</code> (redacted)</summary>", "", "```text", b.output[-4000:].replace("```", "'''"), "```", "</details>"]
+            out += [
+                "",
+                f"<details><summary>Output of <code>{b.id}</code> (redacted)</summary>",
+                "",
+                "```text",
+                b.output[-4000:].replace("```", "'''"),
+                "```",
+                "</details>",
+            ]
     if report is not None:
-        out += ["", "### Attempt", "", attempt_markdown(report), "", "### Success criteria", "", criteria_markdown(report), "", "### Timeline", "",
-                timeline_markdown(report)]
+        out += [
+            "",
+            "### Attempt",
+            "",
+            attempt_markdown(report),
+            "",
+            "### Success criteria",
+            "",
+            criteria_markdown(report),
+            "",
+            "### Timeline",
+            "",
+            timeline_markdown(report),
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -143,8 +205,13 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
-def junit_xml(record: RunRecord, runbook_path: str, titles: dict[str, str] | None = None, attempt: AttemptSummary | None = None,
-              failures: Sequence[FailureReport] = ()) -> str:
+def junit_xml(
+    record: RunRecord,
+    runbook_path: str,
+    titles: dict[str, str] | None = None,
+    attempt: AttemptSummary | None = None,
+    failures: Sequence[FailureReport] = (),
+) -> str:
     """JUnit XML: one test case per block, named by block id; failures name their troubleshooting entries
     and carry the failure report (``failure.failures``). The suite's properties name the run, its attempt
     and (given ``attempt``, the summary of the run's attempt) that attempt's verdict."""

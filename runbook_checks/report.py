@@ -34,8 +34,10 @@ class AttemptSummary:
     ci_url: str | None
 
     @classmethod
-    def of(cls, a: policy.Attempt) -> "AttemptSummary":
-        return cls(a.id, a.environment, a.mode, a.verdict, a.started_at, a.finished_at, a.duration_s, a.actor, a.commit, len(a.runs), a.ci_url)
+    def of(cls, a: policy.Attempt) -> AttemptSummary:
+        return cls(
+            a.id, a.environment, a.mode, a.verdict, a.started_at, a.finished_at, a.duration_s, a.actor, a.commit, len(a.runs), a.ci_url
+        )
 
 
 @dataclass(frozen=True)

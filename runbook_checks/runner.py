@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,7 +52,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Observer(Protocol):
@@ -143,7 +143,9 @@ class OutputMatcher:
         if b.expect is not None:
             out.append(Expectation("expect", b.expect, self.expect_found))
         if b.expect_regex is not None:
-            gave_up = f"gave up: one search took over {REGEX_TIMEOUT_S:g} s (the pattern backtracks too much)" if self.regex_gave_up else None
+            gave_up = (
+                f"gave up: one search took over {REGEX_TIMEOUT_S:g} s (the pattern backtracks too much)" if self.regex_gave_up else None
+            )
             out.append(Expectation("expect-regex", b.expect_regex, self.regex_found, None if self.regex_found else gave_up))
         if b.forbid is not None:
             out.append(Expectation("forbid", b.forbid, not self.forbid_found, "found" if self.forbid_found else None))
@@ -246,7 +248,9 @@ def _proc(pid: int) -> Proc | None:
     head, _, tail = raw.rpartition(b")")
     fields = tail.split()
     try:
-        return Proc(pid, int(fields[1]), int(fields[2]), fields[0].decode(), int(fields[19]), head.partition(b"(")[2].decode("utf-8", "replace"))
+        return Proc(
+            pid, int(fields[1]), int(fields[2]), fields[0].decode(), int(fields[19]), head.partition(b"(")[2].decode("utf-8", "replace")
+        )
     except (IndexError, ValueError):
         return None
 
@@ -368,7 +372,9 @@ class Stopped:
         return "; ".join(parts) or None
 
 
-def stop_block_processes(pgid: int, before: frozenset[tuple[int, int]], grace: float, *, keep: int, found: Stopped | None = None) -> Stopped:
+def stop_block_processes(
+    pgid: int, before: frozenset[tuple[int, int]], grace: float, *, keep: int, found: Stopped | None = None
+) -> Stopped:
     """Stop everything a block started: SIGTERM to its process group, then to every
     process that left the group (``setsid``, ``setpgid``, a daemon) and that is in this
     process's tree, not in ``before`` nor under a process that is; SIGKILL to all of them after
@@ -468,8 +474,11 @@ def _raise_interrupted(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def signals_interrupt(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT), *,
-                      keep_ignored: tuple[int, ...] = (signal.SIGHUP, signal.SIGQUIT)) -> Iterator[None]:
+def signals_interrupt(
+    signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT),
+    *,
+    keep_ignored: tuple[int, ...] = (signal.SIGHUP, signal.SIGQUIT),
+) -> Iterator[None]:
     """Turn ``signals`` into ``Interrupted`` (a ``KeyboardInterrupt``) for a while (main
     thread only): SIGTERM, a closed terminal (SIGHUP) or Ctrl-\\ (SIGQUIT) then stop the
     running block and are recorded, as Ctrl-C is. A signal of ``keep_ignored`` that is
@@ -569,7 +578,9 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
         held.close()
         reaper.close()
         reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
-        return _Attempt(FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), False, "127")], reason)
+        return _Attempt(
+            FAILED, 127, 0.0, capture, [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), False, "127")], reason
+        )
     except BaseException:
         held.close()
         reaper.close()
@@ -640,7 +651,9 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     if exit_code < 0:
         exit_code = 128 - exit_code
     ok_exit = exit_code in block.accepted_exit_codes
-    expectations = [Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))]
+    expectations = [
+        Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))
+    ]
     expectations += matcher.expectations()
     if interrupted:
         status, reason = INTERRUPTED, f"interrupted by {interrupted}; the block's process group was stopped"

@@ -69,8 +69,13 @@ def pglite(app_dir: Path, timeout: float = 60) -> Iterator[Database]:
         log = Path(tmp) / "server.log"
         with open(log, "wb") as out:
             # -m: Prisma opens more than one connection; PGlite's default of 1 makes it stall.
-            proc = subprocess.Popen([str(server), "-d", str(Path(tmp) / "data"), "-p", str(port), "-h", "127.0.0.1", "-m", "8"],
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [str(server), "-d", str(Path(tmp) / "data"), "-p", str(port), "-h", "127.0.0.1", "-m", "8"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             _wait_for_port(port, proc, log, timeout)
             # PGlite accepts any password; a random one keeps redaction from masking the word "postgres".
@@ -114,25 +119,46 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
     log = tmp / "server.log"
     started = False
     try:
-        run = subprocess.run(_as_postgres_user([str(initdb), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"]),
-                             capture_output=True, text=True, timeout=timeout)
+        run = subprocess.run(
+            _as_postgres_user(
+                [str(initdb), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if run.returncode != 0:
             raise SandboxError(f"initdb failed:\n{run.stdout[-1000:]}{run.stderr[-1000:]}")
         opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
-        run = subprocess.run(_as_postgres_user([str(pg_ctl), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", str(int(timeout)), "start"]),
-                             capture_output=True, text=True, timeout=timeout + 10, stdin=subprocess.DEVNULL)
+        run = subprocess.run(
+            _as_postgres_user([str(pg_ctl), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", str(int(timeout)), "start"]),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 10,
+            stdin=subprocess.DEVNULL,
+        )
         if run.returncode != 0:
-            raise SandboxError(f"pg_ctl start failed:\n{run.stdout[-1000:]}{run.stderr[-1000:]}\n{log.read_text(errors='replace')[-1000:] if log.exists() else ''}")
+            raise SandboxError(
+                f"pg_ctl start failed:\n{run.stdout[-1000:]}{run.stderr[-1000:]}\n{log.read_text(errors='replace')[-1000:] if log.exists() else ''}"
+            )
         started = True
         env = dict(os.environ, PGPASSWORD=password)
-        run = subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database], capture_output=True, text=True, env=env, timeout=timeout)
+        run = subprocess.run(
+            [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
         if run.returncode != 0:
             raise SandboxError(f"createdb failed: {run.stderr.strip()}")
         yield Database("postgres", f"postgresql://postgres:{password}@127.0.0.1:{port}/{database}", port, "PostgreSQL 15")
     finally:
         if started or (data / "postmaster.pid").exists():  # also when pg_ctl start was interrupted
             with signals_ignored():
-                subprocess.run(_as_postgres_user([str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True, timeout=60)
+                subprocess.run(
+                    _as_postgres_user([str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True, timeout=60
+                )
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -15,8 +15,16 @@ from .parse import format_duration
 from .render import ICONS, seconds, short_commit
 from .report import Report
 
-LABELS = {"passed": "passed", "failed": "failed", "timed-out": "timed out", "interrupted": "interrupted", "stale": "stale", NEVER_RUN: "never run",
-          OVERDUE: "overdue", INCOMPLETE: "incomplete"}
+LABELS = {
+    "passed": "passed",
+    "failed": "failed",
+    "timed-out": "timed out",
+    "interrupted": "interrupted",
+    "stale": "stale",
+    NEVER_RUN: "never run",
+    OVERDUE: "overdue",
+    INCOMPLETE: "incomplete",
+}
 #: how a badge names the kind of run its evidence comes from (a migration needs no prefix)
 MODE_LABELS = {MODE_REHEARSAL: "rehearsal", MODE_CHECK: "read-only check"}
 
@@ -53,8 +61,11 @@ def badge_html(ev: Evidence, status: str, evidence_anchor: str | None, titles: d
     for entry_id in ev.troubleshooting if status != "stale" else ():
         parts.append(f'<a class="rbc-troubleshoot" href="#{e(entry_id)}">troubleshooting: {e((titles or {}).get(entry_id, entry_id))}</a>')
     mode = f" rbc-mode-{e(ev.mode)}" if ev.mode else ""
-    return (f'<div class="rbc-badge rbc-{e(status)}{mode}" data-block="{e(ev.block_id)}" data-status="{e(status)}" data-mode="{e(ev.mode or "")}">'
-            + " · ".join(parts) + "</div>")
+    return (
+        f'<div class="rbc-badge rbc-{e(status)}{mode}" data-block="{e(ev.block_id)}" data-status="{e(status)}" data-mode="{e(ev.mode or "")}">'
+        + " · ".join(parts)
+        + "</div>"
+    )
 
 
 def evidence_html(ev: Evidence, anchor: str) -> str:
@@ -77,29 +88,43 @@ def timeline_svg(report: Report) -> str:
     top = max([r.estimate_s[1] for r in rows] + [r.measured_s or 0 for r in rows]) or 1.0
     width, row_h = 420, 46
     height = row_h * len(rows) + 22
-    out = [f'<svg class="rbc-timeline" role="img" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
-           f'xmlns="http://www.w3.org/2000/svg"><title>Measured phase durations against their estimates</title>']
+    out = [
+        f'<svg class="rbc-timeline" role="img" viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>Measured phase durations against their estimates</title>'
+    ]
     for i, r in enumerate(rows):
         y = i * row_h
         lo, hi = (r.estimate_s[0] / top * width, r.estimate_s[1] / top * width)
         text = f"{format_duration(r.measured_s)} of {r.estimate}" if r.measured_s is not None else f"not measured ({r.estimate})"
-        out.append(f'<text x="0" y="{y + 14}" class="rbc-label">{e(r.name)}</text>'
-                   f'<text x="{width}" y="{y + 14}" class="rbc-value" text-anchor="end">{e(text)}</text>')
-        out.append(f'<rect class="rbc-track" x="0" y="{y + 20}" width="{width}" height="18" rx="3"/>'
-                   f'<rect class="rbc-estimate" x="{min(lo, width - 2):.1f}" y="{y + 20}" width="{max(hi - lo, 2):.1f}" height="18" rx="3">'
-                   f"<title>estimate {e(r.estimate)}</title></rect>")
+        out.append(
+            f'<text x="0" y="{y + 14}" class="rbc-label">{e(r.name)}</text>'
+            f'<text x="{width}" y="{y + 14}" class="rbc-value" text-anchor="end">{e(text)}</text>'
+        )
+        out.append(
+            f'<rect class="rbc-track" x="0" y="{y + 20}" width="{width}" height="18" rx="3"/>'
+            f'<rect class="rbc-estimate" x="{min(lo, width - 2):.1f}" y="{y + 20}" width="{max(hi - lo, 2):.1f}" height="18" rx="3">'
+            f"<title>estimate {e(r.estimate)}</title></rect>"
+        )
         if r.measured_s is not None:
             w = max(r.measured_s / top * width, 2)
-            out.append(f'<rect class="rbc-measured rbc-{e(r.verdict)}" x="0" y="{y + 25}" width="{w:.1f}" height="8" rx="2" '
-                       f'data-phase="{e(r.phase)}"><title>measured {e(format_duration(r.measured_s))} ({e(r.verdict)} the estimate)</title></rect>')
-    out.append(f'<text x="0" y="{height - 4}" class="rbc-axis">0</text>'
-               f'<text x="{width}" y="{height - 4}" class="rbc-axis" text-anchor="end">{e(format_duration(top))}</text></svg>')
+            out.append(
+                f'<rect class="rbc-measured rbc-{e(r.verdict)}" x="0" y="{y + 25}" width="{w:.1f}" height="8" rx="2" '
+                f'data-phase="{e(r.phase)}"><title>measured {e(format_duration(r.measured_s))} ({e(r.verdict)} the estimate)</title></rect>'
+            )
+    out.append(
+        f'<text x="0" y="{height - 4}" class="rbc-axis">0</text>'
+        f'<text x="{width}" y="{height - 4}" class="rbc-axis" text-anchor="end">{e(format_duration(top))}</text></svg>'
+    )
     return "".join(out)
 
 
 #: the timeline chart's legend: (css class of the swatch, what it means)
-LEGEND = (("rbc-estimate", "estimate range"), ("rbc-within", "measured, within the estimate"), ("rbc-over", "measured, over it"),
-          ("rbc-under", "measured, under it"))
+LEGEND = (
+    ("rbc-estimate", "estimate range"),
+    ("rbc-within", "measured, within the estimate"),
+    ("rbc-over", "measured, over it"),
+    ("rbc-under", "measured, under it"),
+)
 
 
 def timeline_legend() -> str:
@@ -129,8 +154,18 @@ def _when(stamp: str | None) -> str:
 
 
 def criteria_html(report: Report) -> str:
-    rows = [[e(r.criterion), ", ".join(f"<code>{e(b)}</code>" for b in r.blocks), _status(r.status), _when(r.when), _or_dash(r.actor),
-             f'<code class="rbc-commit">{e(short_commit(r.commit))}</code>' if r.commit else "—", _or_dash(r.environment)] for r in report.criteria]
+    rows = [
+        [
+            e(r.criterion),
+            ", ".join(f"<code>{e(b)}</code>" for b in r.blocks),
+            _status(r.status),
+            _when(r.when),
+            _or_dash(r.actor),
+            f'<code class="rbc-commit">{e(short_commit(r.commit))}</code>' if r.commit else "—",
+            _or_dash(r.environment),
+        ]
+        for r in report.criteria
+    ]
     if not rows:
         rows = [["—", "no block declares a criterion", "—", "—", "—", "—", "—"]]
     return table_html(["Criterion", "Evidence", "Status", "When", "By", "Commit", "Environment"], rows, "rbc-criteria")
@@ -139,9 +174,17 @@ def criteria_html(report: Report) -> str:
 def timeline_html(report: Report) -> str:
     """The chart, then the same figures as a table."""
     rows = [[e(r.name), e(r.estimate), e(seconds(r.measured_s)), e(r.verdict)] for r in report.timeline]
-    rows.append([f"<strong>{cell}</strong>" for cell in ("Total", e(report.total_estimate), e(seconds(report.total_measured_s)), e(report.total_verdict))])
-    measured = (f"<p>Measured over attempt <code>{e(report.timeline_attempt)}</code> ({e(report.attempt.mode if report.attempt else '')}).</p>"
-                if report.timeline_attempt else "")
+    rows.append(
+        [
+            f"<strong>{cell}</strong>"
+            for cell in ("Total", e(report.total_estimate), e(seconds(report.total_measured_s)), e(report.total_verdict))
+        ]
+    )
+    measured = (
+        f"<p>Measured over attempt <code>{e(report.timeline_attempt)}</code> ({e(report.attempt.mode if report.attempt else '')}).</p>"
+        if report.timeline_attempt
+        else ""
+    )
     chart = f'<div class="rbc-timeline-chart">{timeline_svg(report)}{timeline_legend()}</div>' if report.timeline else ""
     return chart + table_html(["Phase", "Estimate", "Measured", "Verdict"], rows, "rbc-timeline-table") + measured
 
@@ -155,35 +198,62 @@ def attempt_anchor(runbook_id: str, environment: str, attempt_id: str) -> str:
 def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int | None = None) -> str:
     """The newest attempts (``limit`` of them), one row each, linking to their details at
     ``run_link#attempt-…`` (``attempt_anchor``) when there is a page with them (``""``: this page)."""
+
     def link(a: Attempt) -> str:
         return _attempt_link(a.first.runbook_id, a.environment, a.id, run_link)
 
     shown = list(reversed(attempts[-limit:] if limit else attempts))
-    rows = [[link(a), e(utc_text(a.finished_at)), e(a.environment), e(a.mode), _status(a.verdict), e(len(a.runs)), e(a.actor),
-             f'<code class="rbc-commit">{e(short_commit(a.commit))}</code>' if a.commit else "—", e(format_duration(a.duration_s)),
-             f'<a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else "—"] for a in shown]
+    rows = [
+        [
+            link(a),
+            e(utc_text(a.finished_at)),
+            e(a.environment),
+            e(a.mode),
+            _status(a.verdict),
+            e(len(a.runs)),
+            e(a.actor),
+            f'<code class="rbc-commit">{e(short_commit(a.commit))}</code>' if a.commit else "—",
+            e(format_duration(a.duration_s)),
+            f'<a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else "—",
+        ]
+        for a in shown
+    ]
     if not rows:
         rows = [["—", "never run", "—", "—", "—", "—", "—", "—", "—", "—"]]
     return table_html(["Attempt", "When", "Environment", "Mode", "Verdict", "Runs", "By", "Commit", "Duration", "CI"], rows, "rbc-history")
 
 
 def run_details(record: RunRecord) -> str:
-    rows = [[f"<code>{e(b.id)}</code>", e(b.kind), _status(b.status), e(b.exit_code if b.exit_code is not None else "—"),
-             e(format_duration(b.duration_s)), e(b.reason or "")] for b in record.blocks]
+    rows = [
+        [
+            f"<code>{e(b.id)}</code>",
+            e(b.kind),
+            _status(b.status),
+            e(b.exit_code if b.exit_code is not None else "—"),
+            e(format_duration(b.duration_s)),
+            e(b.reason or ""),
+        ]
+        for b in record.blocks
+    ]
     outputs = "".join(
         f"<details><summary>Output of <code>{e(b.id)}</code> (redacted{', cut' if b.output_truncated else ''})</summary><pre><code>{e(b.output)}</code></pre></details>"
-        for b in record.blocks if b.output
+        for b in record.blocks
+        if b.output
     )
-    return (f'<details class="rbc-run" id="run-{e(record.run_id)}"><summary>Run <code>{e(record.run_id)}</code> — {_status(record.status)}, '
-            f"{e(record.environment)}, {e(record.mode)}, {e(utc_text(record.finished_at))}</summary>"
-            f"{table_html(['Block', 'Kind', 'Status', 'Exit', 'Duration', 'Note'], rows, 'rbc-run-blocks')}{outputs}</details>")
+    return (
+        f'<details class="rbc-run" id="run-{e(record.run_id)}"><summary>Run <code>{e(record.run_id)}</code> — {_status(record.status)}, '
+        f"{e(record.environment)}, {e(record.mode)}, {e(utc_text(record.finished_at))}</summary>"
+        f"{table_html(['Block', 'Kind', 'Status', 'Exit', 'Duration', 'Note'], rows, 'rbc-run-blocks')}{outputs}</details>"
+    )
 
 
 def attempt_details(a: Attempt) -> str:
     """An attempt that opens up into its runs, each opening up block by block."""
     ci = f', <a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else ""
-    return (f'<details class="rbc-attempt" id="{e(attempt_anchor(a.first.runbook_id, a.environment, a.id))}"><summary>Attempt <code>{e(a.id)}</code> — {_status(a.verdict)}, {e(a.environment)}, '
-            f"{e(a.mode)}, {len(a.runs)} run(s), {e(utc_text(a.finished_at))}{ci}</summary>{''.join(run_details(r) for r in a.runs)}</details>")
+    return (
+        f'<details class="rbc-attempt" id="{e(attempt_anchor(a.first.runbook_id, a.environment, a.id))}"><summary>Attempt <code>{e(a.id)}</code> — {_status(a.verdict)}, {e(a.environment)}, '
+        f"{e(a.mode)}, {len(a.runs)} run(s), {e(utc_text(a.finished_at))}{ci}</summary>{''.join(run_details(r) for r in a.runs)}</details>"
+    )
 
 
 def _attempt_link(runbook_id: str, environment: str, attempt_id: str, audit_link: str | None) -> str:
@@ -198,8 +268,10 @@ def _requirement(req: Requirement, pages: dict[str, str]) -> str:
 
 
 #: what a site build cannot check of the ``requires`` gate (it has no secrets)
-GATE_NOTE = ("Checked from the ledgers when this site was built. Whether the required pass ran against another database than "
-             "this runbook's target is checked at run time, when the secrets are set.")
+GATE_NOTE = (
+    "Checked from the ledgers when this site was built. Whether the required pass ran against another database than "
+    "this runbook's target is checked at run time, when the secrets are set."
+)
 
 
 def gate_html(requires: Sequence[Requirement], problems: Sequence[str], pages: dict[str, str]) -> str:
@@ -207,16 +279,27 @@ def gate_html(requires: Sequence[Requirement], problems: Sequence[str], pages: d
     (``problems`` from ``gates.requirement_problems``, one sentence per unmet requirement)."""
     if problems:
         reasons = "".join(f"<li>This runbook {e(p)}</li>" for p in problems)
-        return (f'<div class="rbc-gate rbc-gate-closed" data-gate="closed"><p><strong>Gate closed:</strong> <code>--execute</code> is refused.</p>'
-                f'<ul>{reasons}</ul><p class="rbc-gate-note">{e(GATE_NOTE)}</p></div>')
-    needs = "; ".join(_requirement(r, pages) + (f" for the current {', '.join(f'<code>{e(p)}</code>' for p in r.same)}" if r.same else "")
-                      for r in requires)
-    return (f'<div class="rbc-gate rbc-gate-open" data-gate="open"><p><strong>Gate open:</strong> the ledger holds the passing migration this '
-            f'runbook requires: {needs}.</p><p class="rbc-gate-note">{e(GATE_NOTE)}</p></div>')
+        return (
+            f'<div class="rbc-gate rbc-gate-closed" data-gate="closed"><p><strong>Gate closed:</strong> <code>--execute</code> is refused.</p>'
+            f'<ul>{reasons}</ul><p class="rbc-gate-note">{e(GATE_NOTE)}</p></div>'
+        )
+    needs = "; ".join(
+        _requirement(r, pages) + (f" for the current {', '.join(f'<code>{e(p)}</code>' for p in r.same)}" if r.same else "")
+        for r in requires
+    )
+    return (
+        f'<div class="rbc-gate rbc-gate-open" data-gate="open"><p><strong>Gate open:</strong> the ledger holds the passing migration this '
+        f'runbook requires: {needs}.</p><p class="rbc-gate-note">{e(GATE_NOTE)}</p></div>'
+    )
 
 
-def banner_html(report: Report, audit_link: str | None, requires: Sequence[Requirement] = (), problems: Sequence[str] | None = None,
-                pages: dict[str, str] | None = None) -> str:
+def banner_html(
+    report: Report,
+    audit_link: str | None,
+    requires: Sequence[Requirement] = (),
+    problems: Sequence[str] | None = None,
+    pages: dict[str, str] | None = None,
+) -> str:
     """The status banner at the top of a runbook page: the state of its environment as
     ``evidence.headline`` words it, the attempt shown (commit, duration, CI run) and, for a
     runbook with ``requires``, whether its gate is open (``problems is None``: not asked)."""
@@ -225,41 +308,64 @@ def banner_html(report: Report, audit_link: str | None, requires: Sequence[Requi
     facts = []
     if a is not None:
         # when and by whom are in the headline
-        facts.append(f"attempt {_attempt_link(report.runbook_id, a.environment, a.id, audit_link)}" + (f" ({a.runs} runs)" if a.runs != 1 else ""))
+        facts.append(
+            f"attempt {_attempt_link(report.runbook_id, a.environment, a.id, audit_link)}" + (f" ({a.runs} runs)" if a.runs != 1 else "")
+        )
         facts.append(f'commit <code class="rbc-commit">{e(short_commit(a.commit))}</code>' if a.commit else "no commit recorded")
         facts.append(f"took {e(format_duration(a.duration_s))}")
         if a.ci_url:
             facts.append(f'<a class="rbc-ci" href="{e(a.ci_url)}">CI run</a>')
-    body = (f'<p class="rbc-banner-state"><strong class="rbc-status">{e(status_label(report.verdict, mode or None))}</strong> '
-            f'<span class="rbc-headline">{e(report.headline)}</span></p>')
+    body = (
+        f'<p class="rbc-banner-state"><strong class="rbc-status">{e(status_label(report.verdict, mode or None))}</strong> '
+        f'<span class="rbc-headline">{e(report.headline)}</span></p>'
+    )
     if facts:
         body += f'<p class="rbc-banner-facts">{" · ".join(facts)}</p>'
     if requires and problems is not None:
         body += gate_html(requires, problems, pages or {})
     mode_class = f" rbc-mode-{e(mode)}" if mode else ""
-    return (f'<div class="rbc-banner rbc-{e(report.verdict)}{mode_class}" role="status" data-verdict="{e(report.verdict)}" '
-            f'data-mode="{e(mode)}" data-runbook="{e(report.runbook_id)}">{body}</div>')
+    return (
+        f'<div class="rbc-banner rbc-{e(report.verdict)}{mode_class}" role="status" data-verdict="{e(report.verdict)}" '
+        f'data-mode="{e(mode)}" data-runbook="{e(report.runbook_id)}">{body}</div>'
+    )
 
 
-def runbooks_html(rows: Sequence[tuple[str, str, Report, Sequence[Requirement], Sequence[str] | None]], audit_link: str | None,
-                  pages: dict[str, str]) -> str:
+def runbooks_html(
+    rows: Sequence[tuple[str, str, Report, Sequence[Requirement], Sequence[str] | None]], audit_link: str | None, pages: dict[str, str]
+) -> str:
     """The home page's list of runbooks: each (title, link, report, requires, gate problems)
     with its banner line, its gate and its latest attempt's evidence on the audit page."""
     cells = []
     for title, link, report, requires, problems in rows:
         a = report.attempt
         mode = f" rbc-mode-{e(a.mode)}" if a else ""
-        state = (f'<span class="rbc-state rbc-{e(report.verdict)}{mode}" data-verdict="{e(report.verdict)}" data-mode="{e(a.mode if a else "")}">'
-                 f"{e(report.headline)}</span>")
+        state = (
+            f'<span class="rbc-state rbc-{e(report.verdict)}{mode}" data-verdict="{e(report.verdict)}" data-mode="{e(a.mode if a else "")}">'
+            f"{e(report.headline)}</span>"
+        )
         if not requires or problems is None:
             gate = "—"
         elif problems:
-            gate = ('<div class="rbc-gate-closed" data-gate="closed"><strong>⛔ closed</strong>'
-                    + "".join(f"<p>This runbook {e(p)}</p>" for p in problems) + "</div>")
+            gate = (
+                '<div class="rbc-gate-closed" data-gate="closed"><strong>⛔ closed</strong>'
+                + "".join(f"<p>This runbook {e(p)}</p>" for p in problems)
+                + "</div>"
+            )
         else:
-            gate = '<span class="rbc-gate-open" data-gate="open">✅ open: ' + "; ".join(_requirement(r, pages) for r in requires) + " passed</span>"
-        cells.append([f'<a href="{e(link)}">{e(title)}</a>', e(report.environment), state, gate,
-                      _attempt_link(report.runbook_id, a.environment, a.id, audit_link) if a else "—"])
+            gate = (
+                '<span class="rbc-gate-open" data-gate="open">✅ open: '
+                + "; ".join(_requirement(r, pages) for r in requires)
+                + " passed</span>"
+            )
+        cells.append(
+            [
+                f'<a href="{e(link)}">{e(title)}</a>',
+                e(report.environment),
+                state,
+                gate,
+                _attempt_link(report.runbook_id, a.environment, a.id, audit_link) if a else "—",
+            ]
+        )
     if not cells:
         cells = [["—", "—", "no runbook pages on this site", "—", "—"]]
     return table_html(["Runbook", "Environment", "State", "Gate", "Latest attempt"], cells, "rbc-runbooks")

@@ -67,10 +67,16 @@ def diagnosis(runbook: Runbook, result: BlockResult, owner: Entry) -> list[Entry
 
 #: lines a runtime prints around an error that say nothing about it: Node's version banner,
 #: stack frames, the source line and caret of an uncaught error, an error object's fields
-_NOISE = regex.compile(r"""^\s*(?:$|Node\.js\ v\d|at\ \S|\^+\s*$|[{}\[\]],?\s*$|(?:file://)?/\S+:\d+(?::\d+)?\s*$
-                        |Traceback\ \(most\ recent|File\ "|\.\.\.\ \d+\ more|throw\ |await\ )""", regex.X)
-_ERROR_WORDS = regex.compile(r"(?i)\b(?:error|fail(?:ed|ure)?|fatal|refused|denied|cannot|can't|could\ not|unable|does\ not\ exist|"
-                             r"not\ found|timed?\ ?out|invalid|unreachable|P\d{4})\b", regex.X)
+_NOISE = regex.compile(
+    r"""^\s*(?:$|Node\.js\ v\d|at\ \S|\^+\s*$|[{}\[\]],?\s*$|(?:file://)?/\S+:\d+(?::\d+)?\s*$
+                        |Traceback\ \(most\ recent|File\ "|\.\.\.\ \d+\ more|throw\ |await\ )""",
+    regex.X,
+)
+_ERROR_WORDS = regex.compile(
+    r"(?i)\b(?:error|fail(?:ed|ure)?|fatal|refused|denied|cannot|can't|could\ not|unable|does\ not\ exist|"
+    r"not\ found|timed?\ ?out|invalid|unreachable|P\d{4})\b",
+    regex.X,
+)
 
 
 def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
@@ -82,7 +88,12 @@ def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
     for pattern in patterns:
         if (hit := next((line for line in lines if search(pattern, line)), None)) is not None:
             return hit
-    return next((line for line in lines if _ERROR_WORDS.search(line)), None) or (lines[-1] if lines else None) or result.reason or result.status
+    return (
+        next((line for line in lines if _ERROR_WORDS.search(line)), None)
+        or (lines[-1] if lines else None)
+        or result.reason
+        or result.status
+    )
 
 
 def describe(runbook: Runbook, entry: Entry, width: int = 240) -> str:

@@ -22,13 +22,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     """Tests send Ctrl-C (SIGINT) to runs. A suite started as a background job of a
     non-interactive shell (``.ci/run &``) inherits SIGINT ignored, and so would every run
     it starts: Python keeps an inherited "ignore", as it should. Undo that here."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 @pytest.fixture
 def cli(tmp_path: Path):

@@ -23,15 +23,21 @@ def ledger(tmp_path: Path, name: str = "rb") -> list[dict]:
 
 # -- the target digest -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("a, b", [
-    ("postgresql://app:secret@DB.internal:5432/dixis", "postgres://other:pw@db.internal/dixis"),  # user, password, case, default port
-    ("postgresql://app:secret@db.internal/dix%69s?schema=public", "postgresql://db.internal:5432/dixis"),  # percent-decoded name, query
-])
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("postgresql://app:secret@DB.internal:5432/dixis", "postgres://other:pw@db.internal/dixis"),  # user, password, case, default port
+        ("postgresql://app:secret@db.internal/dix%69s?schema=public", "postgresql://db.internal:5432/dixis"),  # percent-decoded name, query
+    ],
+)
 def test_the_digest_names_host_port_and_database_only(a, b):
     assert target.digest(a) == target.digest(b) and len(target.digest(a) or "") == 64
 
 
-@pytest.mark.parametrize("b", ["postgresql://app:s@db.internal:5433/dixis", "postgresql://app:s@db2.internal/dixis", "postgresql://app:s@db.internal/other"])
+@pytest.mark.parametrize(
+    "b", ["postgresql://app:s@db.internal:5433/dixis", "postgresql://app:s@db2.internal/dixis", "postgresql://app:s@db.internal/other"]
+)
 def test_the_digest_tells_targets_apart(b):
     assert target.digest("postgresql://app:s@db.internal/dixis") != target.digest(b)
 
@@ -65,6 +71,7 @@ def test_a_target_that_names_no_single_variable_is_a_runbook_problem(cli, write)
 
 # -- attempt ids ---------------------------------------------------------------------------------
 
+
 class _Run:
     def __init__(self, run_id: str, attempt: str | None):
         self.run_id, self.attempt_id = run_id, attempt
@@ -74,15 +81,18 @@ class _Run:
         return self.attempt_id or self.run_id
 
 
-@pytest.mark.parametrize("explicit, environ, resumes, expected", [
-    ("mine", {"RUNBOOK_CHECKS_ATTEMPT": "env", "GITHUB_RUN_ID": "7"}, _Run("r0", "a0"), "mine"),
-    (None, {"RUNBOOK_CHECKS_ATTEMPT": "env", "GITHUB_RUN_ID": "7"}, _Run("r0", "a0"), "env"),
-    (None, {"GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "2"}, _Run("r0", "a0"), "a0"),
-    (None, {"GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "2"}, _Run("r0", None), "r0"),  # a version-1 record is its own attempt
-    (None, {"GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "2"}, None, "github-7-2"),
-    (None, {"GITHUB_RUN_ID": "7"}, None, "github-7-1"),
-    (None, {"RUNBOOK_CHECKS_ATTEMPT": ""}, None, "new-run"),
-])
+@pytest.mark.parametrize(
+    "explicit, environ, resumes, expected",
+    [
+        ("mine", {"RUNBOOK_CHECKS_ATTEMPT": "env", "GITHUB_RUN_ID": "7"}, _Run("r0", "a0"), "mine"),
+        (None, {"RUNBOOK_CHECKS_ATTEMPT": "env", "GITHUB_RUN_ID": "7"}, _Run("r0", "a0"), "env"),
+        (None, {"GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "2"}, _Run("r0", "a0"), "a0"),
+        (None, {"GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "2"}, _Run("r0", None), "r0"),  # a version-1 record is its own attempt
+        (None, {"GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "2"}, None, "github-7-2"),
+        (None, {"GITHUB_RUN_ID": "7"}, None, "github-7-1"),
+        (None, {"RUNBOOK_CHECKS_ATTEMPT": ""}, None, "new-run"),
+    ],
+)
 def test_attempt_id_precedence(explicit, environ, resumes, expected):
     assert attempt_id(explicit, environ, resumes, "new-run") == expected
 
@@ -106,7 +116,11 @@ def test_a_bad_attempt_option_exits_2_and_runs_nothing(cli, write, tmp_path):
 
 def test_a_resume_joins_the_attempt_it_resumes_and_the_attempt_passes(cli, write, tmp_path):
     flag = tmp_path / "fixed"
-    body = fence("c", "check", "true", 'criterion="Checked"') + fence("s", "step", f"test -e {flag}", 'criterion="Applied"') + fence("after", "check", "true")
+    body = (
+        fence("c", "check", "true", 'criterion="Checked"')
+        + fence("s", "step", f"test -e {flag}", 'criterion="Applied"')
+        + fence("after", "check", "true")
+    )
     path = write(front(body))
     go = ["--execute", "--confirm", "GO-OK"]
     assert cli("run", path, *go).returncode == 1
@@ -149,6 +163,7 @@ def test_version_1_records_still_verify_and_are_attempts_of_their_own(cli, write
 
 # -- after= and pending-exit= ----------------------------------------------------------------------
 
+
 def pending_runbook(write, tmp_path: Path, pending_code: int) -> Path:
     body = (
         fence("pending", "check", f'echo "2 pending migration(s):"; exit {pending_code}', "pending-exit=3")
@@ -170,8 +185,10 @@ def test_a_read_only_run_with_pending_migrations_skips_the_checks_that_wait_for_
     [record] = ledger(tmp_path)
     assert statuses(record) == {"pending": "passed", "deploy": "skipped", "status": "skipped", "always": "passed"}
     status = record["blocks"][2]
-    assert status["reason"] == ("checks the result of step 'deploy', which has not run in this attempt, and 'pending' says: "
-                                "2 pending migration(s): — apply them with --execute")
+    assert status["reason"] == (
+        "checks the result of step 'deploy', which has not run in this attempt, and 'pending' says: "
+        "2 pending migration(s): — apply them with --execute"
+    )
     assert record["blocks"][0]["exit_code"] == 3
 
 
@@ -192,12 +209,15 @@ def test_the_checks_run_once_the_deploy_ran_in_the_attempt_or_nothing_is_pending
     assert statuses(ledger(tmp_path)[-1])["status"] == "failed"
 
 
-@pytest.mark.parametrize("attrs, message", [
-    ('{#c .check after=c0}', "after='c0' is not the id of an earlier .step"),
-    ('{#c .step pending-exit=3}', "pending-exit belongs on a .check"),
-    ('{#c .check exit="0,3" pending-exit=3}', "pending-exit belongs on a .check, with a code that is not also in exit="),
-    ('{#c .check pending-exit=0}', "pending-exit='0' must be an exit code from 1 to 255"),
-])
+@pytest.mark.parametrize(
+    "attrs, message",
+    [
+        ("{#c .check after=c0}", "after='c0' is not the id of an earlier .step"),
+        ("{#c .step pending-exit=3}", "pending-exit belongs on a .check"),
+        ('{#c .check exit="0,3" pending-exit=3}', "pending-exit belongs on a .check, with a code that is not also in exit="),
+        ("{#c .check pending-exit=0}", "pending-exit='0' must be an exit code from 1 to 255"),
+    ],
+)
 def test_after_and_pending_exit_problems(cli, write, attrs, message):
     path = write(front(fence("c0", "check", "true") + f"```bash {attrs}\ntrue\n```\n"))
     result = cli("lint", path)
@@ -206,16 +226,33 @@ def test_after_and_pending_exit_problems(cli, write, attrs, message):
 
 # -- the requires gate, on bash runbooks ---------------------------------------------------------
 
+
 @pytest.fixture
 def gated(write, tmp_path):
     """A 'first' runbook (staging-like: a check, a step, a criterion check; target ${DB_FIRST})
     and a 'second' one (production-like) that requires it with the same data.txt."""
     (tmp_path / "data.txt").write_text("v1")
     flag = tmp_path / "fail"
-    first = write(front(fence("c", "check", "true", 'criterion="Checked"') + fence("s", "step", f"test ! -e {flag}", 'criterion="Applied"'),
-                        id="first", secrets="[DB_FIRST]", extra="  fingerprint: [data.txt]\n  target: ${DB_FIRST}"), "first.md")
-    second = write(front(fence("t", "step", "true"), id="second", secrets="[DB_SECOND]", extra=(
-        "  fingerprint: [data.txt]\n  target: ${DB_SECOND}\n  requires:\n    - {runbook: first, same: [data.txt], path: first.md}")), "second.md")
+    first = write(
+        front(
+            fence("c", "check", "true", 'criterion="Checked"') + fence("s", "step", f"test ! -e {flag}", 'criterion="Applied"'),
+            id="first",
+            secrets="[DB_FIRST]",
+            extra="  fingerprint: [data.txt]\n  target: ${DB_FIRST}",
+        ),
+        "first.md",
+    )
+    second = write(
+        front(
+            fence("t", "step", "true"),
+            id="second",
+            secrets="[DB_SECOND]",
+            extra=(
+                "  fingerprint: [data.txt]\n  target: ${DB_SECOND}\n  requires:\n    - {runbook: first, same: [data.txt], path: first.md}"
+            ),
+        ),
+        "second.md",
+    )
     env = clean_env(DB_FIRST="postgresql://u:p@staging.db/app", DB_SECOND="postgresql://u:p@prod.db/app")
     return first, second, flag, env
 
@@ -265,10 +302,13 @@ def test_an_attempt_whose_content_changed_between_its_runs_is_no_pass(cli, gated
     assert report["verdict"] == "incomplete"
 
 
-@pytest.mark.parametrize("first_url, second_url, message", [
-    ("postgresql://u:p@prod.db/app", "postgres://other:pw@PROD.db:5432/app", "ran against the very database this runbook targets"),
-    ("postgresql://u:p@staging.db/app", "not-a-url", "is not a database URL"),
-])
+@pytest.mark.parametrize(
+    "first_url, second_url, message",
+    [
+        ("postgresql://u:p@prod.db/app", "postgres://other:pw@PROD.db:5432/app", "ran against the very database this runbook targets"),
+        ("postgresql://u:p@staging.db/app", "not-a-url", "is not a database URL"),
+    ],
+)
 def test_the_target_rules(cli, gated, first_url, second_url, message):
     first, second, flag, env = gated
     assert cli("run", first, *GO, env={**env, "DB_FIRST": first_url}).returncode == 0
@@ -296,4 +336,6 @@ def test_a_resealed_record_that_breaks_the_schema_closes_the_gate_and_report_has
     refused = gate(cli, second, env)
     assert refused.returncode == 2 and "first.jsonl:1: does not match the record schema" in refused.stderr
     report = cli("report", first, env=env)
-    assert report.returncode == 1 and "Traceback" not in report.stderr and "first.jsonl:1: does not match the record schema" in report.stderr
+    assert (
+        report.returncode == 1 and "Traceback" not in report.stderr and "first.jsonl:1: does not match the record schema" in report.stderr
+    )

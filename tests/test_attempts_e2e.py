@@ -17,10 +17,10 @@ from runbook_checks.sandbox import free_port, postgres
 
 from .conftest import clean_env
 from .helpers import tbody_rows
-from .test_prisma import MIGRATIONS, app_installed, blocks, production, project, psql, records, staging  # noqa: F401 (fixtures)
 from .test_github import replay_action
-from .test_workflow_replay import expand
+from .test_prisma import MIGRATIONS, app_installed, blocks, production, project, psql, records, staging  # noqa: F401 (fixtures)
 from .test_site import build, mkdocs_yml
+from .test_workflow_replay import expand
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "staging-migration.yml"
@@ -37,8 +37,14 @@ def workflow_steps() -> tuple[dict, list[dict]]:
 
 
 def report(project: Path, runbook: Path) -> dict:
-    out = subprocess.run([str(VENV_BIN / "runbook-checks"), "report", str(runbook.relative_to(project)), "--format", "json"],
-                         cwd=project, env=clean_env(), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(VENV_BIN / "runbook-checks"), "report", str(runbook.relative_to(project)), "--format", "json"],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -58,11 +64,27 @@ def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, proj
     runbook = staging(project)
     with postgres(database="dixis_staging") as db:
         base = {**clean_env(), **{k: str(v) for k, v in wf["env"].items()}}
-        github = dict(GITHUB_ACTIONS="true", CI="true", GITHUB_RUN_ID=run_id, GITHUB_RUN_ATTEMPT="1", GITHUB_RUN_NUMBER="57",
-                      GITHUB_REPOSITORY="dixis/marketplace", GITHUB_SERVER_URL="https://github.com", GITHUB_ACTOR="ops-alice",
-                      GITHUB_WORKFLOW=wf["name"], GITHUB_SHA=sha, GITHUB_EVENT_NAME="workflow_dispatch", GITHUB_STEP_SUMMARY=str(project / "summary.md"))
-        env = {**base, **github, "RUNBOOK": str(runbook.relative_to(project)), "DATABASE_URL_STAGING": db.url,
-               "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+        github = dict(
+            GITHUB_ACTIONS="true",
+            CI="true",
+            GITHUB_RUN_ID=run_id,
+            GITHUB_RUN_ATTEMPT="1",
+            GITHUB_RUN_NUMBER="57",
+            GITHUB_REPOSITORY="dixis/marketplace",
+            GITHUB_SERVER_URL="https://github.com",
+            GITHUB_ACTOR="ops-alice",
+            GITHUB_WORKFLOW=wf["name"],
+            GITHUB_SHA=sha,
+            GITHUB_EVENT_NAME="workflow_dispatch",
+            GITHUB_STEP_SUMMARY=str(project / "summary.md"),
+        )
+        env = {
+            **base,
+            **github,
+            "RUNBOOK": str(runbook.relative_to(project)),
+            "DATABASE_URL_STAGING": db.url,
+            "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+        }
         contexts = {"secrets": {"DATABASE_URL_STAGING": db.url}, "env": env}
         for step in steps:
             step_env = {k: expand(v, contexts) for k, v in (step.get("env") or {}).items()}
@@ -70,8 +92,15 @@ def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, proj
                 done = replay_action({k: expand(v, contexts) for k, v in step["with"].items()}, {**env, **step_env}, project)
             else:
                 assert "${{" not in step["run"], step  # inputs and secrets reach scripts through env only
-                done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=project, env={**env, **step_env}, capture_output=True, text=True,
-                                      timeout=300, stdin=subprocess.DEVNULL)
+                done = subprocess.run(
+                    ["bash", "-e", "-c", step["run"]],
+                    cwd=project,
+                    env={**env, **step_env},
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    stdin=subprocess.DEVNULL,
+                )
             assert done.returncode == 0, f"step {step.get('name')!r} failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
         dispatched = report(project, runbook)
         summary = (project / "summary.md").read_text()
@@ -80,7 +109,12 @@ def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, proj
 
         assert dispatched["verdict"] == "passed", dispatched["headline"]
         attempt = dispatched["attempt"]
-        assert (attempt["id"], attempt["mode"], attempt["runs"], attempt["actor"]) == (f"github-{run_id}-1", "execute", len(steps), "ops-alice")
+        assert (attempt["id"], attempt["mode"], attempt["runs"], attempt["actor"]) == (
+            f"github-{run_id}-1",
+            "execute",
+            len(steps),
+            "ops-alice",
+        )
         assert attempt["ci_url"] == f"https://github.com/dixis/marketplace/actions/runs/{run_id}"
         assert [row["verdict"] for row in dispatched["timeline"] if row["verdict"] == "not measured"] == []
         assert all(row["measured_s"] is not None for row in dispatched["timeline"]) and dispatched["total_verdict"] != "incomplete"
@@ -97,7 +131,7 @@ def test_staging_workflow_replayed_step_by_step_is_one_passing_attempt(cli, proj
         audit = (project / "site" / "audit" / "index.html").read_text()
         title = re.search(r"^title: (.*)$", runbook.read_text(), re.M).group(1)
         start = audit.index(f">{title}</h3>")
-        section = audit[start:audit.find("<h3", start) if "<h3" in audit[start:] else None]
+        section = audit[start : audit.find("<h3", start) if "<h3" in audit[start:] else None]
         history = tbody_rows(section, "rbc-history")
         assert len(history) == 1, history  # one dispatch, one attempt, however many steps it took
         [row] = history
@@ -134,7 +168,9 @@ def test_read_only_checks_pass_on_a_fresh_database_and_check_the_deploy_once_it_
         assert all(name in first["list-pending"]["output"] for name in MIGRATIONS)
         for block_id in ("migrate-status", "app-smoke"):
             assert first[block_id]["status"] == "skipped", first[block_id]
-            assert "3 pending migration(s)" in first[block_id]["reason"] and "--execute" in first[block_id]["reason"], first[block_id]["reason"]
+            assert "3 pending migration(s)" in first[block_id]["reason"] and "--execute" in first[block_id]["reason"], first[block_id][
+                "reason"
+            ]
         assert first["migrate-deploy"]["status"] == "skipped"
         assert psql(db.url, "SELECT to_regclass('_prisma_migrations') IS NULL").strip() == "t"  # read-only: nothing applied
 
@@ -147,8 +183,14 @@ def test_read_only_checks_pass_on_a_fresh_database_and_check_the_deploy_once_it_
         assert second["app-smoke"]["status"] == "passed" and "App smoke check passed" in second["app-smoke"]["output"]
 
         # a migration recorded as started but never finished: the read-only run fails
-        assert psql(db.url, "UPDATE _prisma_migrations SET finished_at = NULL WHERE id = "
-                            "(SELECT id FROM _prisma_migrations ORDER BY started_at DESC, migration_name DESC LIMIT 1)").strip() == "UPDATE 1"
+        assert (
+            psql(
+                db.url,
+                "UPDATE _prisma_migrations SET finished_at = NULL WHERE id = "
+                "(SELECT id FROM _prisma_migrations ORDER BY started_at DESC, migration_name DESC LIMIT 1)",
+            ).strip()
+            == "UPDATE 1"
+        )
         broken = cli("run", runbook, "-q", env=env, cwd=project, timeout=300)
     assert broken.returncode == 1, broken.stdout[-3000:]
     third = blocks(records(project)[-1])
@@ -162,7 +204,16 @@ def test_read_only_checks_pass_on_a_fresh_database_and_check_the_deploy_once_it_
 
 def gate(cli, project: Path, prod_url: str):
     """The production gate as a dry run asks it: exit 0 when open, 2 (and why) when closed."""
-    return cli("run", production(project), "--dry-run", "--execute", "--confirm", "DIXIS-PROD-OK", env=clean_env(DATABASE_URL_PROD=prod_url), cwd=project)
+    return cli(
+        "run",
+        production(project),
+        "--dry-run",
+        "--execute",
+        "--confirm",
+        "DIXIS-PROD-OK",
+        env=clean_env(DATABASE_URL_PROD=prod_url),
+        cwd=project,
+    )
 
 
 def test_production_gate_opens_on_a_staging_pass_and_closes_on_what_undoes_it(cli, project):
@@ -180,7 +231,7 @@ def test_production_gate_opens_on_a_staging_pass_and_closes_on_what_undoes_it(cl
         # one byte of the staging ledger edited: verify names path:N, and so does the refusal
         original = ledger.read_bytes()
         at = original.index(b'"actor":"') + len(b'"actor":"')
-        ledger.write_bytes(original[:at] + bytes([original[at] ^ 0x01]) + original[at + 1:])
+        ledger.write_bytes(original[:at] + bytes([original[at] ^ 0x01]) + original[at + 1 :])
         verify = cli("verify", env=clean_env(), cwd=project)
         assert verify.returncode == 1, verify.stdout
         where = re.search(r"^(\S+\.jsonl:\d+): ", verify.stdout, re.M)
@@ -192,7 +243,16 @@ def test_production_gate_opens_on_a_staging_pass_and_closes_on_what_undoes_it(cl
 
         # a later --execute attempt that fails (staging unreachable) closes it again
         unreachable = f"postgresql://postgres:Unreach4ble@127.0.0.1:{free_port()}/dixis_staging"
-        failed = cli("run", staging(project), "--only", "migrate-deploy", *STAGING_OK, "-q", env=clean_env(DATABASE_URL_STAGING=unreachable), cwd=project)
+        failed = cli(
+            "run",
+            staging(project),
+            "--only",
+            "migrate-deploy",
+            *STAGING_OK,
+            "-q",
+            env=clean_env(DATABASE_URL_STAGING=unreachable),
+            cwd=project,
+        )
         assert failed.returncode == 1, failed.stdout[-3000:]
         failed_attempt = records(project)[-1]["attempt_id"]
         refused = gate(cli, project, prod.url)
@@ -206,6 +266,8 @@ def test_production_gate_opens_on_a_staging_pass_and_closes_on_what_undoes_it(cl
         assert records(project)[-1]["status"] == "passed" and records(project)[-1]["mode"] == "execute"
         same_target = gate(cli, project, prod.url)
     assert same_target.returncode == 2, same_target.stdout
-    assert "ran against the very database" in same_target.stderr and records(project)[-1]["attempt_id"] in same_target.stderr, same_target.stderr
+    assert "ran against the very database" in same_target.stderr and records(project)[-1]["attempt_id"] in same_target.stderr, (
+        same_target.stderr
+    )
     assert "did not pass" not in same_target.stderr
     assert not (project / "runbook-results" / "db-migration-production.jsonl").exists()  # every gate call was a dry run

@@ -33,17 +33,20 @@ def outputs(path: Path) -> dict[str, str]:
     while i < len(lines) and lines[i]:
         name, _, delimiter = lines[i].partition("<<")
         end = lines.index(delimiter, i + 1)
-        found[name] = "\n".join(lines[i + 1:end])
+        found[name] = "\n".join(lines[i + 1 : end])
         i = end + 1
     return found
 
 
-@pytest.mark.parametrize("text, data, prop", [
-    ("50% done", "50%25 done", "50%25 done"),
-    ("a\nb\r\nc", "a%0Ab%0D%0Ac", "a%0Ab%0D%0Ac"),
-    ("docs/a,b.md:3", "docs/a,b.md:3", "docs/a%2Cb.md%3A3"),
-    ("%0A", "%250A", "%250A"),  # an escape written out is not an escape
-])
+@pytest.mark.parametrize(
+    "text, data, prop",
+    [
+        ("50% done", "50%25 done", "50%25 done"),
+        ("a\nb\r\nc", "a%0Ab%0D%0Ac", "a%0Ab%0D%0Ac"),
+        ("docs/a,b.md:3", "docs/a,b.md:3", "docs/a%2Cb.md%3A3"),
+        ("%0A", "%250A", "%250A"),  # an escape written out is not an escape
+    ],
+)
 def test_workflow_command_data_and_properties_are_escaped_as_github_documents(text, data, prop):
     assert escape_data(text) == data and escape_property(text) == prop
     assert unescape(escape_data(text)) == text
@@ -60,23 +63,29 @@ def runner_files(tmp_path: Path) -> dict[str, str]:
     files = {"GITHUB_OUTPUT": tmp_path / "output", "GITHUB_STEP_SUMMARY": tmp_path / "summary", "GITHUB_ENV": tmp_path / "env"}
     for f in files.values():
         f.write_text("")
-    return clean_env(GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(tmp_path), DATABASE_URL_X=DB_URL,
-                     **{k: str(v) for k, v in files.items()})
+    return clean_env(GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(tmp_path), DATABASE_URL_X=DB_URL, **{k: str(v) for k, v in files.items()})
 
 
 def test_a_run_registers_masks_first_folds_each_block_and_annotates_its_failure(cli, write, tmp_path, runner_files):
-    path = write(front(fence("show", "check", 'echo "url=$DATABASE_URL_X"') + fence("boom", "check", "echo broken; exit 3"),
-                       secrets="[DATABASE_URL_X]"))
+    path = write(
+        front(
+            fence("show", "check", 'echo "url=$DATABASE_URL_X"') + fence("boom", "check", "echo broken; exit 3"), secrets="[DATABASE_URL_X]"
+        )
+    )
     result = cli("run", path, env=runner_files)
     assert result.returncode == 1
     lines = result.stdout.split("\n")
-    masks = [unescape(line[len("::add-mask::"):]) for line in lines if line.startswith("::add-mask::")]
-    assert lines[:len(masks)] == [line for line in lines if line.startswith("::add-mask::")]  # before anything else
+    masks = [unescape(line[len("::add-mask::") :]) for line in lines if line.startswith("::add-mask::")]
+    assert lines[: len(masks)] == [line for line in lines if line.startswith("::add-mask::")]  # before anything else
     assert {DB_URL, PASSWORD, quote(PASSWORD, safe=""), "p%40ss%2Fw0rd-XyZ", quote(DB_URL, safe="")} <= set(masks)
-    body = "\n".join(lines[len(masks):])
+    body = "\n".join(lines[len(masks) :])
     assert PASSWORD not in body and DB_URL not in body
-    assert re.search(r"::group::▶ show \(check\) \S*runbook\.md:8\n::stop-commands::(\w{32})\nurl=\*\*\*\n::\1::\n::endgroup::\n✔ show passed", body)
-    assert re.search(r"::group::▶ boom \(check\) \S*runbook\.md:11\n::stop-commands::(\w{32})\nbroken\n::\1::\n::endgroup::\n✘ boom failed", body)
+    assert re.search(
+        r"::group::▶ show \(check\) \S*runbook\.md:8\n::stop-commands::(\w{32})\nurl=\*\*\*\n::\1::\n::endgroup::\n✔ show passed", body
+    )
+    assert re.search(
+        r"::group::▶ boom \(check\) \S*runbook\.md:11\n::stop-commands::(\w{32})\nbroken\n::\1::\n::endgroup::\n✘ boom failed", body
+    )
     [error] = [line for line in lines if line.startswith("::error")]
     assert error.startswith("::error file=runbook.md,line=11,title=block boom::failed: exit code 3, expected 0%0A")
     assert f"next: runbook-checks run {path} --from boom" in unescape(error)
@@ -154,8 +163,14 @@ def replay_action(inputs: dict[str, str], env: dict[str, str], cwd: Path) -> sub
         step_env = {**env, **{k: expand(str(v)) for k, v in step.get("env", {}).items()}}
         script = cwd / "step.sh"
         script.write_text(step["run"])
-        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=cwd, env=step_env,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=cwd,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0:
             return result
         if env.get("GITHUB_PATH") and Path(env["GITHUB_PATH"]).exists():  # the runner puts these first on PATH for later steps
@@ -165,8 +180,11 @@ def replay_action(inputs: dict[str, str], env: dict[str, str], cwd: Path) -> sub
 
 
 def test_the_action_metadata_is_valid_and_its_outputs_are_the_runs():
-    schema = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions",
-                             str(ROOT / "action.yml")], capture_output=True, text=True)
+    schema = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-actions", str(ROOT / "action.yml")],
+        capture_output=True,
+        text=True,
+    )
     assert schema.returncode == 0, schema.stdout + schema.stderr
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     doc = (ROOT / "docs" / "reference" / "github.md").read_text()
@@ -178,8 +196,15 @@ def test_the_action_metadata_is_valid_and_its_outputs_are_the_runs():
 
 def test_the_action_runs_a_runbook_with_its_inputs_as_data(write, tmp_path, runner_files):
     marker = tmp_path / "pwned"
-    path = write(front(fence("look", "check", 'echo "db=$DATABASE_URL_X"') + fence("apply", "step", "echo applied") +
-                       fence("other", "check", "exit 1"), secrets="[DATABASE_URL_X]", confirm="GO-OK"))
+    path = write(
+        front(
+            fence("look", "check", 'echo "db=$DATABASE_URL_X"')
+            + fence("apply", "step", "echo applied")
+            + fence("other", "check", "exit 1"),
+            secrets="[DATABASE_URL_X]",
+            confirm="GO-OK",
+        )
+    )
     env = {**runner_files, "PATH": f"{Path(sys.executable).parent}:{runner_files['PATH']}"}
     inputs = {"runbook": str(path), "execute": "true", "confirm": "GO-OK", "only": "look apply", "attempt": "act-1", "install": "false"}
     (tmp_path / "look").write_text("")  # a file an unquoted $ONLY would glob to
@@ -198,15 +223,23 @@ def test_the_pre_commit_hook_manifest_is_valid_and_lints(cli, write, tmp_path):
     [hook] = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
     assert hook["entry"].split()[:2] == ["runbook-checks", "lint"] and hook["pass_filenames"] is False
     write(front("```bash {#a .chek}\ntrue\n```\n"))
-    linted = subprocess.run([str(Path(sys.executable).parent / "runbook-checks"), *hook["entry"].split()[1:], *hook["args"]],
-                            cwd=tmp_path, capture_output=True, text=True, env=clean_env())
+    linted = subprocess.run(
+        [str(Path(sys.executable).parent / "runbook-checks"), *hook["entry"].split()[1:], *hook["args"]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+    )
     assert linted.returncode == 2 and "runbook.md:8: unknown kind '.chek'" in linted.stdout
 
 
-
 def test_diagnose_masks_and_folds_as_run_does(cli, write, runner_files):
-    path = write(front("## Down {#down .troubleshoot match=url}\n\nLook.\n\n" + fence("diag-look", "check", 'echo "url=$DATABASE_URL_X"; exit 1'),
-                       secrets="[DATABASE_URL_X]"))
+    path = write(
+        front(
+            "## Down {#down .troubleshoot match=url}\n\nLook.\n\n" + fence("diag-look", "check", 'echo "url=$DATABASE_URL_X"; exit 1'),
+            secrets="[DATABASE_URL_X]",
+        )
+    )
     result = cli("diagnose", path, env=runner_files)
     lines = result.stdout.split("\n")
     assert lines[0].startswith("::add-mask::") and any(unescape(line[12:]) == PASSWORD for line in lines if line.startswith("::add-mask::"))
@@ -220,8 +253,12 @@ def test_the_action_installs_itself_with_the_site_extra_for_the_steps_after(writ
     runner = tmp_path / "runner"
     runner.mkdir()
     (runner / "path").touch()
-    env = {**runner_files, "RUNNER_TEMP": str(runner), "GITHUB_PATH": str(runner / "path"),
-           "PATH": ":".join(p for p in os.environ["PATH"].split(":") if Path(p) != Path(sys.executable).parent)}
+    env = {
+        **runner_files,
+        "RUNNER_TEMP": str(runner),
+        "GITHUB_PATH": str(runner / "path"),
+        "PATH": ":".join(p for p in os.environ["PATH"].split(":") if Path(p) != Path(sys.executable).parent),
+    }
     result = replay_action({"runbook": str(path)}, env, tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     venv = runner / "runbook-checks" / "bin"

@@ -96,8 +96,10 @@ def test_a_run_refuses_to_append_after_a_cut_line(three_runs, cli, tmp_path):
     three_runs.write_text(three_runs.read_text()[:-10])
     result = cli("run", tmp_path / "runbook.md")
     assert result.returncode == 2  # refused before anything ran
-    assert result.stderr.startswith(f"Error: runbook-results/rb.jsonl:3: the last line is cut or half-written (no newline at its end) — "
-                                    "this run's record could not be chained to it, so nothing was executed.")
+    assert result.stderr.startswith(
+        "Error: runbook-results/rb.jsonl:3: the last line is cut or half-written (no newline at its end) — "
+        "this run's record could not be chained to it, so nothing was executed."
+    )
     assert "▶" not in result.stdout and verify_ledger(three_runs).bad_line == 3
 
 
@@ -201,7 +203,10 @@ def test_a_nested_prev_key_does_not_stand_in_for_the_records_own(cli, write, tmp
     assert all('"fingerprints":{"prev":"' in line for line in content)
     assert site_check(ledger) == (None, None, [True, True, True])
     ledger.write_text(content[0] + content[2])
-    assert site_check(ledger)[:2] == (2, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+    assert site_check(ledger)[:2] == (
+        2,
+        "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)",
+    )
 
 
 def test_header_reads_environment_attempt_and_mode_off_the_bytes_as_parsing_would(tmp_path):
@@ -209,8 +214,18 @@ def test_header_reads_environment_attempt_and_mode_off_the_bytes_as_parsing_woul
     the parsed record, whatever the record holds."""
     from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
 
-    base = {"schema_version": 2, "run_id": "r1", "environment": "staging", "mode": "execute", "attempt_id": "a1", "target": None,
-            "ci": None, "fingerprints": {}, "options": {}, "blocks": []}
+    base = {
+        "schema_version": 2,
+        "run_id": "r1",
+        "environment": "staging",
+        "mode": "execute",
+        "attempt_id": "a1",
+        "target": None,
+        "ci": None,
+        "fingerprints": {},
+        "options": {},
+        "blocks": [],
+    }
     variants = [
         base,
         {**base, "schema_version": 1, "attempt_id": None, "ci": {"run_id": "9001"}},  # version 1: the run is its own attempt

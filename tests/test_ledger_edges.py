@@ -98,11 +98,14 @@ def filling_runbook(write, tmp_path: Path, results: Path) -> Path:
     """Fills the results filesystem while it runs, then prints more than the ledger's last
     page has room for, so the append fails part-way through its line. The second block
     starts after the disk is full: the lock's holder note must not stop the run."""
-    return write(front(
-        fence("mark", "check", f"echo x >> {tmp_path}/ran")
-        + fence("fill", "check", f"cat /dev/zero > {results}/filler 2>/dev/null || true")
-        + fence("talk", "check", "python3 -c \"print('x' * 9000)\"")
-    ), name="full.md")
+    return write(
+        front(
+            fence("mark", "check", f"echo x >> {tmp_path}/ran")
+            + fence("fill", "check", f"cat /dev/zero > {results}/filler 2>/dev/null || true")
+            + fence("talk", "check", "python3 -c \"print('x' * 9000)\"")
+        ),
+        name="full.md",
+    )
 
 
 @pytest.fixture
@@ -124,9 +127,11 @@ def test_a_full_disk_mid_append_is_rolled_back_and_the_run_says_it_was_not_recor
     assert "Traceback" not in result.stderr
     run_id = result.stdout.split("— run ")[1].split()[0]
     assert "PASSED: 3 passed in" in result.stdout and f"run {run_id} (attempt {run_id}) NOT recorded in {LEDGER}" in result.stdout
-    assert result.stderr == (f"Error: {LEDGER}: writing the record failed (No space left on device); the ledger was rolled back to its 1 record(s) "
-                             f"({len(before)} bytes) and still verifies. The run {run_id} (passed, exit 0) executed but is NOT recorded: "
-                             "fix the cause and run it again\n")
+    assert result.stderr == (
+        f"Error: {LEDGER}: writing the record failed (No space left on device); the ledger was rolled back to its 1 record(s) "
+        f"({len(before)} bytes) and still verifies. The run {run_id} (passed, exit 0) executed but is NOT recorded: "
+        "fix the cause and run it again\n"
+    )
     assert ledger.read_bytes() == before
     assert cli("verify").stdout == f"{LEDGER}: ok, 1 record(s), chain intact\n"
     # once there is room again, the next run is recorded
@@ -148,12 +153,25 @@ def test_a_full_disk_on_the_first_append_leaves_no_ledger(cli, write, tmp_path, 
 
 
 def test_a_pytest_session_that_cannot_record_fails_and_says_so(tmp_path, write, small_results):
-    assert subprocess.run([sys.executable, "-m", "runbook_checks", "run", marker_runbook(write, tmp_path)], cwd=tmp_path, env=clean_env(),
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "runbook_checks", "run", marker_runbook(write, tmp_path)],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+        ).returncode
+        == 0
+    )
     before = (small_results / "rb.jsonl").read_bytes()
     full = filling_runbook(write, tmp_path, small_results)
-    result = subprocess.run([sys.executable, "-m", "pytest", "--runbooks", str(full), "-p", "no:cacheprovider",
-                             f"--rootdir={tmp_path}"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--runbooks", str(full), "-p", "no:cacheprovider", f"--rootdir={tmp_path}"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "3 passed" in result.stdout and executed(tmp_path) == 2
     assert result.returncode == 1, result.stdout
     assert "runbook-checks: " in result.stdout and "No space left on device" in result.stdout and "is NOT recorded" in result.stdout
@@ -190,8 +208,10 @@ def test_a_write_that_fails_part_way_is_truncated_away(recorded, monkeypatch):
     monkeypatch.undo()
     assert wrote and wrote[0] > 0  # half a line did reach the file
     assert caught.value.exit_code == EXIT_NOT_RECORDED
-    assert str(caught.value).startswith(f"{recorded}: writing the record failed (No space left on device); the ledger was rolled back to its "
-                                        f"2 record(s) ({len(before)} bytes) and still verifies.")
+    assert str(caught.value).startswith(
+        f"{recorded}: writing the record failed (No space left on device); the ledger was rolled back to its "
+        f"2 record(s) ({len(before)} bytes) and still verifies."
+    )
     assert recorded.read_bytes() == before and verify_ledger(recorded).ok
     append_record(recorded.parent, record)
     assert verify_ledger(recorded).records == 3
@@ -233,8 +253,10 @@ def test_a_rollback_that_fails_says_where_to_cut(recorded, monkeypatch):
     with pytest.raises(NotRecorded) as caught:
         append_record(recorded.parent, read_records(recorded)[-1])
     monkeypatch.undo()
-    assert (f"and rolling the ledger back to its {len(before)} bytes failed too (Input/output error): its last line may be cut. "
-            f"Run 'runbook-checks verify {recorded}' and remove what follows byte {len(before)}") in str(caught.value)
+    assert (
+        f"and rolling the ledger back to its {len(before)} bytes failed too (Input/output error): its last line may be cut. "
+        f"Run 'runbook-checks verify {recorded}' and remove what follows byte {len(before)}"
+    ) in str(caught.value)
     v = verify_ledger(recorded)
     assert (v.bad_line, v.problem) == (3, "the last line is cut or half-written (no newline at its end)")
 
@@ -264,8 +286,10 @@ def test_a_read_only_ledger_refuses_the_run_before_anything_runs(cli, write, tmp
     before = recorded.read_bytes()
     result = cli("run", tmp_path / "runbook.md")
     assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2  # nothing ran
-    assert result.stderr == (f"Error: {LEDGER}: the ledger cannot be written (Read-only file system). This run's record could not be kept, "
-                             "so nothing was executed.\n")
+    assert result.stderr == (
+        f"Error: {LEDGER}: the ledger cannot be written (Read-only file system). This run's record could not be kept, "
+        "so nothing was executed.\n"
+    )
     assert recorded.read_bytes() == before
 
 
@@ -295,8 +319,11 @@ def _sealed_forgery(prev: str) -> str:
 @pytest.mark.parametrize("case", ["open brackets", "nested hash", "sealed forgery"])
 def test_deeply_nested_lines_are_path_n_problems_never_tracebacks(cli, tmp_path, recorded, case):
     head = json.loads(recorded.read_text().splitlines()[-1])["hash"]
-    line = {"open brackets": "[" * 100_000, "nested hash": '{"hash": ' + "[" * 100_000 + "]" * 100_000 + "}",
-            "sealed forgery": _sealed_forgery(head)}[case]
+    line = {
+        "open brackets": "[" * 100_000,
+        "nested hash": '{"hash": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "sealed forgery": _sealed_forgery(head),
+    }[case]
     with recorded.open("a") as fh:
         fh.write(line + "\n")
     result = cli("verify")
@@ -312,12 +339,16 @@ def test_deeply_nested_lines_are_path_n_problems_never_tracebacks(cli, tmp_path,
             records[2]
         result = cli("run", tmp_path / "runbook.md", "--from", "mark")  # a resume reads the earlier runs
         assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2, result.stderr
-        assert result.stderr.startswith(f"Error: {LEDGER}:3: not a run record (nested too deeply") and "Nothing was executed." in result.stderr
+        assert (
+            result.stderr.startswith(f"Error: {LEDGER}:3: not a run record (nested too deeply") and "Nothing was executed." in result.stderr
+        )
     else:
         result = cli("run", tmp_path / "runbook.md")
         assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2 and "Traceback" not in result.stderr
-        assert result.stderr.startswith(f"Error: {LEDGER}:3: not valid JSON (nested too deeply to be a run record) — this run's record "
-                                        "could not be chained to it, so nothing was executed.")
+        assert result.stderr.startswith(
+            f"Error: {LEDGER}:3: not valid JSON (nested too deeply to be a run record) — this run's record "
+            "could not be chained to it, so nothing was executed."
+        )
     assert "Traceback" not in result.stderr
 
 
@@ -337,8 +368,10 @@ def test_a_run_refuses_a_ledger_broken_before_its_last_line(cli, tmp_path, recor
     recorded.write_text(content[0].replace('"actor":"', '"actor":"x', 1) + content[1])
     result = cli("run", tmp_path / "runbook.md")
     assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2
-    assert result.stderr.startswith(f"Error: {LEDGER}:1: hash mismatch: the record was edited after it was written — this run's record "
-                                    "could not be chained to it, so nothing was executed.")
+    assert result.stderr.startswith(
+        f"Error: {LEDGER}:1: hash mismatch: the record was edited after it was written — this run's record "
+        "could not be chained to it, so nothing was executed."
+    )
 
 
 # -- empty and foreign files ---------------------------------------------------------------------------
@@ -348,8 +381,10 @@ def test_an_empty_ledger_is_neither_intact_nor_runnable(cli, write, tmp_path):
     path = marker_runbook(write, tmp_path)
     (tmp_path / "runbook-results").mkdir()
     (tmp_path / LEDGER).write_bytes(b"")
-    message = (f"{LEDGER}:1: empty file: no records. runbook-checks creates a ledger with its first record and never empties one, "
-               "so this file was emptied or made by something else")
+    message = (
+        f"{LEDGER}:1: empty file: no records. runbook-checks creates a ledger with its first record and never empties one, "
+        "so this file was emptied or made by something else"
+    )
     result = cli("verify")
     assert result.returncode == 1 and result.stdout == message + "\n"
     result = cli("report", path)
@@ -358,16 +393,21 @@ def test_an_empty_ledger_is_neither_intact_nor_runnable(cli, write, tmp_path):
     assert result.returncode == EXIT_USAGE and executed(tmp_path) == 0 and result.stderr.startswith(f"Error: {message} — ")
 
 
-@pytest.mark.parametrize("foreign, why", [
-    ('{"event": "deploy", "ok": true}\n', "does not match the record schema at record: 'schema_version' is a required property"),
-    ("name,ok\nstaging,1\n", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
-])
+@pytest.mark.parametrize(
+    "foreign, why",
+    [
+        ('{"event": "deploy", "ok": true}\n', "does not match the record schema at record: 'schema_version' is a required property"),
+        ("name,ok\nstaging,1\n", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+    ],
+)
 def test_a_foreign_jsonl_is_not_a_ledger_not_tampering(cli, tmp_path, recorded, foreign, why):
     (tmp_path / "runbook-results" / "other.jsonl").write_text(foreign)
     result = cli("verify")
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [f"runbook-results/other.jsonl:1: not a runbook-checks ledger: no line of it is a run record (line 1: {why})",
-                                          f"{LEDGER}: ok, 2 record(s), chain intact"]
+    assert result.stdout.splitlines() == [
+        f"runbook-results/other.jsonl:1: not a runbook-checks ledger: no line of it is a run record (line 1: {why})",
+        f"{LEDGER}: ok, 2 record(s), chain intact",
+    ]
     # a ledger with one bad line is still a ledger: that line is reported as tampering
     content = recorded.read_text().splitlines(keepends=True)
     recorded.write_text(foreign.splitlines(keepends=True)[0] + content[1])

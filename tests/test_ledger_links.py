@@ -24,12 +24,15 @@ def victim(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name, what", [
-    (".rb.test.holder.tmp", "runbook-checks does not write its lock's holder file through a link"),
-    (".rb.test.holder.json", "runbook-checks does not write its lock's holder file through a link"),
-    ("rb.jsonl", "runbook-checks does not write a ledger through a link"),
-    ("rb.jsonl.lock", "runbook-checks does not open the ledger's lock file through a link"),
-])
+@pytest.mark.parametrize(
+    "name, what",
+    [
+        (".rb.test.holder.tmp", "runbook-checks does not write its lock's holder file through a link"),
+        (".rb.test.holder.json", "runbook-checks does not write its lock's holder file through a link"),
+        ("rb.jsonl", "runbook-checks does not write a ledger through a link"),
+        ("rb.jsonl.lock", "runbook-checks does not open the ledger's lock file through a link"),
+    ],
+)
 def test_a_planted_link_refuses_the_run_before_anything_runs(cli, write, tmp_path, victim, name, what):
     path = marker_runbook(write, tmp_path)
     results = tmp_path / "runbook-results"
@@ -70,8 +73,14 @@ def test_a_pytest_session_refuses_a_planted_holder_link(tmp_path, write, victim)
     results = tmp_path / "runbook-results"
     results.mkdir()
     (results / ".rb.test.holder.tmp").symlink_to(victim)
-    result = subprocess.run([sys.executable, "-m", "pytest", "--runbooks", str(path), "-p", "no:cacheprovider",
-                             f"--rootdir={tmp_path}"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--runbooks", str(path), "-p", "no:cacheprovider", f"--rootdir={tmp_path}"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and executed(tmp_path) == 0
     assert f"{results / '.rb.test.holder.tmp'}: is a symbolic link" in result.stdout
     assert victim.read_text() == "not yours\n" and not (results / "rb.jsonl").exists()

@@ -10,44 +10,68 @@ from .conftest import FIXTURES, clean_env, fence, front
 
 CASES = [
     # (runbook text, expected "line: message" lines)
-    ("---\nrunbook:\n  id: x\n  secrets: [A, B\n---\n" + fence("a", "check", "true"),
-     ["4: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'"]),
+    (
+        "---\nrunbook:\n  id: x\n  secrets: [A, B\n---\n" + fence("a", "check", "true"),
+        ["4: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'"],
+    ),
     ("---\nrunbook:\n  id: x\n", ["1: front matter is not closed: add a '---' line after it"]),
-    (front(fence("a", "check", "true") + fence("a", "check", "false")),
-     ["11: duplicate block id 'a' (first used at line 8)"]),
-    (front(fence("a", "chek", "true")),
-     ["8: unknown kind '.chek' (did you mean 'check'?): use .check (read-only) or .step (mutating)"]),
-    (front(fence("a", "check", "true", "timout=5")),
-     ["8: block 'a': unknown attribute 'timout' (did you mean 'timeout'?)"]),
-    (front(fence("a", "check", "true", "phase=deploy")),
-     ["8: block 'a': phase='deploy' is not a phase declared in the front matter (declared: none)"]),
-    (front(fence("a", "check", "true", "timeout=soon") + fence("b", "check", "true", "retries=many") + fence("c", "check", "true", "exit=300")),
-     ["8: block 'a': timeout='soon' is not a duration (e.g. 120, 90s, 2min)",
-      "11: block 'b': retries='many' must be a whole number from 0 to 10",
-      "14: block 'c': exit='300' must be exit codes 0-255, comma-separated"]),
-    (front(fence("a", "check", "true", 'expect-regex="(unclosed"')),
-     ["8: block 'a': expect-regex='(unclosed' is not a valid regular expression: missing ) at position 9"]),
+    (front(fence("a", "check", "true") + fence("a", "check", "false")), ["11: duplicate block id 'a' (first used at line 8)"]),
+    (front(fence("a", "chek", "true")), ["8: unknown kind '.chek' (did you mean 'check'?): use .check (read-only) or .step (mutating)"]),
+    (front(fence("a", "check", "true", "timout=5")), ["8: block 'a': unknown attribute 'timout' (did you mean 'timeout'?)"]),
+    (
+        front(fence("a", "check", "true", "phase=deploy")),
+        ["8: block 'a': phase='deploy' is not a phase declared in the front matter (declared: none)"],
+    ),
+    (
+        front(
+            fence("a", "check", "true", "timeout=soon")
+            + fence("b", "check", "true", "retries=many")
+            + fence("c", "check", "true", "exit=300")
+        ),
+        [
+            "8: block 'a': timeout='soon' is not a duration (e.g. 120, 90s, 2min)",
+            "11: block 'b': retries='many' must be a whole number from 0 to 10",
+            "14: block 'c': exit='300' must be exit codes 0-255, comma-separated",
+        ],
+    ),
+    (
+        front(fence("a", "check", "true", 'expect-regex="(unclosed"')),
+        ["8: block 'a': expect-regex='(unclosed' is not a valid regular expression: missing ) at position 9"],
+    ),
     (front("```bash {#a .check}\necho never closed\n"), ["8: unterminated code fence: add a closing ``` line"]),
-    (front(fence("a", "step", "true"), confirm=None),
-     ["7: block 'a' is a .step but the runbook declares no 'runbook.confirm' token"]),
-    (front(fence("a", "check", "echo $USED ${ALSO}"), secrets="[USED, ALSO, UNUSED]"),
-     ["6: secret 'UNUSED' is declared but no block references $UNUSED"]),
-    (front(fence("a", "check", "true"), extra="  confrim: X\n  phases:\n    - {id: p, name: P, estimate: whenever}"),
-     ["7: unknown front-matter key 'runbook.confrim' (did you mean 'confirm'?)",
-      "9: phase 'p': estimate 'whenever' is not a duration range (e.g. '1-2 min', '30 s')"]),
+    (front(fence("a", "step", "true"), confirm=None), ["7: block 'a' is a .step but the runbook declares no 'runbook.confirm' token"]),
+    (
+        front(fence("a", "check", "echo $USED ${ALSO}"), secrets="[USED, ALSO, UNUSED]"),
+        ["6: secret 'UNUSED' is declared but no block references $UNUSED"],
+    ),
+    (
+        front(fence("a", "check", "true"), extra="  confrim: X\n  phases:\n    - {id: p, name: P, estimate: whenever}"),
+        [
+            "7: unknown front-matter key 'runbook.confrim' (did you mean 'confirm'?)",
+            "9: phase 'p': estimate 'whenever' is not a duration range (e.g. '1-2 min', '30 s')",
+        ],
+    ),
     (front(fence("a", "check", "true"), extra="  workdir: no/such/dir"), ["7: workdir {workdir} does not exist"]),
-    (front("```python {#a .check}\nprint(1)\n```\n"),
-     ["8: block 'a': language 'python' cannot run; tagged blocks are bash, sh, shell"]),
+    (front("```python {#a .check}\nprint(1)\n```\n"), ["8: block 'a': language 'python' cannot run; tagged blocks are bash, sh, shell"]),
     (front("```bash {#a .check .step}\ntrue\n```\n"), ["8: a block is either .check or .step, not both"]),
     (front("```bash {.check}\ntrue\n```\n"), ["8: tagged block has no id: add {#some-id ...}"]),
-    (front("```bash {#a .check} trailing\ntrue\n```\n"), ["8: unexpected text after the attributes: 'trailing'; the page then shows no tagged block"]),
+    (
+        front("```bash {#a .check} trailing\ntrue\n```\n"),
+        ["8: unexpected text after the attributes: 'trailing'; the page then shows no tagged block"],
+    ),
     (front("# nothing tagged\n"), ["1: no tagged blocks: tag a fence with {#id .check} or {#id .step}"]),
-    (front("```bash {#a .check timeout==5}\ntrue\n```\n"),
-     ["8: attribute text the site does not read: '==5' (write key=value, key=\"a b\" or key='a b')",
-      "8: block 'a': timeout needs a value (timeout=...)"]),
+    (
+        front("```bash {#a .check timeout==5}\ntrue\n```\n"),
+        [
+            "8: attribute text the site does not read: '==5' (write key=value, key=\"a b\" or key='a b')",
+            "8: block 'a': timeout needs a value (timeout=...)",
+        ],
+    ),
     (front("```bash {#a .check expect}\ntrue\n```\n"), ["8: block 'a': expect needs a value (expect=...)"]),
-    (front(fence("a", "check", "true") + "\n## Down {#down .troubleshoot match}\n\nRestart it.\n"),
-     ["12: entry 'down' explains nothing: give it match=, exit= and/or blocks=", "12: entry 'down': match needs a value (match=...)"]),
+    (
+        front(fence("a", "check", "true") + "\n## Down {#down .troubleshoot match}\n\nRestart it.\n"),
+        ["12: entry 'down' explains nothing: give it match=, exit= and/or blocks=", "12: entry 'down': match needs a value (match=...)"],
+    ),
 ]
 
 
@@ -89,6 +113,7 @@ def test_demo_fixture_is_clean(cli):
 
 # -- hostile or ambiguous front matter (each is refused with path:line, exit 2, before anything runs) --
 
+
 def alias_bomb(levels: int = 9) -> str:
     lines = ["  a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     for n in range(1, levels):
@@ -114,7 +139,10 @@ def test_recursive_aliases_and_deep_nesting_are_refused(cli, write):
 
 
 def test_a_duplicate_key_is_a_problem_not_a_silent_merge(cli, write, tmp_path):
-    path = write("---\nrunbook:\n  id: rb\n  secrets: [TOK]\n  confirm: GO\n  secrets: []\n---\n" + fence("c", "check", f'echo "$TOK" > {tmp_path}/out'))
+    path = write(
+        "---\nrunbook:\n  id: rb\n  secrets: [TOK]\n  confirm: GO\n  secrets: []\n---\n"
+        + fence("c", "check", f'echo "$TOK" > {tmp_path}/out')
+    )
     result = cli("run", path, env=clean_env(TOK="s3cret-value"))
     assert result.returncode == 2 and f"{path}:6: duplicate key 'secrets' (first at line 4)" in result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "runbook-results").exists()
@@ -150,11 +178,14 @@ def test_a_fence_the_site_does_not_read_as_tagged_is_a_problem_at_its_line(cli, 
     assert linted.stdout.startswith(f"{path}:8: the site does not read 'bash{{#x .check}}' as a language and attributes")
 
 
-@pytest.mark.parametrize("fence_text", [
-    "* ```bash {#x .check}\n  echo on a list marker\n  ```\n",
-    "```bash {#x .check}\necho closed longer\n````\n",
-    "```bash {#x .check}\necho closed indented\n ```\n",
-])
+@pytest.mark.parametrize(
+    "fence_text",
+    [
+        "* ```bash {#x .check}\n  echo on a list marker\n  ```\n",
+        "```bash {#x .check}\necho closed longer\n````\n",
+        "```bash {#x .check}\necho closed indented\n ```\n",
+    ],
+)
 def test_a_block_the_page_does_not_show_as_tagged_is_a_problem_and_never_runs(cli, write, tmp_path, fence_text):
     path = write(front(fence_text.replace("echo", f"touch {tmp_path}/ran; echo", 1)))
     linted = cli("lint", path)
@@ -197,7 +228,7 @@ MUTATING = {  # an instance of each kind lint's mutating-check rule names, and i
     "psql -c 'DELETE FROM orders WHERE true'": "DELETE FROM",
     "psql -c 'DROP POLICY p ON t'": "DROP",
     "psql -c 'ALTER TABLE orders DROP DEFAULT'": "ALTER",
-    "psql -c \"INSERT INTO audit VALUES (1)\"": "INSERT INTO",
+    'psql -c "INSERT INTO audit VALUES (1)"': "INSERT INTO",
     "psql -c 'update only \"my producers\" set name = 1'": "UPDATE … SET",
     "psql -c 'CREATE INDEX i ON t (c)'": "CREATE",
     "psql -c 'GRANT SELECT ON t TO app'": "GRANT/REVOKE",
@@ -215,12 +246,15 @@ def test_a_check_that_names_a_mutating_command_is_a_problem_at_its_line(cli, wri
     assert linted.stdout.startswith(f"{path}:10: block 'c' is a .check but runs {MUTATING[command]}, which changes the database")
 
 
-@pytest.mark.parametrize("code", [
-    "# prisma migrate deploy runs in the step below",  # a comment
-    "truncate -s 0 /tmp/scratch.log",  # the file command, not SQL
-    "pnpm exec prisma migrate status",
-    "psql -c 'SELECT count(*) FROM orders'",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "# prisma migrate deploy runs in the step below",  # a comment
+        "truncate -s 0 /tmp/scratch.log",  # the file command, not SQL
+        "pnpm exec prisma migrate status",
+        "psql -c 'SELECT count(*) FROM orders'",
+    ],
+)
 def test_reading_commands_and_comments_are_not_mutating(cli, write, code):
     assert cli("lint", write(front(fence("c", "check", code)))).returncode == 0
 
@@ -235,8 +269,9 @@ def test_read_only_accepts_a_check_and_is_refused_on_a_step(cli, write):
 
 def test_every_mutating_label_is_documented():
     from runbook_checks.lint import MUTATING_COMMANDS
+
     doc = (FIXTURES.parent.parent / "docs" / "reference" / "runbook-format.md").read_text()
-    section = doc[doc.index("### Checks that would change the database"):doc.index("## Troubleshooting entries")]
+    section = doc[doc.index("### Checks that would change the database") : doc.index("## Troubleshooting entries")]
     assert {label for label, _ in MUTATING_COMMANDS} == set(MUTATING.values())
     for label, _ in MUTATING_COMMANDS:
         assert f"`{label}`" in section, label

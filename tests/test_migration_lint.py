@@ -55,8 +55,13 @@ ACKS = """\
       reason: products is empty in production until the launch
     - {migration: 20261001090000_drop_legacy, rule: require-concurrent-index-creation, by: "Sam DBA", reason: "run in the maintenance window"}
 """
-PRISMA_ENV = dict(PRISMA_SCHEMA_ENGINE_BINARY=str(APP / "package.json"), PRISMA_QUERY_ENGINE_LIBRARY=str(APP / "package.json"),
-                  NODE_OPTIONS=f"--require {APP / 'scripts' / 'unref-timers.cjs'}", CHECKPOINT_DISABLE="1", PRISMA_HIDE_UPDATE_MESSAGE="1")
+PRISMA_ENV = dict(
+    PRISMA_SCHEMA_ENGINE_BINARY=str(APP / "package.json"),
+    PRISMA_QUERY_ENGINE_LIBRARY=str(APP / "package.json"),
+    NODE_OPTIONS=f"--require {APP / 'scripts' / 'unref-timers.cjs'}",
+    CHECKPOINT_DISABLE="1",
+    PRISMA_HIDE_UPDATE_MESSAGE="1",
+)
 
 
 def real_block(runbook: Path, block_id: str) -> str:
@@ -75,8 +80,15 @@ def world(tmp_path_factory):
     (app / "prisma" / "migrations" / NEW).mkdir()
     (app / NEW_PATH).write_text(NEW_SQL)
     with postgres() as db:
-        deploy = subprocess.run(["pnpm", "exec", "prisma", "migrate", "deploy"], cwd=APP, env=clean_env(DATABASE_URL=db.url, **PRISMA_ENV),
-                                capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        deploy = subprocess.run(
+            ["pnpm", "exec", "prisma", "migrate", "deploy"],
+            cwd=APP,
+            env=clean_env(DATABASE_URL=db.url, **PRISMA_ENV),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
         assert deploy.returncode == 0 and "All migrations have been successfully applied." in deploy.stdout, deploy.stdout + deploy.stderr
         password = db.url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
         yield app, db.url, password
@@ -84,8 +96,15 @@ def world(tmp_path_factory):
 
 
 def lint(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runbook_checks", "lint-migrations", *args], cwd=cwd, env=env or clean_env(),
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_checks", "lint-migrations", *args],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def finding_lines(output: str) -> list[str]:
@@ -96,7 +115,8 @@ def write_runbook(tmp_path: Path, app: Path, source: Path, environment: str, ext
     """A runbook on the app copy whose two blocks are the real runbook's list-pending and
     lint-migrations, as written there."""
     path = tmp_path / f"{environment}.md"
-    front = textwrap.dedent(f"""\
+    front = (
+        textwrap.dedent(f"""\
         ---
         runbook:
           id: lint-{environment}
@@ -105,16 +125,28 @@ def write_runbook(tmp_path: Path, app: Path, source: Path, environment: str, ext
           workdir: {app}
           env:
             DATABASE_URL: ${{DATABASE_URL_T}}
-        """) + extra + "---\n# Lint\n\n"
-    blocks = "".join(f"```bash {{#{bid} .check{' pending-exit=3' if bid == 'list-pending' else ''}}}\n{real_block(source, bid)}\n```\n\n"
-                     for bid in ("list-pending", "lint-migrations"))
+        """)
+        + extra
+        + "---\n# Lint\n\n"
+    )
+    blocks = "".join(
+        f"```bash {{#{bid} .check{' pending-exit=3' if bid == 'list-pending' else ''}}}\n{real_block(source, bid)}\n```\n\n"
+        for bid in ("list-pending", "lint-migrations")
+    )
     path.write_text(front + blocks)
     return path
 
 
 def run(runbook: Path, url: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    done = subprocess.run([sys.executable, "-m", "runbook_checks", "run", str(runbook), "--results", str(tmp_path / "results")],
-                          cwd=tmp_path, env=clean_env(DATABASE_URL_T=url), capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "runbook_checks", "run", str(runbook), "--results", str(tmp_path / "results")],
+        cwd=tmp_path,
+        env=clean_env(DATABASE_URL_T=url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     ledger = tmp_path / "results" / f"{parse_runbook(runbook)[0].id}.jsonl"
     assert verify_ledger(ledger).ok, verify_ledger(ledger)  # schema included
     return done, json.loads(ledger.read_text().splitlines()[-1])
@@ -132,11 +164,14 @@ def test_only_the_pending_migration_is_linted_and_each_finding_is_file_line_rule
     lines = finding_lines(done.stdout)
     assert [line.split(": ", 2)[:2] for line in lines] == [[f"{NEW_PATH}:{n}", rule] for n, rule, _ in EXPECTED]
     sql = (app / NEW_PATH).read_text().splitlines()
-    for (n, _, statement), line in zip(EXPECTED, lines):
+    for n, _, statement in EXPECTED:
         assert statement in sql[n - 1]  # the line squawk points at holds the statement
     assert "ban-drop-column: Dropping a column may break existing clients." in done.stdout
     assert not any(m in done.stdout for m in MIGRATIONS)  # the applied migrations are not linted
-    assert "4 finding(s) in 1 pending migration(s): 3 destructive or blocking and not acknowledged, 0 acknowledged, 1 warning(s)" in done.stdout
+    assert (
+        "4 finding(s) in 1 pending migration(s): 3 destructive or blocking and not acknowledged, 0 acknowledged, 1 warning(s)"
+        in done.stdout
+    )
     assert password not in done.stdout + done.stderr
 
 
@@ -193,14 +228,16 @@ def test_production_with_the_acknowledgements_passes_and_the_record_says_who(wor
 
 def test_a_bad_acknowledgement_is_a_runbook_problem_at_its_line(world, tmp_path, cli):
     app, _, _ = world
-    bad = ("  acknowledge:\n"
-           "    - {migration: 20261001090000_drop_legacy, rule: ban-drop-column, by: Jane Ops}\n"
-           "    - {migration: ../etc, rule: ban-drop-column, by: Jane, reason: x}\n"
-           "    - {migration: 20261001090000_drop_legacy, rule: Ban Drop, by: Jane, reason: x}\n"
-           "    - {migration: 20261001090000_drop_legacy, rule: adding-required-field, by: \"\", reason: x, who: Jane}\n"
-           "    - just a string\n"
-           "    - {migration: 20261001090000_drop_legacy, rule: renaming-column, by: Jane, reason: x}\n"
-           "    - {migration: 20261001090000_drop_legacy, rule: renaming-column, by: Sam, reason: y}\n")
+    bad = (
+        "  acknowledge:\n"
+        "    - {migration: 20261001090000_drop_legacy, rule: ban-drop-column, by: Jane Ops}\n"
+        "    - {migration: ../etc, rule: ban-drop-column, by: Jane, reason: x}\n"
+        "    - {migration: 20261001090000_drop_legacy, rule: Ban Drop, by: Jane, reason: x}\n"
+        '    - {migration: 20261001090000_drop_legacy, rule: adding-required-field, by: "", reason: x, who: Jane}\n'
+        "    - just a string\n"
+        "    - {migration: 20261001090000_drop_legacy, rule: renaming-column, by: Jane, reason: x}\n"
+        "    - {migration: 20261001090000_drop_legacy, rule: renaming-column, by: Sam, reason: y}\n"
+    )
     runbook = write_runbook(tmp_path, app, PRODUCTION, "production", bad)
     text = runbook.read_text().splitlines()
     first = text.index("  acknowledge:") + 1  # 0-based index of the first entry = its 1-based line - 1
@@ -223,9 +260,16 @@ def test_a_bad_acknowledgement_is_a_runbook_problem_at_its_line(world, tmp_path,
 
     # a well-formed rule name squawk does not know: lint-migrations names the entry's line
     (tmp_path / "typo").mkdir()
-    typo = write_runbook(tmp_path / "typo", app, PRODUCTION, "production",
-                         "  acknowledge:\n    - {migration: 20261001090000_drop_legacy, rule: ban-drop-colum, by: Jane, reason: x}\n")
-    line = typo.read_text().splitlines().index("    - {migration: 20261001090000_drop_legacy, rule: ban-drop-colum, by: Jane, reason: x}") + 1
+    typo = write_runbook(
+        tmp_path / "typo",
+        app,
+        PRODUCTION,
+        "production",
+        "  acknowledge:\n    - {migration: 20261001090000_drop_legacy, rule: ban-drop-colum, by: Jane, reason: x}\n",
+    )
+    line = (
+        typo.read_text().splitlines().index("    - {migration: 20261001090000_drop_legacy, rule: ban-drop-colum, by: Jane, reason: x}") + 1
+    )
     done = lint("--runbook", str(typo), NEW, cwd=app)
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{typo}:{line}: acknowledgement: rule 'ban-drop-colum' is not a squawk rule" in done.stderr
@@ -237,8 +281,12 @@ def test_nothing_pending_passes_and_a_failing_pending_command_fails(world):
     done = lint("--pending-command", "node scripts/pending-migrations.mjs", cwd=APP, env=clean_env(DATABASE_URL=url))
     assert (done.returncode, done.stdout) == (0, "No pending migrations: nothing to lint\n"), done.stderr
     port = free_port()  # nothing listens there
-    down = lint("--pending-command", "node scripts/pending-migrations.mjs", cwd=APP,
-                env=clean_env(DATABASE_URL=f"postgresql://postgres:{password}@127.0.0.1:{port}/dixis"))
+    down = lint(
+        "--pending-command",
+        "node scripts/pending-migrations.mjs",
+        cwd=APP,
+        env=clean_env(DATABASE_URL=f"postgresql://postgres:{password}@127.0.0.1:{port}/dixis"),
+    )
     assert down.returncode == 1
     assert "the pending-migrations command `node scripts/pending-migrations.mjs` failed (exit 1)" in down.stderr
     assert "Can't reach database server" in down.stderr and password not in down.stdout + down.stderr
@@ -256,8 +304,10 @@ def test_the_real_runbooks_lint_after_list_pending_and_production_accepts_its_ow
     # production runbook acknowledges the one blocking finding among them, so it passes
     everything = lint("--runbook", str(PRODUCTION), *MIGRATIONS, cwd=APP)
     assert everything.returncode == 0, everything.stdout + everything.stderr
-    assert (f"prisma/migrations/{MIGRATIONS[2]}/migration.sql:12: adding-not-nullable-field: Setting a column `NOT NULL` "
-            "blocks reads while the table is scanned.") in everything.stdout
+    assert (
+        f"prisma/migrations/{MIGRATIONS[2]}/migration.sql:12: adding-not-nullable-field: Setting a column `NOT NULL` "
+        "blocks reads while the table is scanned."
+    ) in everything.stdout
     assert "  acknowledged by Dixis DB owners: " in everything.stdout
     assert lint(*MIGRATIONS, cwd=APP).returncode == 1  # without the runbook's acknowledgement: refused
 
@@ -267,14 +317,18 @@ def test_config_decides_the_rules_and_bad_input_is_exit_2(tmp_path):
     migrations.mkdir(parents=True)
     (migrations / "migration.sql").write_text(NEW_SQL)
     # no [runbook-checks] table: the documented default refuse list; squawk's own excluded_rules apply
-    (tmp_path / ".squawk.toml").write_text('excluded_rules = ["ban-drop-column", "require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts"]\n')
+    (tmp_path / ".squawk.toml").write_text(
+        'excluded_rules = ["ban-drop-column", "require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts"]\n'
+    )
     done = lint(NEW, cwd=tmp_path)
     assert done.returncode == 1
     assert [line.split(": ", 2)[1] for line in finding_lines(done.stdout)] == ["adding-required-field", "require-concurrent-index-creation"]
     assert "(destructive or blocking rules: runbook-checks' default list)" in done.stdout
     # the refuse list from the config: only what it names is refused
-    (tmp_path / ".squawk.toml").write_text('excluded_rules = ["require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts"]\n'
-                                           '[runbook-checks]\nrefuse = ["ban-drop-column"]\n')
+    (tmp_path / ".squawk.toml").write_text(
+        'excluded_rules = ["require-lock-timeout", "require-statement-timeout", "prefer-robust-stmts"]\n'
+        '[runbook-checks]\nrefuse = ["ban-drop-column"]\n'
+    )
     done = lint(NEW, cwd=tmp_path)
     assert done.returncode == 1 and "1 destructive or blocking and not acknowledged, 0 acknowledged, 2 warning(s)" in done.stdout
     (tmp_path / ".squawk.toml").write_text('[runbook-checks]\nrefuse = ["ban-drop-colum"]\n')
@@ -286,15 +340,30 @@ def test_config_decides_the_rules_and_bad_input_is_exit_2(tmp_path):
     done = lint(NEW, cwd=tmp_path)
     assert done.returncode == 2 and ".squawk.toml: no squawk config here" in done.stderr and "Traceback" not in done.stderr
     # SQL squawk cannot parse is refused even under a config that refuses nothing
-    (tmp_path / ".squawk.toml").write_text('[runbook-checks]\nrefuse = []\n')
+    (tmp_path / ".squawk.toml").write_text("[runbook-checks]\nrefuse = []\n")
     (migrations / "migration.sql").write_text("ALTER TABLE products DROP COLUMN;\n")
     done = lint(NEW, cwd=tmp_path)
     assert done.returncode == 1 and f"{NEW_PATH}:1: syntax-error: " in done.stdout and "cannot be acknowledged" in done.stdout
 
 
 def test_a_record_without_acknowledgements_keeps_the_bytes_of_before():
-    record = RunRecord(run_id="r", runbook_id="rb", runbook_path="rb.md", runbook_sha256="0" * 64, environment="test", mode="check",
-                       status="passed", exit_code=0, started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:00:01Z",
-                       duration_s=1.0, actor="a", host="h", git=None, ci=None, blocks=())
+    record = RunRecord(
+        run_id="r",
+        runbook_id="rb",
+        runbook_path="rb.md",
+        runbook_sha256="0" * 64,
+        environment="test",
+        mode="check",
+        status="passed",
+        exit_code=0,
+        started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:00:01Z",
+        duration_s=1.0,
+        actor="a",
+        host="h",
+        git=None,
+        ci=None,
+        blocks=(),
+    )
     assert "acknowledgements" not in record.to_dict()
     assert RunRecord.from_dict(record.to_dict()) == record

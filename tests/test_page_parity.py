@@ -36,8 +36,30 @@ def project_extensions() -> list:
     return yaml.safe_load((ROOT / "mkdocs.yml").read_text())["markdown_extensions"]
 
 
-UNSHOWN = {"script", "style", "template", "textarea", "title", "noscript", "iframe", "xmp", "head", "noembed", "noframes",
-           "plaintext", "canvas", "video", "audio", "object", "select", "option", "datalist", "progress", "meter", "rp"}
+UNSHOWN = {
+    "script",
+    "style",
+    "template",
+    "textarea",
+    "title",
+    "noscript",
+    "iframe",
+    "xmp",
+    "head",
+    "noembed",
+    "noframes",
+    "plaintext",
+    "canvas",
+    "video",
+    "audio",
+    "object",
+    "select",
+    "option",
+    "datalist",
+    "progress",
+    "meter",
+    "rp",
+}
 
 
 def tagged_elements(html: str) -> list[tuple[str, str, str]]:
@@ -48,8 +70,12 @@ def tagged_elements(html: str) -> list[tuple[str, str, str]]:
     hidden = set()
     for element in tree.iter():
         style = element.get("style", "").replace(" ", "").lower() if isinstance(element.tag, str) else ""
-        if isinstance(element.tag, str) and (element.tag in UNSHOWN or "hidden" in element.attrib or "display:none" in style
-                                             or (element.tag == "dialog" and "open" not in element.attrib)):
+        if isinstance(element.tag, str) and (
+            element.tag in UNSHOWN
+            or "hidden" in element.attrib
+            or "display:none" in style
+            or (element.tag == "dialog" and "open" not in element.attrib)
+        ):
             hidden |= {id(e) for e in element.iter()}
     found = []
     for element in tree.iter():
@@ -77,18 +103,26 @@ def readings(path: Path, extensions: list) -> tuple[list, list, list]:
     checker = sorted((b.id, b.kind, b.code.rstrip("\n")) for b in runbook.blocks) if runbook else []
     lines = split_lines(path.read_bytes())
     end = front_matter_end(lines)
-    body = "\n".join(lines[end + 1:] if end is not None else lines)
+    body = "\n".join(lines[end + 1 :] if end is not None else lines)
     return checker, page_reading(body, extensions), lint_runbook(path)
 
 
 # -- generated documents -----------------------------------------------------------------
 
 INDENTS = ["    ", "\t", "  ", "   ", "  \t"]
-CONTAINERS = ['!!! note', '???+ note', '??? note "Title"', '=== "Tab"', '===! "Tab"', "!!!note", "!!! warning \"Mind\"", "!!!"]
+CONTAINERS = ["!!! note", "???+ note", '??? note "Title"', '=== "Tab"', '===! "Tab"', "!!!note", '!!! warning "Mind"', "!!!"]
 FENCES = ["```", "~~~", "````", "~~~~"]
-INFOS = ["bash {{#{id} .{kind}}}", "bash {{#{id} .{kind} timeout=5}}", "bash{{#{id} .{kind}}}", "sh {{#{id} .{kind}}}",
-         "bash {{: #{id} .{kind} }}", "bash {{#{id} .{kind} expect='one'}}", " {{#{id} .{kind}}}", ".bash {{#{id} .{kind}}}",
-         "bash {{#{id} .{kind}}} x"]
+INFOS = [
+    "bash {{#{id} .{kind}}}",
+    "bash {{#{id} .{kind} timeout=5}}",
+    "bash{{#{id} .{kind}}}",
+    "sh {{#{id} .{kind}}}",
+    "bash {{: #{id} .{kind} }}",
+    "bash {{#{id} .{kind} expect='one'}}",
+    " {{#{id} .{kind}}}",
+    ".bash {{#{id} .{kind}}}",
+    "bash {{#{id} .{kind}}} x",
+]
 BODIES = ["echo one", "echo one\necho two", "printf '%s\\n' a\tb", "echo one\n\necho after a blank line", "cat <<'EOF'\n    indented\nEOF"]
 LIST_MARKERS = ["* ", "- ", "1. ", "10) "]
 
@@ -121,7 +155,7 @@ def shape(rng: random.Random, block_id: str, depth: int) -> str:
         indent = rng.choice(["  ", "   ", "    ", "\t"])
         return f"{marker}item\n\n" + fence(rng, block_id, indent)
     if kind == "html":
-        tag = rng.choice(['<div markdown>', '<div markdown="1">', '<details markdown>\n<summary>More</summary>', '<div>'])
+        tag = rng.choice(["<div markdown>", '<div markdown="1">', "<details markdown>\n<summary>More</summary>", "<div>"])
         return f"{tag}\n\n{fence(rng, block_id, '')}\n</{tag[1:].split()[0].rstrip('>')}>\n"
     return fence(rng, block_id, "")
 
@@ -182,8 +216,11 @@ def tag_every_fence(text: str) -> tuple[str, int]:
 def real_pages() -> list[tuple[str, str]]:
     """(name, text) of every Markdown page in the downloaded documentation archives."""
     archives = sorted(PAGES.glob("*.tar.gz"))
-    wanted = [line.split("==")[0] for line in (Path(__file__).parent / "pages" / "requirements.txt").read_text().splitlines()
-              if line and not line.startswith("#")]
+    wanted = [
+        line.split("==")[0]
+        for line in (Path(__file__).parent / "pages" / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert len(archives) == len(wanted), f"run scripts/setup.sh: it downloads {', '.join(wanted)} into {PAGES}"
     pages = []
     for archive in archives:
@@ -209,6 +246,7 @@ def test_real_documentation_pages_are_read_alike_or_reported(tmp_path):
 
 # -- minimal shapes, one file each -------------------------------------------------------
 
+
 def expected(path: Path) -> str:
     """A shape file's first line: ``<!-- expect: agree -->`` or ``<!-- expect: LINE: message start -->``."""
     return re.match(r"<!-- expect: (.*) -->", path.read_text().split("\n", 1)[0]).group(1)
@@ -233,6 +271,7 @@ def test_each_minimal_shape_has_its_outcome(tmp_path, shape_file, extensions):
 
 # -- the whole file and the site's configuration ---------------------------------------------
 
+
 @pytest.mark.parametrize("space", ["\xa0", "\x85", "\u2028", "\x0b", "\x0c", "\u3000"])
 @pytest.mark.parametrize("where", ["opening", "closing"])
 def test_front_matter_is_front_matter_only_where_mkdocs_reads_it_so(tmp_path, space, where):
@@ -255,15 +294,21 @@ def test_front_matter_closed_by_dots_is_read_alike(tmp_path):
 LIST_MARKER_FENCE = "---\nrunbook:\n  id: gen\n---\n* ```bash {#x .check}\n  echo hi\n  ```\n"
 
 
-@pytest.mark.parametrize("yml, problem", [
-    # Material's own emoji configuration: YAML tags that only MkDocs resolves
-    ("markdown_extensions:\n  - attr_list\n  - pymdownx.superfences\n  - pymdownx.emoji:\n"
-     "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
-     "      emoji_generator: !!python/name:material.extensions.emoji.to_svg\n", None),
-    ("INHERIT: base.yml\n", None),
-    ("markdown_extensions: [attr_list, pymdownx.superfences, no_such_extension]\n", "cannot render the page as the site does"),
-    ("markdown_extensions: [attr_list\n", "cannot render the page as the site does"),
-])
+@pytest.mark.parametrize(
+    "yml, problem",
+    [
+        # Material's own emoji configuration: YAML tags that only MkDocs resolves
+        (
+            "markdown_extensions:\n  - attr_list\n  - pymdownx.superfences\n  - pymdownx.emoji:\n"
+            "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
+            "      emoji_generator: !!python/name:material.extensions.emoji.to_svg\n",
+            None,
+        ),
+        ("INHERIT: base.yml\n", None),
+        ("markdown_extensions: [attr_list, pymdownx.superfences, no_such_extension]\n", "cannot render the page as the site does"),
+        ("markdown_extensions: [attr_list\n", "cannot render the page as the site does"),
+    ],
+)
 def test_the_sites_configuration_is_read_as_mkdocs_reads_it_or_reported(cli, tmp_path, yml, problem):
     (tmp_path / "base.yml").write_text("site_name: s\nmarkdown_extensions: [attr_list, pymdownx.superfences]\n")
     (tmp_path / "mkdocs.yml").write_text("site_name: s\n" + yml)

@@ -25,16 +25,36 @@ from .test_site import build, mkdocs_yml
 # -- the two runners -------------------------------------------------------------------------
 
 
-def cli_run(runbook: Path, results: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def cli_run(
+    runbook: Path, results: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """``runbook-checks run RUNBOOK -q --results RESULTS ARGS`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "runbook_checks", "run", str(runbook), "-q", "--results", str(results), *args],
-                          cwd=cwd or runbook.parent, env=env or clean_env(), capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_checks", "run", str(runbook), "-q", "--results", str(results), *args],
+        cwd=cwd or runbook.parent,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def pytest_run(runbook: Path, results: Path, *args: str) -> subprocess.CompletedProcess:
     """``pytest --runbooks RUNBOOK --runbooks-results RESULTS ARGS`` in a subprocess."""
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--runbooks", str(runbook),
-           "--runbooks-results", str(results), "-rA", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--runbooks",
+        str(runbook),
+        "--runbooks-results",
+        str(results),
+        "-rA",
+        *args,
+    ]
     env = {k: v for k, v in clean_env().items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
     return subprocess.run(cmd, cwd=runbook.parent, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
@@ -87,51 +107,114 @@ TROUBLESHOOTING = """\
 The data volume is full: remove old dumps under /data/backups, then run again.
 """
 
-FAILED_THEN_MORE = (fence("pre", "check", "echo preparing")
-                    + fence("room", "check", 'echo "checking /data"; echo "volume /data is 97% full" >&2; exit 4', 'criterion="Volume has room" expect="room left"')
-                    + fence("later", "check", "echo still checked")
-                    + fence("apply", "step", "echo applying")
-                    + fence("post", "check", "echo post-check")
-                    + TROUBLESHOOTING)
-NEEDS_FAILED = (fence("conn", "check", 'echo "no route to db" >&2; exit 1')
-                + fence("query", "check", "echo selected", "needs=conn")
-                + fence("other", "check", "echo independent"))
-NEEDS_SKIPPED_STEP = (fence("first", "check", "echo first")
-                      + fence("migrate", "step", "echo migrated")
-                      + fence("verify", "check", "echo verified", "needs=migrate"))
-CHECKS_AND_STEPS = (fence("c1", "check", "echo one", 'criterion="One"')
-                    + fence("s1", "step", "echo applied one", 'criterion="Applied"')
-                    + fence("c2", "check", "echo two")
-                    + fence("s2", "step", "echo applied two"))
-AFTER_PENDING = (fence("list-pending", "check", 'echo "2 pending migration(s):"; echo "  20250101_a"; echo "  20250102_b"; exit 3', "pending-exit=3")
-                 + fence("deploy", "step", "echo All migrations have been successfully applied.")
-                 + fence("status", "check", "echo Database schema is up to date!", 'after=deploy expect="up to date"')
-                 + fence("log", "check", "echo no failed migrations"))
-RETRY_AND_TIMEOUT = (fence("flaky", "check", 'echo "attempt"; exit 2', "retries=1 retry-delay=0")
-                     + fence("slow", "check", "echo started; sleep 30", "timeout=1")
-                     + fence("fine", "check", "echo fine"))
+FAILED_THEN_MORE = (
+    fence("pre", "check", "echo preparing")
+    + fence(
+        "room",
+        "check",
+        'echo "checking /data"; echo "volume /data is 97% full" >&2; exit 4',
+        'criterion="Volume has room" expect="room left"',
+    )
+    + fence("later", "check", "echo still checked")
+    + fence("apply", "step", "echo applying")
+    + fence("post", "check", "echo post-check")
+    + TROUBLESHOOTING
+)
+NEEDS_FAILED = (
+    fence("conn", "check", 'echo "no route to db" >&2; exit 1')
+    + fence("query", "check", "echo selected", "needs=conn")
+    + fence("other", "check", "echo independent")
+)
+NEEDS_SKIPPED_STEP = (
+    fence("first", "check", "echo first")
+    + fence("migrate", "step", "echo migrated")
+    + fence("verify", "check", "echo verified", "needs=migrate")
+)
+CHECKS_AND_STEPS = (
+    fence("c1", "check", "echo one", 'criterion="One"')
+    + fence("s1", "step", "echo applied one", 'criterion="Applied"')
+    + fence("c2", "check", "echo two")
+    + fence("s2", "step", "echo applied two")
+)
+AFTER_PENDING = (
+    fence("list-pending", "check", 'echo "2 pending migration(s):"; echo "  20250101_a"; echo "  20250102_b"; exit 3', "pending-exit=3")
+    + fence("deploy", "step", "echo All migrations have been successfully applied.")
+    + fence("status", "check", "echo Database schema is up to date!", 'after=deploy expect="up to date"')
+    + fence("log", "check", "echo no failed migrations")
+)
+RETRY_AND_TIMEOUT = (
+    fence("flaky", "check", 'echo "attempt"; exit 2', "retries=1 retry-delay=0")
+    + fence("slow", "check", "echo started; sleep 30", "timeout=1")
+    + fence("fine", "check", "echo fine")
+)
 
 #: case -> (runbook body, --execute?, {block id: (status, text in its reason or None, after_failure)} as the CLI must record it)
 CASES = {
-    "failed-check-then-checks-and-a-step": (FAILED_THEN_MORE, True, {
-        "pre": ("passed", None, False), "room": ("failed", "exit code 4", False), "later": ("passed", None, True),
-        "apply": ("not-run", "'room' failed earlier", True), "post": ("passed", None, True)}),
-    "needs-a-failed-check": (NEEDS_FAILED, False, {
-        "conn": ("failed", None, False), "query": ("not-run", "needs 'conn'", True), "other": ("passed", None, True)}),
-    "needs-a-skipped-step": (NEEDS_SKIPPED_STEP, False, {
-        "first": ("passed", None, False), "migrate": ("skipped", "runs only with the confirmation token", False), "verify": ("skipped", "needs 'migrate'", False)}),
-    "steps-without-execute": (CHECKS_AND_STEPS, False, {
-        "c1": ("passed", None, False), "s1": ("skipped", "runs only with the confirmation token", False), "c2": ("passed", None, False),
-        "s2": ("skipped", "runs only with the confirmation token", False)}),
-    "steps-with-execute": (CHECKS_AND_STEPS, True, {
-        "c1": ("passed", None, False), "s1": ("passed", None, False), "c2": ("passed", None, False), "s2": ("passed", None, False)}),
-    "after-a-step-while-migrations-are-pending": (AFTER_PENDING, False, {
-        "list-pending": ("passed", None, False), "deploy": ("skipped", "runs only with the confirmation token", False),
-        "status": ("skipped", "'list-pending' says: 2 pending migration(s):", False), "log": ("passed", None, False)}),
-    "after-a-step-that-ran": (AFTER_PENDING, True, {
-        "list-pending": ("passed", None, False), "deploy": ("passed", None, False), "status": ("passed", None, False), "log": ("passed", None, False)}),
-    "retries-and-a-timeout": (RETRY_AND_TIMEOUT, False, {
-        "flaky": ("failed", None, False), "slow": ("timed-out", None, True), "fine": ("passed", None, True)}),
+    "failed-check-then-checks-and-a-step": (
+        FAILED_THEN_MORE,
+        True,
+        {
+            "pre": ("passed", None, False),
+            "room": ("failed", "exit code 4", False),
+            "later": ("passed", None, True),
+            "apply": ("not-run", "'room' failed earlier", True),
+            "post": ("passed", None, True),
+        },
+    ),
+    "needs-a-failed-check": (
+        NEEDS_FAILED,
+        False,
+        {"conn": ("failed", None, False), "query": ("not-run", "needs 'conn'", True), "other": ("passed", None, True)},
+    ),
+    "needs-a-skipped-step": (
+        NEEDS_SKIPPED_STEP,
+        False,
+        {
+            "first": ("passed", None, False),
+            "migrate": ("skipped", "runs only with the confirmation token", False),
+            "verify": ("skipped", "needs 'migrate'", False),
+        },
+    ),
+    "steps-without-execute": (
+        CHECKS_AND_STEPS,
+        False,
+        {
+            "c1": ("passed", None, False),
+            "s1": ("skipped", "runs only with the confirmation token", False),
+            "c2": ("passed", None, False),
+            "s2": ("skipped", "runs only with the confirmation token", False),
+        },
+    ),
+    "steps-with-execute": (
+        CHECKS_AND_STEPS,
+        True,
+        {"c1": ("passed", None, False), "s1": ("passed", None, False), "c2": ("passed", None, False), "s2": ("passed", None, False)},
+    ),
+    "after-a-step-while-migrations-are-pending": (
+        AFTER_PENDING,
+        False,
+        {
+            "list-pending": ("passed", None, False),
+            "deploy": ("skipped", "runs only with the confirmation token", False),
+            "status": ("skipped", "'list-pending' says: 2 pending migration(s):", False),
+            "log": ("passed", None, False),
+        },
+    ),
+    "after-a-step-that-ran": (
+        AFTER_PENDING,
+        True,
+        {
+            "list-pending": ("passed", None, False),
+            "deploy": ("passed", None, False),
+            "status": ("passed", None, False),
+            "log": ("passed", None, False),
+        },
+    ),
+    "retries-and-a-timeout": (
+        RETRY_AND_TIMEOUT,
+        False,
+        {"flaky": ("failed", None, False), "slow": ("timed-out", None, True), "fine": ("passed", None, True)},
+    ),
 }
 
 
@@ -141,7 +224,9 @@ def test_cli_and_pytest_record_the_same_results(tmp_path, case):
     runbook = tmp_path / "par.md"
     runbook.write_text(runbook_text(body))
     cli = cli_run(runbook, tmp_path / "cli-results", *(["--execute", "--confirm", "GO-OK"] if execute else []))
-    via_pytest = pytest_run(runbook, tmp_path / "pytest-results", *(["--runbooks-execute", "--runbooks-confirm", "GO-OK"] if execute else []))
+    via_pytest = pytest_run(
+        runbook, tmp_path / "pytest-results", *(["--runbooks-execute", "--runbooks-confirm", "GO-OK"] if execute else [])
+    )
     [a] = ledger(tmp_path / "cli-results")
     [b] = ledger(tmp_path / "pytest-results")
     # the case exercises its rule (so the comparison below is not vacuous)
@@ -155,7 +240,10 @@ def test_cli_and_pytest_record_the_same_results(tmp_path, case):
     assert (a["options"]["runner"], b["options"]["runner"]) == ("cli", "pytest")
     assert differences(comparable(a), comparable(b)) == []
     # and exited alike: 0 when every executed block passed, 1 when one failed
-    assert cli.returncode == a["exit_code"] and via_pytest.returncode == b["exit_code"], (cli.stdout + cli.stderr, via_pytest.stdout[-3000:])
+    assert cli.returncode == a["exit_code"] and via_pytest.returncode == b["exit_code"], (
+        cli.stdout + cli.stderr,
+        via_pytest.stdout[-3000:],
+    )
     if case == "retries-and-a-timeout":
         assert got["flaky"]["attempts"] == 2 and b["blocks"][0]["attempts"] == 2
 
@@ -203,14 +291,17 @@ FAILURE_TEXT_CASES = {
     # the same failure whose command and output hold square brackets, as shell and logs do
     "brackets-in-command-and-output": (
         fence("pre", "check", "echo preparing")
-        + fence("room", "check", 'used=97\ndirs=(/data /logs); i=0\nif [[ $used -gt 90 ]]; then echo "[error] volume ${dirs[i]} is ${used}% full" >&2; fi\nexit 4',
-                'criterion="Volume has room"')
+        + fence(
+            "room",
+            "check",
+            'used=97\ndirs=(/data /logs); i=0\nif [[ $used -gt 90 ]]; then echo "[error] volume ${dirs[i]} is ${used}% full" >&2; fi\nexit 4',
+            'criterion="Volume has room"',
+        )
         + fence("apply", "step", "echo applying")
-        + TROUBLESHOOTING),
+        + TROUBLESHOOTING
+    ),
     # output with what looks like a closing markup tag (a path in brackets)
-    "closing-bracket-path-in-output": (
-        fence("room", "check", 'echo "volume /data is 97% full [/dev/sda1]" >&2; exit 4')
-        + TROUBLESHOOTING),
+    "closing-bracket-path-in-output": (fence("room", "check", 'echo "volume /data is 97% full [/dev/sda1]" >&2; exit 4') + TROUBLESHOOTING),
 }
 
 
@@ -230,10 +321,13 @@ def test_cli_and_pytest_report_a_failure_in_the_same_lines(tmp_path, case):
     assert expected[0].startswith(f"{runbook}:{line}: block 'room' failed: exit code 4, expected 0")
     assert "  exit code: 4" in expected and "  command:" in expected and "  output (last lines, redacted):" in expected
     code = runbook.read_text().split("{#room ", 1)[1].split("\n", 1)[1].split("```", 1)[0].rstrip("\n").splitlines()
-    assert [text[len("    $ "):] for text in expected if text.startswith("    $ ")] == code
-    assert any("volume /data is 97% full" in text for text in expected[expected.index("  output (last lines, redacted):"):])
+    assert [text[len("    $ ") :] for text in expected if text.startswith("    $ ")] == code
+    assert any("volume /data is 97% full" in text for text in expected[expected.index("  output (last lines, redacted):") :])
     assert any(text.startswith(f"  see: Volume full — {runbook}:") and text.endswith("(#volume-full)") for text in expected)
-    assert expected[-1] == f"  next: fix the cause (see {runbook}:{line}), then run: runbook-checks run {runbook} --from room --execute --confirm <token>"
+    assert (
+        expected[-1]
+        == f"  next: fix the cause (see {runbook}:{line}), then run: runbook-checks run {runbook} --from room --execute --confirm <token>"
+    )
     # the CLI prints the very same lines
     assert cli.returncode == 1 and "Traceback" not in cli.stderr and junit.exists(), cli.stdout[-3000:] + cli.stderr[-3000:]
     assert cli_failure_sections(cli.stdout) == {"room": expected}
@@ -242,29 +336,51 @@ def test_cli_and_pytest_report_a_failure_in_the_same_lines(tmp_path, case):
 # -- one verdict everywhere ---------------------------------------------------------------------
 
 STAGING_LIKE = runbook_text(
-    fence("verify-secret", "check", 'case "$DATABASE_URL_STAGING" in postgres*) echo set ;; *) exit 1 ;; esac',
-          'phase=setup criterion="Secret is set"')
+    fence(
+        "verify-secret",
+        "check",
+        'case "$DATABASE_URL_STAGING" in postgres*) echo set ;; *) exit 1 ;; esac',
+        'phase=setup criterion="Secret is set"',
+    )
     + fence("install", "check", "echo installed", 'phase=setup criterion="Dependencies install"')
-    + fence("list-pending", "check", 'if [ -e "$RUNBOOK_WORKDIR/applied" ]; then echo "No pending migrations"; else echo "1 pending migration(s):"; exit 3; fi',
-            "phase=setup pending-exit=3")
-    + fence("migrate-deploy", "step", 'touch "$RUNBOOK_WORKDIR/applied"; echo All migrations have been successfully applied.',
-            'phase=migrate criterion="Deploy completed"')
-    + fence("migrate-status", "check", 'if [ -e "$RUNBOOK_WORKDIR/broken" ]; then echo "Following migration have failed: x" >&2; exit 1; fi; echo Database schema is up to date!',
-            'phase=validate after=migrate-deploy expect="up to date" criterion="Status is up to date"')
+    + fence(
+        "list-pending",
+        "check",
+        'if [ -e "$RUNBOOK_WORKDIR/applied" ]; then echo "No pending migrations"; else echo "1 pending migration(s):"; exit 3; fi',
+        "phase=setup pending-exit=3",
+    )
+    + fence(
+        "migrate-deploy",
+        "step",
+        'touch "$RUNBOOK_WORKDIR/applied"; echo All migrations have been successfully applied.',
+        'phase=migrate criterion="Deploy completed"',
+    )
+    + fence(
+        "migrate-status",
+        "check",
+        'if [ -e "$RUNBOOK_WORKDIR/broken" ]; then echo "Following migration have failed: x" >&2; exit 1; fi; echo Database schema is up to date!',
+        'phase=validate after=migrate-deploy expect="up to date" criterion="Status is up to date"',
+    )
     + fence("app-smoke", "check", "echo App smoke check passed", 'phase=validate after=migrate-deploy criterion="App reads every model"')
     + "## Timeline\n\n<!-- runbook-checks: timeline -->\n\n## Success criteria\n\n<!-- runbook-checks: success-criteria -->\n\n"
     "## History\n\n<!-- runbook-checks: history -->\n",
     environment="staging",
     extra="  secrets: [DATABASE_URL_STAGING]\n  target: ${DATABASE_URL_STAGING}\n  phases:\n"
-          "    - {id: setup, name: Setup, estimate: 1-2 min}\n    - {id: migrate, name: Migrate, estimate: 1 min}\n"
-          "    - {id: validate, name: Validate, estimate: 1 min}\n",
+    "    - {id: setup, name: Setup, estimate: 1-2 min}\n    - {id: migrate, name: Migrate, estimate: 1 min}\n"
+    "    - {id: validate, name: Validate, estimate: 1 min}\n",
 ).replace("  secrets: []\n", "")
 STAGING_URL = "postgresql://app:St4ging-pw@staging.db.internal:5432/dixis"
 
 
 def report_json(runbook: Path, results: Path, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "runbook_checks", "report", str(runbook), "--results", str(results), "--format", "json", *args],
-                         cwd=runbook.parent.parent, env=clean_env(), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "runbook_checks", "report", str(runbook), "--results", str(results), "--format", "json", *args],
+        cwd=runbook.parent.parent,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -297,9 +413,25 @@ def staging_pass_then_failed_rehearsal(site: Path) -> Path:
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     (docs / "broken").touch()  # the rehearsal's database has a failed migration
     (docs / "applied").unlink()  # and nothing applied yet
-    rehearsal = subprocess.run([sys.executable, "-m", "runbook_checks", "rehearse", str(runbook), "-q", "--results", str(results),
-                                "--database-url", "postgresql://postgres:rehearsal@127.0.0.1:5999/dixis"],
-                               cwd=site, env=clean_env(), capture_output=True, text=True, timeout=120)
+    rehearsal = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runbook_checks",
+            "rehearse",
+            str(runbook),
+            "-q",
+            "--results",
+            str(results),
+            "--database-url",
+            "postgresql://postgres:rehearsal@127.0.0.1:5999/dixis",
+        ],
+        cwd=site,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rehearsal.returncode == 1, rehearsal.stdout + rehearsal.stderr
     (docs / "broken").unlink()
     return runbook
@@ -327,8 +459,14 @@ def staging_site(tmp_path: Path) -> Path:
     writes a GitHub step summary and JUnit."""
     runbook = staging_pass_then_failed_rehearsal(tmp_path)
     (tmp_path / "summary.md").write_text("")
-    read_only = cli_run(runbook, tmp_path / "runbook-results", "--junit", str(tmp_path / "junit.xml"),
-                        env=clean_env(DATABASE_URL_STAGING=STAGING_URL, GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md")), cwd=tmp_path)
+    read_only = cli_run(
+        runbook,
+        tmp_path / "runbook-results",
+        "--junit",
+        str(tmp_path / "junit.xml"),
+        env=clean_env(DATABASE_URL_STAGING=STAGING_URL, GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md")),
+        cwd=tmp_path,
+    )
     assert read_only.returncode == 0, read_only.stdout + read_only.stderr
     return tmp_path
 
@@ -336,8 +474,11 @@ def staging_site(tmp_path: Path) -> Path:
 def test_report_site_step_summary_and_junit_state_one_verdict(staging_site):
     runbook, results = staging_site / "docs" / "staging.md", staging_site / "runbook-results"
     records = ledger(results, "par")
-    assert [(r["environment"], r["mode"], r["status"]) for r in records] == [("staging", "execute", "passed"), ("rehearsal", "rehearsal", "failed"),
-                                                                            ("staging", "check", "passed")]
+    assert [(r["environment"], r["mode"], r["status"]) for r in records] == [
+        ("staging", "execute", "passed"),
+        ("rehearsal", "rehearsal", "failed"),
+        ("staging", "check", "passed"),
+    ]
     migration = records[0]["attempt_id"]
     report = report_json(runbook, results)
     assert (report["verdict"], report["attempt"]["id"], report["attempt"]["mode"]) == ("passed", migration, "execute")
@@ -375,7 +516,9 @@ def test_junit_names_the_attempt_whose_verdict_it_gives(staging_site):
     ``attempt-id=<that read-only attempt>`` with ``attempt-verdict=passed``."""
     runbook, results = staging_site / "docs" / "staging.md", staging_site / "runbook-results"
     (staging_site / "docs" / "broken").touch()
-    failing = cli_run(runbook, results, "--junit", str(staging_site / "junit2.xml"), env=clean_env(DATABASE_URL_STAGING=STAGING_URL), cwd=staging_site)
+    failing = cli_run(
+        runbook, results, "--junit", str(staging_site / "junit2.xml"), env=clean_env(DATABASE_URL_STAGING=STAGING_URL), cwd=staging_site
+    )
     assert failing.returncode == 1
     [*_, last] = ledger(results, "par")
     assert (last["mode"], last["status"]) == ("check", "failed")
@@ -384,4 +527,6 @@ def test_junit_names_the_attempt_whose_verdict_it_gives(staging_site):
     props = {p.get("name"): p.get("value") for p in ET.parse(staging_site / "junit2.xml").getroot().iter("property")}
     named = props["attempt-id"]
     # the verdict JUnit gives must be the verdict of the attempt it names
-    assert (named, props["attempt-verdict"]) in {(report["attempt"]["id"], report["attempt"]["verdict"]), (last["attempt_id"], "failed")}, props
+    assert (named, props["attempt-verdict"]) in {(report["attempt"]["id"], report["attempt"]["verdict"]), (last["attempt_id"], "failed")}, (
+        props
+    )

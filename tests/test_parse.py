@@ -30,7 +30,8 @@ def test_demo_fixture_blocks_found_in_every_container():
 
 
 def test_content_tabs_and_nested_admonitions(write):
-    path = write(front("""
+    path = write(
+        front("""
         === "Command line"
 
             ```bash {#in-tab .check}
@@ -44,7 +45,8 @@ def test_content_tabs_and_nested_admonitions(write):
                 ```bash {#nested .check}
                 echo nested
                 ```
-        """))
+        """)
+    )
     rb = load_runbook(path)
     assert [(b.id, b.line, b.code) for b in rb.blocks] == [("in-tab", 11, "echo tab\n"), ("nested", 19, "echo nested\n")]
 
@@ -52,7 +54,7 @@ def test_content_tabs_and_nested_admonitions(write):
 @pytest.mark.parametrize(
     "attrs, field, value",
     [
-        ('phase=p1', "phase", "p1"),
+        ("phase=p1", "phase", "p1"),
         ('criterion="Schema is valid"', "criterion", "Schema is valid"),
         ("exit=3", "exit_codes", (3,)),
         ('exit="0,1"', "exit_codes", (0, 1)),
@@ -73,7 +75,11 @@ def test_attribute_values(write, attrs, field, value):
 
 
 def test_defaults_and_untagged_blocks_are_prose(write):
-    path = write(front("```bash\necho prose\n```\n\n```python {linenums=\"1\"}\nprint()\n```\n\n" + fence("b", "check", "true"), extra="  timeout: 45s"))
+    path = write(
+        front(
+            '```bash\necho prose\n```\n\n```python {linenums="1"}\nprint()\n```\n\n' + fence("b", "check", "true"), extra="  timeout: 45s"
+        )
+    )
     rb = load_runbook(path)
     assert [b.id for b in rb.blocks] == ["b"]
     b = rb.blocks[0]
@@ -110,7 +116,18 @@ def test_load_refuses_a_runbook_with_problems(write):
     assert str(err.value) == f"{path}:8: unknown kind '.chek' (did you mean 'check'?): use .check (read-only) or .step (mutating)"
 
 
-@pytest.mark.parametrize("text, expected", [("1-2 min", (60, 120)), ("4–8 min", (240, 480)), ("30 s", (30, 30)), ("1 h", (3600, 3600)), ("90", (90, 90)), ("soon", None), ("5-2 min", None)])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1-2 min", (60, 120)),
+        ("4–8 min", (240, 480)),
+        ("30 s", (30, 30)),
+        ("1 h", (3600, 3600)),
+        ("90", (90, 90)),
+        ("soon", None),
+        ("5-2 min", None),
+    ],
+)
 def test_parse_duration(text, expected):
     assert parse_duration(text) == expected
 

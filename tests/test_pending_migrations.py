@@ -27,11 +27,21 @@ def url_for(base: str, database: str, query: str = "") -> str:
 
 
 def psql(url: str, sql: str) -> str:
-    return subprocess.run([PSQL, url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True, timeout=60).stdout
+    return subprocess.run(
+        [PSQL, url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
 
 
 def pending(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["node", SCRIPT, *args], cwd=APP, env=clean_env(DATABASE_URL=url), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["node", SCRIPT, *args],
+        cwd=APP,
+        env=clean_env(DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +61,15 @@ def cluster():
             CHECKPOINT_DISABLE="1",
             PRISMA_HIDE_UPDATE_MESSAGE="1",
         )
-        deploy = subprocess.run(["pnpm", "exec", "prisma", "migrate", "deploy"], cwd=APP, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        deploy = subprocess.run(
+            ["pnpm", "exec", "prisma", "migrate", "deploy"],
+            cwd=APP,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
         assert deploy.returncode == 0, deploy.stdout + deploy.stderr
         assert "All migrations have been successfully applied." in deploy.stdout
         yield db
@@ -86,7 +104,10 @@ def test_after_migrate_deploy_nothing_is_pending(cluster):
 def test_failed_migration_row_exits_1_and_names_it(cluster):
     url = new_database(cluster, "failed", migrated=True)
     # the row Prisma leaves when a migration's script fails: started, never finished, not rolled back
-    psql(url, f"UPDATE _prisma_migrations SET finished_at = NULL, applied_steps_count = 0, logs = 'ERROR: boom' WHERE migration_name = '{MIGRATIONS[2]}'")
+    psql(
+        url,
+        f"UPDATE _prisma_migrations SET finished_at = NULL, applied_steps_count = 0, logs = 'ERROR: boom' WHERE migration_name = '{MIGRATIONS[2]}'",
+    )
     result = pending(url)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout == f"failed migration: {MIGRATIONS[2]}\nFollowing migration have failed: {MIGRATIONS[2]}\n"
@@ -95,8 +116,11 @@ def test_failed_migration_row_exits_1_and_names_it(cluster):
 
 def test_applied_migration_unknown_locally_exits_1(cluster):
     url = new_database(cluster, "ahead", migrated=True)
-    psql(url, "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count) "
-              "VALUES ('00000000-0000-4000-8000-000000000001', repeat('0', 64), '20250501090000_from_another_branch', now(), now(), 1)")
+    psql(
+        url,
+        "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count) "
+        "VALUES ('00000000-0000-4000-8000-000000000001', repeat('0', 64), '20250501090000_from_another_branch', now(), now(), 1)",
+    )
     result = pending(url)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout == "applied on the database but not in prisma/migrations: 20250501090000_from_another_branch\n"
@@ -119,8 +143,11 @@ def test_schema_parameter_selects_the_migration_log(cluster):
     assert result.returncode == 3, result.stdout + result.stderr
     assert result.stdout == "3 pending migration(s):\n" + "".join(f"  {name}\n" for name in MIGRATIONS)
     # a schema name that needs quoting, holding the only log: the script reads that one, not public's
-    psql(url, 'CREATE SCHEMA "Tenant-1"; CREATE TABLE "Tenant-1"._prisma_migrations AS SELECT * FROM public._prisma_migrations;'
-              "DROP TABLE public._prisma_migrations")
+    psql(
+        url,
+        'CREATE SCHEMA "Tenant-1"; CREATE TABLE "Tenant-1"._prisma_migrations AS SELECT * FROM public._prisma_migrations;'
+        "DROP TABLE public._prisma_migrations",
+    )
     assert pending(url).returncode == 3  # public now has no log: all pending
     quoted = pending(url_for(cluster.url, "schemas", "schema=Tenant-1"))
     assert (quoted.returncode, quoted.stdout) == (0, "No pending migrations: 3 migration(s) applied\n"), quoted.stderr
@@ -132,7 +159,9 @@ def test_sql_flag_prints_each_pending_migrations_sql_after_the_list(cluster):
     result = pending(url, "--sql")
     assert result.returncode == 3, result.stdout + result.stderr
     sql = (APP / "prisma" / "migrations" / MIGRATIONS[2] / "migration.sql").read_text()
-    assert result.stdout == f"1 pending migration(s):\n  {MIGRATIONS[2]}\n\n-- prisma/migrations/{MIGRATIONS[2]}/migration.sql\n" + sql + ("" if sql.endswith("\n") else "\n")
+    assert result.stdout == f"1 pending migration(s):\n  {MIGRATIONS[2]}\n\n-- prisma/migrations/{MIGRATIONS[2]}/migration.sql\n" + sql + (
+        "" if sql.endswith("\n") else "\n"
+    )
     assert pending(url).stdout == f"1 pending migration(s):\n  {MIGRATIONS[2]}\n"  # without the flag: the names only
     nothing = pending(url_for(cluster.url, "migrated"), "--sql")
     assert (nothing.returncode, nothing.stdout) == (0, "No pending migrations: 3 migration(s) applied\n")

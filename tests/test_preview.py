@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.sandbox import free_port, postgres
+from runbook_checks.sandbox import postgres
 
 from .conftest import clean_env, fence, front
 
@@ -29,9 +29,11 @@ TARGET = 'database "dixis_staging" at db.internal:6543'
 
 def small(write, tmp_path: Path, pending_code: str = 'echo "preview of $DB_NAME"') -> Path:
     """A runbook with a preview check, an ordinary check and a step, each leaving a mark."""
-    body = (fence("plain", "check", f"touch {tmp_path}/plain-ran", 'expect="fine" criterion="Things are fine"')
-            + fence("peek", "check", f"touch {tmp_path}/peek-ran\n{pending_code}", "preview=yes")
-            + fence("apply", "step", f"touch {tmp_path}/apply-ran"))
+    body = (
+        fence("plain", "check", f"touch {tmp_path}/plain-ran", 'expect="fine" criterion="Things are fine"')
+        + fence("peek", "check", f"touch {tmp_path}/peek-ran\n{pending_code}", "preview=yes")
+        + fence("apply", "step", f"touch {tmp_path}/apply-ran")
+    )
     return write(front(body, secrets="[DB]", extra="  target: ${DB}\n  env:\n    DB_NAME: ${DB}"))
 
 
@@ -45,10 +47,14 @@ def password(url: str) -> str:
 
 # -- the attribute ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, value, message", [
-    ("step", "yes", "block 'b': preview=yes marks a read-only .check that also runs in a dry run; a .step changes things"),
-    ("check", "maybe", "block 'b': preview='maybe' must be yes or no"),
-])
+
+@pytest.mark.parametrize(
+    "kind, value, message",
+    [
+        ("step", "yes", "block 'b': preview=yes marks a read-only .check that also runs in a dry run; a .step changes things"),
+        ("check", "maybe", "block 'b': preview='maybe' must be yes or no"),
+    ],
+)
 def test_lint_refuses_preview_on_a_step_and_a_bad_value(cli, write, kind, value, message):
     path = write(front(fence("a", "check", "true") + fence("b", kind, "true", f"preview={value}")))
     result = cli("lint", path)
@@ -58,12 +64,15 @@ def test_lint_refuses_preview_on_a_step_and_a_bad_value(cli, write, kind, value,
 def test_list_and_parse_keep_the_preview_flag(cli, write):
     from runbook_checks.lint import load_runbook
 
-    path = write(front(fence("a", "check", "true", "preview=yes") + fence("b", "check", "true", "preview=no") + fence("c", "check", "true")))
+    path = write(
+        front(fence("a", "check", "true", "preview=yes") + fence("b", "check", "true", "preview=no") + fence("c", "check", "true"))
+    )
     assert [b.preview for b in load_runbook(path).blocks] == [True, False, False]
     assert [b["preview"] for b in json.loads(cli("list", path, "--format", "json").stdout)["blocks"]] == [True, False, False]
 
 
 # -- dry runs ---------------------------------------------------------------------------------------
+
 
 def test_dry_run_without_the_secret_shows_the_plan_and_says_what_is_missing(cli, write, tmp_path):
     path = small(write, tmp_path)
@@ -91,7 +100,11 @@ def test_dry_run_with_the_secret_names_the_target_and_runs_only_the_previews(cli
     assert PASSWORD not in out + result.stderr and "app:" not in out
     data = json.loads(cli("run", path, "--dry-run", "--format", "json", env=clean_env(DB=URL)).stdout)
     assert data["target"] == TARGET and data["target_from"] == "DB" and data["missing_secrets"] == []
-    assert [(p["id"], p["run"], p["preview"]) for p in data["plan"]] == [("plain", True, False), ("peek", True, True), ("apply", False, False)]
+    assert [(p["id"], p["run"], p["preview"]) for p in data["plan"]] == [
+        ("plain", True, False),
+        ("peek", True, True),
+        ("apply", False, False),
+    ]
     assert [(p["id"], p["status"], p["output"]) for p in data["previews"]] == [("peek", "passed", "preview of ***\n")]
 
 
@@ -135,14 +148,22 @@ def test_dry_run_still_refuses_a_secret_that_could_not_be_masked(cli, write, tmp
 
 # -- the confirmation names the target ----------------------------------------------------------------
 
+
 def on_a_terminal(args: list[str], typed: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Run the CLI with a terminal as its stdin (so it asks), type ``typed`` and a newline."""
     import pty
 
     master, slave = pty.openpty()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=cwd, env=env, stdin=slave,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runbook_checks", *map(str, args)],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         os.close(slave)
         os.write(master, typed.encode() + b"\n")
         out, err = proc.communicate(timeout=240)
@@ -168,9 +189,13 @@ def test_a_missing_secret_refuses_before_the_prompt(write, tmp_path):
 
 # -- one next command per failed run ------------------------------------------------------------------
 
+
 def test_one_next_command_per_failed_run(cli, write, tmp_path):
-    body = (fence("deploy", "step", "echo 'Error: migration failed' >&2; exit 1")
-            + fence("status", "check", "echo behind; exit 1") + fence("smoke", "check", "echo broken; exit 1"))
+    body = (
+        fence("deploy", "step", "echo 'Error: migration failed' >&2; exit 1")
+        + fence("status", "check", "echo behind; exit 1")
+        + fence("smoke", "check", "echo broken; exit 1")
+    )
     path = write(front(body))
     result = cli("run", path, "--execute", "--confirm", "GO-OK")
     assert result.returncode == 1
@@ -178,9 +203,27 @@ def test_one_next_command_per_failed_run(cli, write, tmp_path):
     assert nexts == [f"  next: fix the cause (see {path}:8), then run: runbook-checks run {path} --from deploy --execute --confirm <token>"]
     assert result.stdout.count("ran after block 'deploy' failed: its next command, above, re-runs this block too") == 2
     # the pytest plugin says the same
-    via_pytest = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--runbooks", str(path), "--runbooks-execute",
-                                 "--runbooks-confirm", "GO-OK", "--runbooks-results", str(tmp_path / "pytest-results")],
-                                cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    via_pytest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--runbooks",
+            str(path),
+            "--runbooks-execute",
+            "--runbooks-confirm",
+            "GO-OK",
+            "--runbooks-results",
+            str(tmp_path / "pytest-results"),
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert via_pytest.returncode == 1, via_pytest.stdout[-3000:]
     assert len(re.findall(r"^\s*next: fix the cause", via_pytest.stdout, re.M)) == 1, via_pytest.stdout[-3000:]
     assert via_pytest.stdout.count("ran after block 'deploy' failed") == 2
@@ -188,10 +231,14 @@ def test_one_next_command_per_failed_run(cli, write, tmp_path):
 
 # -- diagnose: the summary line ---------------------------------------------------------------------
 
+
 def test_diagnose_summary_is_the_error_line_not_the_runtime_banner(cli, write, tmp_path):
-    crash = ("node -e 'throw Object.assign(new Error(\"password authentication failed for user \\\"app\\\"\"), {code: \"28P01\"})'")
-    guide = ("\n## Troubleshooting\n\n### Reach {#reach .troubleshoot match=\"Can't reach\"}\n\nIs it up?\n\n" + fence("diag-up", "check", crash)
-             + "\n### Password {#password .troubleshoot match=\"password authentication failed\"}\n\nFix the secret.\n")
+    crash = 'node -e \'throw Object.assign(new Error("password authentication failed for user \\"app\\""), {code: "28P01"})\''
+    guide = (
+        '\n## Troubleshooting\n\n### Reach {#reach .troubleshoot match="Can\'t reach"}\n\nIs it up?\n\n'
+        + fence("diag-up", "check", crash)
+        + '\n### Password {#password .troubleshoot match="password authentication failed"}\n\nFix the secret.\n'
+    )
     path = write(front(fence("c", "check", "true") + guide))
     result = cli("diagnose", path)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -202,8 +249,11 @@ def test_diagnose_summary_is_the_error_line_not_the_runtime_banner(cli, write, t
 
 # -- the staging runbook on a real PostgreSQL 15 --------------------------------------------------------
 
+
 def psql(url: str, sql: str) -> str:
-    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True, timeout=60).stdout
+    return subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +267,10 @@ def test_staging_dry_run_lists_the_pending_migrations_with_their_sql(cli, tmp_pa
     without = cli("run", STAGING, "--dry-run", "--results", results, cwd=ROOT)
     assert without.returncode == 0, without.stdout + without.stderr
     assert "Target: $DATABASE_URL_STAGING is not set" in without.stdout
-    assert "Secret(s) not set: DATABASE_URL_STAGING — a real run would refuse; set it to run the preview check(s) list-pending, lint-migrations here." in without.stdout
+    assert (
+        "Secret(s) not set: DATABASE_URL_STAGING — a real run would refuse; set it to run the preview check(s) list-pending, lint-migrations here."
+        in without.stdout
+    )
     with postgres() as db:
         result = cli("run", STAGING, "--dry-run", "--execute", "--results", results, env=clean_env(DATABASE_URL_STAGING=db.url), cwd=ROOT)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr
@@ -237,8 +290,12 @@ def test_staging_dry_run_lists_the_pending_migrations_with_their_sql(cli, tmp_pa
 
 def test_staging_prompt_and_wrong_token_name_the_database(tmp_path, app_installed):
     with postgres() as db:
-        result = on_a_terminal(["run", STAGING, "--execute", "--results", tmp_path / "results"], "DIXIS-STAGING-NO", ROOT,
-                               clean_env(DATABASE_URL_STAGING=db.url))
+        result = on_a_terminal(
+            ["run", STAGING, "--execute", "--results", tmp_path / "results"],
+            "DIXIS-STAGING-NO",
+            ROOT,
+            clean_env(DATABASE_URL_STAGING=db.url),
+        )
         named = f'database "dixis" at 127.0.0.1:{db.port}'
         assert f"Type DIXIS-STAGING-OK to run the mutating steps of db-migration-staging (staging) on {named}" in result.stderr
         assert result.returncode == 2 and f"type exactly DIXIS-STAGING-OK. Nothing was executed on {named}." in result.stderr
@@ -262,7 +319,9 @@ def test_diagnose_with_a_wrong_password_names_only_the_wrong_secret(cli, app_ins
     assert code == 1 and named == ["Wrong secret (authentication failed)"], lines
     assert lines[0].startswith("✘ diag-reachable: ") and 'password authentication failed for user "postgres"' in lines[0]
     assert lines[0].endswith("→ Wrong secret (authentication failed)")
-    assert lines[1:] == [f"– {d}: needs 'diag-reachable', which did not pass in this run" for d in ("diag-table-schemas", "diag-failed-migrations")]
+    assert lines[1:] == [
+        f"– {d}: needs 'diag-reachable', which did not pass in this run" for d in ("diag-table-schemas", "diag-failed-migrations")
+    ]
     assert not any("Node.js" in line for line in lines)
 
 
@@ -272,8 +331,13 @@ def test_diagnose_with_the_server_down_names_only_unreachable(cli, app_installed
     # the cluster is stopped: nothing listens on its port now
     code, lines, named = diagnosed(cli, url)
     assert code == 1 and named == ["Database unreachable (P1001)"], lines
-    assert lines[0] == f"✘ diag-reachable: Can't reach database server at `127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}` (ECONNREFUSED) → Database unreachable (P1001)"
-    assert lines[1:] == [f"– {d}: needs 'diag-reachable', which did not pass in this run" for d in ("diag-table-schemas", "diag-failed-migrations")]
+    assert (
+        lines[0]
+        == f"✘ diag-reachable: Can't reach database server at `127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}` (ECONNREFUSED) → Database unreachable (P1001)"
+    )
+    assert lines[1:] == [
+        f"– {d}: needs 'diag-reachable', which did not pass in this run" for d in ("diag-table-schemas", "diag-failed-migrations")
+    ]
 
 
 def test_diagnose_on_a_healthy_database_names_nothing(cli, app_installed):

@@ -134,10 +134,13 @@ def test_deploy_twice_is_idempotent_and_keeps_data(cli, project):
         env = clean_env(DATABASE_URL_STAGING=db.url)
         run = ["run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet"]
         assert cli(*run, "--only", "migrate-deploy", env=env, cwd=project).returncode == 0
-        psql(db.url, "INSERT INTO producers (name, region, email) VALUES ('Olive Grove', 'Crete', 'olive@example.com');"
-                     "INSERT INTO products (producer_id, name, price_cents) VALUES (1, 'Olive oil 1l', 1250);"
-                     "INSERT INTO orders (customer_email) VALUES ('ana@example.com');"
-                     "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (1, 1, 3, 1250);")
+        psql(
+            db.url,
+            "INSERT INTO producers (name, region, email) VALUES ('Olive Grove', 'Crete', 'olive@example.com');"
+            "INSERT INTO products (producer_id, name, price_cents) VALUES (1, 'Olive oil 1l', 1250);"
+            "INSERT INTO orders (customer_email) VALUES ('ana@example.com');"
+            "INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents) VALUES (1, 1, 3, 1250);",
+        )
         shutil.move(held, third)
         first = cli(*run, env=env, cwd=project)
         assert first.returncode == 0, first.stdout[-3000:]
@@ -153,7 +156,9 @@ def test_deploy_twice_is_idempotent_and_keeps_data(cli, project):
 def test_failed_migration_p3009_is_reported_and_recovery_brings_status_back(cli, project):
     broken = project / "app" / "prisma" / "migrations" / "20250401090000_organic_flag"
     broken.mkdir()
-    (broken / "migration.sql").write_text('ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\nSELECT * FROM "no_such_table";\n')
+    (broken / "migration.sql").write_text(
+        'ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\nSELECT * FROM "no_such_table";\n'
+    )
     run = ["run", staging(project), "--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet"]
     with postgres() as db:
         env = clean_env(DATABASE_URL_STAGING=db.url)
@@ -165,7 +170,12 @@ def test_failed_migration_p3009_is_reported_and_recovery_brings_status_back(cli,
         assert "failed migration: 20250401090000_organic_flag" in r1["diag-failed-migrations"]["output"]
         assert r1["diag-failed-migrations"]["status"] == "failed"
         # the earlier statement of the failed migration stays applied
-        assert psql(db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'").strip() == "1"
+        assert (
+            psql(
+                db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'"
+            ).strip()
+            == "1"
+        )
         assert "failed-migration" in r1["migrate-deploy"]["troubleshooting"]
         diagnose = cli("diagnose", staging(project), env=env, cwd=project)
         assert diagnose.returncode == 1
@@ -176,11 +186,20 @@ def test_failed_migration_p3009_is_reported_and_recovery_brings_status_back(cli,
         assert again.returncode == 1 and "P3009" in deploy["output"] and "20250401090000_organic_flag" in deploy["output"]
         assert deploy["troubleshooting"] == ["failed-migration"] and "see: Failed migration (P3009)" in again.stdout
         # recovery as documented: undo what applied, `migrate resolve --rolled-back` (its SQL), fix, deploy
-        psql(db.url, 'ALTER TABLE "products" DROP COLUMN "organic";'
-                     "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '20250401090000_organic_flag' AND finished_at IS NULL;")
+        psql(
+            db.url,
+            'ALTER TABLE "products" DROP COLUMN "organic";'
+            "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '20250401090000_organic_flag' AND finished_at IS NULL;",
+        )
         (broken / "migration.sql").write_text('ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\n')
-        (project / "app" / "prisma" / "schema.prisma").write_text((project / "app" / "prisma" / "schema.prisma").read_text().replace(
-            '  stock       Int         @default(0)\n', '  stock       Int         @default(0)\n  organic     Boolean     @default(false)\n'))
+        (project / "app" / "prisma" / "schema.prisma").write_text(
+            (project / "app" / "prisma" / "schema.prisma")
+            .read_text()
+            .replace(
+                "  stock       Int         @default(0)\n",
+                "  stock       Int         @default(0)\n  organic     Boolean     @default(false)\n",
+            )
+        )
         fixed = cli(*run, "--from", "migrate-deploy", env=env, cwd=project)
     assert fixed.returncode == 0, fixed.stdout[-3000:]
     last = blocks(records(project)[2])
@@ -192,7 +211,16 @@ def test_wrong_password_fails_the_connection_check_without_printing_it(cli, proj
     with postgres() as db:
         wrong_password = "Wr0ng-Pa55word-zz"
         url = db.url.replace(db.url.split(":")[2].split("@")[0], wrong_password)
-        result = cli("run", staging(project), "--only", "verify-secret", "--junit", project / "junit.xml", env=clean_env(DATABASE_URL_STAGING=url), cwd=project)
+        result = cli(
+            "run",
+            staging(project),
+            "--only",
+            "verify-secret",
+            "--junit",
+            project / "junit.xml",
+            env=clean_env(DATABASE_URL_STAGING=url),
+            cwd=project,
+        )
     assert result.returncode == 1
     check = blocks(records(project)[0])["verify-secret"]
     assert 'password authentication failed for user "postgres"' in check["output"]
@@ -236,11 +264,14 @@ def test_production_refuses_without_a_matching_staging_pass_and_passes_after_one
     assert prod_record["backup-offsite"]["status"] == "passed"
 
 
-@pytest.mark.parametrize("store, runner, says", [
-    ("file:///proc/no-such-store", "self-hosted", "/proc/no-such-store"),  # a folder the copy cannot reach
-    ("file://{project}/store", "github-hosted", "a GitHub-hosted runner's disk is thrown away"),  # a folder that dies with the runner
-    ("https://backups.example/upload", "github-hosted", "BACKUP_STORE must be an s3:// URL or a file:/// folder"),
-])
+@pytest.mark.parametrize(
+    "store, runner, says",
+    [
+        ("file:///proc/no-such-store", "self-hosted", "/proc/no-such-store"),  # a folder the copy cannot reach
+        ("file://{project}/store", "github-hosted", "a GitHub-hosted runner's disk is thrown away"),  # a folder that dies with the runner
+        ("https://backups.example/upload", "github-hosted", "BACKUP_STORE must be an s3:// URL or a file:/// folder"),
+    ],
+)
 def test_a_backup_that_cannot_leave_the_runner_stops_production_before_maintenance(cli, project, store, runner, says):
     """BACKUP_STORE names a place the copy cannot go, or one that does not outlive the runner:
     the backup step passes, its copy fails, and maintenance never starts (a rehearsal on
@@ -292,8 +323,18 @@ def test_unreachable_database_leads_to_the_p1001_entry(cli, project):
     from runbook_checks.sandbox import free_port
 
     url = f"postgresql://app:Unreach4ble-pw@127.0.0.1:{free_port()}/dixis"  # nothing listens there
-    result = cli("run", staging(project), "--only", "install", "--only", "migrate-status", "--junit", project / "junit.xml",
-                 env=clean_env(DATABASE_URL_STAGING=url), cwd=project)
+    result = cli(
+        "run",
+        staging(project),
+        "--only",
+        "install",
+        "--only",
+        "migrate-status",
+        "--junit",
+        project / "junit.xml",
+        env=clean_env(DATABASE_URL_STAGING=url),
+        cwd=project,
+    )
     assert result.returncode == 1
     status = blocks(records(project)[0])["migrate-status"]
     assert "Can't reach database server at `127.0.0.1:" in status["output"]
@@ -309,7 +350,9 @@ def test_unreachable_database_leads_to_the_p1001_entry(cli, project):
 def test_production_rehearsal_on_pglite_leads_to_the_pg_dump_entry(cli, project):
     """pg_dump 15 refuses PGlite's PostgreSQL 18: the backup fails and the output names the
     entry that says to rehearse production with --db postgres."""
-    result = cli("rehearse", production(project), "--db", "pglite", env=clean_env(BACKUP_STORE=f"file://{project}/store"), cwd=project, timeout=300)
+    result = cli(
+        "rehearse", production(project), "--db", "pglite", env=clean_env(BACKUP_STORE=f"file://{project}/store"), cwd=project, timeout=300
+    )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     backup = blocks(records(project, "db-migration-production")[0])["backup"]
     assert backup["status"] == "failed" and "server version mismatch" in backup["output"]

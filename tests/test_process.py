@@ -51,8 +51,15 @@ def wait_for(predicate, timeout: float = 20.0) -> None:
 
 
 def start_cli(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=cwd, env=env or clean_env(),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "runbook_checks", *map(str, args)],
+        cwd=cwd,
+        env=env or clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_timeout_kills_the_whole_group_with_no_orphan(cli, write, tmp_path):
@@ -87,7 +94,11 @@ def test_block_reading_stdin_does_not_hang(cli, write, tmp_path):
 
 
 def test_ctrl_c_stops_the_block_and_records_an_interrupted_run(write, tmp_path):
-    body = fence("first", "check", "echo one") + fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300") + fence("never", "check", "echo never")
+    body = (
+        fence("first", "check", "echo one")
+        + fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300")
+        + fence("never", "check", "echo never")
+    )
     proc = start_cli(["run", write(front(body))], tmp_path)
     wait_for(lambda: (tmp_path / "bg.pid").exists() and (tmp_path / "bg.pid").read_text().strip())
     proc.send_signal(signal.SIGINT)
@@ -151,8 +162,13 @@ def test_second_concurrent_run_exits_3_naming_the_holder(cli, write, tmp_path):
 
 
 def test_second_rehearsal_is_refused_before_it_starts_a_database(cli, write, tmp_path):
-    path = write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"),
-                       secrets="[DATABASE_URL_X]", extra="  env:\n    DATABASE_URL: ${DATABASE_URL_X}"))
+    path = write(
+        front(
+            fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"),
+            secrets="[DATABASE_URL_X]",
+            extra="  env:\n    DATABASE_URL: ${DATABASE_URL_X}",
+        )
+    )
     first = start_cli(["rehearse", path, "--database-url", "postgresql://u@127.0.0.1:9/db"], tmp_path)
     wait_for(lambda: (tmp_path / "started").exists())
     second = cli("rehearse", path)  # --db pglite, and this workdir has no PGlite: only the lock may refuse it
@@ -164,7 +180,9 @@ def test_second_rehearsal_is_refused_before_it_starts_a_database(cli, write, tmp
 
 
 def test_fifty_megabytes_of_output_keep_memory_bounded(write, tmp_path):
-    rb = load_runbook(write(front(fence("flood", "check", "head -c 50000000 /dev/zero | tr '\\0' 'a'; echo; echo the-end", 'expect="the-end"'))))
+    rb = load_runbook(
+        write(front(fence("flood", "check", "head -c 50000000 /dev/zero | tr '\\0' 'a'; echo; echo the-end", 'expect="the-end"')))
+    )
     tracemalloc.start()
     try:
         result = run_block(rb.blocks[0], cwd=tmp_path, env=os.environ, redactor=Redactor(["aaaa-not-there"]))
@@ -243,8 +261,10 @@ def test_a_pattern_that_backtracks_forever_gives_up_instead_of_hanging_the_run(w
 
     monkeypatch.setattr(runner, "REGEX_TIMEOUT_S", 0.5)
     monkeypatch.setattr("runbook_checks.troubleshoot.MATCH_TIMEOUT_S", 0.5)
-    text = front(fence("slow-match", "check", "printf 'a%.0s' $(seq 60); echo b", 'expect-regex="(a|aa)+$"')
-                 + '\n### Stuck {#stuck .troubleshoot match="(a|aa)+$"}\n\nNever.\n')
+    text = front(
+        fence("slow-match", "check", "printf 'a%.0s' $(seq 60); echo b", 'expect-regex="(a|aa)+$"')
+        + '\n### Stuck {#stuck .troubleshoot match="(a|aa)+$"}\n\nNever.\n'
+    )
     runbook = load_runbook(write(text))
     started = time.monotonic()
     result = explain(runbook, run_block(runbook.block("slow-match"), cwd=tmp_path, env=clean_env(), redactor=Redactor([])))
@@ -261,7 +281,7 @@ def test_a_plain_pattern_over_a_million_lines_still_matches(write, tmp_path):
 
 def test_one_lock_per_runbook_and_environment_whatever_the_current_directory(cli, write, tmp_path):
     (tmp_path / ".git").mkdir()  # the project root
-    path = write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done")), "docs/rb.md")
+    write(front(fence("wait", "check", f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done")), "docs/rb.md")
     first = start_cli(["run", "docs/rb.md"], tmp_path)
     wait_for(lambda: (tmp_path / "started").exists())
     second = cli("run", "rb.md", cwd=tmp_path / "docs")  # the same runbook, started from another directory
@@ -300,7 +320,7 @@ ESCAPES = {
     # each process writes its pid once it has left the group, and the block waits for that
     "setsid": "setsid sh -c 'echo $$ > {d}/escaped.pid; exec sleep 300' > /dev/null 2>&1 &",
     "setpgid": f"{sys.executable} -c 'import os, sys, time; os.setpgid(0, 0); open(sys.argv[1], \"w\").write(str(os.getpid())); time.sleep(300)' "
-               "{d}/escaped.pid > /dev/null 2>&1 &",
+    "{d}/escaped.pid > /dev/null 2>&1 &",
     "daemon": "setsid sh -c 'sleep 300 & echo $! > {d}/escaped.pid' > /dev/null 2>&1 &",  # double fork: its parent is gone at once
     "ignores-term": "setsid sh -c 'trap \"\" TERM; echo $$ > {d}/escaped.pid; while :; do sleep 0.1; done' > /dev/null 2>&1 &",
     "holds-the-output": "setsid sh -c 'echo $$ > {d}/escaped.pid; exec sleep 300' &",
@@ -334,7 +354,9 @@ def test_timeout_stops_a_process_that_escaped_the_group(cli, write, tmp_path):
         assert time.monotonic() - started < 15
         assert result.returncode == 1 and not alive(escaped)
         reason = ledger(tmp_path)[0]["blocks"][0]["reason"]
-        assert reason.startswith("timed out after 2 s; the block's process group was stopped; stopped 1 process that had left the block's process group")
+        assert reason.startswith(
+            "timed out after 2 s; the block's process group was stopped; stopped 1 process that had left the block's process group"
+        )
     finally:
         stop_if_left(escaped)
 
@@ -390,7 +412,9 @@ def test_pytest_plugin_stops_a_process_that_escaped_the_group(pytester):
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT])
 def test_hangup_and_quit_stop_the_block_and_record_an_interrupted_run(write, tmp_path, sig):
-    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300", "timeout=600") + fence("never", "check", "echo never")
+    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300", "timeout=600") + fence(
+        "never", "check", "echo never"
+    )
     proc = start_cli(["run", write(front(body))], tmp_path)
     bg = pid_in(tmp_path / "bg.pid")
     try:
@@ -408,9 +432,16 @@ def test_hangup_and_quit_stop_the_block_and_record_an_interrupted_run(write, tmp
 
 def test_a_run_under_nohup_goes_on_after_a_hangup(write, tmp_path):
     code = f"touch {tmp_path}/started; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done; echo finished"
-    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", "run", write(front(fence("wait", "check", code)))], cwd=tmp_path,
-                            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_checks", "run", write(front(fence("wait", "check", code)))],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
     wait_for(lambda: (tmp_path / "started").exists())
     proc.send_signal(signal.SIGHUP)
     (tmp_path / "go").touch()
@@ -424,9 +455,16 @@ def test_closing_the_terminal_stops_the_block_and_records_an_interrupted_run(wri
     pty's master sends it SIGHUP and makes every later write to the terminal fail (EIO)."""
     master, slave = pty.openpty()
     body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nwhile :; do echo tick; sleep 0.05; done", "timeout=600")
-    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", "run", write(front(body))], cwd=tmp_path, env=clean_env(TERM="xterm"),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_checks", "run", write(front(body))],
+        cwd=tmp_path,
+        env=clean_env(TERM="xterm"),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
     os.close(slave)
     try:
         deadline = time.monotonic() + 30
@@ -447,8 +485,9 @@ def test_closing_the_terminal_stops_the_block_and_records_an_interrupted_run(wri
         stop_if_left(bg)
 
 
-@pytest.mark.parametrize("args, second, code", [([], "echo second ran", 0), (["--format", "json"], "echo second ran", 0),
-                                                ([], "echo second ran; exit 3", 1)])
+@pytest.mark.parametrize(
+    "args, second, code", [([], "echo second ran", 0), (["--format", "json"], "echo second ran", 0), ([], "echo second ran; exit 3", 1)]
+)
 def test_a_closed_output_does_not_stop_the_run_or_lose_its_record(write, tmp_path, args, second, code):
     """``run … | head -1``: the reader goes away after the first line."""
     first = f"echo line-1; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done; seq 1 20000; echo first-end"
@@ -464,7 +503,11 @@ def test_a_closed_output_does_not_stop_the_run_or_lose_its_record(write, tmp_pat
     for bad in ("Traceback", "Broken pipe", "BrokenPipeError", "Exception ignored"):
         assert bad not in left
     [record] = ledger(tmp_path)
-    assert record["exit_code"] == code and record["blocks"][0]["status"] == "passed" and record["blocks"][0]["output"].endswith("20000\nfirst-end\n")
+    assert (
+        record["exit_code"] == code
+        and record["blocks"][0]["status"] == "passed"
+        and record["blocks"][0]["output"].endswith("20000\nfirst-end\n")
+    )
     assert "second ran" in record["blocks"][1]["output"]
 
 
@@ -472,8 +515,15 @@ def test_a_closed_output_and_error_stream_do_not_stop_the_run(write, tmp_path):
     """``run … 2>&1 | head -1``: both streams go to the reader that went away."""
     first = f"echo line-1; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done; seq 1 20000"
     path = write(front(fence("first", "check", first) + fence("second", "check", "exit 3")))
-    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", "run", str(path)], cwd=tmp_path, env=clean_env(),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_checks", "run", str(path)],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout.readline()
     proc.stdout.close()
     (tmp_path / "go").touch()
@@ -483,11 +533,30 @@ def test_a_closed_output_and_error_stream_do_not_stop_the_run(write, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_pytest_session_stops_the_block_and_records_it_on_sigterm_or_hangup(write, tmp_path, sig):
-    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300") + fence("apply", "step", f"touch {tmp_path}/applied")
+    body = fence("long", "check", f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300") + fence(
+        "apply", "step", f"touch {tmp_path}/applied"
+    )
     path = write(front(body), "RB.md")
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--runbooks", str(path), "--runbooks-execute",
-                             "--runbooks-confirm", "GO-OK"], cwd=tmp_path, env=clean_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--runbooks",
+            str(path),
+            "--runbooks-execute",
+            "--runbooks-confirm",
+            "GO-OK",
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     bg = pid_in(tmp_path / "bg.pid")
     try:
         proc.send_signal(sig)
@@ -505,9 +574,11 @@ def test_pytest_session_stops_the_block_and_records_it_on_sigterm_or_hangup(writ
 def test_a_stopped_process_that_left_the_group_is_stopped_within_the_grace(cli, write, tmp_path):
     """A process that left the group and is stopped (SIGSTOP) acts on SIGTERM once
     continued: it is gone within the grace period, with no SIGKILL needed."""
-    code = (f"setsid sh -c 'trap \"echo term > {tmp_path}/got-term; exit 0\" TERM; echo $$ > {tmp_path}/escaped.pid; "
-            f"while :; do sleep 0.1; done' > /dev/null 2>&1 &\nwhile [ ! -s {tmp_path}/escaped.pid ]; do sleep 0.05; done\n"
-            f"kill -STOP $(cat {tmp_path}/escaped.pid)\necho done")
+    code = (
+        f'setsid sh -c \'trap "echo term > {tmp_path}/got-term; exit 0" TERM; echo $$ > {tmp_path}/escaped.pid; '
+        f"while :; do sleep 0.1; done' > /dev/null 2>&1 &\nwhile [ ! -s {tmp_path}/escaped.pid ]; do sleep 0.05; done\n"
+        f"kill -STOP $(cat {tmp_path}/escaped.pid)\necho done"
+    )
     result = cli("run", write(front(fence("escapes", "check", code))), "--grace", "20")
     escaped = int((tmp_path / "escaped.pid").read_text())
     try:
@@ -520,11 +591,15 @@ def test_a_stopped_process_that_left_the_group_is_stopped_within_the_grace(cli, 
 def test_a_process_the_caller_had_before_the_block_is_left_alone_even_when_it_is_orphaned_during_the_block(write, tmp_path):
     """The caller's child ends while the block runs; its own child, re-parented to the
     caller (the subreaper), was there before the block: it is not the block's."""
-    own = subprocess.Popen(["sh", "-c", f"sleep 300 & echo $! > {tmp_path}/grandchild.pid; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"])
+    own = subprocess.Popen(
+        ["sh", "-c", f"sleep 300 & echo $! > {tmp_path}/grandchild.pid; while [ ! -e {tmp_path}/go ]; do sleep 0.05; done"]
+    )
     grandchild = pid_in(tmp_path / "grandchild.pid")
     try:
-        code = (f"touch {tmp_path}/go\n"
-                f"while [ \"$(cut -d' ' -f4 /proc/{grandchild}/stat)\" = {own.pid} ]; do sleep 0.05; done\necho re-parented")
+        code = (
+            f"touch {tmp_path}/go\n"
+            f"while [ \"$(cut -d' ' -f4 /proc/{grandchild}/stat)\" = {own.pid} ]; do sleep 0.05; done\necho re-parented"
+        )
         runbook = load_runbook(write(front(fence("orphans-the-callers", "check", code, "timeout=20"))))
         result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace=0.5)
         assert result.status == "passed" and result.reason is None, result.reason
@@ -539,7 +614,9 @@ def test_a_process_the_caller_had_before_the_block_is_left_alone_even_when_it_is
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
 def test_an_interrupted_diagnose_stops_its_check_and_exits_130(write, tmp_path, sig):
     diag = f"sleep 300 & echo $! > {tmp_path}/bg.pid\nsleep 300"
-    path = write(front(fence("c", "check", "true") + "\n### Slow {#slow .troubleshoot match=slow}\n\nWait.\n\n" + fence("diag", "check", diag)))
+    path = write(
+        front(fence("c", "check", "true") + "\n### Slow {#slow .troubleshoot match=slow}\n\nWait.\n\n" + fence("diag", "check", diag))
+    )
     proc = start_cli(["diagnose", path], tmp_path)
     bg = pid_in(tmp_path / "bg.pid")
     try:

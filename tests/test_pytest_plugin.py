@@ -24,8 +24,12 @@ def runbook(pytester: pytest.Pytester) -> Path:
         + fence("apply", "step", f"touch {marks}/apply", "phase=work")
         + fence("post", "check", f"touch {marks}/post; echo all good", 'phase=verify expect="all good"')
     )
-    text = front(body, secrets="[TOK]", extra="  phases:\n    - {id: prep, name: Prep, estimate: 1 min}\n"
-                 "    - {id: work, name: Work, estimate: 1 min}\n    - {id: verify, name: Verify, estimate: 1 min}")
+    text = front(
+        body,
+        secrets="[TOK]",
+        extra="  phases:\n    - {id: prep, name: Prep, estimate: 1 min}\n"
+        "    - {id: work, name: Work, estimate: 1 min}\n    - {id: verify, name: Verify, estimate: 1 min}",
+    )
     return pytester.makefile(".md", RB=text)
 
 
@@ -78,12 +82,21 @@ def test_exact_token_runs_the_steps(pytester, runbook, monkeypatch):
 
 def test_a_failing_check_names_path_line_command_and_redacted_output(pytester, monkeypatch):
     monkeypatch.setenv("TOK", SECRET)
-    path = pytester.makefile(".md", FAIL=front(fence("bad", "check", 'echo "token is $TOK" >&2; exit 3', 'expect="never"'), secrets="[TOK]"))
+    path = pytester.makefile(
+        ".md", FAIL=front(fence("bad", "check", 'echo "token is $TOK" >&2; exit 3', 'expect="never"'), secrets="[TOK]")
+    )
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest("--runbooks", str(path), f"--junitxml={junit}")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"{path}:8: block 'bad' failed: exit code 3, expected 0; output does not contain 'never'", "  exit code: 3",
-                                 "  command:", '    $ echo "token is $TOK" >&2; exit 3', "*token is ****"])
+    result.stdout.fnmatch_lines(
+        [
+            f"{path}:8: block 'bad' failed: exit code 3, expected 0; output does not contain 'never'",
+            "  exit code: 3",
+            "  command:",
+            '    $ echo "token is $TOK" >&2; exit 3',
+            "*token is ****",
+        ]
+    )
     text = result.stdout.str() + junit.read_text()
     assert SECRET not in text and "Traceback" not in result.stdout.str()
     assert '<property name="block" value="bad" />' in junit.read_text() and "token is ***" in junit.read_text()
@@ -106,12 +119,14 @@ def test_ini_key(pytester, runbook, monkeypatch):
 
 
 def test_unrelated_project_is_unaffected(pytester):
-    pytester.makepyfile(test_plain=textwrap.dedent("""
+    pytester.makepyfile(
+        test_plain=textwrap.dedent("""
         import sys
 
         def test_nothing_heavy_imported():
             assert "markdown_it" not in sys.modules and "runbook_checks.parse" not in sys.modules
-    """))
+    """)
+    )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=1)
     assert not (pytester.path / "runbook-results").exists()
@@ -145,7 +160,10 @@ def test_ctrl_c_stops_the_session_before_later_steps(pytester):
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert not (marks / "apply").exists()
     [record] = [json.loads(line) for line in (pytester.path / "runbook-results" / "rb.jsonl").read_text().splitlines()]
-    assert record["status"] == "interrupted" and {b["id"]: b["status"] for b in record["blocks"]} == {"interrupt": "interrupted", "apply": "not-run"}
+    assert record["status"] == "interrupted" and {b["id"]: b["status"] for b in record["blocks"]} == {
+        "interrupt": "interrupted",
+        "apply": "not-run",
+    }
 
 
 def test_a_session_that_executed_nothing_records_nothing(pytester, runbook, monkeypatch):

@@ -19,8 +19,11 @@ EXECUTE = ("--execute", "--confirm", "DIXIS-STAGING-OK", "--quiet")
 
 def rows(url: str) -> list[tuple[str, ...]]:
     """``_prisma_migrations`` rows of the broken migration: (finished, rolled back)."""
-    out = psql(url, f"SELECT finished_at IS NOT NULL, rolled_back_at IS NOT NULL FROM _prisma_migrations "
-                    f"WHERE migration_name = '{BROKEN}' ORDER BY started_at")
+    out = psql(
+        url,
+        f"SELECT finished_at IS NOT NULL, rolled_back_at IS NOT NULL FROM _prisma_migrations "
+        f"WHERE migration_name = '{BROKEN}' ORDER BY started_at",
+    )
     return [tuple(line.split("|")) for line in out.splitlines()]
 
 
@@ -28,15 +31,24 @@ def test_failed_migration_is_recovered_with_the_runbooks_blocks_and_the_fix_depl
     migration = project / "app" / "prisma" / "migrations" / BROKEN
     migration.mkdir()
     # fails halfway: the first statement applies, the second fails
-    (migration / "migration.sql").write_text('ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\n'
-                                             'UPDATE "products" SET "organic" = true WHERE "no_such_column" = 1;\n')
+    (migration / "migration.sql").write_text(
+        'ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\n'
+        'UPDATE "products" SET "organic" = true WHERE "no_such_column" = 1;\n'
+    )
     runbook = staging(project)
     with postgres() as db:
         env = clean_env(DATABASE_URL_STAGING=db.url)
 
         def recover(name: str | None):
-            return cli("run", runbook, *EXECUTE, "--only", "mark-rolled-back",
-                       env=env if name is None else {**env, "ROLLED_BACK_MIGRATION": name}, cwd=project)
+            return cli(
+                "run",
+                runbook,
+                *EXECUTE,
+                "--only",
+                "mark-rolled-back",
+                env=env if name is None else {**env, "ROLLED_BACK_MIGRATION": name},
+                cwd=project,
+            )
 
         failed = cli("run", runbook, *EXECUTE, env=env, cwd=project)
         assert failed.returncode == 1
@@ -45,7 +57,12 @@ def test_failed_migration_is_recovered_with_the_runbooks_blocks_and_the_fix_depl
         assert f"failed migration: {BROKEN}" in first["diag-failed-migrations"]["output"]
         assert "mark-rolled-back" not in first  # a whole run never runs (nor records) the recovery step
         assert rows(db.url) == [("f", "f")]
-        assert psql(db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'").strip() == "1"
+        assert (
+            psql(
+                db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'"
+            ).strip()
+            == "1"
+        )
 
         # the recovery step refuses what it must not do, and changes nothing then
         unnamed = recover(None)
@@ -59,8 +76,17 @@ def test_failed_migration_is_recovered_with_the_runbooks_blocks_and_the_fix_depl
         applied = recover("20250101090000_init")
         assert applied.returncode == 1 and "P3012" in applied.stdout and "not in a failed state" in applied.stdout
         assert rows(db.url) == [("f", "f")]
-        unconfirmed = cli("run", runbook, "--execute", "--confirm", "DIXIS-STAGING-NO", "--only", "mark-rolled-back",
-                          env={**env, "ROLLED_BACK_MIGRATION": BROKEN}, cwd=project)
+        unconfirmed = cli(
+            "run",
+            runbook,
+            "--execute",
+            "--confirm",
+            "DIXIS-STAGING-NO",
+            "--only",
+            "mark-rolled-back",
+            env={**env, "ROLLED_BACK_MIGRATION": BROKEN},
+            cwd=project,
+        )
         assert unconfirmed.returncode == 2 and rows(db.url) == [("f", "f")]
 
         # the documented recovery: undo what applied, mark it rolled back, fix, run again
@@ -74,12 +100,21 @@ def test_failed_migration_is_recovered_with_the_runbooks_blocks_and_the_fix_depl
 
         (migration / "migration.sql").write_text('ALTER TABLE "products" ADD COLUMN "organic" BOOLEAN NOT NULL DEFAULT false;\n')
         schema = project / "app" / "prisma" / "schema.prisma"
-        schema.write_text(schema.read_text().replace("  stock       Int         @default(0)\n",
-                                                     "  stock       Int         @default(0)\n  organic     Boolean     @default(false)\n"))
+        schema.write_text(
+            schema.read_text().replace(
+                "  stock       Int         @default(0)\n",
+                "  stock       Int         @default(0)\n  organic     Boolean     @default(false)\n",
+            )
+        )
         fixed = cli("run", runbook, *EXECUTE, env=env, cwd=project)
         assert fixed.returncode == 0, fixed.stdout[-3000:]
         assert rows(db.url) == [("f", "t"), ("t", "f")]  # the rolled-back row stays, as the audit trail
-        assert psql(db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'").strip() == "1"
+        assert (
+            psql(
+                db.url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'organic'"
+            ).strip()
+            == "1"
+        )
     last = blocks(records(project)[-1])
     assert "All migrations have been successfully applied." in last["migrate-deploy"]["output"]
     assert "Database schema is up to date!" in last["migrate-status"]["output"]

@@ -84,9 +84,29 @@ def test_pytest_plugin_skips_it(write, tmp_path):
     import sys
 
     path = write(front(BODY))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--runbooks", str(path),
-                             "--runbooks-execute", "--runbooks-confirm", "GO-OK", "-rs", "-q"],
-                            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--runbooks",
+            str(path),
+            "--runbooks-execute",
+            "--runbooks-confirm",
+            "GO-OK",
+            "-rs",
+            "-q",
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "recovery step of troubleshooting entry 'deploy-failed'" in result.stdout
     assert not (tmp_path / "recovered.txt").exists()

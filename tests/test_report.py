@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from runbook_checks.model import BlockResult, RunRecord
 from runbook_checks.lint import load_runbook
+from runbook_checks.model import BlockResult, RunRecord
 from runbook_checks.report import build_report
 
 from .conftest import FIXTURES, clean_env, fence, front
@@ -63,11 +63,28 @@ def test_failed_latest_result_wins_and_environment_filter(cli, write):
 def _record(run_id: str, durations: dict[str, float], runbook, attempt: str, mode: str = "execute") -> RunRecord:
     blocks = tuple(
         BlockResult(id=b.id, kind=b.kind, status="passed", line=b.line, sha256=b.sha256, phase=b.phase, duration_s=durations[b.id])
-        for b in runbook.blocks if b.id in durations
+        for b in runbook.blocks
+        if b.id in durations
     )
-    return RunRecord(run_id=run_id, runbook_id=runbook.id, runbook_path="x.md", runbook_sha256=runbook.sha256, environment="staging", mode=mode,
-                     status="passed", exit_code=0, started_at="2026-01-01T00:00:00Z", finished_at=f"2026-01-01T00:00:0{run_id}Z", duration_s=1.0,
-                     actor="a", host="h", git={"commit": "abc"}, ci=None, blocks=blocks, attempt_id=attempt)
+    return RunRecord(
+        run_id=run_id,
+        runbook_id=runbook.id,
+        runbook_path="x.md",
+        runbook_sha256=runbook.sha256,
+        environment="staging",
+        mode=mode,
+        status="passed",
+        exit_code=0,
+        started_at="2026-01-01T00:00:00Z",
+        finished_at=f"2026-01-01T00:00:0{run_id}Z",
+        duration_s=1.0,
+        actor="a",
+        host="h",
+        git={"commit": "abc"},
+        ci=None,
+        blocks=blocks,
+        attempt_id=attempt,
+    )
 
 
 def test_timeline_sums_the_latest_migration_attempt_and_judges_against_estimates():
@@ -82,7 +99,11 @@ def test_timeline_sums_the_latest_migration_attempt_and_judges_against_estimates
     ]
     report = build_report(rb, records)
     assert report.timeline_attempt == "B" and report.attempt.runs == 3 and report.verdict == "passed"
-    assert [(t.phase, t.measured_s, t.verdict) for t in report.timeline] == [("setup", 90.0, "within"), ("migrate", 200.0, "within"), ("validate", 70.0, "over")]
+    assert [(t.phase, t.measured_s, t.verdict) for t in report.timeline] == [
+        ("setup", 90.0, "within"),
+        ("migrate", 200.0, "within"),
+        ("validate", 70.0, "over"),
+    ]
     assert (report.total_estimate, report.total_measured_s, report.total_verdict) == ("4-8 min", 360.0, "within")
     # an attempt missing a phase is incomplete, never "under"
     partial = build_report(rb, records[:3])
@@ -95,7 +116,11 @@ def test_list_table_and_json(cli):
     assert "verify-secret │ check │ setup" in table.stdout and "│   300 s │   17 │" in table.stdout
     data = json.loads(cli("list", FIXTURES / "demo.md", "--format", "json").stdout)
     assert [(b["id"], b["kind"], b["phase"], b["line"]) for b in data["blocks"]] == [
-        ("verify-secret", "check", "setup", 17), ("deploy", "step", "migrate", 23), ("status", "check", "validate", 30), ("validate", "check", "validate", 36)]
+        ("verify-secret", "check", "setup", 17),
+        ("deploy", "step", "migrate", 23),
+        ("status", "check", "validate", 30),
+        ("validate", "check", "validate", 36),
+    ]
     assert data["blocks"][2]["criterion"] == "Status is clean"
 
 

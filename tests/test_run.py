@@ -47,8 +47,10 @@ def test_checks_run_by_default_steps_are_skipped(cli, marked, tmp_path):
     assert statuses(record) == {"pre": "passed", "apply": "skipped", "post": "passed"}
     assert record["mode"] == "check" and record["status"] == "passed" and record["exit_code"] == 0
     apply = record["blocks"][1]
-    assert apply["reason"] == ("mutating step: runs only with the confirmation token "
-                               "(run --execute --confirm TOKEN; pytest --runbooks-execute --runbooks-confirm TOKEN)")
+    assert apply["reason"] == (
+        "mutating step: runs only with the confirmation token "
+        "(run --execute --confirm TOKEN; pytest --runbooks-execute --runbooks-confirm TOKEN)"
+    )
     assert record["blocks"][0]["output"] == "pre-ok\n"
     assert record["environment"] == "test" and record["runbook_id"] == "rb"
     assert "▶ pre (check)" in result.stdout and "PASSED: 2 passed, 1 skipped" in result.stdout
@@ -227,7 +229,13 @@ def test_dry_run_prints_plan_and_executes_nothing(cli, marked, tmp_path):
 def test_json_junit_and_step_summary(cli, write, tmp_path):
     body = fence("good", "check", "echo fine", 'criterion="Things are fine"') + fence("bad", "check", "echo broken >&2; exit 2")
     summary = tmp_path / "summary.md"
-    env = clean_env(GITHUB_STEP_SUMMARY=str(summary), GITHUB_ACTOR="octocat", GITHUB_RUN_ID="42", GITHUB_REPOSITORY="acme/app", GITHUB_SERVER_URL="https://github.com")
+    env = clean_env(
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_ACTOR="octocat",
+        GITHUB_RUN_ID="42",
+        GITHUB_REPOSITORY="acme/app",
+        GITHUB_SERVER_URL="https://github.com",
+    )
     result = cli("run", write(front(body)), "--format", "json", "--junit", tmp_path / "out/junit.xml", env=env)
     assert result.returncode == 1
     data = json.loads(result.stdout)
@@ -261,7 +269,10 @@ def test_quiet_hides_block_output_but_shows_failure_tail(cli, write):
 def test_block_environment_and_workdir(cli, write, tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / "app").mkdir()
-    path = write(front(fence("where", "check", 'pwd; echo "$RUNBOOK_ID/$RUNBOOK_ENVIRONMENT/$RUNBOOK_BLOCK_ID"'), extra="  workdir: app"), "docs/rb.md")
+    path = write(
+        front(fence("where", "check", 'pwd; echo "$RUNBOOK_ID/$RUNBOOK_ENVIRONMENT/$RUNBOOK_BLOCK_ID"'), extra="  workdir: app"),
+        "docs/rb.md",
+    )
     assert cli("run", path).returncode == 0
     output = ledger(tmp_path)[0]["blocks"][0]["output"]
     assert output == f"{tmp_path / 'app'}\nrb/test/where\n"
@@ -282,7 +293,9 @@ def test_record_names_the_git_commit_and_hashes(cli, write, tmp_path):
 
 
 def test_needs_runs_a_block_only_after_the_block_it_needs_passed(cli, write, tmp_path):
-    body = fence("write", "step", f"echo on > {tmp_path}/flag") + fence("read-back", "check", f"cat {tmp_path}/flag", 'needs=write expect="on"')
+    body = fence("write", "step", f"echo on > {tmp_path}/flag") + fence(
+        "read-back", "check", f"cat {tmp_path}/flag", 'needs=write expect="on"'
+    )
     path = write(front(body))
     assert cli("run", path).returncode == 0  # checks only: the step is skipped, so is its read-back
     assert statuses(ledger(tmp_path)[0]) == {"write": "skipped", "read-back": "skipped"}
@@ -330,9 +343,17 @@ def test_junit_is_valid_xml_whatever_the_output(cli, write, tmp_path):
 
 def test_requires_counts_only_runs_that_ran_every_step(cli, write, tmp_path):
     (tmp_path / "data.txt").write_text("v1")
-    first = write(front(fence("c", "check", "true") + fence("s", "step", "true"), id="first", extra="  fingerprint: [data.txt]"), "first.md")
-    second = write(front(fence("t", "step", f"touch {tmp_path}/second-ran"), id="second", extra=(
-        "  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt], path: first.md}")), "second.md")
+    first = write(
+        front(fence("c", "check", "true") + fence("s", "step", "true"), id="first", extra="  fingerprint: [data.txt]"), "first.md"
+    )
+    second = write(
+        front(
+            fence("t", "step", f"touch {tmp_path}/second-ran"),
+            id="second",
+            extra=("  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt], path: first.md}"),
+        ),
+        "second.md",
+    )
     go = ["--execute", "--confirm", "GO-OK"]
     assert cli("run", first, *go, "--only", "c").returncode == 0  # an execute run that ran no step
     refused = cli("run", second, *go)
@@ -347,8 +368,14 @@ def test_requires_counts_only_runs_that_ran_every_step(cli, write, tmp_path):
 def test_dry_run_with_the_token_applies_the_gates(cli, write, tmp_path):
     (tmp_path / "data.txt").write_text("v1")
     first = write(front(fence("s", "step", "true"), id="first", extra="  fingerprint: [data.txt]"), "first.md")
-    second = write(front(fence("t", "step", "true"), id="second", extra=(
-        "  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt]}")), "second.md")
+    second = write(
+        front(
+            fence("t", "step", "true"),
+            id="second",
+            extra=("  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt]}"),
+        ),
+        "second.md",
+    )
     assert cli("run", second, "--dry-run", "--execute", "--confirm", "nope").returncode == 2
     assert cli("run", second, "--dry-run", "--execute", "--confirm", "GO-OK").returncode == 2  # first has not passed
     assert cli("run", second, "--dry-run", "--execute").returncode == 0  # without the token: just the plan
@@ -363,9 +390,20 @@ def test_dry_run_with_the_token_applies_the_gates(cli, write, tmp_path):
 
 def test_a_failing_read_only_run_does_not_withdraw_a_required_pass(cli, write, tmp_path):
     (tmp_path / "data.txt").write_text("v1")
-    first = write(front(fence("c", "check", f"test ! -e {tmp_path}/broken") + fence("s", "step", "true"), id="first",
-                        extra="  fingerprint: [data.txt]"), "first.md")
-    second = write(front(fence("t", "step", "true"), id="second", extra="  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt]}"), "second.md")
+    first = write(
+        front(
+            fence("c", "check", f"test ! -e {tmp_path}/broken") + fence("s", "step", "true"), id="first", extra="  fingerprint: [data.txt]"
+        ),
+        "first.md",
+    )
+    second = write(
+        front(
+            fence("t", "step", "true"),
+            id="second",
+            extra="  fingerprint: [data.txt]\n  requires:\n    - {runbook: first, same: [data.txt]}",
+        ),
+        "second.md",
+    )
     assert cli("run", first, "--execute", "--confirm", "GO-OK").returncode == 0
     (tmp_path / "broken").touch()
     assert cli("run", first).returncode == 1  # a read-only check run fails later (drift job, typo...)
@@ -380,8 +418,13 @@ def test_rehearse_rejects_a_bad_database_url_cleanly(cli, write, url):
 
 
 def test_rehearse_refuses_a_database_url_that_names_a_declared_secrets_database(cli, write, tmp_path):
-    path = write(front(fence("s", "step", f"touch {tmp_path}/stepped"), secrets="[DATABASE_URL_PROD]",
-                       extra="  env:\n    DATABASE_URL: ${DATABASE_URL_PROD}"))
+    path = write(
+        front(
+            fence("s", "step", f"touch {tmp_path}/stepped"),
+            secrets="[DATABASE_URL_PROD]",
+            extra="  env:\n    DATABASE_URL: ${DATABASE_URL_PROD}",
+        )
+    )
     env = clean_env(DATABASE_URL_PROD="postgresql://app:prod-pw@db.prod.internal:5432/shop")
     result = cli("rehearse", path, "--database-url", "postgres://other@DB.prod.internal/shop", env=env)
     assert result.returncode == 2 and "names the same database as $DATABASE_URL_PROD" in result.stderr

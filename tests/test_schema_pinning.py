@@ -27,8 +27,10 @@ def ops_database(db) -> str:
 
 
 def schemas_of_app_tables(url: str) -> dict[str, str]:
-    rows = psql(url, "SELECT tablename, schemaname FROM pg_tables WHERE tablename IN ("
-                     + ", ".join(f"'{t}'" for t in APP_TABLES) + ") ORDER BY 1, 2")
+    rows = psql(
+        url,
+        "SELECT tablename, schemaname FROM pg_tables WHERE tablename IN (" + ", ".join(f"'{t}'" for t in APP_TABLES) + ") ORDER BY 1, 2",
+    )
     return dict(line.split("|") for line in rows.splitlines())
 
 
@@ -54,7 +56,15 @@ def test_role_named_ops_production_run_puts_the_tables_in_public(cli, project):
         assert psql(prod, "SELECT count(*) FROM pg_tables WHERE schemaname = 'ops'").strip() == "0"
         assert psql(prod, "SELECT enabled FROM dixis_maintenance.flag").strip() == "f"
     run = blocks(records(project, "db-migration-production")[0])
-    for block_id in ("maintenance-on", "maintenance-is-on", "migrate-deploy", "migrate-status", "app-smoke", "maintenance-off", "diag-table-schemas"):
+    for block_id in (
+        "maintenance-on",
+        "maintenance-is-on",
+        "migrate-deploy",
+        "migrate-status",
+        "app-smoke",
+        "maintenance-off",
+        "diag-table-schemas",
+    ):
         assert run[block_id]["status"] == "passed", (block_id, run[block_id]["output"][-1500:])
     assert 'Datasource "db": PostgreSQL database "prod", schema "public"' in run["migrate-deploy"]["output"]
     assert "Database schema is up to date!" in run["migrate-status"]["output"]
@@ -73,8 +83,20 @@ def test_tables_in_the_wrong_schema_lead_to_the_entry_and_its_check_names_the_sc
             subprocess.run(["psql", prod, "-v", "ON_ERROR_STOP=1", "-q", "-f", str(sql)], check=True, capture_output=True)
         assert set(schemas_of_app_tables(prod).values()) == {"ops"}
         env = clean_env(DATABASE_URL_STAGING=prod)
-        smoke = cli("run", staging(project), "--only", "generate", "--only", "app-smoke", "--only", "diag-reachable", "--only", "diag-table-schemas",
-                    env=env, cwd=project)  # diag-table-schemas needs diag-reachable
+        smoke = cli(
+            "run",
+            staging(project),
+            "--only",
+            "generate",
+            "--only",
+            "app-smoke",
+            "--only",
+            "diag-reachable",
+            "--only",
+            "diag-table-schemas",
+            env=env,
+            cwd=project,
+        )  # diag-table-schemas needs diag-reachable
         diagnose = cli("diagnose", staging(project), env=env, cwd=project)
     assert smoke.returncode == 1
     run = blocks(records(project)[0])
@@ -82,7 +104,7 @@ def test_tables_in_the_wrong_schema_lead_to_the_entry_and_its_check_names_the_sc
     assert run["app-smoke"]["troubleshooting"] == ["wrong-schema"]
     assert "see: Tables in the wrong schema (P2021 after a successful deploy)" in smoke.stdout
     assert run["diag-table-schemas"]["status"] == "failed"
-    assert 'tables in the wrong schema: producers (in ops); products (in ops)' in run["diag-table-schemas"]["output"]
+    assert "tables in the wrong schema: producers (in ops); products (in ops)" in run["diag-table-schemas"]["output"]
     assert 'not in "public"' in run["diag-table-schemas"]["output"]
     assert diagnose.returncode == 1
     assert "→ Tables in the wrong schema (P2021 after a successful deploy)" in diagnose.stdout and "(#wrong-schema)" in diagnose.stdout
@@ -93,8 +115,15 @@ def test_maintenance_flag_refuses_a_schema_named_like_a_role(project):
         psql(db.url, "CREATE ROLE dixis_maintenance")
 
         def flag(action: str) -> subprocess.CompletedProcess:
-            return subprocess.run(["node", "scripts/maintenance.mjs", action], cwd=project / "app", env=clean_env(DATABASE_URL=db.url),
-                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+            return subprocess.run(
+                ["node", "scripts/maintenance.mjs", action],
+                cwd=project / "app",
+                env=clean_env(DATABASE_URL=db.url),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
 
         refused = flag("on")
         assert refused.returncode == 1 and 'a role named "dixis_maintenance" exists' in refused.stderr

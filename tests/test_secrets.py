@@ -43,8 +43,16 @@ def test_overlapping_secrets_are_masked_as_a_whole():
 LEAKY = (
     fence("stdout", "check", 'echo "raw: $APP_SECRET url: $DATABASE_URL_STAGING"')
     + fence("stderr", "check", 'echo "to stderr: $APP_SECRET" >&2')
-    + fence("encoded", "check", "python3 -c 'import os,urllib.parse as u; print(u.quote(os.environ[\"APP_SECRET\"], safe=\"\"), u.quote_plus(os.environ[\"APP_SECRET\"]))'")
-    + fence("password", "check", "python3 -c 'import os,urllib.parse as u; p=u.urlsplit(os.environ[\"DATABASE_URL_STAGING\"]).password; print(p, u.unquote(p))'")
+    + fence(
+        "encoded",
+        "check",
+        'python3 -c \'import os,urllib.parse as u; print(u.quote(os.environ["APP_SECRET"], safe=""), u.quote_plus(os.environ["APP_SECRET"]))\'',
+    )
+    + fence(
+        "password",
+        "check",
+        "python3 -c 'import os,urllib.parse as u; p=u.urlsplit(os.environ[\"DATABASE_URL_STAGING\"]).password; print(p, u.unquote(p))'",
+    )
     + fence("two-pieces", "check", 'printf "%s" "${APP_SECRET:0:5}"; sleep 0.2; printf "%s\\n" "${APP_SECRET:5}"')
     + fence("failing", "check", 'echo "connecting with $DATABASE_URL_STAGING" >&2; exit 1', 'criterion="Reaches the database"')
     + fence("traced", "check", 'set -x; : "$APP_SECRET"')
@@ -88,10 +96,13 @@ def test_runbook_with_a_byte_order_mark_keeps_its_secrets(cli, write, tmp_path):
     assert "tok=***" in result.stdout
 
 
-@pytest.mark.parametrize("value, code", [
-    ("  spaced-secret-value \n", "echo $TOK"),  # unquoted: the shell drops the surrounding whitespace
-    ('pa"ss\\word', "python3 -c 'import json,sys; print(json.dumps({\"t\": sys.argv[1]}))' \"$TOK\""),  # JSON-escaped
-])
+@pytest.mark.parametrize(
+    "value, code",
+    [
+        ("  spaced-secret-value \n", "echo $TOK"),  # unquoted: the shell drops the surrounding whitespace
+        ('pa"ss\\word', 'python3 -c \'import json,sys; print(json.dumps({"t": sys.argv[1]}))\' "$TOK"'),  # JSON-escaped
+    ],
+)
 def test_trimmed_and_json_escaped_forms_are_masked(cli, write, tmp_path, value, code):
     result = cli("run", write(front(fence("c", "check", code), secrets="[TOK]")), env=clean_env(TOK=value))
     ledger_text = (tmp_path / "runbook-results" / "rb.jsonl").read_text()

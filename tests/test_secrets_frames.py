@@ -21,18 +21,30 @@ REDRAW = "for i in 1 2 3; do printf '\\rCopying table %d/3…' \"$i\"; done; pri
 
 
 def test_a_redrawn_line_keeps_its_final_frame_for_expectations_the_ledger_and_the_terminal(cli, write, tmp_path):
-    body = (fence("copy", "check", REDRAW, 'expect-regex="^Copied 3 tables$"')
-            + fence("cleared", "check", "printf 'Copying… 50%%\\r\\033[KCopying… 100%%\\r\\033[KDone\\n'", 'expect-regex="^Done$"')
-            + fence("column-one", "check", "printf 'working…\\033[1GFinished\\n'", 'expect-regex="^Finished$"')
-            + fence("crlf", "check", "printf 'first\\r\\nsecond\\r\\n'", 'expect-regex="^second$"')
-            + fence("spinner", "check", "printf 'Working |'; for c in / - '|' /; do printf '\\b%s' \"$c\"; done; printf '\\bdone\\n'",
-                    'expect-regex="^Working done$"')
-            + fence("unfinished", "check", "printf 'step 1\\rstep 2'"))
+    body = (
+        fence("copy", "check", REDRAW, 'expect-regex="^Copied 3 tables$"')
+        + fence("cleared", "check", "printf 'Copying… 50%%\\r\\033[KCopying… 100%%\\r\\033[KDone\\n'", 'expect-regex="^Done$"')
+        + fence("column-one", "check", "printf 'working…\\033[1GFinished\\n'", 'expect-regex="^Finished$"')
+        + fence("crlf", "check", "printf 'first\\r\\nsecond\\r\\n'", 'expect-regex="^second$"')
+        + fence(
+            "spinner",
+            "check",
+            "printf 'Working |'; for c in / - '|' /; do printf '\\b%s' \"$c\"; done; printf '\\bdone\\n'",
+            'expect-regex="^Working done$"',
+        )
+        + fence("unfinished", "check", "printf 'step 1\\rstep 2'")
+    )
     result = cli("run", write(front(body)))
     assert result.returncode == 0, result.stdout
     outputs = {b["id"]: b["output"] for b in ledger(tmp_path)[0]["blocks"]}
-    assert outputs == {"copy": "Copied 3 tables\n", "cleared": "Done\n", "column-one": "Finished\n", "crlf": "first\nsecond\n",
-                       "spinner": "Working done\n", "unfinished": "step 2"}
+    assert outputs == {
+        "copy": "Copied 3 tables\n",
+        "cleared": "Done\n",
+        "column-one": "Finished\n",
+        "crlf": "first\nsecond\n",
+        "spinner": "Working done\n",
+        "unfinished": "step 2",
+    }
     assert "Copied 3 tables\n" in result.stdout and "Copying" not in result.stdout and "working" not in result.stdout
 
 
@@ -78,7 +90,7 @@ def test_secrets_stay_masked_whatever_a_redraw_does(cli, write, tmp_path):
 
 @pytest.mark.parametrize("chunk", [1, 2, 5, 64])
 def test_frames_and_escapes_split_across_reads(chunk):
-    data = "\rCopying 1/2\rCopying 2/2\r\033[KCopied\r\nnext \033[31mred\033[0m\n\033]0;title\007done\rDONE".encode()
+    data = b"\rCopying 1/2\rCopying 2/2\r\033[KCopied\r\nnext \033[31mred\033[0m\n\033]0;title\007done\rDONE"
     stream = Redactor(["never-printed"]).stream()
     out = "".join(stream.feed(data[i : i + chunk]) for i in range(0, len(data), chunk)) + stream.flush()
     assert out == "Copied\nnext red\nDONE"

@@ -19,14 +19,16 @@ from runbook_checks.redact import Redactor
 from .conftest import clean_env, fence, front
 from .test_ledger_edges import Mounts
 
-PEM = "\n".join([
-    "-----BEGIN PRIVATE KEY-----",
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
-    "MIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEAq7BFUpkGp3+XQx1q",
-    "hkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0t",
-    "Zm9vYmFy",
-    "-----END PRIVATE KEY-----",
-])
+PEM = "\n".join(
+    [
+        "-----BEGIN PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+        "MIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEAq7BFUpkGp3+XQx1q",
+        "hkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0t",
+        "Zm9vYmFy",
+        "-----END PRIVATE KEY-----",
+    ]
+)
 TOKEN = "tok_live_9fK2mQ7xW3zR8pL1vB6n"
 LONG_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 4 + "KLMNOPQRST"  # 94 characters: its base64 is wrapped by base64(1)
 
@@ -41,8 +43,13 @@ def run_everywhere(cli, write, tmp_path: Path, body: str, secrets: dict[str, str
     as_json = cli("run", path, "--format", "json", env=env)
     assert "Traceback" not in text.stderr + as_json.stderr, text.stderr + as_json.stderr
     ledger = (tmp_path / "runbook-results" / "rb.jsonl").read_text()
-    texts = {"terminal": text.stdout + text.stderr, "json run": as_json.stdout + as_json.stderr, "ledger": ledger,
-             "junit": (tmp_path / "junit.xml").read_text(), "summary": summary.read_text()}
+    texts = {
+        "terminal": text.stdout + text.stderr,
+        "json run": as_json.stdout + as_json.stderr,
+        "ledger": ledger,
+        "junit": (tmp_path / "junit.xml").read_text(),
+        "summary": summary.read_text(),
+    }
     ET.fromstring(texts["junit"])  # still XML
     return texts, [json.loads(line) for line in ledger.splitlines()], json.loads(as_json.stdout)  # still JSON
 
@@ -70,11 +77,13 @@ def base64_fragments(data: bytes, size: int = 8) -> set[str]:
 
 
 def test_a_multi_line_secret_printed_line_by_line_whole_or_joined_is_masked_line_by_line(cli, write, tmp_path):
-    body = (fence("lines", "check", 'while read -r l; do echo "line: $l"; done <<< "$PEM_KEY"')
-            + fence("whole", "check", 'printf "%s\\n" "$PEM_KEY"')
-            + fence("joined", "check", "echo $PEM_KEY")  # unquoted: the shell joins the lines with spaces
-            + fence("as-json", "check", 'jq -n --arg k "$PEM_KEY" \'{key: $k}\'')
-            + fence("encoded", "check", 'base64 <<< "$PEM_KEY"'))  # wrapped at 76 columns
+    body = (
+        fence("lines", "check", 'while read -r l; do echo "line: $l"; done <<< "$PEM_KEY"')
+        + fence("whole", "check", 'printf "%s\\n" "$PEM_KEY"')
+        + fence("joined", "check", "echo $PEM_KEY")  # unquoted: the shell joins the lines with spaces
+        + fence("as-json", "check", "jq -n --arg k \"$PEM_KEY\" '{key: $k}'")
+        + fence("encoded", "check", 'base64 <<< "$PEM_KEY"')
+    )  # wrapped at 76 columns
     texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"PEM_KEY": PEM})
     out = outputs(records[0])
     assert out["lines"] == "line: ***\n" * 6
@@ -87,21 +96,29 @@ def test_a_multi_line_secret_printed_line_by_line_whole_or_joined_is_masked_line
 
 def test_a_secret_with_crlf_line_ends_is_masked_printed_whole_or_line_by_line(cli, write, tmp_path):
     value = "crlf-first-line-1\r\ncrlf-second-line-2"
-    body = (fence("whole", "check", 'printf "%s\\n" "$TOK"')
-            + fence("lines", "check", 'while IFS= read -r l; do echo "got $l"; done <<< "$TOK"')
-            + fence("repr", "check", "python3 -c 'import sys; print(repr(sys.argv[1]))' \"$TOK\""))
+    body = (
+        fence("whole", "check", 'printf "%s\\n" "$TOK"')
+        + fence("lines", "check", 'while IFS= read -r l; do echo "got $l"; done <<< "$TOK"')
+        + fence("repr", "check", "python3 -c 'import sys; print(repr(sys.argv[1]))' \"$TOK\"")
+    )
     texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"TOK": value})
     assert outputs(records[0]) == {"whole": "***\n***\n", "lines": "got ***\ngot ***\n", "repr": "'***'\n"}
     assert_nowhere(texts, ["crlf-first-line-1", "crlf-second-line-2", "line-1\\r\\ncrlf"])
 
 
 def test_base64_and_base64url_of_a_secret_are_masked_also_inside_basic_auth(cli, write, tmp_path):
-    body = (fence("echoed", "check", 'echo "$API_TOKEN" | base64')  # echo adds a newline before encoding
-            + fence("printed", "check", 'printf %s "$API_TOKEN" | base64')
-            + fence("basic", "check", 'printf "Authorization: Basic %s\\n" "$(printf "deploy:%s" "$API_TOKEN" | base64 -w0)"')
-            + fence("urlsafe", "check", "python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip(\"=\"))' \"$API_TOKEN\"")
-            + fence("wrapped", "check", 'echo "$LONG_TOKEN" | base64')
-            + fence("wrapped-basic", "check", 'printf "deploy:%s" "$LONG_TOKEN" | base64'))
+    body = (
+        fence("echoed", "check", 'echo "$API_TOKEN" | base64')  # echo adds a newline before encoding
+        + fence("printed", "check", 'printf %s "$API_TOKEN" | base64')
+        + fence("basic", "check", 'printf "Authorization: Basic %s\\n" "$(printf "deploy:%s" "$API_TOKEN" | base64 -w0)"')
+        + fence(
+            "urlsafe",
+            "check",
+            'python3 -c \'import base64,sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip("="))\' "$API_TOKEN"',
+        )
+        + fence("wrapped", "check", 'echo "$LONG_TOKEN" | base64')
+        + fence("wrapped-basic", "check", 'printf "deploy:%s" "$LONG_TOKEN" | base64')
+    )
     texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"API_TOKEN": TOKEN, "LONG_TOKEN": LONG_TOKEN})
     out = outputs(records[0])
     assert out["echoed"] == out["printed"] == out["urlsafe"] == "***\n"
@@ -118,31 +135,42 @@ JSON_VALUE = 'pässwörd-"quoted"-€/back\\slash<&>'
 
 
 def test_json_with_non_ascii_kept_or_escaped_quotes_slashes_and_nesting_is_masked(cli, write, tmp_path):
-    py = "python3 -c 'import json,sys; print(json.dumps({{\"t\": sys.argv[1]}}, ensure_ascii={}){})' \"$TOK\""
-    body = (fence("ascii", "check", py.format("True", ""))
-            + fence("utf8", "check", py.format("False", ""))
-            + fence("slashes", "check", py.format("True", '.replace("/", "\\\\/")'))  # PHP escapes / as \/
-            + fence("go-style", "check", py.format("False", '.replace("<", "\\\\u003c").replace(">", "\\\\u003e").replace("&", "\\\\u0026")'))
-            + fence("jq", "check", 'jq -cn --arg t "$TOK" \'{t: $t}\'')
-            + fence("node", "check", 'TOK="$TOK" node -e \'console.log(JSON.stringify({t: process.env.TOK}))\'')
-            + fence("nested", "check", 'jq -cn --arg t "$TOK" \'{payload: ({t: $t} | tojson)}\''))
+    py = 'python3 -c \'import json,sys; print(json.dumps({{"t": sys.argv[1]}}, ensure_ascii={}){})\' "$TOK"'
+    body = (
+        fence("ascii", "check", py.format("True", ""))
+        + fence("utf8", "check", py.format("False", ""))
+        + fence("slashes", "check", py.format("True", '.replace("/", "\\\\/")'))  # PHP escapes / as \/
+        + fence("go-style", "check", py.format("False", '.replace("<", "\\\\u003c").replace(">", "\\\\u003e").replace("&", "\\\\u0026")'))
+        + fence("jq", "check", "jq -cn --arg t \"$TOK\" '{t: $t}'")
+        + fence("node", "check", "TOK=\"$TOK\" node -e 'console.log(JSON.stringify({t: process.env.TOK}))'")
+        + fence("nested", "check", "jq -cn --arg t \"$TOK\" '{payload: ({t: $t} | tojson)}'")
+    )
     texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"TOK": JSON_VALUE})
     out = outputs(records[0])
-    assert out == {"ascii": '{"t": "***"}\n', "utf8": '{"t": "***"}\n', "slashes": '{"t": "***"}\n', "go-style": '{"t": "***"}\n',
-                   "jq": '{"t":"***"}\n', "node": '{"t":"***"}\n', "nested": '{"payload":"{\\"t\\":\\"***\\"}"}\n'}
+    assert out == {
+        "ascii": '{"t": "***"}\n',
+        "utf8": '{"t": "***"}\n',
+        "slashes": '{"t": "***"}\n',
+        "go-style": '{"t": "***"}\n',
+        "jq": '{"t":"***"}\n',
+        "node": '{"t":"***"}\n',
+        "nested": '{"payload":"{\\"t\\":\\"***\\"}"}\n',
+    }
     assert_nowhere(texts, ["sswörd", "ss\\u00f6rd", "quoted", "back\\"])
 
 
 def test_url_html_and_shell_encodings_are_masked(cli, write, tmp_path):
     value = "it's a $ecret `value` & <more>/ü"
-    body = (fence("uri", "check", 'jq -rn --arg t "$TOK" \'$t | @uri\'')
-            + fence("component", "check", 'TOK="$TOK" node -e \'console.log(encodeURIComponent(process.env.TOK))\'')
-            + fence("form", "check", "python3 -c 'import sys,urllib.parse as u; print(u.urlencode({\"t\": sys.argv[1]}))' \"$TOK\"")
-            + fence("html", "check", "python3 -c 'import html,sys; print(html.escape(sys.argv[1]))' \"$TOK\"")
-            + fence("quoted", "check", 'printf "%q\\n" "$TOK"')
-            + fence("declared", "check", 'declare -p TOK')
-            + fence("shlex", "check", "python3 -c 'import shlex,sys; print(shlex.quote(sys.argv[1]))' \"$TOK\"")
-            + fence("traced", "check", 'set -x; : "$TOK"'))
+    body = (
+        fence("uri", "check", "jq -rn --arg t \"$TOK\" '$t | @uri'")
+        + fence("component", "check", "TOK=\"$TOK\" node -e 'console.log(encodeURIComponent(process.env.TOK))'")
+        + fence("form", "check", 'python3 -c \'import sys,urllib.parse as u; print(u.urlencode({"t": sys.argv[1]}))\' "$TOK"')
+        + fence("html", "check", "python3 -c 'import html,sys; print(html.escape(sys.argv[1]))' \"$TOK\"")
+        + fence("quoted", "check", 'printf "%q\\n" "$TOK"')
+        + fence("declared", "check", "declare -p TOK")
+        + fence("shlex", "check", "python3 -c 'import shlex,sys; print(shlex.quote(sys.argv[1]))' \"$TOK\"")
+        + fence("traced", "check", 'set -x; : "$TOK"')
+    )
     texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"TOK": value})
     out = outputs(records[0])
     assert out["uri"] == out["component"] == out["html"] == "***\n" and out["form"] == "t=***\n"
@@ -211,7 +239,7 @@ def test_every_shape_is_caught_when_the_output_arrives_in_pieces(chunk):
     value = "line-one-of-it\nline-two-of-it"
     shapes = [value, json.dumps(value)[1:-1], base64.b64encode(LONG_TOKEN.encode() + b"\n").decode(), "line-two-of-it"]
     wrapped = "\n".join(shapes[2][i : i + 76] for i in range(0, len(shapes[2]), 76))
-    data = f"a {shapes[0]} b\n\"{shapes[1]}\"\n{wrapped}\nc {shapes[3]}\nend\n".encode()
+    data = f'a {shapes[0]} b\n"{shapes[1]}"\n{wrapped}\nc {shapes[3]}\nend\n'.encode()
     stream = Redactor([value, LONG_TOKEN]).stream()
     out = "".join(stream.feed(data[i : i + chunk]) for i in range(0, len(data), chunk)) + stream.flush()
     assert out == 'a ***\n*** b\n"***"\n***\n***\nc ***\nend\n'
@@ -229,9 +257,11 @@ def small_results(tmp_path):
 
 
 def test_the_json_of_a_run_that_could_not_be_recorded_keeps_its_syntax(cli, write, tmp_path, small_results):
-    body = (fence("says", "check", 'echo "flag is $FLAG"')
-            + fence("fill", "check", f"cat /dev/zero > {small_results}/filler 2>/dev/null || true")
-            + fence("talk", "check", "python3 -c \"print('x' * 9000)\""))
+    body = (
+        fence("says", "check", 'echo "flag is $FLAG"')
+        + fence("fill", "check", f"cat /dev/zero > {small_results}/filler 2>/dev/null || true")
+        + fence("talk", "check", "python3 -c \"print('x' * 9000)\"")
+    )
     result = cli("run", write(front(body, secrets="[FLAG]")), "--format", "json", env=clean_env(FLAG="false"))
     assert result.returncode == EXIT_NOT_RECORDED, result.stderr
     summary = json.loads(result.stdout)
@@ -239,13 +269,23 @@ def test_the_json_of_a_run_that_could_not_be_recorded_keeps_its_syntax(cli, writ
 
 
 def test_hex_sql_csv_squeezed_and_twice_url_encoded_shapes_are_masked(cli, write, tmp_path):
-    value = "it's  a \"quoted\"  $ecret/with:more-bytes"
-    body = (fence("xxd", "check", 'printf %s "$TOK" | xxd -p')  # wrapped at 60 columns
-            + fence("hex", "check", "python3 -c 'import sys; print(sys.argv[1].encode().hex().upper())' \"$TOK\"")
-            + fence("sql", "check", "python3 -c 'import sys; print(\"VALUES (\" + chr(39) + sys.argv[1].replace(chr(39), 2 * chr(39)) + chr(39) + \")\")' \"$TOK\"")
-            + fence("csv", "check", "python3 -c 'import csv,sys; csv.writer(sys.stdout).writerow([\"t\", sys.argv[1]])' \"$TOK\"")
-            + fence("squeezed", "check", "echo $TOK")  # unquoted: runs of spaces become one
-            + fence("twice", "check", "python3 -c 'import sys,urllib.parse as u; print(\"next=\" + u.quote(u.quote(sys.argv[1], safe=\"\"), safe=\"\"))' \"$TOK\""))
+    value = 'it\'s  a "quoted"  $ecret/with:more-bytes'
+    body = (
+        fence("xxd", "check", 'printf %s "$TOK" | xxd -p')  # wrapped at 60 columns
+        + fence("hex", "check", "python3 -c 'import sys; print(sys.argv[1].encode().hex().upper())' \"$TOK\"")
+        + fence(
+            "sql",
+            "check",
+            'python3 -c \'import sys; print("VALUES (" + chr(39) + sys.argv[1].replace(chr(39), 2 * chr(39)) + chr(39) + ")")\' "$TOK"',
+        )
+        + fence("csv", "check", 'python3 -c \'import csv,sys; csv.writer(sys.stdout).writerow(["t", sys.argv[1]])\' "$TOK"')
+        + fence("squeezed", "check", "echo $TOK")  # unquoted: runs of spaces become one
+        + fence(
+            "twice",
+            "check",
+            'python3 -c \'import sys,urllib.parse as u; print("next=" + u.quote(u.quote(sys.argv[1], safe=""), safe=""))\' "$TOK"',
+        )
+    )
     texts, records, _ = run_everywhere(cli, write, tmp_path, body, {"TOK": value})
     out = outputs(records[0])
     assert out["xxd"] == "***\n***\n" and out["hex"] == out["squeezed"] == "***\n"

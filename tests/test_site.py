@@ -10,8 +10,8 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,13 +67,17 @@ echo applying
 
 def mkdocs_yml(**plugin: str) -> str:
     options = "".join(f"\n      {k}: {v}" for k, v in plugin.items())
-    return textwrap.dedent("""\
+    return (
+        textwrap.dedent("""\
         site_name: fixture
         theme: {name: material}
         plugins:
-          - runbook-checks:""") + (options or " {}") + textwrap.dedent("""
+          - runbook-checks:""")
+        + (options or " {}")
+        + textwrap.dedent("""
         markdown_extensions: [attr_list, admonition, pymdownx.details, pymdownx.superfences, tables]
         """)
+    )
 
 
 def build(site: Path, strict: bool = True) -> subprocess.CompletedProcess:
@@ -92,8 +96,12 @@ def site(tmp_path: Path, cli) -> Path:
     (docs / "audit.md").write_text("# Audit\n\n<!-- runbook-checks: audit -->\n")
     runbook = docs / "rb.md"
     runbook.write_text(RUNBOOK.format(mark=mark))
-    (docs / "other.md").write_text("---\nrunbook:\n  id: other\n  environment: production\n  summary: {Risk: High}\n---\n# Other\n\n```bash {#o .check}\ntrue\n```\n")
-    assert cli("run", runbook, "--execute", "--confirm", "FIX-OK", "--skip", "apply", cwd=tmp_path).returncode == 1  # a failed migration attempt
+    (docs / "other.md").write_text(
+        "---\nrunbook:\n  id: other\n  environment: production\n  summary: {Risk: High}\n---\n# Other\n\n```bash {#o .check}\ntrue\n```\n"
+    )
+    assert (
+        cli("run", runbook, "--execute", "--confirm", "FIX-OK", "--skip", "apply", cwd=tmp_path).returncode == 1
+    )  # a failed migration attempt
     runbook.write_text(runbook.read_text().replace("echo version-1", "echo version-2"))  # now stale
     mark.unlink()
     return tmp_path
@@ -114,15 +122,24 @@ def test_build_renders_badges_tables_timeline_history_and_executes_nothing(site)
     html = page(site, "rb")
     assert badges(html) == {"good": "passed", "bad": "failed", "changing": "stale", "apply": "never-run"}
     assert 'href="#evidence-bad"' in html and 'id="evidence-bad"' in html and "something broke" in html
-    criteria = html[html.index('id="success-criteria"'):]
-    for criterion, status in [("Good things happen", "passed"), ("Bad things are caught", "failed"), ("Changes are noticed", "stale"), ("Change applied", "never-run")]:
+    criteria = html[html.index('id="success-criteria"') :]
+    for criterion, status in [
+        ("Good things happen", "passed"),
+        ("Bad things are caught", "failed"),
+        ("Changes are noticed", "stale"),
+        ("Change applied", "never-run"),
+    ]:
         assert re.search(rf"<td>{criterion}</td>\s*<td><code>\w+</code></td>\s*<td>\S+ {status}</td>", criteria), criterion
     assert '<svg class="rbc-timeline"' in html and 'data-phase="prep"' in html
     assert "<td>Preparation</td>" in html and "<td>1-2 min</td>" in html
     record = json.loads((site / "runbook-results" / "fixture.jsonl").read_text())
     assert f'href="../audit/#attempt-fixture-staging-{record["attempt_id"]}"' in html  # history links to the attempt's evidence
     audit = page(site, "audit")
-    assert "chain intact (1 records)" in audit and f'id="attempt-fixture-staging-{record["attempt_id"]}"' in audit and f'id="run-{record["run_id"]}"' in audit
+    assert (
+        "chain intact (1 records)" in audit
+        and f'id="attempt-fixture-staging-{record["attempt_id"]}"' in audit
+        and f'id="run-{record["run_id"]}"' in audit
+    )
     assert "never run" in audit and record["hash"] in audit  # the head hash, to anchor with verify --anchor
     # the whole ledger, as verified, is published beside the audit page; a never-run runbook has none
     assert '<a href="../runbook-results/fixture.jsonl">' in audit
@@ -163,12 +180,15 @@ def test_corrupted_ledger_fails_a_strict_build_and_is_reported_on_the_audit_page
     assert "Ledger failed verification" in page(site, "rb")
 
 
-@pytest.mark.parametrize("marker, message", [
-    ("<!-- runbook-checks: timelime -->", "docs/rb.md:{line}: unknown runbook-checks marker 'timelime'"),
-    ("<!-- runbook-checks: history extra -->", "docs/rb.md:{line}: the 'history' marker takes no arguments"),
-    ("<!-- runbook-checks: runbooks extra -->", "docs/rb.md:{line}: the 'runbooks' marker takes no arguments"),
-    ("<!-- runbook-checks: comparison rb.md -->", "docs/rb.md:{line}: 'comparison' needs two or more runbook paths"),
-])
+@pytest.mark.parametrize(
+    "marker, message",
+    [
+        ("<!-- runbook-checks: timelime -->", "docs/rb.md:{line}: unknown runbook-checks marker 'timelime'"),
+        ("<!-- runbook-checks: history extra -->", "docs/rb.md:{line}: the 'history' marker takes no arguments"),
+        ("<!-- runbook-checks: runbooks extra -->", "docs/rb.md:{line}: the 'runbooks' marker takes no arguments"),
+        ("<!-- runbook-checks: comparison rb.md -->", "docs/rb.md:{line}: 'comparison' needs two or more runbook paths"),
+    ],
+)
 def test_bad_markers_fail_the_build_naming_page_and_line(site, marker, message):
     runbook = site / "docs" / "rb.md"
     lines = runbook.read_text().splitlines()
@@ -185,8 +205,14 @@ def test_runbook_marker_on_a_plain_page_fails(site):
 
 
 def test_project_site_builds_strict():
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "/tmp/runbook-checks-site-test"], cwd=ROOT,
-                            capture_output=True, text=True, env=clean_env(NO_MKDOCS_2_WARNING="1"), timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", "/tmp/runbook-checks-site-test"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean_env(NO_MKDOCS_2_WARNING="1"),
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -204,15 +230,26 @@ def test_headless_chromium_sees_tables_timeline_and_badges(site):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                                             "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
             tab = browser.new_page(viewport={"width": 1280, "height": 2400})
             tab.goto(f"http://127.0.0.1:{server.server_address[1]}/rb/")
             criteria = tab.locator("table", has_text="Criterion")
             assert criteria.is_visible()
             for table in ("Criterion", "Estimate", "Mode"):  # styled and scrollable like any Material table
                 assert tab.locator(".md-typeset__table table", has_text=table).count() == 1, table
-                assert tab.locator("table", has_text=table).evaluate("t => getComputedStyle(t.querySelector('td')).borderTopStyle") != "none"
+                assert (
+                    tab.locator("table", has_text=table).evaluate("t => getComputedStyle(t.querySelector('td')).borderTopStyle") != "none"
+                )
             assert criteria.locator("tr", has_text="Bad things are caught").inner_text().count("failed") == 1
             timeline = tab.locator("svg.rbc-timeline")
             assert timeline.is_visible() and timeline.locator("rect.rbc-measured").count() == 2
@@ -285,8 +322,13 @@ def test_mkdocs_serve_shows_a_run_as_soon_as_it_is_recorded(site, cli):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"], cwd=site,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(NO_MKDOCS_2_WARNING="1"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=site,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=clean_env(NO_MKDOCS_2_WARNING="1"),
+    )
 
     def fetch_until(predicate, what: str) -> str:
         deadline, html = time.monotonic() + 60, ""
@@ -313,16 +355,25 @@ def test_mkdocs_serve_shows_a_run_as_soon_as_it_is_recorded(site, cli):
 def test_the_removed_prefer_environment_option_warns_instead_of_breaking_the_build(site):
     (site / "mkdocs.yml").write_text(mkdocs_yml(results_dir="runbook-results", prefer_environment="true"))
     assert build(site, strict=False).returncode == 0
-    loud = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site / "site")], cwd=site, capture_output=True, text=True,
-                          env=clean_env(NO_MKDOCS_2_WARNING="1"), timeout=120)
+    loud = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site / "site")],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        env=clean_env(NO_MKDOCS_2_WARNING="1"),
+        timeout=120,
+    )
     assert loud.returncode != 0 and "'prefer_environment' is gone" in loud.stderr  # --strict: the warning fails the build, and says why
 
 
-@pytest.mark.parametrize("example", [
-    "Some text.\n\n    <!-- runbook-checks: timeline -->\n",  # an indented code block
-    "```\n<!-- runbook-checks: timeline -->\n```\n",
-    "!!! note\n\n    ```markdown\n    <!-- runbook-checks: audit -->\n    ```\n",  # a fence in an admonition
-])
+@pytest.mark.parametrize(
+    "example",
+    [
+        "Some text.\n\n    <!-- runbook-checks: timeline -->\n",  # an indented code block
+        "```\n<!-- runbook-checks: timeline -->\n```\n",
+        "!!! note\n\n    ```markdown\n    <!-- runbook-checks: audit -->\n    ```\n",  # a fence in an admonition
+    ],
+)
 def test_a_marker_shown_in_any_kind_of_code_block_is_left_as_written(site, example):
     (site / "docs" / "index.md").write_text("# Home\n\n" + example)
     result = build(site)
@@ -352,6 +403,7 @@ def test_a_marker_inside_a_container_keeps_the_blocks_after_it_in_the_container(
     runbook.write_text(runbook.read_text() + "\n" + body)
     assert build(site).returncode == 0
     html = page(site, "rb")
-    assert re.search(r'<(?:div|pre)[^>]*\bid="inside"[^>]*class="[^"]*\bcheck\b', html) or \
-        re.search(r'<(?:div|pre)[^>]*class="[^"]*\bcheck\b[^"]*"[^>]*\bid="inside"', html)
+    assert re.search(r'<(?:div|pre)[^>]*\bid="inside"[^>]*class="[^"]*\bcheck\b', html) or re.search(
+        r'<(?:div|pre)[^>]*class="[^"]*\bcheck\b[^"]*"[^>]*\bid="inside"', html
+    )
     assert "```bash {#inside" not in html

@@ -20,14 +20,29 @@ import pytest
 from .conftest import clean_env
 from .test_site import ARTIFACTS, CHROMIUM, _Quiet, build, mkdocs_yml, page
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WIDTHS = (1400, 390)
 UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
 ISO_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
-CI = {"GITHUB_ACTOR": "octo-operator", "GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "acme/shop",
-      "GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1"}
+CI = {
+    "GITHUB_ACTOR": "octo-operator",
+    "GITHUB_SERVER_URL": "https://github.example",
+    "GITHUB_REPOSITORY": "acme/shop",
+    "GITHUB_RUN_ID": "4242",
+    "GITHUB_RUN_ATTEMPT": "1",
+}
 CI_URL = "https://github.example/acme/shop/actions/runs/4242"
-SECRETS = {"DATABASE_URL_STAGE": "postgresql://app:stage-pw@db.stage:5432/shop", "DATABASE_URL_PROD": "postgresql://app:prod-pw@db.prod:5432/shop"}
+SECRETS = {
+    "DATABASE_URL_STAGE": "postgresql://app:stage-pw@db.stage:5432/shop",
+    "DATABASE_URL_PROD": "postgresql://app:prod-pw@db.prod:5432/shop",
+}
 THROWAWAY = "postgresql://app:pw@127.0.0.1:9/rehearsal"  # blocks only echo: nothing connects
 
 BLOCKS = """\
@@ -60,7 +75,8 @@ PHASES = """\
     - {id: apply, name: Migration execution, estimate: 0-5 s}
 """
 
-STAGE = """\
+STAGE = (
+    """\
 ---
 title: Stage migration
 runbook:
@@ -71,9 +87,14 @@ runbook:
   target: ${DATABASE_URL_STAGE}
   workdir: .
   fingerprint: [migrations.sql]
-""" + PHASES + "---\n" + BLOCKS.format(title="Stage migration")
+"""
+    + PHASES
+    + "---\n"
+    + BLOCKS.format(title="Stage migration")
+)
 
-PROD = """\
+PROD = (
+    """\
 ---
 title: Prod migration
 runbook:
@@ -86,7 +107,11 @@ runbook:
   fingerprint: [migrations.sql]
   requires:
     - {runbook: stage, environment: staging, same: [migrations.sql], path: docs/stage.md}
-""" + PHASES + "---\n" + BLOCKS.format(title="Prod migration")
+"""
+    + PHASES
+    + "---\n"
+    + BLOCKS.format(title="Prod migration")
+)
 
 DRIFT = """\
 ---
@@ -107,8 +132,15 @@ echo no drift
 
 
 def run_cli(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=site, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL, env=clean_env(**SECRETS, **env))
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_checks", *map(str, args)],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(**SECRETS, **env),
+    )
 
 
 def make_site(root: Path) -> Path:
@@ -235,7 +267,9 @@ def assert_fits(tab, width: int, name: str) -> None:
     assert found, f"{name}: no tables"
     for t in found:
         assert "problem" not in t, f"{name}: {t}"
-        assert t["boxLeft"] >= t["columnLeft"] - 0.5 and t["boxRight"] <= t["columnRight"] + 0.5, f"{name} at {width}px: table outside the column: {t}"
+        assert t["boxLeft"] >= t["columnLeft"] - 0.5 and t["boxRight"] <= t["columnRight"] + 0.5, (
+            f"{name} at {width}px: table outside the column: {t}"
+        )
         if width >= 1400:
             assert not t["scrolls"] and t["tableRight"] <= t["columnRight"] + 0.5, f"{name} at {width}px: table does not fit: {t}"
     stamp = ISO_STAMP.search(tab.locator(".md-content").inner_text())
@@ -283,7 +317,11 @@ def test_runbook_page_banner_badges_tables_and_chart(browser, served, shown, wid
     legend = chart.locator(".rbc-legend")
     assert legend.is_visible()
     assert [t.strip() for t in legend.locator("li").all_inner_texts()] == [
-        "estimate range", "measured, within the estimate", "measured, over it", "measured, under it"]
+        "estimate range",
+        "measured, within the estimate",
+        "measured, over it",
+        "measured, under it",
+    ]
     swatches = legend.locator(".rbc-swatch").evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
     assert len(set(swatches)) == 4
     column = tab.locator(".md-content").bounding_box()
@@ -382,6 +420,7 @@ def test_audit_page_renders_attempts_ledger_head_and_ci_link(browser, served, sh
 
 # -- the production gate ----------------------------------------------------------------------
 
+
 def test_production_gate_is_closed_with_a_reason_until_the_required_migration_passes(tmp_path, browser, monkeypatch):
     """Rebuilt in one process, as `mkdocs serve` does: the gate follows the required
     runbook's ledger and the content it fingerprints, not what an earlier build remembered."""
@@ -394,7 +433,7 @@ def test_production_gate_is_closed_with_a_reason_until_the_required_migration_pa
     def gate() -> tuple[str, str]:
         mkdocs_build(load_config(str(site / "mkdocs.yml"), site_dir=str(site / "site")))
         html = page(site, "prod")
-        banner = html[html.index('<div class="rbc-banner'):]
+        banner = html[html.index('<div class="rbc-banner') :]
         m = re.search(r'<div class="rbc-gate [^"]*" data-gate="(\w+)">(.*?)</div>', banner)
         assert m, banner[:2000]
         return m.group(1), re.sub(r"<[^>]+>", "", m.group(2)).replace("&#x27;", "'")

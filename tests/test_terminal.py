@@ -19,7 +19,9 @@ COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-7]|38;[25];[\d;]+|9[0-7])(?:;\d+)*m"
 def run_in_pty(args: list[str], cwd, env: dict, typed: str | None = None, timeout: float = 60) -> tuple[int, str]:
     """Run the CLI with stdin/stdout/stderr on a pty; type ``typed`` when it prompts."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook_checks", *map(str, args)], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True
+    )
     os.close(slave)
     out = b""
     deadline = time.monotonic() + timeout

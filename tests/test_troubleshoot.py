@@ -38,14 +38,26 @@ def runbook(write, serve_code: str = 'echo "listen tcp :8080: bind: address alre
 def test_failure_names_the_matching_entries_everywhere(cli, write, tmp_path):
     path = runbook(write)
     summary = tmp_path / "summary.md"
-    result = cli("run", path, "--only", "serve", "--only", "other", "--junit", tmp_path / "j.xml",
-                 env=clean_env(TOK="t0ken-value", GITHUB_STEP_SUMMARY=str(summary)))
+    result = cli(
+        "run",
+        path,
+        "--only",
+        "serve",
+        "--only",
+        "other",
+        "--junit",
+        tmp_path / "j.xml",
+        env=clean_env(TOK="t0ken-value", GITHUB_STEP_SUMMARY=str(summary)),
+    )
     assert result.returncode == 1
     assert f"see: Port busy — {path}:19 (#port-busy)" in result.stdout
     assert "Another process holds the port. Stop it (`ss -ltnp`) and run again." in result.stdout
     assert f"see: Exit three — {path}:27 (#exit-three)" in result.stdout
     record = json.loads((tmp_path / "runbook-results" / "rb.jsonl").read_text())
-    assert {b["id"]: b["troubleshooting"] for b in record["blocks"] if b["id"] in ("serve", "other")} == {"serve": ["port-busy"], "other": ["exit-three"]}
+    assert {b["id"]: b["troubleshooting"] for b in record["blocks"] if b["id"] in ("serve", "other")} == {
+        "serve": ["port-busy"],
+        "other": ["exit-three"],
+    }
     assert "see: Port busy (#port-busy)" in (tmp_path / "j.xml").read_text()
     assert "see: Exit three (#exit-three)" in summary.read_text()
     assert cli("verify").returncode == 0
@@ -71,18 +83,26 @@ def test_diagnose_names_the_entries_that_apply(cli, write, tmp_path):
     assert "✘ diag-port: listen tcp :8080: bind: address already in use → Port busy" in result.stdout
     assert "1 troubleshooting entry applies:" in result.stdout and f"Port busy — {path}:19 (#port-busy)" in result.stdout
     assert not (tmp_path / "runbook-results").exists()  # diagnose records nothing
-    healthy = write(front(fence("c", "check", "true") + "\n### Slow {#slow .troubleshoot match=slow}\n\nWait.\n\n" + fence("diag", "check", "echo fast")), "ok.md")
+    healthy = write(
+        front(
+            fence("c", "check", "true") + "\n### Slow {#slow .troubleshoot match=slow}\n\nWait.\n\n" + fence("diag", "check", "echo fast")
+        ),
+        "ok.md",
+    )
     ok = cli("diagnose", healthy)
     assert ok.returncode == 0 and "no troubleshooting entry applies" in ok.stdout
 
 
-@pytest.mark.parametrize("heading, message", [
-    ('### X {#x .troubleshoot match="(unclosed"}', "entry 'x': match='(unclosed' is not a valid regular expression"),
-    ("### X {#x .troubleshoot blocks=nope}", "entry 'x': blocks= names 'nope', which is not a block of this runbook"),
-    ("### X {#x .troubleshoot}", "entry 'x' explains nothing: give it match=, exit= and/or blocks="),
-    ("### X {#x .troubleshoot mach=y}", "entry 'x': unknown attribute 'mach' (did you mean 'match'?)"),
-    ("### X {#c .troubleshoot match=y}", "duplicate id 'c' (also used at line 8)"),
-])
+@pytest.mark.parametrize(
+    "heading, message",
+    [
+        ('### X {#x .troubleshoot match="(unclosed"}', "entry 'x': match='(unclosed' is not a valid regular expression"),
+        ("### X {#x .troubleshoot blocks=nope}", "entry 'x': blocks= names 'nope', which is not a block of this runbook"),
+        ("### X {#x .troubleshoot}", "entry 'x' explains nothing: give it match=, exit= and/or blocks="),
+        ("### X {#x .troubleshoot mach=y}", "entry 'x': unknown attribute 'mach' (did you mean 'match'?)"),
+        ("### X {#c .troubleshoot match=y}", "duplicate id 'c' (also used at line 8)"),
+    ],
+)
 def test_lint_checks_entries(cli, write, heading, message):
     path = write(front(fence("c", "check", "true") + "\n" + heading + "\n\ntext\n"))
     result = cli("lint", path)
@@ -96,7 +116,11 @@ def test_lint_reports_two_entries_with_the_same_pattern(cli, write):
 
 def test_list_shows_entries(cli, write):
     data = json.loads(cli("list", runbook(write), "--format", "json").stdout)
-    assert [(e["id"], e["line"], e["diagnostics"]) for e in data["entries"]] == [("port-busy", 19, ["diag-port"]), ("exit-three", 27, []), ("no-secret", 31, [])]
+    assert [(e["id"], e["line"], e["diagnostics"]) for e in data["entries"]] == [
+        ("port-busy", 19, ["diag-port"]),
+        ("exit-three", 27, []),
+        ("no-secret", 31, []),
+    ]
 
 
 def test_site_badge_of_a_failed_block_links_to_its_entry(cli, write, tmp_path):

@@ -48,7 +48,9 @@ def workspace(tmp_path: Path) -> Path:
     git(tmp_path, "clone", "-q", "--bare", str(seed), str(origin))
     work = tmp_path / "workspace"
     git(tmp_path, "clone", "-q", str(origin), str(work))
-    subprocess.run(["pnpm", "install", "--frozen-lockfile", "--prefer-offline", "--reporter=silent"], cwd=work / "examples" / "dixis", check=True)
+    subprocess.run(
+        ["pnpm", "install", "--frozen-lockfile", "--prefer-offline", "--reporter=silent"], cwd=work / "examples" / "dixis", check=True
+    )
     return work
 
 
@@ -56,7 +58,9 @@ def expand(value: str, contexts: dict[str, dict[str, str]]) -> str:
     return re.sub(r"\$\{\{\s*(\w+)\.([\w-]+)\s*\}\}", lambda m: contexts[m.group(1)].get(m.group(2), ""), str(value))
 
 
-def replay(workflow: str, job: str, workspace: Path, secrets: dict[str, str], inputs: dict[str, str]) -> list[tuple[str, subprocess.CompletedProcess, dict]]:
+def replay(
+    workflow: str, job: str, workspace: Path, secrets: dict[str, str], inputs: dict[str, str]
+) -> list[tuple[str, subprocess.CompletedProcess, dict]]:
     """Each step of ``job`` in order, stopping at the first that fails (as a runner does
     without ``if: always()``): (name, process, its outputs)."""
     wf = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
@@ -65,9 +69,17 @@ def replay(workflow: str, job: str, workspace: Path, secrets: dict[str, str], in
     summary, github_env = runner / "summary.md", runner / "env"
     summary.touch()
     github_env.touch()
-    base = clean_env(PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", GITHUB_ACTIONS="true", GITHUB_RUN_ID="100",
-                     GITHUB_RUN_ATTEMPT="1", GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(runner),
-                     GITHUB_STEP_SUMMARY=str(summary), GITHUB_ENV=str(github_env), GITHUB_WORKFLOW=wf["name"])
+    base = clean_env(
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        GITHUB_ACTIONS="true",
+        GITHUB_RUN_ID="100",
+        GITHUB_RUN_ATTEMPT="1",
+        GITHUB_WORKSPACE=str(workspace),
+        RUNNER_TEMP=str(runner),
+        GITHUB_STEP_SUMMARY=str(summary),
+        GITHUB_ENV=str(github_env),
+        GITHUB_WORKFLOW=wf["name"],
+    )
     contexts = {"secrets": secrets, "inputs": inputs, "env": {k: str(v) for k, v in wf["env"].items()}}
     done = []
     for n, step in enumerate(wf["jobs"][job]["steps"]):
@@ -82,8 +94,14 @@ def replay(workflow: str, job: str, workspace: Path, secrets: dict[str, str], in
         else:
             script = runner / "step.sh"
             script.write_text(step["run"])
-            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=workspace, env=env,
-                                  capture_output=True, text=True, timeout=300)
+            proc = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                cwd=workspace,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         done.append((name, proc, outputs(output)))
         if proc.returncode != 0:
             break
@@ -94,15 +112,18 @@ def test_the_staging_workflow_migrates_masks_folds_outputs_and_publishes(workspa
     with postgres(database="dixis_staging") as db:
         password = re.search(r"://[^:]+:([^@]+)@", db.url).group(1)
         steps = replay("staging-migration.yml", "migrate", workspace, {"DATABASE_URL_STAGING": db.url}, {"confirm": "DIXIS-STAGING-OK"})
-        applied = subprocess.run(["psql", db.url, "-tAc", "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL"],
-                                 capture_output=True, text=True).stdout.strip()
+        applied = subprocess.run(
+            ["psql", db.url, "-tAc", "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     failed = [(name, proc.stdout[-2000:] + proc.stderr[-2000:]) for name, proc, _ in steps if proc.returncode != 0]
     assert not failed, failed
     assert applied == "3"
     blocks = [(name, proc, out) for name, proc, out in steps if out]  # the action's steps: each wrote outputs
     assert len(blocks) >= 10
     for name, proc, out in blocks:
-        masks = [unescape(line[len("::add-mask::"):]) for line in proc.stdout.splitlines() if line.startswith("::add-mask::")]
+        masks = [unescape(line[len("::add-mask::") :]) for line in proc.stdout.splitlines() if line.startswith("::add-mask::")]
         assert db.url in masks and password in masks, name
         body = proc.stdout.split("\n", len(masks))[-1]
         assert db.url not in body and password not in body, name
@@ -112,8 +133,13 @@ def test_the_staging_workflow_migrates_masks_folds_outputs_and_publishes(workspa
     summary = (workspace.parent / "runner" / "summary.md").read_text()
     assert "github-100-1" in summary and password not in summary
     # what the publish job does with the uploaded ledgers
-    published = subprocess.run(["bash", str(workspace / "scripts" / "publish-records.sh"), "runbook-results"], cwd=workspace,
-                               env=clean_env(PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"), capture_output=True, text=True)
+    published = subprocess.run(
+        ["bash", str(workspace / "scripts" / "publish-records.sh"), "runbook-results"],
+        cwd=workspace,
+        env=clean_env(PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"),
+        capture_output=True,
+        text=True,
+    )
     assert published.returncode == 0, published.stdout + published.stderr
     ledger = git(workspace.parent / "origin.git", "show", "runbook-results:db-migration-staging.jsonl")
     records = [json.loads(line) for line in ledger.splitlines()]

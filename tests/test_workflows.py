@@ -42,8 +42,17 @@ def test_actionlint_is_clean():
 def test_workflow_matches_the_runbook(name, runbook_file):
     wf = load(name)
     runbook = load_runbook(ROOT / "docs" / "OPS" / "RUNBOOKS" / runbook_file)
-    assert wf[True] == {"workflow_dispatch": {"inputs": {"confirm": {"description": wf[True]["workflow_dispatch"]["inputs"]["confirm"]["description"],
-                                                                     "required": True, "type": "string"}}}}  # manual only
+    assert wf[True] == {
+        "workflow_dispatch": {
+            "inputs": {
+                "confirm": {
+                    "description": wf[True]["workflow_dispatch"]["inputs"]["confirm"]["description"],
+                    "required": True,
+                    "type": "string",
+                }
+            }
+        }
+    }  # manual only
     assert wf["env"]["CONFIRM_TOKEN"] == runbook.confirm
     assert wf["env"]["RUNBOOK"] == f"docs/OPS/RUNBOOKS/{runbook_file}"
     assert wf["concurrency"]["cancel-in-progress"] is False
@@ -94,7 +103,9 @@ def test_a_secret_reaches_only_the_steps_that_run_a_runbook(name):
             secret_env = {k for k, v in s.get("env", {}).items() if "secrets." in str(v)}
             if secret_env:
                 runs_a_runbook = "runbook-checks " in s.get("run", "") or s.get("uses") == "./"
-                assert runs_a_runbook or s.get("name", "").startswith("Verify"), f"{name}: {s.get('name') or s.get('run')} sees {secret_env}"
+                assert runs_a_runbook or s.get("name", "").startswith("Verify"), (
+                    f"{name}: {s.get('name') or s.get('run')} sees {secret_env}"
+                )
             elif "runbook-checks run" in s.get("run", "") and name in MIGRATIONS:
                 assert "--dry-run" in s["run"], f"{name}: {s.get('name')} runs a runbook without its secret"
 
@@ -135,15 +146,18 @@ def gate(name: str, step_name: str, env: dict[str, str]) -> subprocess.Completed
 
 
 @pytest.mark.parametrize("name, token", [("staging-migration.yml", "DIXIS-STAGING-OK"), ("production-migration.yml", "DIXIS-PROD-OK")])
-@pytest.mark.parametrize("typed, passes", [
-    ("{token}", True),
-    ("{lower}", False),
-    ("{token} ", False),
-    (" {token}", False),
-    ("{token}\n", False),
-    ("WRONG", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "typed, passes",
+    [
+        ("{token}", True),
+        ("{lower}", False),
+        ("{token} ", False),
+        (" {token}", False),
+        ("{token}\n", False),
+        ("WRONG", False),
+        ("", False),
+    ],
+)
 def test_confirm_gate(name, token, typed, passes):
     value = typed.format(token=token, lower=token.lower())
     result = gate(name, "Confirm gate", {"CONFIRM": value})
@@ -152,7 +166,9 @@ def test_confirm_gate(name, token, typed, passes):
         assert f"::error::Refusing to run: the confirm input must be exactly {token}" in result.stdout
 
 
-@pytest.mark.parametrize("name, secret", [("staging-migration.yml", "DATABASE_URL_STAGING"), ("production-migration.yml", "DATABASE_URL_PROD")])
+@pytest.mark.parametrize(
+    "name, secret", [("staging-migration.yml", "DATABASE_URL_STAGING"), ("production-migration.yml", "DATABASE_URL_PROD")]
+)
 def test_secret_gate(name, secret):
     step_name = "Verify staging secret" if "staging" in name else "Verify production secret"
     missing = gate(name, step_name, {})
@@ -184,7 +200,16 @@ def test_production_gate_step_refuses_without_a_staging_pass(cli, tmp_path):
     """The workflow's "Staging passed first" step, run as the workflow runs it."""
     wf = load("production-migration.yml")
     script = step(wf, "Staging passed first")["run"]
-    env = {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **{k: str(v) for k, v in wf["env"].items()}, "DATABASE_URL_PROD": "postgresql://u:p@h/db"}
-    result = subprocess.run(["bash", "-e", "-c", script.replace('"$RUNBOOK"', f'"$RUNBOOK" --results {tmp_path}/results')],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        **{k: str(v) for k, v in wf["env"].items()},
+        "DATABASE_URL_PROD": "postgresql://u:p@h/db",
+    }
+    result = subprocess.run(
+        ["bash", "-e", "-c", script.replace('"$RUNBOOK"', f'"$RUNBOOK" --results {tmp_path}/results')],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "requires a passing migration of runbook 'db-migration-staging' (staging)" in result.stderr
