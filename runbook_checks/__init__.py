@@ -9,6 +9,21 @@ The library flow is one direction, one module per job::
                          ->  report.build_report
 
 The CLI (``cli.py``) and the plugins call these functions; nothing here imports mkdocs.
+
+Layers, lowest first. A module imports only from its own layer or a lower one (a
+package counts as one module); ``tests/test_imports.py`` enforces this list, and a module
+missing from it fails that test::
+
+    1. errors units status
+    2. model context procgroup target
+    3. redact streams github
+    4. parse oracle
+    5. lint
+    6. runner ledger evidence
+    7. troubleshoot failure gates sandbox migration_lint
+    8. execute drift
+    9. report render console site
+    10. cli pytest_plugin plugin __main__
 """
 
 __version__ = "0.1.0"

@@ -134,7 +134,7 @@ def list_cmd(path: str, fmt: str) -> None:
             "kind": b.kind,
             "phase": b.phase,
             "criterion": b.criterion,
-            "timeout_s": b.timeout,
+            "timeout_s": b.timeout_s,
             "line": b.line,
             "retries": b.retries,
             "expect": b.expect,
@@ -218,6 +218,7 @@ def _run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("-q", "--quiet", is_flag=True, help="Plain status lines only; do not stream the blocks' output."),
             click.option(
                 "--grace",
+                "grace_s",
                 type=click.FloatRange(0, 60),
                 default=2.0,
                 show_default=True,
@@ -264,7 +265,7 @@ def run_cmd(
     junit: str | None,
     fmt: str,
     quiet: bool,
-    grace: float,
+    grace_s: float,
     attempt: str | None,
 ) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
@@ -293,7 +294,7 @@ def run_cmd(
             if execute and confirm is not None:  # a dry run with the token checks the gates a real run would, missing secrets aside
                 _gates(runbook, execute, confirm, results, secrets=False)
             check_secrets(runbook, os.environ, missing_ok=True)  # a value that could not be masked still refuses
-        sys.exit(_dry_run(runbook, plan, path=path, fmt=fmt, quiet=quiet, grace=grace, previews=not no_preview))
+        sys.exit(_dry_run(runbook, plan, path=path, fmt=fmt, quiet=quiet, grace_s=grace_s, previews=not no_preview))
     _something_to_run(plan)
     with _hints_for_refusals(runbook):
         _gates(runbook, execute, confirm, results)
@@ -308,7 +309,7 @@ def run_cmd(
             junit=junit,
             fmt=fmt,
             quiet=quiet,
-            grace=grace,
+            grace_s=grace_s,
             environ=os.environ,
             environment=runbook.environment,
             attempt=attempt,
@@ -385,7 +386,7 @@ def _expectations(block: Any) -> str:
     return "; ".join(parts) + (f" — evidence for: {block.criterion}" if block.criterion else "")
 
 
-def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool, grace: float, previews: bool = True) -> int:
+def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool, grace_s: float, previews: bool = True) -> int:
     """``run --dry-run``: print the plan, what each block would check, the target and the
     missing secrets (not an error); with every secret set (and ``previews``), run the planned
     ``preview=yes`` checks (read-only) and show their output. Nothing else executes; nothing
@@ -459,7 +460,9 @@ def _dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: bool,
             PlannedBlock(p.block, p.run and p.block.preview, None if p.run and p.block.preview else "dry run: not executed") for p in plan
         ]
         record = redact_record(
-            run_plan(runbook, only, environ=os.environ, redactor=redact, observer=PlainReporter(out, quiet), mode=MODE_CHECK, grace=grace),
+            run_plan(
+                runbook, only, environ=os.environ, redactor=redact, observer=PlainReporter(out, quiet), mode=MODE_CHECK, grace_s=grace_s
+            ),
             redact,
         )
         if record.status == RUN_INTERRUPTED:
@@ -538,7 +541,7 @@ def _run(
     junit: str | None,
     fmt: str,
     quiet: bool,
-    grace: float,
+    grace_s: float,
     environ: Any,
     environment: str,
     lock: Any = None,
@@ -590,7 +593,7 @@ def _run(
                 mode=mode,
                 environment=environment,
                 resumes=resumes,
-                grace=grace,
+                grace_s=grace_s,
                 attempt=attempt,
                 prior=prior,
                 from_id=from_id,
@@ -732,7 +735,7 @@ def rehearse_cmd(
     junit: str | None,
     fmt: str,
     quiet: bool,
-    grace: float,
+    grace_s: float,
     attempt: str | None,
 ) -> None:
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
@@ -800,7 +803,7 @@ def rehearse_cmd(
             junit=junit,
             fmt=fmt,
             quiet=quiet,
-            grace=grace,
+            grace_s=grace_s,
             environ=environ,
             environment="rehearsal",
             lock=lock,
@@ -832,13 +835,14 @@ def _refuse_a_real_database(runbook: Any, url: str) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Do not stream the diagnostics' output.")
 @click.option(
     "--grace",
+    "grace_s",
     type=click.FloatRange(0, 60),
     default=2.0,
     show_default=True,
     help="Seconds between SIGTERM and SIGKILL when a check is stopped.",
 )
 @_errors
-def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
+def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
     """What is wrong right now? Run the read-only diagnostic checks of the runbook's
     troubleshooting entries and name the entries that apply. Nothing is recorded.
 
@@ -873,7 +877,7 @@ def diagnose_cmd(path: str, quiet: bool, grace: float) -> None:
         redactor=redact,
         observer=PlainReporter(sys.stdout, quiet, github=github.enabled(os.environ)),
         mode=MODE_CHECK,
-        grace=grace,
+        grace_s=grace_s,
     )
     if record.status == RUN_INTERRUPTED:  # its checks were stopped, not answered: no entry is named on their account
         raise CliError(

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from .github import command
 from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, PASSED, SKIPPED, TIMED_OUT, Block, BlockResult
-from .parse import format_duration
+from .units import format_duration
 
 LONG_LINE = 4096
 MARKS = {PASSED: "✔", FAILED: "✘", TIMED_OUT: "⏱", INTERRUPTED: "■", SKIPPED: "–", NOT_RUN: "–"}
@@ -65,7 +65,7 @@ class PlainReporter:
             self._at_line_start = text.endswith("\n")
 
     def retry(self, block: Block, attempt: int, result: BlockResult) -> None:
-        self._line(f"↻ {block.id} attempt {attempt} {result.status}: {result.reason}; retrying in {block.retry_delay:g} s")
+        self._line(f"↻ {block.id} attempt {attempt} {result.status}: {result.reason}; retrying in {block.retry_delay_s:g} s")
 
     def finished(self, result: BlockResult) -> None:
         if self.github:

@@ -8,24 +8,15 @@ checks confirmation, secrets or locks: callers apply ``gates`` first.
 from __future__ import annotations
 
 import difflib
-import getpass
-import hashlib
-import os
 import re
-import secrets
-import shutil
 import socket
-import subprocess
-import sysconfig
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from string import Template
 from typing import Any, Protocol
 
 from . import evidence
+from .context import actor, ci_context, fingerprints, git_info, new_run_id, runbook_env, utc_now
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageProblem
 from .model import (
     EXECUTED,
@@ -47,23 +38,9 @@ from .model import (
     RunRecord,
 )
 from .redact import Redactor
-from .runner import Observer, run_block, utc_now
+from .runner import Observer, run_block
 from .target import resolve as resolve_target
 from .troubleshoot import explain
-
-GITHUB_CONTEXT = (
-    "GITHUB_ACTOR",
-    "GITHUB_REPOSITORY",
-    "GITHUB_WORKFLOW",
-    "GITHUB_JOB",
-    "GITHUB_RUN_ID",
-    "GITHUB_RUN_NUMBER",
-    "GITHUB_RUN_ATTEMPT",
-    "GITHUB_EVENT_NAME",
-    "GITHUB_REF",
-    "GITHUB_SHA",
-    "GITHUB_SERVER_URL",
-)
 
 
 @dataclass(frozen=True)
@@ -134,80 +111,6 @@ def plan_run(
         else:
             plan.append(PlannedBlock(block, True))
     return plan
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def git_info(root: Any) -> dict[str, Any] | None:
-    if not (root / ".git").exists():
-        return None
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if commit.returncode != 0:
-        return None
-    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
-
-
-def ci_context(environ: Mapping[str, str]) -> dict[str, Any] | None:
-    github = {k[len("GITHUB_") :].lower(): environ[k] for k in GITHUB_CONTEXT if environ.get(k)}
-    if github.get("server_url") and github.get("repository") and github.get("run_id"):
-        github["run_url"] = f"{github['server_url']}/{github['repository']}/actions/runs/{github['run_id']}"
-    if github:
-        return {"provider": "github-actions", **github}
-    if environ.get("CI"):
-        return {"provider": "generic"}
-    return None
-
-
-def actor(environ: Mapping[str, str]) -> str:
-    if environ.get("GITHUB_ACTOR"):
-        return environ["GITHUB_ACTOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def fingerprint(path: Path) -> str:
-    """SHA-256 over the relative names and contents of a file or of every file under a directory."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        name = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        digest.update(name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def fingerprints(runbook: Runbook) -> dict[str, str]:
-    return {p: fingerprint(runbook.workdir / p) for p in runbook.fingerprint if (runbook.workdir / p).exists()}
-
-
-def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) -> dict[str, str]:
-    """The environment shared by every block: the caller's, the runbook's variables
-    (``RUNBOOK_ID``, ``RUNBOOK_ENVIRONMENT``, ``RUNBOOK_WORKDIR``, ``RUNBOOK_PATH``: the
-    runbook file, absolute), ``env``. The folder of the running ``runbook-checks`` (and of
-    ``squawk``) ends ``PATH`` when it is not on it, so a block can call ``runbook-checks``
-    however this run was started (``.venv/bin/runbook-checks``, ``python -m``)."""
-    env = dict(environ)
-    env.update(
-        RUNBOOK_ID=runbook.id,
-        RUNBOOK_ENVIRONMENT=environment,
-        RUNBOOK_WORKDIR=str(runbook.workdir),
-        RUNBOOK_PATH=str(runbook.path.resolve()),
-    )
-    scripts = sysconfig.get_path("scripts")
-    if not shutil.which("runbook-checks", path=env.get("PATH")) and scripts and Path(scripts, "runbook-checks").exists():
-        env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), scripts) if p)  # blocks can call runbook-checks (and squawk) itself
-    for name, value in runbook.env:
-        env[name] = Template(value).safe_substitute(env)
-    return env
 
 
 @dataclass
@@ -333,13 +236,13 @@ class RunSession:
         attempt: str | None = None,
         resumes: RunRecord | None = None,
         prior: Sequence[RunRecord] = (),
-        grace: float = 2.0,
+        grace_s: float = 2.0,
         runner: str = "cli",
         from_id: str | None = None,
         start: RunStart | None = None,
         database: dict[str, str] | None = None,
     ):
-        self.runbook, self.environ, self.redactor, self.mode, self.grace = runbook, environ, redactor, mode, grace
+        self.runbook, self.environ, self.redactor, self.mode, self.grace_s = runbook, environ, redactor, mode, grace_s
         self.planned = {p.block.id: p for p in plan}
         self.options: dict[str, Any] = {"runner": runner, "execute": mode != MODE_CHECK, "from": from_id}
         if database is not None:  # a rehearsal's throwaway database: {"kind", "version"}
@@ -412,7 +315,7 @@ class RunSession:
                         env={**self.start.env, "RUNBOOK_BLOCK_ID": block.id},
                         redactor=self.redactor,
                         observer=observer,
-                        grace=self.grace,
+                        grace_s=self.grace_s,
                         after_failure=self.failed_at is not None,
                     ),
                 )
@@ -507,7 +410,7 @@ def run_plan(
     mode: str = MODE_CHECK,
     environment: str | None = None,
     resumes: RunRecord | None = None,
-    grace: float = 2.0,
+    grace_s: float = 2.0,
     attempt: str | None = None,
     prior: Sequence[RunRecord] = (),
     from_id: str | None = None,
@@ -535,7 +438,7 @@ def run_plan(
         attempt=attempt,
         resumes=resumes,
         prior=prior,
-        grace=grace,
+        grace_s=grace_s,
         from_id=from_id,
         start=start,
         database=database,

@@ -11,9 +11,10 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from .context import utc_now
 from .errors import GateRefused, LockHeld
 from .model import Runbook
-from .runner import group_alive, utc_now
+from .procgroup import group_alive
 
 
 def check_requirements(runbook: Runbook, results_dir: Path, environ: Mapping[str, str]) -> None:
@@ -42,8 +43,8 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
 
     Without the target's secret in ``environ`` (a site build), the target rules are not checked.
     """
+    from .context import fingerprints, runbook_env
     from .evidence import PASSED, Attempt, Attempts
-    from .execute import fingerprints, runbook_env
     from .ledger import ledger_path, verified_records
     from .model import MODE_EXECUTE
     from .target import resolve, variable
@@ -113,7 +114,7 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
 def target_named(runbook: Runbook, environ: Mapping[str, str]) -> str | None:
     """The database the runbook's steps would change, as ``target.named`` words it (host,
     port, database; never the password), or ``None`` when it names none or it is unset."""
-    from .execute import runbook_env
+    from .context import runbook_env
     from .redact import Redactor
     from .target import named
 

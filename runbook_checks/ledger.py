@@ -26,9 +26,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from .context import find_root
 from .errors import LedgerError, LedgerRefused, NotRecorded
 from .model import Runbook, RunRecord
-from .parse import find_root
 
 LEDGER_SUFFIX = ".jsonl"
 
@@ -40,7 +40,7 @@ RESULTS_DIR = "runbook-results"
 def results_dir(runbook: Runbook | None, given: str | Path | None = None) -> Path:
     """Where ``runbook``'s ledger and run lock live: ``given`` (``--results``, relative to the
     current directory), else ``runbook-results`` in the runbook's project root
-    (``parse.find_root``; with no runbook, the current directory's) — the same folder, so
+    (``context.find_root``; with no runbook, the current directory's) — the same folder, so
     the same lock, from whatever directory a run is started. Relative to the current
     directory when it is below it, as messages show it."""
     if given:

@@ -10,33 +10,31 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .status import EXECUTED as EXECUTED
+from .status import BlockStatus, Kind, Mode, RunStatus
+
 #: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
 SCHEMA_VERSION = 2
 
-CHECK = "check"
-STEP = "step"
-KINDS = (CHECK, STEP)
+# The vocabulary lives in ``status``; these names are kept for the modules that read them.
+CHECK, STEP = Kind.CHECK, Kind.STEP
+KINDS = tuple(Kind)
 
-# Block statuses, as recorded in the ledger.
-PASSED = "passed"
-FAILED = "failed"
-TIMED_OUT = "timed-out"
-SKIPPED = "skipped"
-NOT_RUN = "not-run"
-INTERRUPTED = "interrupted"
-BLOCK_STATUSES = (PASSED, FAILED, TIMED_OUT, SKIPPED, NOT_RUN, INTERRUPTED)
-#: statuses that mean the block really executed (its result is evidence)
-EXECUTED = (PASSED, FAILED, TIMED_OUT, INTERRUPTED)
+PASSED = BlockStatus.PASSED
+FAILED = BlockStatus.FAILED
+TIMED_OUT = BlockStatus.TIMED_OUT
+SKIPPED = BlockStatus.SKIPPED
+NOT_RUN = BlockStatus.NOT_RUN
+INTERRUPTED = BlockStatus.INTERRUPTED
+BLOCK_STATUSES = tuple(BlockStatus)
 
-# Run statuses.
-RUN_PASSED = "passed"
-RUN_FAILED = "failed"
-RUN_INTERRUPTED = "interrupted"
+RUN_PASSED = RunStatus.PASSED
+RUN_FAILED = RunStatus.FAILED
+RUN_INTERRUPTED = RunStatus.INTERRUPTED
 
-# Run modes, as recorded in the ledger.
-MODE_CHECK = "check"  #: read-only checks only
-MODE_EXECUTE = "execute"  #: steps allowed: a migration
-MODE_REHEARSAL = "rehearsal"  #: every block against a throwaway database
+MODE_CHECK = Mode.CHECK
+MODE_EXECUTE = Mode.EXECUTE
+MODE_REHEARSAL = Mode.REHEARSAL
 
 
 @dataclass(frozen=True)
@@ -77,11 +75,11 @@ class Block:
     #: text that must not appear in the output
     forbid: str | None = None
     #: seconds before the block's process group is terminated
-    timeout: float = 300.0
+    timeout_s: float = 300.0
     #: extra attempts after a failure or timeout
     retries: int = 0
     #: seconds to wait between attempts
-    retry_delay: float = 1.0
+    retry_delay_s: float = 1.0
     #: id of an earlier block that must have passed in the same run
     needs: str | None = None
     #: id of a step whose result this check verifies: see ``execute.RunSession``
@@ -141,7 +139,7 @@ class Acknowledgement:
 
 
 @dataclass(frozen=True)
-class Entry:
+class TroubleshootingEntry:
     """A troubleshooting entry: a heading tagged ``.troubleshoot`` and the section under it."""
 
     id: str
@@ -190,7 +188,7 @@ class Runbook:
     #: (label, text) pairs describing the runbook, compared across runbooks
     summary: tuple[tuple[str, str], ...] = ()
     #: troubleshooting entries, in document order
-    entries: tuple[Entry, ...] = ()
+    entries: tuple[TroubleshootingEntry, ...] = ()
     #: the database the runbook operates on, as written (e.g. ``${DATABASE_URL_STAGING}``)
     target: str | None = None
     #: destructive or blocking lint findings the runbook accepts (``runbook.acknowledge``)
@@ -207,7 +205,7 @@ class Runbook:
         return tuple(b for b in self.blocks if b.kind == STEP)
 
     @property
-    def recovery_steps(self) -> dict[str, Entry]:
+    def recovery_steps(self) -> dict[str, TroubleshootingEntry]:
         """The ``.step`` blocks inside troubleshooting entries (id -> its entry): they run
         only when named with ``--only``, never as part of a whole run."""
         return {step: e for e in self.entries for step in e.recovery}

@@ -8,7 +8,6 @@ Parsing knows nothing about processes. Every problem it finds is a ``Problem``
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import re
 from functools import cache
@@ -20,9 +19,11 @@ import yaml
 from markdown.extensions import attr_list
 from markdown_it import MarkdownIt
 
+from .context import find_root, sha256_text
 from .errors import Problem
-from .model import CHECK, KINDS, STEP, Acknowledgement, Block, Entry, Phase, Requirement, Runbook
+from .model import CHECK, KINDS, STEP, Acknowledgement, Block, Phase, Requirement, Runbook, TroubleshootingEntry
 from .target import variable
+from .units import format_duration, parse_duration
 
 #: Attributes a tagged block may carry (besides ``#id`` and the kind class).
 BLOCK_ATTRIBUTES = {
@@ -75,11 +76,6 @@ SHELLS = ("bash", "sh", "shell")
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DURATION_RE = re.compile(
-    r"^\s*(?P<lo>\d+(?:\.\d+)?)\s*(?:[-\u2013\u2014]\s*(?P<hi>\d+(?:\.\d+)?))?\s*"
-    r"(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?|d|days?)?\s*$"
-)
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: a container header as the site's extensions read one (the header patterns of Python-Markdown's
 #: admonition and pymdownx.details / pymdownx.tabbed, one line each): ``!!!note`` and
 #: ``===! "T"`` are headers, a bare ``!!!`` is not; after the site expands tabs, so a tab is a space
@@ -98,32 +94,6 @@ _DELIMITER_RE = re.compile(r"(?:-{3}|\.{3})[ \t]*")
 #: that runs to the line's last ``}``
 _FENCE_INFO_RE = re.compile(r"^[ \t]*+(?:\.?(?P<lang>[\w#.+-]++)(?=[\t ]|$)[ \t]*+)?\{(?P<attrs>.*)\}[ \t]*+$")
 DEFAULT_TIMEOUT_S = 300.0
-
-
-def parse_duration(text: Any, *, default_unit: str = "s") -> tuple[float, float] | None:
-    """``"1-2 min"`` -> ``(60, 120)``; ``"90"`` -> ``(90, 90)``; ``None`` when unreadable."""
-    if isinstance(text, bool):
-        return None
-    m = _DURATION_RE.match(str(text))
-    if not m:
-        return None
-    unit = (m.group("unit") or default_unit)[0]
-    lo = float(m.group("lo")) * _UNIT_S[unit]
-    hi = float(m.group("hi")) * _UNIT_S[unit] if m.group("hi") else lo
-    return (lo, hi) if hi >= lo else None
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes} min {secs:02d} s"
-
-
-def sha256_text(text: str | bytes) -> str:
-    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
 
 
 def split_lines(raw: bytes) -> list[str]:
@@ -151,18 +121,6 @@ def front_matter_end(lines: list[str]) -> int | None:
     if not opens_front_matter(lines):
         return None
     return next((i for i in range(2, len(lines) - 1) if _DELIMITER_RE.fullmatch(lines[i])), None)
-
-
-def find_root(start: Path) -> Path:
-    """The project root for ``start``: the nearest folder at or above it holding ``.git``
-    (the repository root), else one holding ``mkdocs.yml`` (the site's root), else
-    ``start`` itself. Workdirs and the default results folder are relative to it."""
-    start = start.resolve()
-    for marker in (".git", "mkdocs.yml"):
-        for d in (start, *start.parents):
-            if (d / marker).exists():
-                return d
-    return start
 
 
 def read_attributes(text: str, *, heading: bool = False) -> tuple[dict[str, str | None], list[str], str]:
@@ -193,7 +151,7 @@ def _shown(text: str, limit: int = 80) -> str:
 
 
 def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -720,9 +678,9 @@ class _Parser:
             expect=values.get("expect"),
             expect_regex=values.get("expect-regex"),
             forbid=values.get("forbid"),
-            timeout=values.get("timeout", default_timeout),
+            timeout_s=values.get("timeout", default_timeout),
             retries=values.get("retries", 0),
-            retry_delay=values.get("retry-delay", 1.0),
+            retry_delay_s=values.get("retry-delay", 1.0),
             needs=values.get("needs"),
             after=values.get("after"),
             pending_exit=values.get("pending-exit"),
@@ -792,12 +750,12 @@ class _Parser:
             return None
         return rng[0]
 
-    def entries(self, blocks: tuple[Block, ...]) -> tuple[Entry, ...]:
+    def entries(self, blocks: tuple[Block, ...]) -> tuple[TroubleshootingEntry, ...]:
         """Headings tagged ``{#id .troubleshoot ...}`` and the sections under them."""
         tokens = self.tokens
         headings = [(i, t) for i, t in enumerate(tokens) if t.type == "heading_open" and t.map]
         ids = {b.id for b in blocks}
-        out: list[Entry] = []
+        out: list[TroubleshootingEntry] = []
         for n, (i, tok) in enumerate(headings):
             content = tokens[i + 1].content.rstrip()
             if not content.endswith("}") or "{" not in content:
@@ -850,7 +808,7 @@ class _Parser:
             diagnostics = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == "check")
             recovery = tuple(b.id for b in blocks if line < b.line < end_line and b.kind == STEP)
             out.append(
-                Entry(
+                TroubleshootingEntry(
                     entry_id,
                     content[:brace].strip(),
                     line,

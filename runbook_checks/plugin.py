@@ -37,13 +37,13 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
+from .context import find_root, fingerprints, sha256_text
 from .errors import LedgerError
 from .evidence import Attempts
-from .execute import fingerprints
 from .gates import requirement_problems
 from .ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from .model import Runbook, RunRecord
-from .parse import find_root, front_matter_end, is_runbook, parse_duration, parse_markdown, parse_runbook, read_lines, sha256_text
+from .parse import front_matter_end, is_runbook, parse_markdown, parse_runbook, read_lines
 from .render import comparison_markdown
 from .report import Report, build_report, comparison
 from .site import (
@@ -61,6 +61,7 @@ from .site import (
     timeline_html,
     verification_text,
 )
+from .units import parse_duration
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 NEAR_MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook[\s_-]*checks?\s*:", re.I)

@@ -14,8 +14,8 @@ from typing import Any
 
 from .failure import FailureReport
 from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, RunRecord
-from .parse import format_duration
 from .report import AttemptSummary, Report
+from .units import format_duration
 
 ICONS = {
     "passed": "✅",

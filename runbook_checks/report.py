@@ -14,7 +14,7 @@ from typing import Any
 from . import evidence as policy
 from .evidence import NEVER_RUN, STALE, CriterionRow, Evidence, TimelineRow
 from .model import Runbook, RunRecord
-from .parse import format_duration
+from .units import format_duration
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import RunbookChecksError
-from .runner import signals_ignored, terminate_group
+from .procgroup import terminate_group
+from .runner import signals_ignored
 
 PG_BIN = Path(os.environ.get("RUNBOOK_CHECKS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DB_KINDS = ("pglite", "postgres")

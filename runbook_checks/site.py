@@ -11,9 +11,9 @@ from datetime import datetime
 from .evidence import INCOMPLETE, NEVER_RUN, OVERDUE, Attempt, Evidence, overdue, utc_text
 from .ledger import Verification
 from .model import MODE_CHECK, MODE_REHEARSAL, Requirement, RunRecord
-from .parse import format_duration
 from .render import ICONS, seconds, short_commit
 from .report import Report
+from .units import format_duration
 
 LABELS = {
     "passed": "passed",

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import regex
 
-from .model import FAILED, TIMED_OUT, BlockResult, Entry, Runbook
+from .model import FAILED, TIMED_OUT, BlockResult, Runbook, TroubleshootingEntry
 
 MATCH_TIMEOUT_S = 1.0
 
 
-def applies(entry: Entry, block_id: str | None, text: str, exit_code: int | None) -> bool:
+def applies(entry: TroubleshootingEntry, block_id: str | None, text: str, exit_code: int | None) -> bool:
     """Whether ``entry`` explains a failure of ``block_id`` with this text and exit code."""
     if not (entry.match or entry.exit_codes or entry.blocks):
         return False
@@ -36,7 +36,7 @@ def failure_text(result: BlockResult) -> str:
     return f"{result.output}\n{result.reason or ''}"
 
 
-def for_message(runbook: Runbook, message: str) -> list[Entry]:
+def for_message(runbook: Runbook, message: str) -> list[TroubleshootingEntry]:
     """Entries whose pattern explains a refusal message (missing secret, wrong token...)."""
     return [e for e in runbook.entries if e.match and not e.blocks and not e.exit_codes and search(e.match, message)]
 
@@ -49,7 +49,7 @@ def search(pattern: str, text: str) -> bool:
         return False
 
 
-def diagnosis(runbook: Runbook, result: BlockResult, owner: Entry) -> list[Entry]:
+def diagnosis(runbook: Runbook, result: BlockResult, owner: TroubleshootingEntry) -> list[TroubleshootingEntry]:
     """The entries a failed diagnostic check (``result``, a check in ``owner``'s section)
     names, matched on that check's own output and reason (``failure_text``) only:
 
@@ -96,10 +96,10 @@ def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
     )
 
 
-def describe(runbook: Runbook, entry: Entry, width: int = 240) -> str:
+def describe(runbook: Runbook, entry: TroubleshootingEntry, width: int = 240) -> str:
     advice = entry.advice if len(entry.advice) <= width else entry.advice[: width - 1] + "…"
     return f"see: {entry.title} — {runbook.path}:{entry.line} (#{entry.id})" + (f"\n      {advice}" if advice else "")
 
 
-def entry(runbook: Runbook, entry_id: str) -> Entry:
+def entry(runbook: Runbook, entry_id: str) -> TroubleshootingEntry:
     return next(e for e in runbook.entries if e.id == entry_id)

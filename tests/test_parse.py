@@ -8,7 +8,8 @@ import pytest
 
 from runbook_checks.errors import RunbookInvalid
 from runbook_checks.lint import load_runbook
-from runbook_checks.parse import parse_duration, parse_runbook
+from runbook_checks.parse import parse_runbook
+from runbook_checks.units import parse_duration
 
 from .conftest import FIXTURES, fence, front
 
@@ -61,11 +62,11 @@ def test_content_tabs_and_nested_admonitions(write):
         ('expect="up to date!"', "expect", "up to date!"),
         ('expect-regex="^ok \\d+$"', "expect_regex", "^ok \\d+$"),
         ('forbid="Error"', "forbid", "Error"),
-        ("timeout=120", "timeout", 120.0),
-        ("timeout=90s", "timeout", 90.0),
-        ("timeout=2min", "timeout", 120.0),
+        ("timeout=120", "timeout_s", 120.0),
+        ("timeout=90s", "timeout_s", 90.0),
+        ("timeout=2min", "timeout_s", 120.0),
         ("retries=2", "retries", 2),
-        ('retry-delay="0.5"', "retry_delay", 0.5),
+        ('retry-delay="0.5"', "retry_delay_s", 0.5),
     ],
 )
 def test_attribute_values(write, attrs, field, value):
@@ -83,7 +84,7 @@ def test_defaults_and_untagged_blocks_are_prose(write):
     rb = load_runbook(path)
     assert [b.id for b in rb.blocks] == ["b"]
     b = rb.blocks[0]
-    assert (b.exit_codes, b.timeout, b.retries, b.expect, b.phase) == ((0,), 45.0, 0, None, None)
+    assert (b.exit_codes, b.timeout_s, b.retries, b.expect, b.phase) == ((0,), 45.0, 0, None, None)
 
 
 def test_block_digest_changes_with_code_and_attributes(write, tmp_path: Path):

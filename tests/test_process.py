@@ -250,7 +250,7 @@ def test_ctrl_c_while_the_block_starts_still_stops_its_group(write, tmp_path):
             spawned.append(pgid)
             os.kill(os.getpid(), signal.SIGINT)  # the interrupt arrives inside the start-up window
 
-    result = run_block(runbook.block("slow"), cwd=tmp_path, env=clean_env(), redactor=Redactor([]), observer=Observer(), grace=0.5)
+    result = run_block(runbook.block("slow"), cwd=tmp_path, env=clean_env(), redactor=Redactor([]), observer=Observer(), grace_s=0.5)
     assert result.status == "interrupted" and result.duration_s < 10
     assert spawned and _pgid(spawned[0]) is None  # nothing of the group is left
 
@@ -382,7 +382,7 @@ def test_run_block_stops_what_the_block_started_but_not_the_callers_own_children
         before = own_children()
         code = ESCAPES["daemon"].format(d=tmp_path) + f"\nwhile [ ! -s {tmp_path}/escaped.pid ]; do sleep 0.05; done\necho done"
         runbook = load_runbook(write(front(fence("escapes", "check", code))))
-        result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace=0.5)
+        result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace_s=0.5)
         escaped = int((tmp_path / "escaped.pid").read_text())
         try:
             assert result.status == "passed" and not alive(escaped)
@@ -601,7 +601,7 @@ def test_a_process_the_caller_had_before_the_block_is_left_alone_even_when_it_is
             f"while [ \"$(cut -d' ' -f4 /proc/{grandchild}/stat)\" = {own.pid} ]; do sleep 0.05; done\necho re-parented"
         )
         runbook = load_runbook(write(front(fence("orphans-the-callers", "check", code, "timeout=20"))))
-        result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace=0.5)
+        result = run_block(runbook.blocks[0], cwd=tmp_path, env=clean_env(), redactor=Redactor([]), grace_s=0.5)
         assert result.status == "passed" and result.reason is None, result.reason
         assert alive(grandchild)
     finally:
