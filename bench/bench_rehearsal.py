@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from runbook_checks.execute import plan_run, run_plan  # noqa: E402
 from runbook_checks.lint import load_runbook  # noqa: E402
-from runbook_checks.parse import format_duration  # noqa: E402
 from runbook_checks.redact import Redactor  # noqa: E402
 from runbook_checks.report import build_report  # noqa: E402
 from runbook_checks.sandbox import throwaway  # noqa: E402
+from runbook_checks.units import format_duration  # noqa: E402
 
 SEED_ESTIMATE_S = (4 * 60, 8 * 60)
 
