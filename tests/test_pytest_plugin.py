@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs drop the modules they import; PyYAML's libyaml binding (a C
+# extension) does not survive being imported again, so the library is loaded once, here
+import runbook_checks.lint  # noqa: F401
+
 from .conftest import fence, front
 
 SECRET = "plugin-s3cret-Value"

@@ -1,0 +1,84 @@
+"""pytest plugin, one runbook's run inside a session: its lock, its ``execute.RunSession``
+(the CLI's run engine: the same skip rules, statuses, reasons and record), its secrets
+and, at the end, its one ledger record."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..execute import RunSession, not_run, plan_run
+from ..gates import RunLock, missing_secrets
+from ..ledger import append_record, last_hash, ledger_path, verified_records
+from ..model import Block, BlockResult, Runbook
+from ..redact import Redactor
+from ..status import EXECUTED, BlockStatus, Mode
+
+
+class RunbookRun:
+    """One runbook's run in a pytest session; built by :meth:`start`, ended by :meth:`finish`.
+
+    ``missing``: the declared secrets not set (then nothing runs and nothing is recorded);
+    ``redactor``: the runbook's secrets' redactor; ``session``: the ``RunSession``; ``lock``:
+    the held ``gates.RunLock``."""
+
+    runbook: Runbook
+    results: Path
+    missing: list[str]
+    redactor: Redactor
+    lock: RunLock
+    session: RunSession
+
+    @classmethod
+    def start(cls, runbook: Runbook, *, results: Path, execute: bool, attempt: str | None) -> RunbookRun:
+        """Take the runbook's run lock in the ledger directory ``results`` and open its
+        ``RunSession`` (mode ``execute`` when ``execute``, else ``check``; ``attempt`` as
+        ``run --attempt``; runner ``pytest``). The ledger is checked first: one that cannot
+        take the record stops the run before any block (``ledger.last_hash`` raises).
+        Raises what ``RunLock`` (a held lock), the ledger and ``RunSession`` (a bad attempt id)
+        raise; the lock is released then."""
+        self = cls()
+        self.runbook, self.results = runbook, results
+        self.missing = missing_secrets(runbook, os.environ)
+        self.redactor = Redactor.for_secrets(runbook.secrets, os.environ)
+        self.lock = RunLock(results, runbook.id, runbook.environment).__enter__()
+        try:
+            ledger = ledger_path(results, runbook.id)
+            last_hash(ledger)  # a ledger that cannot take the record: nothing runs
+            prior = verified_records(ledger)[0] if any(b.after for b in runbook.blocks) else []
+            self.session = RunSession(
+                runbook,
+                plan_run(runbook, execute=execute),
+                environ=os.environ,
+                redactor=self.redactor,
+                mode=Mode.EXECUTE if execute else Mode.CHECK,
+                attempt=attempt,
+                prior=prior,
+                runner="pytest",
+            )
+        except BaseException:
+            self.lock.__exit__(None, None, None)
+            raise
+        return self
+
+    def run(self, block: Block) -> BlockResult:
+        """Run ``block`` through the session (``RunSession.run``: its skip rules first), or
+        skip it when secrets are missing (nothing runs and nothing is recorded;
+        ``--runbooks-strict`` refuses the session instead)."""
+        if self.missing:
+            return not_run(block, BlockStatus.SKIPPED, f"secret(s) not set: {', '.join(self.missing)}")
+        return self.session.run(block)
+
+    def finish(self) -> None:
+        """Append the run's record to the ledger when a block executed (else nothing is
+        recorded), and release the lock either way. Raises ``errors.NotRecorded`` when the
+        record could not be written."""
+        try:
+            if not any(r.status in EXECUTED for r in self.session.results.values()):
+                return  # nothing executed (secrets missing, steps skipped): nothing to record
+            append_record(self.results, self.session.record(), self.redactor)
+        finally:
+            self.lock.__exit__(None, None, None)
+
+
+__all__ = ["RunbookRun"]
