@@ -32,6 +32,7 @@ class LazyRecords(Sequence[RunRecord]):
     that is no run record raises ``LedgerError`` naming ``path:N``."""
 
     def __init__(self, path: Path | None = None) -> None:
+        """Empty records of the ledger ``path`` (named in messages); ``verify_ledger`` fills them."""
         self.path = path
         self.buffer = b""  # the ledger file's bytes
         #: per line: where it starts and ends (without its newline) in ``buffer``, and
@@ -117,11 +118,13 @@ class NewestFirst(Sequence[RunRecord]):
     ``len`` and other reads search the whole ledger."""
 
     def __init__(self, base: LazyRecords, keep: Callable[[int], bool]) -> None:
+        """The records of ``base`` whose index ``keep`` accepts; nothing searched yet."""
         self.base, self.keep = base, keep
         self.found: list[int] = []  # base indexes, newest first
         self.next = len(base) - 1  # the next base index to look at
 
     def _search(self, wanted: int | None) -> None:
+        """Search back until ``wanted`` records are found (``None``: the whole ledger)."""
         while self.next >= 0 and (wanted is None or len(self.found) < wanted):
             if self.keep(self.next):
                 self.found.append(self.next)
