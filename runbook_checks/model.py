@@ -1,7 +1,15 @@
 """The data model: small frozen dataclasses with explicit ``to_dict``/``from_dict``.
 
 ``Runbook``/``Block``/``Phase`` come from parsing; ``BlockResult``/``RunRecord`` from
-running. What is persisted (a ``RunRecord``) carries ``SCHEMA_VERSION``.
+running. What is persisted (a ``RunRecord``) carries ``SCHEMA_VERSION``; its shape is
+``runbook_checks/schema/run-record.schema.json``. ``from_dict`` is tolerant (keys it does
+not know are left out, so newer records read); ``to_dict`` gives the fields in
+declaration order, which the ledger's canonical JSON then sorts.
+
+Kinds, modes and statuses are ``StrEnum`` values of ``status`` (a field typed ``str``
+holds a member, or the plain string read back from a record: they compare equal).
+Durations are in seconds (``_s``), times are UTC ISO 8601 strings (``2026-11-30T06:30:00Z``),
+hashes are SHA-256 in lowercase hex, lines are 1-based.
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from .status import BlockStatus, Kind, Mode, RunStatus
 #: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
 SCHEMA_VERSION = 2
 
-# The vocabulary lives in ``status``; these names are kept for the modules that read them.
+# The vocabulary lives in ``status``; these aliases are kept for the modules that still
+# import them from here (import from ``status`` instead).
 CHECK, STEP = Kind.CHECK, Kind.STEP
 KINDS = tuple(Kind)
 
@@ -39,23 +48,28 @@ MODE_REHEARSAL = Mode.REHEARSAL
 
 @dataclass(frozen=True)
 class Phase:
-    """A timeline row declared in the front matter."""
+    """A timeline row declared in the front matter (``phases:``)."""
 
+    #: the id blocks name in ``phase=``
     id: str
+    #: the row's title, as written
     name: str
     #: the estimate as written, e.g. ``"1-2 min"``
     estimate: str
     #: the estimate as (low, high) seconds
     estimate_s: tuple[float, float]
+    #: 1-based line of the entry in the runbook
     line: int
 
 
 @dataclass(frozen=True)
 class Block:
-    """A tagged fenced code block."""
+    """A tagged fenced code block (its attributes are documented in
+    ``docs/reference/runbook-format.md``)."""
 
+    #: the block id (the fence's ``#id``), unique in the runbook
     id: str
-    #: ``"check"`` (read-only) or ``"step"`` (mutating)
+    #: a ``status.Kind``: ``check`` (read-only) or ``step`` (mutating)
     kind: str
     #: the fence language (``bash``, ``sh``...)
     lang: str
@@ -64,7 +78,9 @@ class Block:
     #: the runbook file and the 1-based line of the opening fence
     path: Path
     line: int
+    #: the id of the ``Phase`` whose time this block counts towards
     phase: str | None = None
+    #: the success criterion this block proves, as written
     criterion: str | None = None
     #: exit codes that count as success
     exit_codes: tuple[int, ...] = (0,)
@@ -97,6 +113,7 @@ class Block:
 
     @property
     def location(self) -> str:
+        """``path:line`` of the opening fence, as messages name the block."""
         return f"{self.path}:{self.line}"
 
     @property
@@ -109,12 +126,15 @@ class Block:
 class Requirement:
     """A gate on ``--execute``: another runbook's ledger must hold a passing execute run."""
 
+    #: the id of the runbook whose ledger is read
     runbook: str
+    #: the environment its run must have been in (``None``: this runbook's)
     environment: str | None
     #: fingerprinted paths whose recorded hash must equal the current content
     same: tuple[str, ...]
     #: where that runbook lives (for the message), relative to the repository root
     path: str | None
+    #: 1-based line of the entry in the runbook
     line: int
 
 
@@ -129,6 +149,7 @@ class Acknowledgement:
     rule: str
     #: who acknowledged it (a name as written)
     by: str
+    #: why it is accepted, as written
     reason: str
     #: 1-based line of the entry in the runbook
     line: int = 0
@@ -142,7 +163,9 @@ class Acknowledgement:
 class TroubleshootingEntry:
     """A troubleshooting entry: a heading tagged ``.troubleshoot`` and the section under it."""
 
+    #: the heading's id (its anchor on the page)
     id: str
+    #: the heading's text
     title: str
     #: 1-based line of the heading, and its level (``###`` = 3)
     line: int
@@ -163,17 +186,26 @@ class TroubleshootingEntry:
 
 @dataclass(frozen=True)
 class Runbook:
-    """A parsed runbook: front matter plus tagged blocks in document order."""
+    """A parsed runbook: front matter plus tagged blocks in document order (the front
+    matter's keys are documented in ``docs/reference/runbook-format.md``)."""
 
+    #: the runbook file
     path: Path
+    #: the runbook id: its ledger is ``<id>.jsonl``
     id: str
+    #: the page title
     title: str
+    #: the environment its runs are recorded under (``staging``, ``production``...)
     environment: str
+    #: the token ``--confirm`` must repeat before steps run (``None``: none asked)
     confirm: str | None
+    #: names of the environment variables whose values are masked
     secrets: tuple[str, ...]
     #: absolute directory the blocks run in
     workdir: Path
+    #: the timeline rows, in front-matter order
     phases: tuple[Phase, ...]
+    #: the tagged blocks, in document order (troubleshooting sections' blocks included)
     blocks: tuple[Block, ...]
     #: SHA-256 of the runbook file
     sha256: str
@@ -195,6 +227,7 @@ class Runbook:
     acknowledge: tuple[Acknowledgement, ...] = ()
 
     def block(self, block_id: str) -> Block:
+        """The block ``block_id``; raises ``KeyError`` when there is none."""
         for b in self.blocks:
             if b.id == block_id:
                 return b
@@ -202,7 +235,8 @@ class Runbook:
 
     @property
     def steps(self) -> tuple[Block, ...]:
-        return tuple(b for b in self.blocks if b.kind == STEP)
+        """The mutating blocks (``step``), in document order."""
+        return tuple(b for b in self.blocks if b.kind == Kind.STEP)
 
     @property
     def recovery_steps(self) -> dict[str, TroubleshootingEntry]:
@@ -215,27 +249,39 @@ class Runbook:
 class Expectation:
     """One expectation of a block and whether the run met it."""
 
+    #: which attribute it comes from: ``expect``, ``expect-regex``, ``forbid`` or ``exit``
     name: str
+    #: what was expected, as written
     expected: str
+    #: whether the run met it
     met: bool
+    #: what the run showed instead (redacted), when it did not
     actual: str | None = None
 
 
 @dataclass(frozen=True)
 class BlockResult:
-    """What happened to one block in one run."""
+    """What happened to one block in one run (an element of a record's ``blocks``)."""
 
+    #: the block id, kind (a ``status.Kind``) and outcome (a ``status.BlockStatus``)
     id: str
     kind: str
     status: str
+    #: 1-based line of the block's opening fence when it ran
     line: int
+    #: ``Block.sha256`` when it ran: a different current hash makes this result stale
     sha256: str
+    #: the block's ``phase`` and ``criterion`` when it ran
     phase: str | None = None
     criterion: str | None = None
+    #: the exit code of the last attempt (``None``: no process ran, or it was killed)
     exit_code: int | None = None
+    #: when the first attempt started (UTC ISO), and the seconds all attempts took
     started_at: str | None = None
     duration_s: float = 0.0
+    #: how many times the block ran (1 + the retries used; 0 when it did not run)
     attempts: int = 0
+    #: each expectation and whether it was met
     expectations: tuple[Expectation, ...] = ()
     #: redacted output, head and tail kept when long
     output: str = ""
@@ -250,10 +296,14 @@ class BlockResult:
     troubleshooting: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON values (``dataclasses.asdict``: tuples stay tuples, which JSON
+        writes as arrays), fields in declaration order."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockResult:
+        """The result of a record's ``blocks[]`` element; unknown keys are left out. Raises
+        ``TypeError`` (a required field missing) or ``KeyError``/``TypeError`` for a bad expectation."""
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
         values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
         values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
@@ -264,27 +314,38 @@ class BlockResult:
 class RunRecord:
     """One run of one runbook: a line of the ledger (without ``prev``/``hash``)."""
 
+    #: the run's id: UTC time and 6 random hex digits, e.g. ``20261130T120000Z-1a2b3c`` (``context.new_run_id``)
     run_id: str
+    #: the runbook's id, its path as given (relative to the project root) and its file's SHA-256
     runbook_id: str
     runbook_path: str
     runbook_sha256: str
+    #: the environment the run is recorded under
     environment: str
-    #: ``check`` (read-only checks), ``execute`` (steps allowed), ``rehearsal``
+    #: a ``status.Mode``: ``check`` (read-only checks), ``execute`` (steps allowed), ``rehearsal``
     mode: str
+    #: a ``status.RunStatus``, and the process exit code it gave (0 passed, 1 failed, 130 interrupted...)
     status: str
     exit_code: int
+    #: UTC ISO times, and the seconds between them
     started_at: str
     finished_at: str
     duration_s: float
+    #: who ran it (the CI actor, else the login name) and on which host
     actor: str
     host: str
+    #: ``{"commit": sha, "dirty": bool}`` of the repository (``None`` outside git; ``context.git_info``)
     git: dict[str, Any] | None
+    #: the CI run (``{"provider": "github-actions", "run_id", "run_url", ...}``; ``None`` outside CI; ``context.ci_context``)
     ci: dict[str, Any] | None
+    #: each block's result, in document order
     blocks: tuple[BlockResult, ...]
     #: the run this one resumes (``--from``), and the blocks it did not re-run
     resumes: str | None = None
     not_rerun: tuple[str, ...] = ()
+    #: the record's shape (``SCHEMA_VERSION`` when written by this version)
     schema_version: int = SCHEMA_VERSION
+    #: how the run was made: ``{"runner", "execute", "from", "ran": [block ids executed], "database"?}``
     options: dict[str, Any] = field(default_factory=dict)
     #: content hashes of the runbook's ``fingerprint`` paths at the time of the run
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -302,6 +363,9 @@ class RunRecord:
         return self.attempt_id or self.run_id
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON values, as the ledger seals it: fields in declaration order,
+        ``blocks`` and ``not_rerun`` as lists, ``acknowledgements`` left out when empty (so
+        records without any keep the bytes they had before the field existed)."""
         data = asdict(self)
         data["blocks"] = [b.to_dict() for b in self.blocks]
         data["not_rerun"] = list(self.not_rerun)
@@ -313,6 +377,9 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """The record of a ledger line's JSON (``prev``, ``hash`` and unknown keys left out;
+        version-1 records read). Raises ``TypeError`` when a required field is missing, and
+        what ``BlockResult.from_dict`` raises."""
         values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))
@@ -320,6 +387,7 @@ class RunRecord:
         return cls(**values)
 
     def result(self, block_id: str) -> BlockResult | None:
+        """The result of block ``block_id`` in this run (``None``: the run has none)."""
         for b in self.blocks:
             if b.id == block_id:
                 return b
