@@ -1,7 +1,10 @@
 """Renderers: report and run record -> Markdown, JSON, JUnit XML, GitHub step summary.
 
 Everything rendered here comes from records that are already redacted; the CLI still
-passes the text through the run's redactor before writing it.
+passes the text through the run's redactor before writing it. A status is shown as its
+icon (``status.PRESENTATION``) and its recorded value (``timed-out``, ``never-run``), as
+the tables have always shown it; which outcomes are JUnit failures is the presentation
+row's ``failure``.
 """
 
 from __future__ import annotations
@@ -13,43 +16,56 @@ from pathlib import Path
 from typing import Any
 
 from .failure import FailureReport
-from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, SKIPPED, TIMED_OUT, RunRecord
+from .model import RunRecord
 from .report import AttemptSummary, Report
+from .status import EXECUTED, PRESENTATION, BlockStatus
 from .units import format_duration
 
-ICONS = {
-    "passed": "✅",
-    "failed": "❌",
-    "timed-out": "⏱️",
-    "interrupted": "⛔",
-    "stale": "⚠️",
-    "never-run": "⚪",
-    "skipped": "⏭️",
-    "not-run": "⏹️",
-    "incomplete": "◐",
-}
+#: status value -> its Markdown/HTML icon (``status.PRESENTATION``), for views that look one up
+ICONS = {status: row.icon for status, row in PRESENTATION.items()}
+
+
+#: the mark before a failed block's report in the step summary (the terminal's mark for a failure)
+_FAILED_MARK = PRESENTATION[BlockStatus.FAILED].mark
+
+
+def icon(status: str) -> str:
+    """The Markdown/HTML icon of ``status`` (any status value), ``""`` for a value no
+    presentation row knows (a record written by a newer version)."""
+    row = PRESENTATION.get(status)
+    return row.icon if row else ""
+
+
+def is_failure(status: str) -> bool:
+    """Whether ``status`` counts as a failure (a failed JUnit case): its presentation row's ``failure``."""
+    row = PRESENTATION.get(status)
+    return row is not None and row.failure
 
 
 def cell(value: Any) -> str:
+    """A Markdown table cell: ``—`` for nothing, ``|`` escaped, line ends as spaces."""
     if value is None or value == "":
         return "—"
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def short_commit(commit: str | None) -> str | None:
+    """The first 12 hex digits of a git commit (``None`` stays ``None``)."""
     return commit[:12] if commit else None
 
 
 def seconds(value: float | None) -> str:
+    """A duration in seconds as ``units.format_duration`` words it; ``—`` for ``None``."""
     return format_duration(value) if value is not None else "—"
 
 
 def criteria_markdown(report: Report) -> str:
+    """The criteria table of ``report`` (Markdown, no trailing newline)."""
     lines = ["| Criterion | Evidence | Status | When | By | Commit | Environment |", "|---|---|---|---|---|---|---|"]
     for row in report.criteria:
         evidence = ", ".join(f"`{b}`" for b in row.blocks)
         lines.append(
-            f"| {cell(row.criterion)} | {evidence} | {ICONS.get(row.status, '')} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
+            f"| {cell(row.criterion)} | {evidence} | {icon(row.status)} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
             f"{cell(short_commit(row.commit))} | {cell(row.environment)} |"
         )
     if not report.criteria:
@@ -58,6 +74,7 @@ def criteria_markdown(report: Report) -> str:
 
 
 def timeline_markdown(report: Report) -> str:
+    """The timeline table of ``report`` with its total row, and the attempt it is measured over (Markdown)."""
     lines = ["| Phase | Estimate | Measured | Verdict |", "|---|---|---|---|"]
     for row in report.timeline:
         lines.append(f"| {cell(row.name)} | {cell(row.estimate)} | {seconds(row.measured_s)} | {row.verdict} |")
@@ -68,6 +85,7 @@ def timeline_markdown(report: Report) -> str:
 
 
 def comparison_markdown(runbooks: list[Any], rows: list[tuple[str, list[str]]]) -> str:
+    """The comparison table (``report.comparison`` rows): one column per runbook (Markdown)."""
     head = "| Aspect | " + " | ".join(f"{cell(rb.title)} (`{rb.id}`)" for rb in runbooks) + " |"
     lines = [head, "|---" * (len(runbooks) + 1) + "|"]
     lines += [f"| **{cell(aspect)}** | " + " | ".join(cell(v) for v in values) + " |" for aspect, values in rows]
@@ -81,12 +99,13 @@ def attempt_markdown(report: Report) -> str:
         return f"**{report.headline}**"
     ci = f", [CI run]({a.ci_url})" if a.ci_url else ""
     return (
-        f"{ICONS.get(a.verdict, '')} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
+        f"{icon(a.verdict)} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
         f"commit {cell(short_commit(a.commit))}{ci})"
     )
 
 
 def report_markdown(report: Report) -> str:
+    """The ``report`` command's Markdown: title, verdict line, criteria and timeline."""
     return (
         f"# {report.title}\n\n{attempt_markdown(report)}\n\n## Success criteria\n\n{criteria_markdown(report)}\n\n"
         f"## Timeline\n\n{timeline_markdown(report)}\n"
@@ -138,15 +157,11 @@ def record_markdown(
     ``failures``: the failure report of each failed block (``failure.failures``); ``attempt``:
     the summary of the run's attempt."""
     out = [
-        f"## {ICONS.get(record.status, '')} Runbook `{record.runbook_id}` — {record.status}",
+        f"## {icon(record.status)} Runbook `{record.runbook_id}` — {record.status}",
         "",
         f"Environment **{record.environment}**, mode **{record.mode}**, run `{record.run_id}` by {cell(record.actor)}, "
         f"commit {cell(short_commit((record.git or {}).get('commit')))}, {seconds(record.duration_s)}"
-        + (
-            f"; attempt `{attempt.id}` so far: {ICONS.get(attempt.verdict, '')} {attempt.verdict} ({attempt.runs} run(s))."
-            if attempt
-            else "."
-        ),
+        + (f"; attempt `{attempt.id}` so far: {icon(attempt.verdict)} {attempt.verdict} ({attempt.runs} run(s))." if attempt else "."),
         "",
         "| Block | Kind | Status | Exit | Duration | Note |",
         "|---|---|---|---|---|---|",
@@ -156,11 +171,11 @@ def record_markdown(
             x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x
         )
         duration = seconds(b.duration_s) if b.status in EXECUTED else "—"
-        out.append(f"| `{b.id}` | {b.kind} | {ICONS.get(b.status, '')} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
+        out.append(f"| `{b.id}` | {b.kind} | {icon(b.status)} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
     for f in failures:
         out += [
             "",
-            f"<details><summary>✘ <code>{f.block_id}</code> {f.status}: {html.escape(f.reason)}</summary>",
+            f"<details><summary>{_FAILED_MARK} <code>{f.block_id}</code> {f.status}: {html.escape(f.reason)}</summary>",
             "",
             "```text",
             f.text().replace("```", "'''"),
@@ -169,7 +184,7 @@ def record_markdown(
         ]
     reported = {f.block_id for f in failures}
     for b in record.blocks:
-        if b.status in (FAILED, TIMED_OUT, INTERRUPTED) and b.output and b.id not in reported:
+        if b.status in EXECUTED and b.status != BlockStatus.PASSED and b.output and b.id not in reported:
             out += [
                 "",
                 f"<details><summary>Output of <code>{b.id}</code> (redacted)</summary>",
@@ -229,14 +244,14 @@ def junit_xml(
         case = TestCase(b.id, classname=f"{record.runbook_id}.{record.environment}", time=b.duration_s)
         case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
         case._elem.set("line", str(b.line))
-        if b.status in (FAILED, TIMED_OUT):
+        if is_failure(b.status):
             hint = f" — {see_also(b.troubleshooting, titles)}" if b.troubleshooting else ""
             failure = Failure(xml_text(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}{hint}"), b.status)
             failure.text = xml_text(by_id[b.id].text() if b.id in by_id else b.output)
             case.result = [failure]
-        elif b.status == INTERRUPTED:
-            case.result = [Error(f"{runbook_path}:{b.line}: {b.id} interrupted", "interrupted")]
-        elif b.status in (SKIPPED, NOT_RUN):
+        elif b.status == BlockStatus.INTERRUPTED:
+            case.result = [Error(f"{runbook_path}:{b.line}: {b.id} {BlockStatus.INTERRUPTED}", str(BlockStatus.INTERRUPTED))]
+        elif b.status in (BlockStatus.SKIPPED, BlockStatus.NOT_RUN):
             case.result = [Skipped(xml_text(b.reason or b.status))]
         if b.output:
             case.system_out = xml_text(b.output)

@@ -1,7 +1,7 @@
 """Runbook + verified ledger records -> the report every view renders (pure).
 
 The CLI ``report`` command, the GitHub step summary, JUnit and the site all render a
-``Report``; its content is decided by the evidence policy (``evidence.py``): the
+``Report``; its content is decided by the evidence policy (the ``evidence`` package): the
 attempt shown, its verdict, the criteria, the timeline and each block's evidence.
 """
 
@@ -12,29 +12,37 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import evidence as policy
-from .evidence import NEVER_RUN, STALE, CriterionRow, Evidence, TimelineRow
+from .evidence import CriterionRow, Evidence, TimelineRow
 from .model import Runbook, RunRecord
+from .status import EvidenceStatus
 from .units import format_duration
 
 
 @dataclass(frozen=True)
 class AttemptSummary:
-    """The attempt a report is about, as every view shows it."""
+    """The attempt a report is about, as every view shows it (``evidence.Attempt`` without its runs)."""
 
+    #: the attempt id and its environment
     id: str
     environment: str
+    #: a ``status.Mode`` (``execute``: a migration) and an ``EvidenceStatus`` verdict
     mode: str
     verdict: str
+    #: when its first run started and its latest finished (UTC ISO), and its runs' seconds added up
     started_at: str
     finished_at: str
     duration_s: float
+    #: who ran its latest run, and that run's commit
     actor: str
     commit: str | None
+    #: how many runs it has
     runs: int
+    #: the CI run's ``http(s)://`` address, if any
     ci_url: str | None
 
     @classmethod
     def of(cls, a: policy.Attempt) -> AttemptSummary:
+        """The summary of attempt ``a``."""
         return cls(
             a.id, a.environment, a.mode, a.verdict, a.started_at, a.finished_at, a.duration_s, a.actor, a.commit, len(a.runs), a.ci_url
         )
@@ -42,6 +50,10 @@ class AttemptSummary:
 
 @dataclass(frozen=True)
 class Report:
+    """What every view renders of one runbook in one environment (``build_report``);
+    ``to_dict`` is the ``report --format json`` document."""
+
+    #: the runbook's id and title, and the environment reported on
     runbook_id: str
     title: str
     environment: str
@@ -50,17 +62,21 @@ class Report:
     #: the attempt shown (latest migration, else rehearsal, else checks-only), and its verdict
     attempt: AttemptSummary | None
     verdict: str
+    #: each block's evidence, the criteria rows and the timeline rows, in document order
     blocks: tuple[Evidence, ...]
     criteria: tuple[CriterionRow, ...]
     timeline: tuple[TimelineRow, ...]
     #: the attempt the timeline is measured from
     timeline_attempt: str | None
+    #: the whole runbook's estimate (as text and as (low, high) seconds), the seconds
+    #: measured and the total's verdict (``within``, ``over``, ``under``, ``not measured``, ``incomplete``)
     total_estimate: str
     total_estimate_s: tuple[float, float]
     total_measured_s: float | None
     total_verdict: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON values (``dataclasses.asdict``)."""
         return asdict(self)
 
 
@@ -77,7 +93,7 @@ def build_report(runbook: Runbook, records: Sequence[RunRecord] | policy.Attempt
         environment=st.environment,
         headline=policy.headline(st),
         attempt=AttemptSummary.of(shown) if shown else None,
-        verdict=shown.verdict if shown else NEVER_RUN,
+        verdict=shown.verdict if shown else EvidenceStatus.NEVER_RUN,
         blocks=tuple(policy.block_evidence(runbook, st)),
         criteria=tuple(policy.criteria(runbook, shown)),
         timeline=tuple(rows),
@@ -106,10 +122,11 @@ def comparison(runbooks: list[Runbook]) -> list[tuple[str, list[str]]]:
 
 
 def _range_text(lo: float, hi: float) -> str:
+    """A (low, high) estimate in seconds as words: ``2-5 min`` in whole minutes, else ``units.format_duration``'s."""
     if lo % 60 == 0 and hi % 60 == 0:
         lo_m, hi_m = int(lo // 60), int(hi // 60)
         return f"{lo_m} min" if lo_m == hi_m else f"{lo_m}-{hi_m} min"
     return f"{format_duration(lo)} - {format_duration(hi)}" if lo != hi else format_duration(lo)
 
 
-__all__ = ["Report", "AttemptSummary", "CriterionRow", "TimelineRow", "Evidence", "build_report", "comparison", "STALE", "NEVER_RUN"]
+__all__ = ["Report", "AttemptSummary", "CriterionRow", "TimelineRow", "Evidence", "build_report", "comparison"]

@@ -1,57 +1,17 @@
-"""The evidence policy, in process: verdicts, grouping, timeline and links as tables."""
+"""The evidence policy, in process: verdicts, grouping, evidence selection, timeline and links as tables."""
 
 from __future__ import annotations
 
 import pytest
 
 from runbook_checks import evidence
-from runbook_checks.model import BlockResult, RunRecord
+from runbook_checks.model import BlockResult
+from runbook_checks.status import BlockStatus, EvidenceStatus, Mode
 
 from .conftest import FIXTURES
-
-
-def block(
-    block_id: str, status: str, kind: str = "check", criterion: str | None = None, phase: str | None = None, duration_s: float = 1.0
-) -> BlockResult:
-    return BlockResult(
-        id=block_id, kind=kind, status=status, line=1, sha256="0" * 64, phase=phase, criterion=criterion, duration_s=duration_s
-    )
-
-
-def run(
-    run_id: str,
-    blocks: tuple[BlockResult, ...],
-    *,
-    attempt: str = "A",
-    mode: str = "execute",
-    environment: str = "staging",
-    status: str = "passed",
-    digest: str | None = "d" * 64,
-    fingerprints: dict | None = None,
-    ci: dict | None = None,
-) -> RunRecord:
-    return RunRecord(
-        run_id=run_id,
-        runbook_id="rb",
-        runbook_path="rb.md",
-        runbook_sha256="0" * 64,
-        environment=environment,
-        mode=mode,
-        status=status,
-        exit_code=0,
-        started_at="2026-01-01T00:00:00Z",
-        finished_at="2026-01-01T00:00:01Z",
-        duration_s=1.0,
-        actor="a",
-        host="h",
-        git=None,
-        ci=ci,
-        blocks=blocks,
-        fingerprints=fingerprints or {"m": "1" * 64},
-        attempt_id=attempt,
-        target={"from": "X", "digest": digest},
-    )
-
+from .helpers import block_result as block
+from .helpers import code_block, runbook_of
+from .helpers import run_record as run
 
 STEP_OK = block("s", "passed", "step", "Applied")
 CHECK_OK = block("c", "passed", criterion="Checked")
@@ -126,3 +86,75 @@ def test_the_timeline_sums_the_attempt_and_leaves_interrupted_time_out():
 def test_only_http_links_reach_a_page(url, shown):
     [attempt] = evidence.Attempts([run("1", (STEP_OK,), ci={"run_url": url})])
     assert attempt.ci_url == (url if shown else None)
+
+
+# -- which result becomes a block's evidence, and a criterion's ---------------------------------
+
+OTHER_SHA = "9" * 64
+P, F = BlockStatus.PASSED, BlockStatus.FAILED
+
+
+def c(status: str, sha256: str = "0" * 64) -> BlockResult:
+    """The result of the check ``c`` (criterion ``Checked``)."""
+    return block("c", status, criterion="Checked", sha256=sha256)
+
+
+@pytest.mark.parametrize(
+    "records, expected",
+    [
+        ([], (EvidenceStatus.NEVER_RUN, None, None)),
+        ([run("1", (c(P),))], (P, "A", Mode.EXECUTE)),
+        ([run("1", (c(P),), attempt="A1"), run("2", (c(F),), attempt="A2")], (F, "A2", Mode.EXECUTE)),  # the newest attempt wins
+        ([run("1", (c(F),)), run("2", (c(P),))], (P, "A", Mode.EXECUTE)),  # within an attempt, the latest executed result
+        ([run("1", (c(P),), attempt="A1"), run("2", (c(BlockStatus.SKIPPED),), attempt="A2")], (P, "A1", Mode.EXECUTE)),  # not executed
+        ([run("1", (c(P, sha256=OTHER_SHA),))], (EvidenceStatus.STALE, "A", Mode.EXECUTE)),  # the block changed since
+        ([run("1", (c(BlockStatus.TIMED_OUT),))], (BlockStatus.TIMED_OUT, "A", Mode.EXECUTE)),
+        ([run("1", (c(BlockStatus.INTERRUPTED),), status="interrupted")], (BlockStatus.INTERRUPTED, "A", Mode.EXECUTE)),
+        ([run("1", (c(P),), environment="production")], (EvidenceStatus.NEVER_RUN, None, None)),  # another environment's run
+        ([run("1", (c(P),), environment="rehearsal", mode=Mode.REHEARSAL)], (P, "A", Mode.REHEARSAL)),  # any environment's rehearsal
+        ([run("1", (c(P),), attempt="M"), run("2", (c(F),), attempt="K", mode=Mode.CHECK)], (F, "K", Mode.CHECK)),  # any mode
+        (
+            [run("1", (c(F),), attempt="M"), run("2", (c(P),), environment="rehearsal", mode=Mode.REHEARSAL, attempt="R")],
+            (F, "M", Mode.EXECUTE),  # the environment's own result before a rehearsal's
+        ),
+    ],
+)
+def test_which_result_is_a_blocks_evidence(records, expected):
+    rb = runbook_of(code_block("c", criterion="Checked"))
+    [ev] = evidence.block_evidence(rb, evidence.state("rb", "staging", records))
+    assert (ev.status, ev.attempt_id, ev.mode) == expected
+
+
+def checked_by_two(*results: tuple[str, str]) -> tuple[BlockResult, ...]:
+    """A run whose blocks ``c1`` and ``c2`` (criterion ``Checked``) have the given (status, sha256)."""
+    return tuple(block(f"c{n}", status, criterion="Checked", sha256=sha) for n, (status, sha) in enumerate(results, 1) if status)
+
+
+OK = (P, "0" * 64)
+
+
+@pytest.mark.parametrize(
+    "records, expected",
+    [
+        ([], (EvidenceStatus.NEVER_RUN, None)),
+        ([run("1", checked_by_two(OK, OK))], (P, "A")),
+        ([run("1", checked_by_two(OK, ("", "")))], (EvidenceStatus.NEVER_RUN, "A")),  # c2 never ran in the shown attempt
+        ([run("1", checked_by_two(OK, (P, OTHER_SHA)))], (EvidenceStatus.STALE, "A")),
+        ([run("1", checked_by_two((P, OTHER_SHA), (F, "0" * 64)))], (F, "A")),  # a failure outranks a stale pass
+        ([run("1", checked_by_two((BlockStatus.TIMED_OUT, "0" * 64), (F, "0" * 64)))], (BlockStatus.TIMED_OUT, "A")),  # document order
+        (
+            [run("1", checked_by_two(OK, OK), attempt="M"), run("2", checked_by_two((F, "0" * 64), OK), attempt="K", mode=Mode.CHECK)],
+            (P, "M"),  # criteria come from the shown attempt: the migration, not a later checks-only run
+        ),
+        (
+            [run("1", checked_by_two(OK, OK), attempt="A1"), run("2", checked_by_two(OK, ("", "")), attempt="A2")],
+            (EvidenceStatus.NEVER_RUN, "A2"),
+        ),
+        ([run("1", checked_by_two(OK, OK), environment="rehearsal", mode=Mode.REHEARSAL, attempt="R")], (P, "R")),  # no migration yet
+        ([run("1", checked_by_two(OK, OK), environment="production")], (EvidenceStatus.NEVER_RUN, None)),
+    ],
+)
+def test_which_attempt_is_a_criterions_evidence(records, expected):
+    rb = runbook_of(code_block("c1", criterion="Checked"), code_block("c2", criterion="Checked"))
+    [row] = evidence.criteria(rb, evidence.state("rb", "staging", records).shown)
+    assert (row.status, row.attempt_id) == expected and row.blocks == ("c1", "c2")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks import ledger as ledger_mod
 from runbook_checks.errors import EXIT_NOT_RECORDED, EXIT_USAGE, LedgerError, NotRecorded
 from runbook_checks.ledger import LazyRecords, append_record, read_records, verify_ledger
+from runbook_checks.ledger import append as ledger_append
 
 from .conftest import clean_env, fence, front
 
@@ -202,7 +202,7 @@ def test_a_write_that_fails_part_way_is_truncated_away(recorded, monkeypatch):
             return wrote[0]
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(ledger_mod.os, "write", half_then_enospc)
+    monkeypatch.setattr(ledger_append.os, "write", half_then_enospc)
     with pytest.raises(NotRecorded) as caught:
         append_record(recorded.parent, record)
     monkeypatch.undo()
@@ -226,7 +226,7 @@ def test_a_failed_fsync_is_rolled_back_too(recorded, monkeypatch):
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         return real_fsync(fd)
 
-    monkeypatch.setattr(ledger_mod.os, "fsync", eio)
+    monkeypatch.setattr(ledger_append.os, "fsync", eio)
     with pytest.raises(NotRecorded, match=r"writing the record failed \(Input/output error\); the ledger was rolled back"):
         append_record(recorded.parent, read_records(recorded)[-1])
     assert recorded.read_bytes() == before
@@ -248,8 +248,8 @@ def test_a_rollback_that_fails_says_where_to_cut(recorded, monkeypatch):
     def refuse(fd, size):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
-    monkeypatch.setattr(ledger_mod.os, "write", half_then_enospc)
-    monkeypatch.setattr(ledger_mod.os, "ftruncate", refuse)
+    monkeypatch.setattr(ledger_append.os, "write", half_then_enospc)
+    monkeypatch.setattr(ledger_append.os, "ftruncate", refuse)
     with pytest.raises(NotRecorded) as caught:
         append_record(recorded.parent, read_records(recorded)[-1])
     monkeypatch.undo()
@@ -271,7 +271,7 @@ def test_a_failed_first_append_removes_the_ledger_it_created(recorded, monkeypat
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(fd, data)
 
-    monkeypatch.setattr(ledger_mod.os, "write", enospc)
+    monkeypatch.setattr(ledger_append.os, "write", enospc)
     with pytest.raises(NotRecorded, match="the ledger this run would have created was removed again"):
         append_record(fresh, record)
     assert not (fresh / "rb.jsonl").exists()

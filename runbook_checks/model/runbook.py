@@ -1,61 +1,39 @@
-"""The data model: small frozen dataclasses with explicit ``to_dict``/``from_dict``.
-
-``Runbook``/``Block``/``Phase`` come from parsing; ``BlockResult``/``RunRecord`` from
-running. What is persisted (a ``RunRecord``) carries ``SCHEMA_VERSION``.
-"""
+"""A runbook as parsed: its front matter, phases, tagged blocks, requirements,
+acknowledgements and troubleshooting entries (``parse`` makes them; nothing here is
+persisted as such — a run records what it needs in ``record.RunRecord``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .status import EXECUTED as EXECUTED
-from .status import BlockStatus, Kind, Mode, RunStatus
-
-#: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
-SCHEMA_VERSION = 2
-
-# The vocabulary lives in ``status``; these names are kept for the modules that read them.
-CHECK, STEP = Kind.CHECK, Kind.STEP
-KINDS = tuple(Kind)
-
-PASSED = BlockStatus.PASSED
-FAILED = BlockStatus.FAILED
-TIMED_OUT = BlockStatus.TIMED_OUT
-SKIPPED = BlockStatus.SKIPPED
-NOT_RUN = BlockStatus.NOT_RUN
-INTERRUPTED = BlockStatus.INTERRUPTED
-BLOCK_STATUSES = tuple(BlockStatus)
-
-RUN_PASSED = RunStatus.PASSED
-RUN_FAILED = RunStatus.FAILED
-RUN_INTERRUPTED = RunStatus.INTERRUPTED
-
-MODE_CHECK = Mode.CHECK
-MODE_EXECUTE = Mode.EXECUTE
-MODE_REHEARSAL = Mode.REHEARSAL
+from ..status import Kind
 
 
 @dataclass(frozen=True)
 class Phase:
-    """A timeline row declared in the front matter."""
+    """A timeline row declared in the front matter (``phases:``)."""
 
+    #: the id blocks name in ``phase=``
     id: str
+    #: the row's title, as written
     name: str
     #: the estimate as written, e.g. ``"1-2 min"``
     estimate: str
     #: the estimate as (low, high) seconds
     estimate_s: tuple[float, float]
+    #: 1-based line of the entry in the runbook
     line: int
 
 
 @dataclass(frozen=True)
 class Block:
-    """A tagged fenced code block."""
+    """A tagged fenced code block (its attributes are documented in
+    ``docs/reference/runbook-format.md``)."""
 
+    #: the block id (the fence's ``#id``), unique in the runbook
     id: str
-    #: ``"check"`` (read-only) or ``"step"`` (mutating)
+    #: a ``status.Kind``: ``check`` (read-only) or ``step`` (mutating)
     kind: str
     #: the fence language (``bash``, ``sh``...)
     lang: str
@@ -64,7 +42,9 @@ class Block:
     #: the runbook file and the 1-based line of the opening fence
     path: Path
     line: int
+    #: the id of the ``Phase`` whose time this block counts towards
     phase: str | None = None
+    #: the success criterion this block proves, as written
     criterion: str | None = None
     #: exit codes that count as success
     exit_codes: tuple[int, ...] = (0,)
@@ -97,6 +77,7 @@ class Block:
 
     @property
     def location(self) -> str:
+        """``path:line`` of the opening fence, as messages name the block."""
         return f"{self.path}:{self.line}"
 
     @property
@@ -109,12 +90,15 @@ class Block:
 class Requirement:
     """A gate on ``--execute``: another runbook's ledger must hold a passing execute run."""
 
+    #: the id of the runbook whose ledger is read
     runbook: str
+    #: the environment its run must have been in (``None``: this runbook's)
     environment: str | None
     #: fingerprinted paths whose recorded hash must equal the current content
     same: tuple[str, ...]
     #: where that runbook lives (for the message), relative to the repository root
     path: str | None
+    #: 1-based line of the entry in the runbook
     line: int
 
 
@@ -129,6 +113,7 @@ class Acknowledgement:
     rule: str
     #: who acknowledged it (a name as written)
     by: str
+    #: why it is accepted, as written
     reason: str
     #: 1-based line of the entry in the runbook
     line: int = 0
@@ -142,7 +127,9 @@ class Acknowledgement:
 class TroubleshootingEntry:
     """A troubleshooting entry: a heading tagged ``.troubleshoot`` and the section under it."""
 
+    #: the heading's id (its anchor on the page)
     id: str
+    #: the heading's text
     title: str
     #: 1-based line of the heading, and its level (``###`` = 3)
     line: int
@@ -163,17 +150,26 @@ class TroubleshootingEntry:
 
 @dataclass(frozen=True)
 class Runbook:
-    """A parsed runbook: front matter plus tagged blocks in document order."""
+    """A parsed runbook: front matter plus tagged blocks in document order (the front
+    matter's keys are documented in ``docs/reference/runbook-format.md``)."""
 
+    #: the runbook file
     path: Path
+    #: the runbook id: its ledger is ``<id>.jsonl``
     id: str
+    #: the page title
     title: str
+    #: the environment its runs are recorded under (``staging``, ``production``...)
     environment: str
+    #: the token ``--confirm`` must repeat before steps run (``None``: none asked)
     confirm: str | None
+    #: names of the environment variables whose values are masked
     secrets: tuple[str, ...]
     #: absolute directory the blocks run in
     workdir: Path
+    #: the timeline rows, in front-matter order
     phases: tuple[Phase, ...]
+    #: the tagged blocks, in document order (troubleshooting sections' blocks included)
     blocks: tuple[Block, ...]
     #: SHA-256 of the runbook file
     sha256: str
@@ -195,6 +191,7 @@ class Runbook:
     acknowledge: tuple[Acknowledgement, ...] = ()
 
     def block(self, block_id: str) -> Block:
+        """The block ``block_id``; raises ``KeyError`` when there is none."""
         for b in self.blocks:
             if b.id == block_id:
                 return b
@@ -202,129 +199,11 @@ class Runbook:
 
     @property
     def steps(self) -> tuple[Block, ...]:
-        return tuple(b for b in self.blocks if b.kind == STEP)
+        """The mutating blocks (``step``), in document order."""
+        return tuple(b for b in self.blocks if b.kind == Kind.STEP)
 
     @property
     def recovery_steps(self) -> dict[str, TroubleshootingEntry]:
         """The ``.step`` blocks inside troubleshooting entries (id -> its entry): they run
         only when named with ``--only``, never as part of a whole run."""
         return {step: e for e in self.entries for step in e.recovery}
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One expectation of a block and whether the run met it."""
-
-    name: str
-    expected: str
-    met: bool
-    actual: str | None = None
-
-
-@dataclass(frozen=True)
-class BlockResult:
-    """What happened to one block in one run."""
-
-    id: str
-    kind: str
-    status: str
-    line: int
-    sha256: str
-    phase: str | None = None
-    criterion: str | None = None
-    exit_code: int | None = None
-    started_at: str | None = None
-    duration_s: float = 0.0
-    attempts: int = 0
-    expectations: tuple[Expectation, ...] = ()
-    #: redacted output, head and tail kept when long
-    output: str = ""
-    #: size of the whole (redacted) output in bytes, and whether ``output`` is cut
-    output_bytes: int = 0
-    output_truncated: bool = False
-    #: why a block was skipped or not run, or what failed
-    reason: str | None = None
-    #: the block ran after an earlier block had failed
-    after_failure: bool = False
-    #: ids of the troubleshooting entries that explain this failure
-    troubleshooting: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BlockResult:
-        values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
-        values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
-        values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run of one runbook: a line of the ledger (without ``prev``/``hash``)."""
-
-    run_id: str
-    runbook_id: str
-    runbook_path: str
-    runbook_sha256: str
-    environment: str
-    #: ``check`` (read-only checks), ``execute`` (steps allowed), ``rehearsal``
-    mode: str
-    status: str
-    exit_code: int
-    started_at: str
-    finished_at: str
-    duration_s: float
-    actor: str
-    host: str
-    git: dict[str, Any] | None
-    ci: dict[str, Any] | None
-    blocks: tuple[BlockResult, ...]
-    #: the run this one resumes (``--from``), and the blocks it did not re-run
-    resumes: str | None = None
-    not_rerun: tuple[str, ...] = ()
-    schema_version: int = SCHEMA_VERSION
-    options: dict[str, Any] = field(default_factory=dict)
-    #: content hashes of the runbook's ``fingerprint`` paths at the time of the run
-    fingerprints: dict[str, str] = field(default_factory=dict)
-    #: the migration attempt this run belongs to (``None`` in version-1 records: the run is its own)
-    attempt_id: str | None = None
-    #: ``{"from": VAR, "digest": SHA-256 of host, port and database}`` (see ``target.py``), or ``None``
-    target: dict[str, Any] | None = None
-    #: the runbook's ``acknowledge`` entries in force for this run, as ``{migration, rule, by,
-    #: reason}``; left out of the record when empty, so records without any keep their bytes
-    acknowledgements: tuple[dict[str, str], ...] = ()
-
-    @property
-    def attempt(self) -> str:
-        """The attempt id; a version-1 record is an attempt of its own."""
-        return self.attempt_id or self.run_id
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["blocks"] = [b.to_dict() for b in self.blocks]
-        data["not_rerun"] = list(self.not_rerun)
-        if self.acknowledgements:
-            data["acknowledgements"] = [dict(a) for a in self.acknowledgements]
-        else:
-            del data["acknowledgements"]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
-        values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
-        values["not_rerun"] = tuple(data.get("not_rerun", ()))
-        values["acknowledgements"] = tuple(dict(a) for a in data.get("acknowledgements", ()))
-        return cls(**values)
-
-    def result(self, block_id: str) -> BlockResult | None:
-        for b in self.blocks:
-            if b.id == block_id:
-                return b
-        return None
-
-
-_BLOCK_FIELDS = frozenset(f.name for f in fields(BlockResult))
-_RECORD_FIELDS = frozenset(f.name for f in fields(RunRecord))

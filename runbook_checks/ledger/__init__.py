@@ -1,0 +1,49 @@
+"""The ledger: one append-only, hash-chained JSONL file per runbook.
+
+Each line is one run record with ``prev`` (the previous line's hash, ``null`` on the
+first line) and ``hash`` (SHA-256 of the record's canonical JSON without ``hash``).
+A record is appended whole or not at all: under a lock, in a single write, then
+fsync; a failed write is truncated away. ``verify_ledger`` recomputes every hash and
+link, validates each record against the shipped JSON Schema, and names the first bad
+line as ``path:N``. Every reader verifies before it trusts a record (``last_hash``,
+``verified_records``, ``read_records``), and no ledger is written through a symbolic link.
+
+One job per module:
+
+- ``paths``: where ledgers live (the results folder, ``<runbook id>.jsonl``);
+- ``lines``: a line's bytes (canonical JSON, the sealed line, its check on bytes, the schema);
+- ``verify``: reading a ledger that must verify (``Verification``, ``verified_records``);
+- ``lazy``: verified records parsed only when read (``LazyRecords``, ``NewestFirst``);
+- ``append``: appending under the lock, with its roll-back (``append_record``, ``last_hash``).
+
+The names below are the package's interface; import them from ``runbook_checks.ledger``.
+"""
+
+from __future__ import annotations
+
+from .append import append_record, last_hash
+from .lazy import LazyRecords, NewestFirst
+from .lines import canonical, record_hash, schema, sealed_line
+from .paths import LEDGER_SUFFIX, RESULTS_DIR, ledger_path, results_dir
+from .verify import EMPTY, NOT_A_LEDGER, Verification, read_records, verified_records, verify_ledger
+
+__all__ = [
+    "EMPTY",
+    "LEDGER_SUFFIX",
+    "NOT_A_LEDGER",
+    "RESULTS_DIR",
+    "LazyRecords",
+    "NewestFirst",
+    "Verification",
+    "append_record",
+    "canonical",
+    "last_hash",
+    "ledger_path",
+    "read_records",
+    "record_hash",
+    "results_dir",
+    "schema",
+    "sealed_line",
+    "verified_records",
+    "verify_ledger",
+]

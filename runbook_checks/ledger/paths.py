@@ -1,0 +1,35 @@
+"""Where ledgers live: the results folder and the ledger file of a runbook in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..context import find_root
+from ..model import Runbook
+
+#: a ledger's file name is the runbook id with this suffix
+LEDGER_SUFFIX = ".jsonl"
+
+#: the ledgers' folder, in the project root unless ``--results`` says otherwise
+RESULTS_DIR = "runbook-results"
+
+
+def results_dir(runbook: Runbook | None, given: str | Path | None = None) -> Path:
+    """Where ``runbook``'s ledger and run lock live: ``given`` (``--results``, relative to the
+    current directory), else ``runbook-results`` in the runbook's project root
+    (``context.find_root``; with no runbook, the current directory's) — the same folder, so
+    the same lock, from whatever directory a run is started. Relative to the current
+    directory when it is below it, as messages show it."""
+    if given:
+        return Path(given)
+    found = (runbook.root if runbook is not None else find_root(Path.cwd())) / RESULTS_DIR
+    try:
+        return found.relative_to(Path.cwd())
+    except ValueError:
+        return found
+
+
+def ledger_path(results_dir: Path, runbook_id: str) -> Path:
+    """The ledger of ``runbook_id`` in ``results_dir``: ``<results_dir>/<runbook_id>.jsonl``
+    (the file may not exist yet; nothing is checked)."""
+    return Path(results_dir) / f"{runbook_id}{LEDGER_SUFFIX}"

@@ -1,0 +1,164 @@
+"""A run as recorded: each block's result and the run record, one ledger line (without
+``prev``/``hash``), with their JSON forms; the ledger seals ``RunRecord.to_dict()``, so
+its field order and its omissions are the records' bytes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+#: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation of a block and whether the run met it."""
+
+    #: which attribute it comes from: ``expect``, ``expect-regex``, ``forbid`` or ``exit``
+    name: str
+    #: what was expected, as written
+    expected: str
+    #: whether the run met it
+    met: bool
+    #: what the run showed instead (redacted), when it did not
+    actual: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """What happened to one block in one run (an element of a record's ``blocks``)."""
+
+    #: the block id, kind (a ``status.Kind``) and outcome (a ``status.BlockStatus``)
+    id: str
+    kind: str
+    status: str
+    #: 1-based line of the block's opening fence when it ran
+    line: int
+    #: ``Block.sha256`` when it ran: a different current hash makes this result stale
+    sha256: str
+    #: the block's ``phase`` and ``criterion`` when it ran
+    phase: str | None = None
+    criterion: str | None = None
+    #: the exit code of the last attempt (``None``: no process ran, or it was killed)
+    exit_code: int | None = None
+    #: when the first attempt started (UTC ISO), and the seconds all attempts took
+    started_at: str | None = None
+    duration_s: float = 0.0
+    #: how many times the block ran (1 + the retries used; 0 when it did not run)
+    attempts: int = 0
+    #: each expectation and whether it was met
+    expectations: tuple[Expectation, ...] = ()
+    #: redacted output, head and tail kept when long
+    output: str = ""
+    #: size of the whole (redacted) output in bytes, and whether ``output`` is cut
+    output_bytes: int = 0
+    output_truncated: bool = False
+    #: why a block was skipped or not run, or what failed
+    reason: str | None = None
+    #: the block ran after an earlier block had failed
+    after_failure: bool = False
+    #: ids of the troubleshooting entries that explain this failure
+    troubleshooting: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON values (``dataclasses.asdict``: tuples stay tuples, which JSON
+        writes as arrays), fields in declaration order."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BlockResult:
+        """The result of a record's ``blocks[]`` element; unknown keys are left out. Raises
+        ``TypeError`` (a required field missing) or ``KeyError``/``TypeError`` for a bad expectation."""
+        values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
+        values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
+        values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of one runbook: a line of the ledger (without ``prev``/``hash``)."""
+
+    #: the run's id: UTC time and 6 random hex digits, e.g. ``20261130T120000Z-1a2b3c`` (``context.new_run_id``)
+    run_id: str
+    #: the runbook's id, its path as given (relative to the project root) and its file's SHA-256
+    runbook_id: str
+    runbook_path: str
+    runbook_sha256: str
+    #: the environment the run is recorded under
+    environment: str
+    #: a ``status.Mode``: ``check`` (read-only checks), ``execute`` (steps allowed), ``rehearsal``
+    mode: str
+    #: a ``status.RunStatus``, and the process exit code it gave (0 passed, 1 failed, 130 interrupted...)
+    status: str
+    exit_code: int
+    #: UTC ISO times, and the seconds between them
+    started_at: str
+    finished_at: str
+    duration_s: float
+    #: who ran it (the CI actor, else the login name) and on which host
+    actor: str
+    host: str
+    #: ``{"commit": sha, "dirty": bool}`` of the repository (``None`` outside git; ``context.git_info``)
+    git: dict[str, Any] | None
+    #: the CI run (``{"provider": "github-actions", "run_id", "run_url", ...}``; ``None`` outside CI; ``context.ci_context``)
+    ci: dict[str, Any] | None
+    #: each block's result, in document order
+    blocks: tuple[BlockResult, ...]
+    #: the run this one resumes (``--from``), and the blocks it did not re-run
+    resumes: str | None = None
+    not_rerun: tuple[str, ...] = ()
+    #: the record's shape (``SCHEMA_VERSION`` when written by this version)
+    schema_version: int = SCHEMA_VERSION
+    #: how the run was made: ``{"runner", "execute", "from", "ran": [block ids executed], "database"?}``
+    options: dict[str, Any] = field(default_factory=dict)
+    #: content hashes of the runbook's ``fingerprint`` paths at the time of the run
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    #: the migration attempt this run belongs to (``None`` in version-1 records: the run is its own)
+    attempt_id: str | None = None
+    #: ``{"from": VAR, "digest": SHA-256 of host, port and database}`` (see ``target.py``), or ``None``
+    target: dict[str, Any] | None = None
+    #: the runbook's ``acknowledge`` entries in force for this run, as ``{migration, rule, by,
+    #: reason}``; left out of the record when empty, so records without any keep their bytes
+    acknowledgements: tuple[dict[str, str], ...] = ()
+
+    @property
+    def attempt(self) -> str:
+        """The attempt id; a version-1 record is an attempt of its own."""
+        return self.attempt_id or self.run_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON values, as the ledger seals it: fields in declaration order,
+        ``blocks`` and ``not_rerun`` as lists, ``acknowledgements`` left out when empty (so
+        records without any keep the bytes they had before the field existed)."""
+        data = asdict(self)
+        data["blocks"] = [b.to_dict() for b in self.blocks]
+        data["not_rerun"] = list(self.not_rerun)
+        if self.acknowledgements:
+            data["acknowledgements"] = [dict(a) for a in self.acknowledgements]
+        else:
+            del data["acknowledgements"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """The record of a ledger line's JSON (``prev``, ``hash`` and unknown keys left out;
+        version-1 records read). Raises ``TypeError`` when a required field is missing, and
+        what ``BlockResult.from_dict`` raises."""
+        values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
+        values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
+        values["not_rerun"] = tuple(data.get("not_rerun", ()))
+        values["acknowledgements"] = tuple(dict(a) for a in data.get("acknowledgements", ()))
+        return cls(**values)
+
+    def result(self, block_id: str) -> BlockResult | None:
+        """The result of block ``block_id`` in this run (``None``: the run has none)."""
+        for b in self.blocks:
+            if b.id == block_id:
+                return b
+        return None
+
+
+_BLOCK_FIELDS = frozenset(f.name for f in fields(BlockResult))
+_RECORD_FIELDS = frozenset(f.name for f in fields(RunRecord))
