@@ -1,4 +1,11 @@
-"""Runbook -> problems: everything ``parse`` reports plus checks across the whole runbook."""
+"""Runbook -> problems: everything ``parse`` reports plus checks across the whole runbook.
+
+``parse`` checks each piece as its spec row reads it; lint adds what needs the whole
+runbook (a step without ``runbook.confirm``, a check that runs a mutating command, a
+declared secret no block uses, missing paths) and what the published page shows
+(``page_disagreements``, through ``oracle``). Front-matter lines come from the parsed
+runbook's source map (``Runbook.key_lines``), not from reading the file again.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +73,10 @@ def mutating_commands(block: Block) -> list[tuple[int, str]]:
 
 
 def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
-    """Files named are runbooks; directories are searched for Markdown runbooks."""
+    """The runbook files under ``paths``: a file named is a runbook; a directory is searched
+    (recursively, sorted) for ``*.md`` files with ``runbook:`` front matter
+    (``parse.is_runbook``). Returns ``(files, problems)``: a path that does not exist is a
+    problem at line 0."""
     found: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
@@ -87,7 +97,9 @@ def _key_line(runbook: Runbook, *keys: str) -> int:
 
 
 def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -> list[Problem]:
-    """Checks that need the whole runbook (parse has already checked each piece)."""
+    """The problems that need the whole ``runbook`` (``parse`` has already checked each
+    piece), named ``display``. When the parse had problems (``parsed_cleanly`` false) the
+    page comparison is left out, so a broken fence is reported once. Never raises."""
     problems: list[Problem] = []
     if not runbook.blocks and parsed_cleanly:
         problems.append(Problem(display, 1, "no tagged blocks: tag a fence with {#id .check} or {#id .step}"))
@@ -239,7 +251,8 @@ def _lint(path: str | Path, display: str | None = None) -> tuple[Runbook | None,
 
 
 def lint_runbook(path: Path, display: str | None = None) -> list[Problem]:
-    """Every problem of the runbook at ``path``: the parser's and the whole-runbook checks."""
+    """Every problem of the runbook at ``path`` (named ``display``, default ``path``): the
+    parser's and the whole-runbook checks, sorted by line."""
     return _lint(path, display)[1]
 
 
@@ -253,7 +266,7 @@ def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
 
 
 def lint_paths(paths: list[str]) -> tuple[list[Path], list[Problem]]:
-    """Lint every runbook under ``paths``; returns (files linted, problems)."""
+    """Lint every runbook under ``paths`` (``discover``); returns ``(files linted, problems)``."""
     files, problems = discover(paths)
     for f in files:
         problems += lint_runbook(f)

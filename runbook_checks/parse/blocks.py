@@ -138,6 +138,6 @@ def _block(
         except Invalid as exc:
             report(line, f"block {block_id!r}: {exc}")
     code = re.sub(r"\n\n+\Z", "\n", tok.content)  # the page never shows trailing blank lines, so they do not run
-    kind = Kind(kinds[0])
+    kind = kinds[0]  # a Kind value kept a plain str: blocks travel to pytest-xdist workers, which cannot send enums
     digest_src = json.dumps({"kind": kind, "lang": lang, "code": code, "attrs": attrs}, sort_keys=True)
     return Block(id=block_id, kind=kind, lang=lang, code=code, path=path, line=line, sha256=sha256_text(digest_src), **fields)
