@@ -1,4 +1,11 @@
-"""Runbook -> problems: everything ``parse`` reports plus checks across the whole runbook."""
+"""Runbook -> problems: everything ``parse`` reports plus checks across the whole runbook.
+
+``parse`` checks each piece as its spec row reads it; lint adds what needs the whole
+runbook (a step without ``runbook.confirm``, a check that runs a mutating command, a
+declared secret no block uses, missing paths) and what the published page shows
+(``page_disagreements``, through ``oracle``). Front-matter lines come from the parsed
+runbook's source map (``Runbook.key_lines``), not from reading the file again.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,10 @@ import re
 from pathlib import Path
 
 from .errors import Problem, RunbookInvalid
-from .model import CHECK, STEP, Block, Runbook
+from .model import Block, Runbook
 from .oracle import PageBlock, SiteConfigError, available, rendered_blocks, site_config, site_extensions
-from .parse import front_matter_end, is_runbook, parse_runbook, read_lines
+from .parse import is_runbook, mentions_fence, page_body, parse_runbook, read_lines
+from .status import Kind
 
 #: Commands that change a database, which a ``.check`` (run on every ``run`` and by the
 #: scheduled CI checks) must not run: (what the problem names, pattern). SQL words match in
@@ -65,7 +73,10 @@ def mutating_commands(block: Block) -> list[tuple[int, str]]:
 
 
 def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
-    """Files named are runbooks; directories are searched for Markdown runbooks."""
+    """The runbook files under ``paths``: a file named is a runbook; a directory is searched
+    (recursively, sorted) for ``*.md`` files with ``runbook:`` front matter
+    (``parse.is_runbook``). Returns ``(files, problems)``: a path that does not exist is a
+    problem at line 0."""
     found: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
@@ -79,17 +90,16 @@ def discover(paths: list[str]) -> tuple[list[Path], list[Problem]]:
     return found, problems
 
 
-def _front_matter_line(runbook: Runbook, pattern: str) -> int:
-    """Line of the first front-matter line matching ``pattern`` (1 if none)."""
-    lines = read_lines(runbook.path)
-    for i in range(1, front_matter_end(lines) or len(lines)):
-        if re.search(pattern, lines[i]):
-            return i + 1
-    return 1
+def _key_line(runbook: Runbook, *keys: str) -> int:
+    """The line of the first of ``keys`` (dotted front-matter paths, ``runbook.workdir``) the
+    front matter holds, from the parser's source map (``Runbook.key_lines``); 1 if none."""
+    return next((runbook.key_lines[key] for key in keys if key in runbook.key_lines), 1)
 
 
 def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -> list[Problem]:
-    """Checks that need the whole runbook (parse has already checked each piece)."""
+    """The problems that need the whole ``runbook`` (``parse`` has already checked each
+    piece), named ``display``. When the parse had problems (``parsed_cleanly`` false) the
+    page comparison is left out, so a broken fence is reported once. Never raises."""
     problems: list[Problem] = []
     if not runbook.blocks and parsed_cleanly:
         problems.append(Problem(display, 1, "no tagged blocks: tag a fence with {#id .check} or {#id .step}"))
@@ -99,9 +109,9 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
                 Problem(display, block.line, f"block {block.id!r} is a .step but the runbook declares no 'runbook.confirm' token")
             )
     for block in runbook.blocks:
-        if block.kind == STEP and block.read_only is not None:
+        if block.kind == Kind.STEP and block.read_only is not None:
             problems.append(Problem(display, block.line, f"block {block.id!r}: read-only= belongs on a .check (a .step may change things)"))
-        elif block.kind == CHECK and block.read_only is None:
+        elif block.kind == Kind.CHECK and block.read_only is None:
             for line, label in mutating_commands(block):
                 problems.append(
                     Problem(
@@ -115,14 +125,14 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
     for name in runbook.secrets:
         ref = re.compile(r"\$\{?" + re.escape(name) + r"\b")
         if not any(ref.search(text) for text in [b.code for b in runbook.blocks] + [v for _, v in runbook.env] + [runbook.target or ""]):
-            line = _front_matter_line(runbook, r"\b" + re.escape(name) + r"\b")
+            line = _key_line(runbook, f"runbook.secrets.{name}", "runbook.secrets")
             problems.append(Problem(display, line, f"secret {name!r} is declared but no block references ${name}"))
     for path in runbook.fingerprint:
         if runbook.workdir.is_dir() and not (runbook.workdir / path).exists():
             problems.append(
                 Problem(
                     display,
-                    _front_matter_line(runbook, r"^\s*fingerprint\s*:"),
+                    _key_line(runbook, "runbook.fingerprint"),
                     f"fingerprint path {path!r} does not exist in {runbook.workdir}",
                 )
             )
@@ -137,7 +147,7 @@ def check_runbook(runbook: Runbook, display: str, parsed_cleanly: bool = True) -
                     )
                 )
     if not runbook.workdir.is_dir():
-        line = _front_matter_line(runbook, r"^\s*workdir\s*:")
+        line = _key_line(runbook, "runbook.workdir")
         problems.append(Problem(display, line, f"workdir {runbook.workdir} does not exist"))
     return problems + (page_disagreements(runbook, display) if parsed_cleanly else [])  # a broken fence is reported once
 
@@ -152,12 +162,10 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
     configuration that cannot be read is a problem (the page cannot be checked)."""
     if not available():
         return []
-    lines = read_lines(runbook.path)
-    end = front_matter_end(lines)
-    body = [""] * (end + 1) + lines[end + 1 :] if end is not None else lines
+    lines = page_body(read_lines(runbook.path))  # the page the site renders: its own text, as MkDocs reads it
     try:
         config = site_config(runbook.path.parent, runbook.root)
-        rendered = rendered_blocks("\n".join(body), site_extensions(config), config.parent if config is not None else None)
+        rendered = rendered_blocks("\n".join(lines), site_extensions(config), config.parent if config is not None else None)
     except SiteConfigError as exc:
         return [Problem(display, 1, f"cannot render the page as the site does, so what it shows cannot be checked: {exc}")]
     if rendered is None:
@@ -170,7 +178,7 @@ def page_disagreements(runbook: Runbook, display: str) -> list[Problem]:
 
     def line_of(block_id: str) -> int:
         mention = re.compile(r"#" + re.escape(block_id) + r"(?=[\s}])")
-        return next((i + 1 for i, text in enumerate(lines) if mention.search(text) and re.search(r"`{3,}|~{3,}", text)), 1)
+        return next((i + 1 for i, text in enumerate(lines) if mention.search(text) and mentions_fence(text)), 1)
 
     for block_id, found in shown.items():
         if len(found) > 1:
@@ -243,7 +251,8 @@ def _lint(path: str | Path, display: str | None = None) -> tuple[Runbook | None,
 
 
 def lint_runbook(path: Path, display: str | None = None) -> list[Problem]:
-    """Every problem of the runbook at ``path``: the parser's and the whole-runbook checks."""
+    """Every problem of the runbook at ``path`` (named ``display``, default ``path``): the
+    parser's and the whole-runbook checks, sorted by line."""
     return _lint(path, display)[1]
 
 
@@ -257,7 +266,7 @@ def load_runbook(path: str | Path, display: str | None = None) -> Runbook:
 
 
 def lint_paths(paths: list[str]) -> tuple[list[Path], list[Problem]]:
-    """Lint every runbook under ``paths``; returns (files linted, problems)."""
+    """Lint every runbook under ``paths`` (``discover``); returns ``(files linted, problems)``."""
     files, problems = discover(paths)
     for f in files:
         problems += lint_runbook(f)

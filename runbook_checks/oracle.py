@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from .status import Kind
+
 #: the Markdown extensions used when the project has no ``mkdocs.yml`` (this project's own)
 EXTENSIONS: tuple[Any, ...] = (
     "admonition",
@@ -31,7 +33,8 @@ EXTENSIONS: tuple[Any, ...] = (
 )
 #: what MkDocs puts before a site's own ``markdown_extensions`` (mkdocs.config.defaults)
 MKDOCS_BUILTIN: tuple[str, ...] = ("toc", "tables", "fenced_code")
-KINDS = ("check", "step")
+#: the classes that make an element a tagged block (its kind)
+_KINDS = frozenset(Kind)
 #: elements whose content a browser does not show as part of the page (raw text, embedded
 #: content's fallback, form controls, a closed dialog)
 _UNSHOWN = frozenset(
@@ -83,7 +86,8 @@ class SiteConfigError(Exception):
 @dataclass(frozen=True)
 class PageBlock:
     """A tagged code block as the page shows it: an element with an id and a ``check`` or
-    ``step`` class that holds a ``<code>`` element (``code``: that element's text)."""
+    ``step`` class (a ``Kind`` value, kept a plain ``str``) that holds a ``<code>`` element
+    (``code``: that element's text)."""
 
     id: str
     kind: str
@@ -103,7 +107,7 @@ def _page_blocks(html: str) -> list[PageBlock]:
             if not isinstance(child.tag, str):  # a comment
                 continue
             visible = shown and not _hidden(child)
-            kinds = [c for c in child.get("class", "").split() if c in KINDS]
+            kinds = [c for c in child.get("class", "").split() if c in _KINDS]
             if visible and child.get("id") and kinds:
                 code = child if child.tag == "code" else child.find(".//code")
                 if code is not None:
@@ -122,6 +126,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _tag(loader: _Loader, suffix: str, node: Any) -> None:
+    """Read a tagged YAML node as nothing, and note that the file has tags."""
     loader.tagged = True
 
 

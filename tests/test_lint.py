@@ -275,3 +275,20 @@ def test_every_mutating_label_is_documented():
     assert {label for label, _ in MUTATING_COMMANDS} == set(MUTATING.values())
     for label, _ in MUTATING_COMMANDS:
         assert f"`{label}`" in section, label
+
+
+def test_front_matter_lines_come_from_the_parsed_runbook(write, tmp_path):
+    """Whole-runbook problems sit at their key's line as the parser found it (``Runbook.key_lines``):
+    a listed secret at its own item's line; the file is not read again."""
+    from runbook_checks.lint import check_runbook
+    from runbook_checks.parse import parse_runbook
+
+    path = write(front(fence("a", "check", "echo $USED"), secrets="\n    - USED\n    - UNUSED", extra="  fingerprint: [no/such/file]"))
+    runbook, problems = parse_runbook(path)
+    assert problems == [] and runbook.key_lines["runbook.secrets.UNUSED"] == 8
+    path.write_text("changed after parsing\n")
+    found = [f"{p.line}: {p.message}" for p in check_runbook(runbook, "rb.md", parsed_cleanly=False)]
+    assert found == [
+        "8: secret 'UNUSED' is declared but no block references $UNUSED",
+        f"9: fingerprint path 'no/such/file' does not exist in {runbook.workdir}",
+    ]

@@ -189,6 +189,9 @@ class Runbook:
     target: str | None = None
     #: destructive or blocking lint findings the runbook accepts (``runbook.acknowledge``)
     acknowledge: tuple[Acknowledgement, ...] = ()
+    #: the front matter's source map, as the parser found it: dotted key path (``runbook.workdir``,
+    #: ``runbook.secrets.0``, a listed name ``runbook.secrets.DB_URL``) -> 1-based line in the file
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def block(self, block_id: str) -> Block:
         """The block ``block_id``; raises ``KeyError`` when there is none."""
