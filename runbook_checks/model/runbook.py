@@ -4,7 +4,7 @@ persisted as such — a run records what it needs in ``record.RunRecord``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..status import Kind
