@@ -102,6 +102,7 @@ class BuildCache:
         data = path.read_bytes()
 
         def make() -> Runbook:
+            """The parsed runbook, or ``PluginError`` with the parser's problems."""
             runbook, problems = parse_runbook(path, display, data)
             if problems or runbook is None:
                 raise PluginError("runbook-checks: invalid runbook:\n" + "\n".join(str(p) for p in problems))
@@ -127,6 +128,7 @@ class BuildCache:
                 data = path.read_bytes()
 
                 def verify() -> tuple[LazyRecords, Verification]:
+                    """The ledger's records and its verification, on the bytes just read."""
                     records = LazyRecords(path)  # only records before the first bad line: nothing after it is trusted
                     return records, verify_ledger(path, validate_schema=False, records=records, data=data)
 

@@ -56,5 +56,6 @@ class Publisher:
 
 
 def _write(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target``, making its folder (on the publishing thread)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)

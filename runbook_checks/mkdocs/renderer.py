@@ -59,6 +59,7 @@ class Renderer:
 
     # -- the site's runbooks ------------------------------------------------------------
     def _url(self, src: str, page: Page) -> str:
+        """The page of source path ``src``, relative to ``page``."""
         assert self.files is not None
         return get_relative_url(self.files.get_file_from_path(src).url, page.url)
 
@@ -81,6 +82,7 @@ class Renderer:
         return None if audit is None else get_relative_url(audit.url, page.url)
 
     def _where(self, page: Page) -> tuple[str, str]:
+        """Where HTML rendered for ``page`` is shown, for its memo key: the page's URL and the audit page's link from it."""
         return (page.url, str(self.audit_link(page)))
 
     # -- markers --------------------------------------------------------------------------
@@ -97,6 +99,7 @@ class Renderer:
             return f"{docs_dir}/{src}:{n + (end + 1 if end is not None else 0)}"
 
         def render(marker: Marker) -> str:
+            """What replaces ``marker``, as ``Renderer.marker`` renders it, with its line named for errors."""
             return self.marker(marker.name, list(marker.args), runbook, page, lambda: where(marker.line))
 
         out = replace_markers(markdown, runbook is not None, render, where)

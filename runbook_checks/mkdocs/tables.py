@@ -117,6 +117,7 @@ def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int |
     there is a page with them (``""``: this page; ``None``: no link)."""
 
     def link(a: Attempt) -> str:
+        """The attempt's id, linking to its details."""
         return attempt_link(a.first.runbook_id, a.environment, a.id, run_link)
 
     shown = list(reversed(attempts[-limit:] if limit else attempts))
