@@ -23,7 +23,7 @@ missing from it fails that test::
     7. troubleshoot failure gates sandbox migration_lint
     8. execute drift
     9. report render console site
-    10. cli pytest_plugin plugin __main__
+    10. cli pytest_plugin plugin mkdocs __main__
 """
 
 __version__ = "0.1.0"

@@ -155,6 +155,37 @@ def test_old_passes_are_overdue(site):
     assert badges(page(site, "rb"))["good"] == "overdue"
 
 
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [("7 days", 7 * 86400), ("12 h", 12 * 3600), ("30 min", 1800), ("0s", 0.0), ("1-2 days", 86400), (None, 7 * 86400)],
+)
+def test_max_age_is_read_as_seconds(written, seconds):
+    """``max_age`` is read as ``units.parse_duration`` reads a runbook's durations (a range
+    counts as its low end; absent, it is the default ``7 days``)."""
+    from runbook_checks.mkdocs.config import Duration
+
+    assert Duration(default="7 days").validate(written) == seconds
+
+
+@pytest.mark.parametrize("written", ["soon", "2-1 days", 7, True])
+def test_max_age_that_is_not_a_duration_is_refused(written):
+    from mkdocs.config.base import ValidationError
+
+    from runbook_checks.mkdocs.config import Duration
+
+    with pytest.raises(ValidationError, match="duration"):
+        Duration(default="7 days").validate(written)
+
+
+def test_a_bad_max_age_stops_the_build_with_a_configuration_error_not_a_traceback(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n")
+    (tmp_path / "mkdocs.yml").write_text(mkdocs_yml(max_age="soon"))
+    result = build(tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "option 'max_age': 'soon' is not a duration" in result.stderr
+
+
 def test_without_an_audit_page_no_ledger_is_published(site):
     (site / "docs" / "audit.md").unlink()
     assert build(site).returncode == 0
