@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mkdocs.exceptions import PluginError
 
-from ..parse import parse_markdown
+from ..parse import code_lines
 
 MARKER_RE = re.compile(r"^[ \t]*<!--\s*runbook-checks\s*:?\s*(?P<name>[\w-]*)(?P<args>.*?)-->[ \t]*$")
 #: a line that looks meant as a marker (any spelling of "runbook checks" and a colon)
@@ -42,13 +42,6 @@ class Marker:
     args: tuple[str, ...]
     #: 1-based line of the Markdown MkDocs hands the plugin (front matter left out)
     line: int
-
-
-def code_lines(lines: list[str]) -> set[int]:
-    """0-based indexes of the lines inside code blocks — fenced or indented, in
-    containers too — as the checker's own parser (``parse``) sees the page."""
-    tokens = parse_markdown(lines)
-    return {i for tok in tokens if tok.type in ("fence", "code_block") and tok.map for i in range(*tok.map)}
 
 
 def replace_markers(markdown: str, runbook_page: bool, render: Callable[[Marker], str], where: Callable[[int], str]) -> str:

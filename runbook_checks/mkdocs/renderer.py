@@ -19,7 +19,7 @@ from mkdocs.utils import get_relative_url
 from ..errors import LedgerError
 from ..ledger import LazyRecords
 from ..model import Runbook
-from ..parse import front_matter_end, read_lines
+from ..parse import body_start, read_lines
 from ..render import comparison_markdown
 from ..report import comparison
 from .badges import badge_html, badge_status, banner_html, evidence_html, runbooks_html
@@ -95,8 +95,8 @@ class Renderer:
 
         def where(n: int) -> str:
             """``docs/page.md:N`` for line ``n`` of the Markdown MkDocs hands over (front matter left out)."""
-            end = front_matter_end(read_lines(Path(page.file.abs_src_path)))  # read again only to report a problem
-            return f"{docs_dir}/{src}:{n + (end + 1 if end is not None else 0)}"
+            start = body_start(read_lines(Path(page.file.abs_src_path)))  # read again only to report a problem
+            return f"{docs_dir}/{src}:{n + start}"
 
         def render(marker: Marker) -> str:
             """What replaces ``marker``, as ``Renderer.marker`` renders it, with its line named for errors."""
