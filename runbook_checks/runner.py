@@ -150,8 +150,8 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                     stop()
                     give_up = time.monotonic() + 1.0
                     continue
-                wait = (give_up if timed_out else min(deadline, give_up)) - now
-                if sel.select(max(min(wait, 0.25), 0.0)):
+                wait_s = (give_up if timed_out else min(deadline, give_up)) - now
+                if sel.select(max(min(wait_s, 0.25), 0.0)):
                     data = os.read(fd, READ_SIZE)
                     if not data:
                         break
@@ -162,13 +162,13 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                     give_up = time.monotonic() + 1.0
         # The output is closed (a block may redirect it): bash still has its deadline.
         while not timed_out and proc.poll() is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0:
                 timed_out = True
                 stop()
                 break
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=min(remaining, 0.25))
+                proc.wait(timeout=min(remaining_s, 0.25))
     except KeyboardInterrupt as exc:
         interrupted = interrupted_by(exc)
     finally:
@@ -181,25 +181,44 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     take(stream.flush())
     matcher.finish()
     duration_s = time.monotonic() - start
-    if exit_code < 0:
-        exit_code = 128 - exit_code
+    exit_code = 128 - exit_code if exit_code < 0 else exit_code  # killed by signal N: 128 + N, as a shell says
+    status, expectations, reason = judge(block, exit_code, duration_s, matcher.expectations(), timed_out=timed_out, interrupted=interrupted)
+    if (note := stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
+        reason = f"{reason}; {redactor(note)}" if reason else redactor(note)
+    return _Attempt(status, exit_code, duration_s, capture, expectations, reason)
+
+
+def judge(
+    block: Block,
+    exit_code: int,
+    duration_s: float,
+    output: list[Expectation],
+    *,
+    timed_out: bool = False,
+    interrupted: str | None = None,
+) -> tuple[BlockStatus, list[Expectation], str | None]:
+    """One attempt's status, expectations and reason, from how it ended: its ``exit_code``
+    (128 + N when signal N killed it), ``duration_s`` in seconds, the output's expectations
+    (``capture.OutputMatcher.expectations``), whether it timed out, and how it was
+    interrupted (``signals.interrupted_by``; ``None`` when it was not).
+
+    The expectations are ``exit`` (one of ``block.accepted_exit_codes``, and neither timed
+    out nor interrupted) first, then ``output``, then ``timeout`` when it timed out. The
+    status is ``interrupted``, else ``timed-out``, else ``passed`` when every expectation
+    is met, else ``failed``; the reason says why (``None`` for a pass). Pure.
+    """
     ok_exit = exit_code in block.accepted_exit_codes
     expectations = [
         Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))
     ]
-    expectations += matcher.expectations()
+    expectations += output
     if interrupted:
-        status, reason = BlockStatus.INTERRUPTED, f"interrupted by {interrupted}; the block's process group was stopped"
-    elif timed_out:
-        status, reason = BlockStatus.TIMED_OUT, f"timed out after {block.timeout_s:g} s; the block's process group was stopped"
+        return BlockStatus.INTERRUPTED, expectations, f"interrupted by {interrupted}; the block's process group was stopped"
+    if timed_out:
         expectations.append(Expectation("timeout", f"{block.timeout_s:g} s", False, f"{duration_s:.1f} s"))
-    else:
-        unmet = [e for e in expectations if not e.met]
-        status = BlockStatus.PASSED if not unmet else BlockStatus.FAILED
-        reason = "; ".join(describe_unmet(e) for e in unmet) or None
-    if (note := stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
-        reason = f"{reason}; {redactor(note)}" if reason else redactor(note)
-    return _Attempt(status, exit_code, duration_s, capture, expectations, reason)
+        return BlockStatus.TIMED_OUT, expectations, f"timed out after {block.timeout_s:g} s; the block's process group was stopped"
+    unmet = [e for e in expectations if not e.met]
+    return (BlockStatus.PASSED if not unmet else BlockStatus.FAILED), expectations, "; ".join(describe_unmet(e) for e in unmet) or None
 
 
 def run_block(
