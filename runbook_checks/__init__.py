@@ -3,7 +3,8 @@
 The library flow is one direction, one module per job::
 
     parse.parse_runbook  ->  lint.load_runbook (refuses whatever lint reports)
-                         ->  execute.plan_run / execute.RunSession  (runner.run_block per block)
+                         ->  plan.plan_run / session.RunSession  (runner.run_block per block;
+                             execute.run_plan drives a whole plan)
                          ->  ledger.append_record / ledger.verify_ledger
                          ->  evidence (attempts, verdicts: the one evidence policy)
                          ->  report.build_report
@@ -14,14 +15,14 @@ Layers, lowest first. A module imports only from its own layer or a lower one (a
 package counts as one module); ``tests/test_imports.py`` enforces this list, and a module
 missing from it fails that test::
 
-    1. errors units status
-    2. model context procgroup target
-    3. redact streams github
+    1. errors units status signals
+    2. model context proctree procgroup target
+    3. redact streams github capture lock
     4. parse oracle
     5. lint
-    6. runner ledger evidence
-    7. troubleshoot failure gates sandbox migration_lint
-    8. execute drift
+    6. runner ledger evidence plan lifecycle
+    7. troubleshoot failure gates sandbox migration_lint resume
+    8. session execute drift
     9. report render console
     10. cli pytest_plugin plugin mkdocs __main__
 """

@@ -1,31 +1,29 @@
-"""Process groups and process trees: whether a group is alive, stopping it, and stopping
-every process a block left behind, found through the kernel's process tree.
+"""Stopping processes: whether a process group is alive, stopping a group, and stopping
+every process a block left behind (its group, and whatever left the group), found in this
+process's tree (``proctree``).
 
-While a block runs this process is a child subreaper (``prctl(PR_SET_CHILD_SUBREAPER)``),
-so a process that leaves the block's group (``setsid``, a daemon) becomes this process's
-child once its parent is gone instead of init's. Processes are found through
-``/proc/<pid>/task/<tid>/children`` — this process's own tree, never the whole process table.
+Stopping is SIGTERM (with SIGCONT, so a stopped process acts on it), then SIGKILL after
+``grace_s`` seconds; a process is signalled through a pidfd where the kernel has them, so
+a reused pid is never signalled.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import os
 import signal
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+
+from .proctree import Proc, new_descendants, read_proc
 
 #: how long to wait, after SIGKILL, for killed processes to be gone before giving up on them
 KILL_WAIT_S = 5.0
 
 
 def group_alive(pgid: int) -> bool:
-    """Whether any non-zombie process is left in the process group."""
+    """Whether any non-zombie process is left in the process group ``pgid`` (one this
+    process may not signal counts as alive)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -45,143 +43,6 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
-# --- processes a block starts, wherever they go ---------------------------------------
-
-_PR_SET_CHILD_SUBREAPER = 36
-_PR_GET_CHILD_SUBREAPER = 37
-_reaper_lock = threading.Lock()
-_reaper_users = 0
-_reaper_before = 0
-_reaper_active = False
-
-
-@functools.cache
-def _libc_prctl() -> Any:
-    """libc's ``prctl`` (loaded once: loading it costs more than a block's own start), or
-    ``None`` where there is none (not Linux)."""
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-def _prctl(option: int, arg: object) -> bool:
-    prctl = _libc_prctl()
-    return prctl is not None and prctl(option, arg, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
-
-
-@contextlib.contextmanager
-def child_subreaper() -> Iterator[bool]:
-    """Make this process a child subreaper for a while (the previous setting is restored
-    when the last user leaves): a process whose parent dies is then re-parented to this
-    process, not to init, so processes a block started stay in this process's tree.
-    Yields whether that is in force (False where the kernel refuses it)."""
-    global _reaper_users, _reaper_before, _reaper_active
-    with _reaper_lock:
-        if _reaper_users == 0:
-            was = ctypes.c_int(0)
-            _prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(was))
-            _reaper_before = was.value
-            _reaper_active = bool(was.value) or _prctl(_PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1))
-        _reaper_users += 1
-        active = _reaper_active
-    try:
-        yield active
-    finally:
-        with _reaper_lock:
-            _reaper_users -= 1
-            if _reaper_users == 0 and not _reaper_before and _reaper_active:
-                _prctl(_PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(0))
-
-
-@dataclass(frozen=True)
-class Proc:
-    """One process as /proc/<pid>/stat shows it; ``start`` (clock ticks after boot) tells
-    a process from a later one that got its pid."""
-
-    pid: int
-    ppid: int
-    pgid: int
-    state: str
-    start: int
-    comm: str
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.pid, self.start
-
-
-def _proc(pid: int) -> Proc | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read()
-    except OSError:
-        return None
-    head, _, tail = raw.rpartition(b")")
-    fields = tail.split()
-    try:
-        return Proc(
-            pid, int(fields[1]), int(fields[2]), fields[0].decode(), int(fields[19]), head.partition(b"(")[2].decode("utf-8", "replace")
-        )
-    except (IndexError, ValueError):
-        return None
-
-
-def _children_files_work() -> bool:
-    return os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
-
-
-def children(pid: int) -> set[int]:
-    """The children of ``pid`` (of any of its threads), as the kernel lists them in
-    ``/proc/<pid>/task/<tid>/children``. Where the kernel has no such files
-    (CONFIG_PROC_CHILDREN off) the parent links of /proc/*/stat are read instead."""
-    found: set[int] = set()
-    if not _children_files_work():
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and (p := _proc(int(entry))) is not None and p.ppid == pid:
-                found.add(p.pid)
-        return found
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
-                found.update(int(c) for c in fh.read().split())
-        except OSError:
-            continue
-    return found
-
-
-def _tree(skip: frozenset[tuple[int, int]] = frozenset()) -> list[Proc]:
-    """This process's descendants (zombies included), parents before their children,
-    leaving out the processes in ``skip`` and everything under them."""
-    out: list[Proc] = []
-    todo = sorted(children(os.getpid()))
-    seen: set[int] = set()
-    while todo:
-        pid = todo.pop(0)
-        if pid in seen or (p := _proc(pid)) is None or p.key in skip:
-            continue
-        seen.add(pid)
-        out.append(p)
-        todo += sorted(children(pid))
-    return out
-
-
-def own_processes() -> frozenset[tuple[int, int]]:
-    """This process's descendants now, as (pid, start) pairs: not a block's, whatever
-    happens to them while it runs (a rehearsal's database server and its processes, even
-    one re-parented here when its parent ends)."""
-    return frozenset(p.key for p in _tree())
-
-
-def new_descendants(before: frozenset[tuple[int, int]]) -> list[Proc]:
-    """Every process in this process's tree that is not in ``before`` nor under one that is."""
-    return _tree(before)
-
-
 class _Signaller:
     """Signals processes by pidfd where the kernel has them, so a pid reused by another
     process after one of the block's processes is gone is never signalled."""
@@ -190,6 +51,7 @@ class _Signaller:
         self.fds: dict[tuple[int, int], int | None] = {}
 
     def send(self, p: Proc, sig: int) -> None:
+        """Send ``sig`` to ``p`` unless it is gone or its pid belongs to another process now."""
         if p.key not in self.fds:
             fd: int | None = None
             try:
@@ -199,7 +61,7 @@ class _Signaller:
                 return
             except (AttributeError, OSError):
                 fd = None  # no pidfds here: plain kill, after the start time check below
-            now = _proc(p.pid)
+            now = read_proc(p.pid)
             if now is None or now.start != p.start:  # the pid is someone else's now
                 if fd is not None:
                     os.close(fd)
@@ -216,6 +78,7 @@ class _Signaller:
                 signal.pidfd_send_signal(fd, sig)
 
     def close(self) -> None:
+        """Close every pidfd opened."""
         for fd in self.fds.values():
             if fd is not None and fd >= 0:
                 os.close(fd)
@@ -225,13 +88,16 @@ class _Signaller:
 @dataclass
 class Stopped:
     """What stopping a block's processes found: processes that had left its group (they
-    were stopped with their children; a child of one is not counted again), and processes still there when stopping gave up (``KILL_WAIT_S`` after
+    were stopped with their children; a child of one is not counted again), keyed by
+    ``Proc.key``, and processes still there when stopping gave up (``KILL_WAIT_S`` after
     SIGKILL: a process stuck in the kernel)."""
 
     escaped: dict[tuple[int, int], Proc]
     left: list[Proc]
 
     def note(self) -> str | None:
+        """What a block's result says of these processes (up to five named, ``comm (pid N)``),
+        or ``None`` when none escaped and none was left."""
         parts = []
         if self.escaped:
             n = len(self.escaped)
@@ -308,7 +174,8 @@ def stop_block_processes(
 
 
 def terminate_group(pgid: int, grace_s: float) -> None:
-    """SIGTERM the whole group, then SIGKILL whatever is left after ``grace_s`` seconds."""
+    """SIGTERM the whole group ``pgid``, then SIGKILL whatever is left after ``grace_s``
+    seconds; returns as soon as the group is gone (at once when there is none)."""
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
@@ -322,3 +189,6 @@ def terminate_group(pgid: int, grace_s: float) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+__all__ = ["KILL_WAIT_S", "Stopped", "group_alive", "stop_block_processes", "terminate_group"]

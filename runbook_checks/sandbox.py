@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 
 from .errors import RunbookChecksError
 from .procgroup import terminate_group
-from .runner import signals_ignored
+from .signals import signals_ignored
 
+#: where ``initdb``, ``pg_ctl`` and ``createdb`` are (``$RUNBOOK_CHECKS_PG_BIN``; Debian's PostgreSQL 15 by default)
 PG_BIN = Path(os.environ.get("RUNBOOK_CHECKS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+#: the kinds of throwaway database ``throwaway`` starts (``rehearse --db``)
 DB_KINDS = ("pglite", "postgres")
 
 
@@ -34,7 +36,11 @@ class SandboxError(RunbookChecksError):
 
 @dataclass(frozen=True)
 class Database:
+    """A database a rehearsal runs against."""
+
+    #: ``pglite``, ``postgres`` or ``existing`` (given by ``--database-url``)
     kind: str
+    #: ``postgresql://user:password@host:port/database``
     url: str
     port: int
     #: the server's version string, for the record
@@ -43,25 +49,33 @@ class Database:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
+    """Return once 127.0.0.1:``port`` accepts a connection; raise ``SandboxError`` (with
+    the end of ``log``) when ``proc`` exits first or ``timeout_s`` seconds pass."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SandboxError(f"the database exited during start-up (exit {proc.returncode}):\n{log.read_text(errors='replace')[-2000:]}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         time.sleep(0.05)
-    raise SandboxError(f"the database did not listen on 127.0.0.1:{port} within {timeout:g} s:\n{log.read_text(errors='replace')[-2000:]}")
+    raise SandboxError(
+        f"the database did not listen on 127.0.0.1:{port} within {timeout_s:g} s:\n{log.read_text(errors='replace')[-2000:]}"
+    )
 
 
 @contextlib.contextmanager
-def pglite(app_dir: Path, timeout: float = 60) -> Iterator[Database]:
-    """PGlite served over the PostgreSQL protocol by the app's ``pglite-server``."""
+def pglite(app_dir: Path, timeout_s: float = 60) -> Iterator[Database]:
+    """PGlite served over the PostgreSQL protocol by the app's ``pglite-server``
+    (``app_dir/node_modules/.bin``), its data in a temporary folder; stopped (SIGINT, then
+    its whole process group) and removed on exit. Raises ``SandboxError`` when the server
+    is not installed or does not listen within ``timeout_s`` seconds."""
     server = Path(app_dir) / "node_modules" / ".bin" / "pglite-server"
     if not server.exists():
         raise SandboxError(f"{server} not found: install the app's packages first (cd {app_dir} && pnpm install --frozen-lockfile)")
@@ -78,7 +92,7 @@ def pglite(app_dir: Path, timeout: float = 60) -> Iterator[Database]:
                 start_new_session=True,
             )
         try:
-            _wait_for_port(port, proc, log, timeout)
+            _wait_for_port(port, proc, log, timeout_s)
             # PGlite accepts any password; a random one keeps redaction from masking the word "postgres".
             password = secrets.token_urlsafe(12)
             yield Database("pglite", f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres", port, "PGlite (PostgreSQL 18)")
@@ -101,8 +115,13 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres(timeout: float = 60, password: str | None = None, database: str = "dixis") -> Iterator[Database]:
-    """A temporary PostgreSQL cluster with password authentication and one database."""
+def postgres(timeout_s: float = 60, password: str | None = None, database: str = "dixis") -> Iterator[Database]:
+    """A temporary PostgreSQL cluster (``PG_BIN``'s ``initdb``, ``pg_ctl``) with password
+    authentication (SCRAM; ``password`` random when not given) and one ``database``, on a
+    free loopback port; stopped (``pg_ctl stop -m immediate``) and removed on exit, also
+    when its start was interrupted. ``timeout_s``: seconds each of ``initdb``, the start and
+    ``createdb`` may take. Raises ``SandboxError`` when PostgreSQL is not installed or a
+    step fails."""
     initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
     if not initdb.exists():
         raise SandboxError(f"{initdb} not found: install PostgreSQL 15 (apt-get install postgresql-15) or use --db pglite")
@@ -126,16 +145,16 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
             ),
             capture_output=True,
             text=True,
-            timeout=timeout,
+            timeout=timeout_s,
         )
         if run.returncode != 0:
             raise SandboxError(f"initdb failed:\n{run.stdout[-1000:]}{run.stderr[-1000:]}")
         opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
         run = subprocess.run(
-            _as_postgres_user([str(pg_ctl), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", str(int(timeout)), "start"]),
+            _as_postgres_user([str(pg_ctl), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", str(int(timeout_s)), "start"]),
             capture_output=True,
             text=True,
-            timeout=timeout + 10,
+            timeout=timeout_s + 10,
             stdin=subprocess.DEVNULL,
         )
         if run.returncode != 0:
@@ -149,7 +168,7 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
             capture_output=True,
             text=True,
             env=env,
-            timeout=timeout,
+            timeout=timeout_s,
         )
         if run.returncode != 0:
             raise SandboxError(f"createdb failed: {run.stderr.strip()}")
@@ -165,7 +184,9 @@ def postgres(timeout: float = 60, password: str | None = None, database: str = "
 
 @contextlib.contextmanager
 def existing(url: str) -> Iterator[Database]:
-    """A throwaway database someone else started (a CI service container): used, not stopped."""
+    """A throwaway database someone else started (a CI service container), at ``url``:
+    used, not stopped. Raises ``SandboxError`` when ``url`` is not a ``postgresql://`` URL
+    with a host."""
     try:
         parts = urlsplit(url)
         port = parts.port or 5432
@@ -177,6 +198,9 @@ def existing(url: str) -> Iterator[Database]:
 
 
 def throwaway(kind: str, app_dir: Path) -> contextlib.AbstractContextManager[Database]:
+    """The throwaway database of ``kind`` (one of ``DB_KINDS``), to enter with ``with``;
+    ``app_dir``: the app whose ``pglite-server`` serves PGlite. Raises ``SandboxError`` for
+    another kind."""
     if kind == "pglite":
         return pglite(app_dir)
     if kind == "postgres":

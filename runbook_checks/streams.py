@@ -27,6 +27,8 @@ class KeptStream:
         self.lost: OSError | None = None
 
     def write(self, text: str) -> int:
+        """Write ``text``; returns its length even once the stream is lost. Raises
+        ``TypeError`` for anything but a ``str``, as a text stream does."""
         if not isinstance(text, str):  # as a text stream does (click tells text streams from binary ones this way)
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if self.lost is None:
@@ -37,10 +39,12 @@ class KeptStream:
         return len(text)
 
     def writelines(self, lines: Any) -> None:
+        """``write`` each of ``lines``."""
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
+        """Flush the stream, unless it is lost; a failure loses it."""
         if self.lost is None:
             try:
                 self._stream.flush()
@@ -48,9 +52,11 @@ class KeptStream:
                 self._lose(exc)
 
     def isatty(self) -> bool:
+        """Whether the stream is a terminal still there."""
         return self.lost is None and self._stream.isatty()
 
     def _lose(self, exc: OSError) -> None:
+        """Note why the stream is gone and point its descriptor at /dev/null (once)."""
         with self._lock:
             if self.lost is not None:
                 return
@@ -70,6 +76,7 @@ class KeptStream:
                 pass
 
     def __getattr__(self, name: str) -> Any:
+        """Everything else (``encoding``, ``fileno``…) is the wrapped stream's."""
         return getattr(self._stream, name)
 
 

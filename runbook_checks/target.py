@@ -78,7 +78,7 @@ def named(template: str | None, environ: Mapping[str, str]) -> str | None:
     """The runbook's target as a person reads it, ``database "dixis" at db.example.com:5432``
     (from ``identity``: host, port and database; never the user name or the password);
     ``None`` when the runbook names no target or its value is unset or not a database URL.
-    ``environ`` is the blocks' environment (``execute.runbook_env``), where ``${VAR}`` expands."""
+    ``environ`` is the blocks' environment (``context.runbook_env``), where ``${VAR}`` expands."""
     if not template:
         return None
     name = variable(template)

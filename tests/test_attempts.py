@@ -11,8 +11,8 @@ import pytest
 
 from runbook_checks import target
 from runbook_checks.errors import UsageProblem
-from runbook_checks.execute import attempt_id
 from runbook_checks.ledger import sealed_line
+from runbook_checks.resume import attempt_id
 
 from .conftest import clean_env, fence, front
 

@@ -256,10 +256,10 @@ def test_ctrl_c_while_the_block_starts_still_stops_its_group(write, tmp_path):
 
 
 def test_a_pattern_that_backtracks_forever_gives_up_instead_of_hanging_the_run(write, tmp_path, monkeypatch):
-    import runbook_checks.runner as runner
+    import runbook_checks.capture as capture
     from runbook_checks.troubleshoot import explain
 
-    monkeypatch.setattr(runner, "REGEX_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(capture, "REGEX_TIMEOUT_S", 0.5)
     monkeypatch.setattr("runbook_checks.troubleshoot.MATCH_TIMEOUT_S", 0.5)
     text = front(
         fence("slow-match", "check", "printf 'a%.0s' $(seq 60); echo b", 'expect-regex="(a|aa)+$"')

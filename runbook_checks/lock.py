@@ -1,0 +1,129 @@
+"""The run lock: one run per runbook and environment at a time, and who holds it.
+
+A run takes the lock before its first block and keeps it until its record is written;
+a second run of the same runbook and environment is refused (``LockHeld``, exit 3) with
+the holder named, and a run killed while a block ran is refused until that block's
+process group is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from .context import utc_now
+from .errors import GateRefused, LockHeld
+from .procgroup import group_alive
+
+
+class RunLock:
+    """One run per runbook and environment at a time.
+
+    The lock is an ``flock`` (via filelock), so a killed process releases it; who holds
+    it is written beside it, so a refused run can name the holder, and a holder file
+    left by a killed run is reported as taken over. Files, in ``results_dir``:
+    ``.<runbook_id>.<environment>.lock`` and ``.<runbook_id>.<environment>.holder.json``
+    (``{"pid", "host", "started_at"}`` plus whatever ``note`` adds, e.g. ``pgid``, ``block``).
+    """
+
+    def __init__(self, results_dir: Path, runbook_id: str, environment: str):
+        base = Path(results_dir) / f".{runbook_id}.{environment}"
+        self.lock_path = Path(f"{base}.lock")
+        self.holder_path = Path(f"{base}.holder.json")
+        self.runbook_id, self.environment = runbook_id, environment
+        self._lock = FileLock(str(self.lock_path), timeout=0)
+        #: holder information of a stale lock this run took over, if any
+        self.took_over: dict[str, Any] | None = None
+
+    def _holder(self) -> dict[str, Any] | None:
+        """The holder file's contents, ``None`` when it is missing or unreadable."""
+        try:
+            return json.loads(self.holder_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def __enter__(self) -> RunLock:
+        """Take the lock without waiting. Raises ``LockHeld`` (exit 3) when another run
+        holds it, or when a killed run's block (its recorded process group, on this host)
+        is still running; ``GateRefused`` (exit 2) when the holder file cannot be written
+        or is a symbolic link."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            h = self._holder() or {}
+            raise LockHeld(
+                f"another run of {self.runbook_id!r} ({self.environment}) holds the lock: "
+                f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started_at', '?')}. "
+                "Wait for it to finish, or stop it, then run again."
+            ) from None
+        self.took_over = self._holder()
+        left = self.took_over or {}
+        if left.get("pgid") and left.get("host") == socket.gethostname() and group_alive(int(left["pgid"])):
+            self._lock.release()
+            raise LockHeld(
+                f"a killed run of {self.runbook_id!r} ({self.environment}) left block {left.get('block')!r} running "
+                f"(process group {left['pgid']}). Stop it (kill -- -{left['pgid']}) or wait for it, then run again."
+            )
+        self._holder_info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}
+        try:
+            self._write_holder()
+        except (GateRefused, OSError) as exc:
+            self._lock.release()
+            if isinstance(exc, GateRefused):
+                raise
+            raise GateRefused(
+                f"{exc.filename or self.holder_path}: cannot write who holds the lock ({exc.strerror or exc}). Nothing was executed."
+            ) from None
+        return self
+
+    def _write_holder(self, replace_links: bool = False) -> None:
+        """Write the holder file through ``<holder>.tmp`` and a rename, never through a
+        symbolic link planted at either name: a link there refuses the run (``GateRefused``,
+        exit 2) before anything runs; with ``replace_links`` (while the run is under way)
+        the link itself is removed instead, its target untouched."""
+        tmp = self.holder_path.with_suffix(".tmp")
+        for name in (tmp, self.holder_path):
+            if name.is_symlink():
+                if not replace_links:
+                    raise GateRefused(
+                        f"{name}: is a symbolic link; runbook-checks does not write its lock's holder file through a link "
+                        "(a planted link could overwrite any file). Remove it and run again. Nothing was executed."
+                    )
+                name.unlink()
+        # O_EXCL: never a file that is there already (a leftover, or a hard link to another file: its name is removed first)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            data = json.dumps(self._holder_info).encode("utf-8")
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        os.replace(tmp, self.holder_path)
+
+    def note(self, **info: Any) -> None:
+        """Record what the holder is doing now (e.g. the running block's process group).
+        Best effort: the run goes on when the holder file cannot be written (a full disk)."""
+        self._holder_info.update(info)
+        try:
+            self._write_holder(replace_links=True)
+        except OSError:
+            pass
+
+    def __exit__(self, *exc: object) -> None:
+        """Remove the holder file and release the lock."""
+        self.holder_path.unlink(missing_ok=True)
+        self._lock.release()
+
+
+__all__ = ["RunLock"]
