@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runbook_checks.execute import plan_run, run_plan  # noqa: E402
+from runbook_checks.execute import run_plan  # noqa: E402
 from runbook_checks.lint import load_runbook  # noqa: E402
+from runbook_checks.plan import plan_run  # noqa: E402
 from runbook_checks.redact import Redactor  # noqa: E402
 from runbook_checks.report import build_report  # noqa: E402
 from runbook_checks.sandbox import throwaway  # noqa: E402

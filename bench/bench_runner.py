@@ -23,8 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runbook_checks.execute import plan_run, run_plan
+from runbook_checks.execute import run_plan
 from runbook_checks.lint import load_runbook
+from runbook_checks.plan import plan_run
 from runbook_checks.redact import Redactor
 
 

@@ -33,7 +33,7 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
 
     For each requirement, the required runbook's ledger must verify, record schema
     included (a bad line refuses, naming ``path:N``), and by the evidence policy
-    (``evidence.py``) its environment's ``--execute`` attempts must show:
+    (the ``evidence`` package) its environment's ``--execute`` attempts must show:
 
     - a latest attempt whose fingerprints of the ``same`` paths equal the current
       content, with the verdict ``passed`` (every step and criterion passed, one target

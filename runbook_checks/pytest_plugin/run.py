@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..execute import RunSession, not_run, plan_run
-from ..gates import RunLock, missing_secrets
+from ..gates import missing_secrets
 from ..ledger import append_record, last_hash, ledger_path, verified_records
+from ..lock import RunLock
 from ..model import Block, BlockResult, Runbook
+from ..plan import plan_run
 from ..redact import Redactor
+from ..session import RunSession, not_run
 from ..status import EXECUTED, BlockStatus, Mode
 
 

@@ -22,7 +22,7 @@ from ..gates import check_confirmation, check_requirements, check_secret_encodin
 from ..lint import discover
 from ..model import Runbook
 from ..redact import secret_notes
-from ..runner import signals_interrupt
+from ..signals import signals_interrupt
 from .items import RunbookFile, RunbookItem
 from .run import RunbookRun
 
