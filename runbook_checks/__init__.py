@@ -22,7 +22,7 @@ missing from it fails that test::
     6. runner ledger evidence
     7. troubleshoot failure gates sandbox migration_lint
     8. execute drift
-    9. report render console site
+    9. report render console site attempt preview outputs
     10. cli pytest_plugin plugin __main__
 """
 
