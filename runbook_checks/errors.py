@@ -82,7 +82,7 @@ class NotRecorded(LedgerError):
     exit_code = EXIT_NOT_RECORDED
 
 
-class Interrupted(RunbookChecksError):
+class InterruptedUnrecorded(RunbookChecksError):
     """Ctrl-C or a terminating signal stopped the command where no run record says so
     (at the confirmation prompt, during a dry run's previews or the diagnostic checks)."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .attempt import Progress, Watched
-from .errors import Interrupted
+from .errors import InterruptedUnrecorded
 from .execute import PlannedBlock, RunObserver, run_plan
 from .gates import missing_secrets, target_named
 from .model import Runbook, RunRecord
@@ -66,7 +66,7 @@ def run_previews(
     executed``) and return the redacted record, which is not written anywhere.
 
     ``progress`` learns that blocks started and the outcome.
-    Raises ``Interrupted`` (exit 130) when the checks were stopped.
+    Raises ``InterruptedUnrecorded`` (exit 130) when the checks were stopped.
     """
     if progress is not None:
         observer = Watched(observer, progress)
@@ -79,7 +79,7 @@ def run_previews(
     if progress is not None:
         progress.record = record
     if record.status == RunStatus.INTERRUPTED:
-        raise Interrupted("interrupted: the preview checks were stopped; nothing was recorded")
+        raise InterruptedUnrecorded("interrupted: the preview checks were stopped; nothing was recorded")
     return record
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED, Interrupted, UsageProblem
+from ..errors import EXIT_FAILED, InterruptedUnrecorded, UsageProblem
 from ..status import BlockStatus, Mode, RunStatus
 from .group import CliError, progress
 from .runs import mask_in_github
@@ -60,7 +60,7 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
     record = run_plan(runbook, plan, environ=environ, redactor=redact, observer=Watched(reporter, done), mode=Mode.CHECK, grace_s=grace_s)
     done.record = record
     if record.status == RunStatus.INTERRUPTED:  # its checks were stopped, not answered: no entry is named on their account
-        raise Interrupted(
+        raise InterruptedUnrecorded(
             "interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded and nothing was recorded"
         )
     console = Console(soft_wrap=True)

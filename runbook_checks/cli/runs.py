@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_OK, Interrupted, UsageProblem
+from ..errors import EXIT_FAILED, EXIT_OK, InterruptedUnrecorded, UsageProblem
 from ..status import Mode, RunStatus
 from .group import progress
 
@@ -71,7 +71,7 @@ def mask_in_github(runbook: Any, environ: Mapping[str, str], stream: Any, redact
 def ask_on_terminal(environ: Mapping[str, str]) -> Callable[[str], str] | None:
     """How to ask for the confirmation token: a prompt on stderr when stdin is a terminal
     outside CI, else ``None`` (no question; a missing token refuses). Ctrl-C at the prompt
-    raises ``Interrupted`` (exit 130)."""
+    raises ``InterruptedUnrecorded`` (exit 130)."""
     if not sys.stdin.isatty() or environ.get("CI"):
         return None
 
@@ -79,7 +79,7 @@ def ask_on_terminal(environ: Mapping[str, str]) -> Callable[[str], str] | None:
         try:
             return click.prompt(question, default="", show_default=False, err=True)
         except click.Abort:
-            raise Interrupted("interrupted at the confirmation prompt; nothing was executed") from None
+            raise InterruptedUnrecorded("interrupted at the confirmation prompt; nothing was executed") from None
 
     return ask
 
