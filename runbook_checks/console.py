@@ -245,7 +245,7 @@ def print_outcome(
     annotate = github.enabled(environ)
     for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
         if annotate:
-            console.file.write(github.failure_annotation(report) + "\n")
+            console.file.write(github.failure_annotation(report, environ) + "\n")
         console.print(f"\n{mark(BlockStatus.FAILED)}", style="bold red", end=" ", highlight=False)
         console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..errors import EXIT_FAILED, EXIT_OK, InterruptedUnrecorded, UsageProblem
-from ..status import Mode, RunStatus
+from ..status import BlockStatus, Mode, RunStatus
 from .group import progress
 
 
@@ -237,7 +237,7 @@ def print_dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: 
     ``preview=yes`` checks when they can (``preview.run_previews``) and show their failures
     and a summary; with ``--format json``, the whole as JSON on stdout. Returns 1 when a
     preview failed, else 0."""
-    from ..console import PlainReporter, plan_lines
+    from ..console import PlainReporter, mark, plan_lines
     from ..failure import PREVIEW, failures
     from ..preview import dry_run, dry_run_dict, failed_previews, preview_results, run_previews
     from ..redact import Redactor
@@ -255,7 +255,7 @@ def print_dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: 
         observer = PlainReporter(out, quiet)
         record = run_previews(dry, environ=environ, redact=redact, observer=observer, grace_s=grace_s, progress=progress())
         for report in failures(runbook, record.blocks, path=path, mode=PREVIEW, redact=redact):
-            click.echo("\n✘ " + report.text(output=quiet), file=out)
+            click.echo(f"\n{mark(BlockStatus.FAILED)} " + report.text(output=quiet), file=out)
     ran = preview_results(dry, record)
     failed = failed_previews(ran)
     if ran:
