@@ -9,7 +9,7 @@ The library flow is one direction, one module per job::
                          ->  evidence (attempts, verdicts: the one evidence policy)
                          ->  report.build_report
 
-The CLI (``cli.py``) and the plugins call these functions; nothing here imports mkdocs.
+The CLI (``cli/``) and the plugins call these functions; nothing here imports mkdocs.
 
 Layers, lowest first. A module imports only from its own layer or a lower one (a
 package counts as one module); ``tests/test_imports.py`` enforces this list, and a module
@@ -23,7 +23,7 @@ missing from it fails that test::
     6. runner ledger evidence plan lifecycle
     7. troubleshoot failure gates sandbox migration_lint resume
     8. session execute drift
-    9. report render console
+    9. report render console attempt preview outputs
     10. cli pytest_plugin plugin mkdocs __main__
 """
 

@@ -1,6 +1,8 @@
-"""Terminal progress for a run: rich live progress on a terminal, plain lines otherwise.
+"""What a run shows on the terminal: live progress (rich on a terminal, plain lines
+otherwise), the plan of a dry run, the failure reports and the outcome line.
 
 Both reporters implement ``execute.RunObserver``; all text they get is already redacted.
+Marks and styles come from ``status.PRESENTATION``.
 """
 
 from __future__ import annotations
@@ -8,18 +10,37 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-from typing import IO, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
+from . import github
+from .failure import failures
 from .github import command
-from .model import EXECUTED, FAILED, INTERRUPTED, NOT_RUN, PASSED, SKIPPED, TIMED_OUT, Block, BlockResult
+from .model import Block, BlockResult, Runbook, RunRecord
+from .status import EXECUTED, PRESENTATION, BlockStatus, Kind
 from .units import format_duration
 
+if TYPE_CHECKING:
+    from .preview import DryRun
+
+#: a line of output longer than this (in characters) with no end is shown in pieces
 LONG_LINE = 4096
-MARKS = {PASSED: "✔", FAILED: "✘", TIMED_OUT: "⏱", INTERRUPTED: "■", SKIPPED: "–", NOT_RUN: "–"}
-STYLES = {PASSED: "green", FAILED: "red", TIMED_OUT: "red", INTERRUPTED: "yellow", SKIPPED: "dim", NOT_RUN: "dim"}
 
 
-def describe(result: BlockResult) -> str:
+def mark(status: str) -> str:
+    """The terminal mark of a block status (``✔``, ``✘``…: ``PRESENTATION``); ``?`` for an unknown one."""
+    return PRESENTATION[status].mark if status in PRESENTATION else "?"
+
+
+def style(status: str) -> str | None:
+    """The rich style of a block status (``PRESENTATION``); ``None`` for an unknown one."""
+    return PRESENTATION[status].style if status in PRESENTATION else None
+
+
+def result_line(result: BlockResult) -> str:
+    """A block's result in one line: ``id status in 1.2 s``, attempts, the reason, and
+    whether it ran after an earlier failure (no mark)."""
     if result.status in EXECUTED:
         extra = f" after {result.attempts} attempts" if result.attempts > 1 else ""
         text = f"{result.id} {result.status} in {format_duration(result.duration_s)}{extra}"
@@ -33,7 +54,8 @@ def describe(result: BlockResult) -> str:
 
 
 class PlainReporter:
-    """Plain lines: one per block start and end; the block's output in between unless quiet."""
+    """Plain lines on ``stream``: one per block start and end; the block's output in between
+    unless ``quiet``; with ``github``, each block's lines folded in a log group."""
 
     def __init__(self, stream: IO[str] | None = None, quiet: bool = False, *, github: bool = False):
         self.stream = stream or sys.stdout
@@ -51,6 +73,7 @@ class PlainReporter:
         self.stream.flush()
 
     def started(self, block: Block) -> None:
+        """A block starts: its title line (in a GitHub job, a log group that ignores workflow commands)."""
         title = f"▶ {block.id} ({block.kind}) {block.location}"
         if self.github:  # the block's output is data: a line of it that looks like a workflow command is not obeyed
             self._token = secrets.token_hex(16)
@@ -60,26 +83,31 @@ class PlainReporter:
             self._line(title)
 
     def output(self, block: Block, text: str) -> None:
+        """A piece of the block's redacted output, written as it comes (not when quiet)."""
         if not self.quiet:
             self.stream.write(text)
             self._at_line_start = text.endswith("\n")
 
     def retry(self, block: Block, attempt: int, result: BlockResult) -> None:
+        """Attempt number ``attempt`` failed (``result``) and the block runs again after its ``retry_delay_s``."""
         self._line(f"↻ {block.id} attempt {attempt} {result.status}: {result.reason}; retrying in {block.retry_delay_s:g} s")
 
     def finished(self, result: BlockResult) -> None:
+        """The block's result line (its mark, ``result_line``), after closing its log group."""
         if self.github:
             self._line(f"::{self._token}::")
             self._line(command("endgroup"))
-        self._line(f"{MARKS.get(result.status, '?')} {describe(result)}")
+        self._line(f"{mark(result.status)} {result_line(result)}")
 
     def close(self) -> None:
+        """End a line of output left without its newline."""
         if not self._at_line_start:
             self._line("")
 
 
 class RichReporter:
-    """Live progress on a terminal: current block, elapsed time, a status line per block."""
+    """Live progress on a terminal (a rich ``console``): current block, elapsed time, a
+    status line per block; ``total`` is the number of blocks that run."""
 
     def __init__(self, console: Any, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -105,11 +133,13 @@ class RichReporter:
         self.console.print(Text(text, style=style or ""), highlight=False, soft_wrap=True)
 
     def started(self, block: Block) -> None:
+        """A block starts: the progress line names it, and its title is printed."""
         self._started = time.monotonic()
         self.progress.update(self.task, description=f"{block.id} ({block.kind})")
         self._print(f"▶ {block.id} ({block.kind}) {block.location}", "bold")
 
     def output(self, block: Block, text: str) -> None:
+        """A piece of the block's redacted output, printed line by line, dimmed."""
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         if len(self._partial) > LONG_LINE:  # a line with no end (a progress bar): show it in pieces
@@ -119,14 +149,109 @@ class RichReporter:
             self._print(f"  │ {line}", "dim")
 
     def retry(self, block: Block, attempt: int, result: BlockResult) -> None:
+        """Attempt number ``attempt`` failed (``result``) and the block runs again."""
         self._print(f"↻ {block.id} attempt {attempt} {result.status}: {result.reason}; retrying", "yellow")
 
     def finished(self, result: BlockResult) -> None:
+        """The block's result line, in its status's style."""
         if self._partial:
             self._print(f"  │ {self._partial}", "dim")
             self._partial = ""
         self.progress.advance(self.task)
-        self._print(f"{MARKS.get(result.status, '?')} {describe(result)}", STYLES.get(result.status))
+        self._print(f"{mark(result.status)} {result_line(result)}", style(result.status))
 
     def close(self) -> None:
+        """Stop the live progress display."""
         self.progress.stop()
+
+
+def expectations_in_words(block: Block) -> str:
+    """What a check asserts, in words: its exit codes and output expectations, and the
+    criterion it is evidence for."""
+    parts = [
+        f"exit {', '.join(str(c) for c in block.exit_codes)}"
+        + (f" (or {block.pending_exit}: migrations pending)" if block.pending_exit is not None else "")
+    ]
+    parts += [f"output contains {block.expect!r}"] if block.expect else []
+    parts += [f"a line matches /{block.expect_regex}/"] if block.expect_regex else []
+    parts += [f"output lacks {block.forbid!r}"] if block.forbid else []
+    return "; ".join(parts) + (f" — evidence for: {block.criterion}" if block.criterion else "")
+
+
+def plan_lines(dry: DryRun, redact: Callable[[str], str]) -> list[str]:
+    """A dry run's plan as lines (each printed with a newline): the target, each block with
+    its redacted command and what it checks (or why it is skipped), the missing secrets,
+    and whether the preview checks run now."""
+    runbook = dry.runbook
+    lines = [
+        f"Plan for {runbook.id} ({runbook.environment}) in {runbook.workdir} — a dry run: nothing that changes anything "
+        "is executed, nothing is recorded."
+    ]
+    if runbook.target and dry.target:
+        lines.append(f"Target: {dry.target} (from ${dry.source})")
+    elif runbook.target:
+        lines.append(
+            f"Target: ${dry.source} is not set, so the dry run cannot name the database"
+            if not dry.source_set
+            else f"Target: ${dry.source} is not a database URL (host, port, database)"
+        )
+    for p in dry.plan:
+        b = p.block
+        if not p.run:
+            lines.append(f"\n  SKIP {b.id} ({b.kind})  {p.reason}")
+            continue
+        if b.kind == Kind.STEP:
+            when = " (after confirmation)"
+        elif b.preview:
+            when = " (preview: runs now)" if dry.runs_previews else " (preview)"
+        else:
+            when = ""
+        lines.append(f"\n  RUN  {b.id} ({b.kind}){when}  {b.location}")
+        lines += [f"       $ {line}" for line in redact(b.code).rstrip("\n").splitlines()]
+        lines.append(f"       checks: {expectations_in_words(b)}")
+    if dry.missing:
+        them = "it" if len(dry.missing) == 1 else "them"
+        lines.append(
+            f"\nSecret(s) not set: {', '.join(dry.missing)} — a real run would refuse"
+            + (f"; set {them} to run the preview check(s) {', '.join(dry.previews)} here." if dry.previews and dry.wanted else ".")
+        )
+    if dry.previews and not dry.wanted:
+        lines.append(f"\nPreview check(s) not run (--no-preview): {', '.join(dry.previews)}")
+    if dry.runs_previews:
+        lines.append(f"\nPreview: the read-only check(s) marked preview=yes run now{f' against {dry.target}' if dry.target else ''}:")
+    return lines
+
+
+def print_outcome(
+    console: Any,
+    runbook: Runbook,
+    record: RunRecord,
+    *,
+    path: str,
+    mode: str,
+    quiet: bool,
+    ledger: Path,
+    redact: Callable[[str], str],
+    environ: Mapping[str, str],
+    recorded: bool = True,
+) -> None:
+    """Print a run's failure reports (the output's tail only when ``quiet``: otherwise it
+    was streamed; in a GitHub job, each also as an error annotation) and its outcome line:
+    ``STATUS: counts in N s — run ID (attempt A) recorded in LEDGER`` (``NOT recorded``
+    when ``recorded`` is false). ``console`` is a rich ``Console``."""
+    counts: dict[str, int] = {}
+    for b in record.blocks:
+        counts[b.status] = counts.get(b.status, 0) + 1
+    annotate = github.enabled(environ)
+    for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
+        if annotate:
+            console.file.write(github.failure_annotation(report, environ) + "\n")
+        console.print(f"\n{mark(BlockStatus.FAILED)}", style="bold red", end=" ", highlight=False)
+        console.print(report.text(output=quiet), highlight=False, markup=False)
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    where = f"recorded in {ledger}" if recorded else f"NOT recorded in {ledger}"
+    console.print(
+        f"\n{record.status.upper()}: {summary} in {record.duration_s:.1f} s — run {record.run_id} (attempt {record.attempt}) {where}",
+        highlight=False,
+        markup=False,
+    )

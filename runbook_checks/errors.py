@@ -1,10 +1,13 @@
-"""Errors, each carrying the exit code the CLI returns for it.
+"""The library's errors, each carrying the exit code the CLI returns for it.
 
-Exit codes: 0 all passed, 1 a check or step failed (or a ledger failed verification),
-2 bad input or usage, refused before anything ran (bad runbook, wrong or missing
-confirmation, refused gate, a ledger that cannot take the run's record), 3 another run
-holds the lock, 4 the run executed but its record could not be written (the ledger was
-left as it was), 130 the run was interrupted.
+Exit codes (docs/reference/exit-codes.md): 0 all passed, 1 a check or step failed (or a
+ledger failed verification), 2 bad input or usage, refused before anything ran (bad
+runbook, wrong or missing confirmation, refused gate, a ledger that cannot take the run's
+record), 3 another run holds the lock, 4 the run executed but its record could not be
+written (the ledger was left as it was), 130 the run was interrupted.
+
+An ``OSError`` is no class here: the CLI maps it to 2 only before the first block started
+(``attempt.Progress`` says when it is after).
 """
 
 from __future__ import annotations
@@ -77,3 +80,10 @@ class NotRecorded(LedgerError):
     to what it was before (the message says whether that worked)."""
 
     exit_code = EXIT_NOT_RECORDED
+
+
+class InterruptedUnrecorded(RunbookChecksError):
+    """Ctrl-C or a terminating signal stopped the command where no run record says so
+    (at the confirmation prompt, during a dry run's previews or the diagnostic checks)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .model import FAILED, MODE_EXECUTE, MODE_REHEARSAL, TIMED_OUT, BlockResult, Runbook
-from .troubleshoot import describe, entry
+from .model import BlockResult, Runbook
+from .status import FAILURES, Mode
+from .troubleshoot import entry, entry_reference
 
 #: ``mode`` of the reports of a dry run's preview checks (not a recorded mode)
 PREVIEW = "preview"
@@ -24,6 +25,9 @@ OUTPUT_LINES = 20
 
 @dataclass(frozen=True)
 class FailureReport:
+    """The facts of one failed or timed-out block, built once (``failure_report``) and
+    rendered by the terminal (``lines``), pytest, JUnit, the step summary and GitHub annotations."""
+
     block_id: str
     #: ``path:line`` of the block's opening fence
     location: str
@@ -63,6 +67,7 @@ class FailureReport:
         return out
 
     def text(self, *, output: bool = True) -> str:
+        """``lines`` joined with newlines (no final newline)."""
         return "\n".join(self.lines(output=output))
 
 
@@ -70,13 +75,13 @@ def next_command(path: str, mode: str, block_id: str, recovery: bool = False) ->
     """What to run once the cause of a failure in ``block_id`` is fixed: a rehearsal again,
     a resume from the block (a resume joins the failed run's attempt), or — for a recovery
     step, which runs only when named — that step again."""
-    if mode == MODE_REHEARSAL:
+    if mode == Mode.REHEARSAL:
         return f"runbook-checks rehearse {path}"
     if recovery:
         return f"runbook-checks run {path} --only {block_id} --execute --confirm <token>"
     if mode == PREVIEW:
         return f"runbook-checks run {path} --dry-run"
-    return f"runbook-checks run {path} --from {block_id}" + (" --execute --confirm <token>" if mode == MODE_EXECUTE else "")
+    return f"runbook-checks run {path} --from {block_id}" + (" --execute --confirm <token>" if mode == Mode.EXECUTE else "")
 
 
 def failure_report(
@@ -97,7 +102,7 @@ def failure_report(
         exit_code=result.exit_code,
         command=tuple(command),
         output_tail=tuple(result.output.rstrip("\n").splitlines()[-OUTPUT_LINES:]),
-        entries=tuple(describe(runbook, entry(runbook, i)) for i in result.troubleshooting),
+        entries=tuple(entry_reference(runbook, entry(runbook, i)) for i in result.troubleshooting),
         next_command=None if later else next_command(path, mode, result.id, recovery=result.id in runbook.recovery_steps),
         first_failure=first_failure if later else None,
         path=path,
@@ -109,7 +114,7 @@ def failures(
     runbook: Runbook, results: tuple[BlockResult, ...], *, path: str, mode: str, redact: Callable[[str], str]
 ) -> list[FailureReport]:
     """The reports of the failed blocks of one run, in document order: the first carries the run's next command."""
-    failed = [r for r in results if r.status in (FAILED, TIMED_OUT)]
+    failed = [r for r in results if r.status in FAILURES]
     first = failed[0].id if failed else None
     return [failure_report(runbook, r, path=path, mode=mode, redact=redact, first_failure=first) for r in failed]
 

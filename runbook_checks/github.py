@@ -51,10 +51,20 @@ def command(name: str, message: str = "", **properties: str | int | None) -> str
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def annotation(level: str, message: str, *, file: str | None = None, line: int | None = None, title: str | None = None) -> str:
+def annotation(
+    level: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    title: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
     """An ``error``/``warning``/``notice`` annotation; ``file`` relative to the workspace
-    (the runner links it to the repository's file), ``line`` 1-based (0 is left out)."""
-    return command(level, message, file=_workspace_relative(file) if file else None, line=line or None, title=title)
+    (``$GITHUB_WORKSPACE`` in ``environ``, default ``os.environ``; the runner links it to
+    the repository's file), ``line`` 1-based (0 is left out)."""
+    where = _workspace_relative(file, os.environ if environ is None else environ) if file else None
+    return command(level, message, file=where, line=line or None, title=title)
 
 
 def problem_annotation(problem: Problem, level: str = "error") -> str:
@@ -62,12 +72,13 @@ def problem_annotation(problem: Problem, level: str = "error") -> str:
     return annotation(level, problem.message, file=problem.path, line=problem.line)
 
 
-def failure_annotation(report: FailureReport) -> str:
+def failure_annotation(report: FailureReport, environ: Mapping[str, str] | None = None) -> str:
     """The error annotation of a failed block (``failure.FailureReport``): on the block's
-    fence line, titled with the block, with its reason, explaining entries and next command."""
+    fence line, titled with the block, with its reason, explaining entries and next command
+    (``environ``: as for ``annotation``)."""
     after = f"next: {report.next_command}" if report.next_command else f"ran after block {report.first_failure!r} failed"
     message = "\n".join([f"{report.status}: {report.reason}", *report.entries, after])
-    return annotation("error", message, file=report.path, line=report.line, title=f"block {report.block_id}")
+    return annotation("error", message, file=report.path, line=report.line, title=f"block {report.block_id}", environ=environ)
 
 
 def mask_commands(forms: Iterable[str]) -> list[str]:
@@ -88,9 +99,9 @@ def write_outputs(outputs: Mapping[str, str], environ: Mapping[str, str]) -> Non
             fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
-def _workspace_relative(path: str) -> str:
+def _workspace_relative(path: str, environ: Mapping[str, str]) -> str:
     """``path`` relative to ``$GITHUB_WORKSPACE`` (else the current folder) when inside it."""
-    base = Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+    base = Path(environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
     try:
         return Path(path).resolve().relative_to(base).as_posix()
     except (ValueError, OSError):

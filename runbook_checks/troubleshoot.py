@@ -1,12 +1,21 @@
-"""Failures -> the runbook's troubleshooting entries that explain them (pure)."""
+"""Failures -> the runbook's troubleshooting entries that explain them (pure): a failed
+block's result, a refused gate's message, and the answers of ``diagnose``'s checks.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import regex
 
-from .model import FAILED, TIMED_OUT, BlockResult, Runbook, TroubleshootingEntry
+from .errors import GateRefused
+from .model import BlockResult, Runbook, RunRecord, TroubleshootingEntry
+from .status import BlockStatus
+
+#: the block statuses an entry can explain: the block ran and did not pass
+EXPLAINED = (BlockStatus.FAILED, BlockStatus.TIMED_OUT)
 
 MATCH_TIMEOUT_S = 1.0
 
@@ -24,7 +33,7 @@ def applies(entry: TroubleshootingEntry, block_id: str | None, text: str, exit_c
 
 def explain(runbook: Runbook, result: BlockResult) -> BlockResult:
     """The result with the ids of the entries that explain it (failures only)."""
-    if result.status not in (FAILED, TIMED_OUT) or not runbook.entries:
+    if result.status not in EXPLAINED or not runbook.entries:
         return result
     text = failure_text(result)
     ids = tuple(e.id for e in runbook.entries if applies(e, result.id, text, result.exit_code))
@@ -96,10 +105,72 @@ def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
     )
 
 
-def describe(runbook: Runbook, entry: TroubleshootingEntry, width: int = 240) -> str:
+def entry_reference(runbook: Runbook, entry: TroubleshootingEntry, width: int = 240) -> str:
+    """``see: Title — path:line (#id)``, then the entry's advice on its own indented line,
+    cut to ``width`` characters (with ``…``); what a failure report or a refusal points to."""
     advice = entry.advice if len(entry.advice) <= width else entry.advice[: width - 1] + "…"
     return f"see: {entry.title} — {runbook.path}:{entry.line} (#{entry.id})" + (f"\n      {advice}" if advice else "")
 
 
 def entry(runbook: Runbook, entry_id: str) -> TroubleshootingEntry:
+    """The runbook's entry with id ``entry_id``; raises ``StopIteration`` when there is none."""
     return next(e for e in runbook.entries if e.id == entry_id)
+
+
+@contextlib.contextmanager
+def refusals_explained(runbook: Runbook) -> Iterator[None]:
+    """A ``GateRefused`` raised inside also names the runbook's entries that explain its
+    message (``for_message``), one ``entry_reference`` per line; re-raised as ``GateRefused``."""
+    try:
+        yield
+    except GateRefused as exc:
+        hints = "".join(f"\n  {entry_reference(runbook, e)}" for e in for_message(runbook, str(exc)))
+        raise GateRefused(f"{exc}{hints}") from None
+
+
+def diagnostic_checks(runbook: Runbook) -> dict[str, TroubleshootingEntry]:
+    """``{block id: entry}`` for every diagnostic check an entry lists (``diagnostics=``)."""
+    return {block_id: e for e in runbook.entries for block_id in e.diagnostics}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one diagnostic check that did not pass says."""
+
+    result: BlockResult
+    #: the entries it names (empty: it did not run, e.g. a ``needs=`` check failed first)
+    entries: tuple[TroubleshootingEntry, ...]
+    #: the output line that says what went wrong (``summary_line``); ``None`` when it did not run
+    evidence: str | None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The answers of ``diagnose``'s checks, and the entries that apply."""
+
+    #: one per diagnostic check that did not pass, in run order
+    answers: tuple[Answer, ...]
+    #: the entries that apply, each once, in the order first named
+    found: tuple[TroubleshootingEntry, ...]
+    #: how many diagnostic checks passed
+    passed: int
+
+
+def diagnose(runbook: Runbook, record: RunRecord) -> Diagnosis:
+    """The entries that apply, from a run of the runbook's diagnostic checks (``record``):
+    each failed or timed-out check names the entries ``diagnosis`` finds; a check that did
+    not run says nothing."""
+    checks = diagnostic_checks(runbook)
+    answers: list[Answer] = []
+    found: list[TroubleshootingEntry] = []
+    for result in record.blocks:
+        if result.id not in checks or result.status == BlockStatus.PASSED:
+            continue
+        if result.status not in EXPLAINED:  # needs= a check that failed: not run, so it says nothing
+            answers.append(Answer(result, (), None))
+            continue
+        matched = diagnosis(runbook, result, checks[result.id])
+        found += [e for e in matched if e not in found]
+        answers.append(Answer(result, tuple(matched), summary_line(result, [e.match for e in matched if e.match])))
+    passed = sum(1 for r in record.blocks if r.id in checks and r.status == BlockStatus.PASSED)
+    return Diagnosis(tuple(answers), tuple(found), passed)
