@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EXIT_FAILED, EXIT_USAGE, GateRefused, LedgerError, LedgerRefused, NotRecorded, UsageProblem
-from .execute import PlannedBlock, RunObserver, plan_run, resumed_run, run_plan
-from .gates import RunLock, check_confirmation, check_requirements, check_secrets, target_named
+from .execute import run_plan
+from .gates import check_confirmation, check_requirements, check_secrets, target_named
 from .ledger import append_record, last_hash, ledger_path, verified_records
+from .lock import RunLock
 from .model import Block, Runbook, RunRecord
+from .plan import PlannedBlock, plan_run
 from .redact import Redactor
-from .runner import signals_deferred
+from .resume import resumed_run
+from .session import RunObserver
+from .signals import signals_deferred
 from .status import Mode
 from .target import digest
 

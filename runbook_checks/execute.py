@@ -13,12 +13,9 @@ from collections.abc import Mapping, Sequence
 
 from .lifecycle import bare_start, begin_run
 from .model import Runbook, RunRecord
-from .plan import PlannedBlock as PlannedBlock  # moved: import from .plan (cli.py)
-from .plan import plan_run as plan_run  # moved: import from .plan (cli.py, pytest_plugin.py)
+from .plan import PlannedBlock
 from .redact import Redactor
-from .resume import attempt_id as attempt_id  # moved: import from .resume (tests)
-from .resume import resumed_run as resumed_run  # moved: import from .resume (cli.py)
-from .session import RunObserver, RunSession, not_run  # RunSession, not_run moved: import from .session (pytest_plugin.py)
+from .session import RunObserver, RunSession, not_run
 from .status import BlockStatus, Mode
 
 
@@ -85,4 +82,4 @@ def run_plan(
     return session.record()
 
 
-__all__ = ["PlannedBlock", "RunObserver", "RunSession", "attempt_id", "plan_run", "resumed_run", "run_plan"]
+__all__ = ["run_plan"]

@@ -11,7 +11,6 @@ from .context import fingerprints, runbook_env
 from .errors import GateRefused
 from .evidence import Attempt, Attempts
 from .ledger import ledger_path, verified_records
-from .lock import RunLock as RunLock  # moved: import from .lock (cli.py, pytest_plugin.py)
 from .model import Runbook
 from .redact import Redactor, non_utf8
 from .status import EvidenceStatus, Mode

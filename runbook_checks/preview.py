@@ -11,10 +11,12 @@ from typing import Any
 
 from .attempt import Progress, Watched
 from .errors import InterruptedUnrecorded
-from .execute import PlannedBlock, RunObserver, run_plan
+from .execute import run_plan
 from .gates import missing_secrets, target_named
 from .model import Runbook, RunRecord
+from .plan import PlannedBlock
 from .redact import Redactor, redact_record
+from .session import RunObserver
 from .status import BlockStatus, Mode, RunStatus
 from .target import variable
 

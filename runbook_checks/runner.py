@@ -36,9 +36,7 @@ from .model import Block, BlockResult, Expectation
 from .procgroup import Stopped, stop_block_processes, terminate_group
 from .proctree import child_subreaper, own_processes
 from .redact import Redactor
-from .signals import interrupted_by, signals_ignored
-from .signals import signals_deferred as signals_deferred  # moved: import from .signals (cli.py)
-from .signals import signals_interrupt as signals_interrupt  # moved: import from .signals (cli.py, pytest_plugin.py)
+from .signals import interrupted_by, signals_deferred, signals_ignored
 from .status import BlockStatus
 
 #: bytes read from a block's output at a time

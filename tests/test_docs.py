@@ -10,8 +10,8 @@ import pytest
 
 from runbook_checks import errors
 from runbook_checks.cli import main
-from runbook_checks.model import BLOCK_STATUSES, KINDS
 from runbook_checks.parse import BLOCK_ATTRIBUTES, RUNBOOK_KEYS
+from runbook_checks.status import BlockStatus, Kind
 
 DOCS = Path(__file__).parent.parent / "docs" / "reference"
 CLI_DOC = (DOCS / "cli.md").read_text()
@@ -38,9 +38,9 @@ def test_every_front_matter_key_and_block_attribute_is_documented():
         assert f"| `runbook.{key}` |" in FORMAT_DOC, key
     for attr in BLOCK_ATTRIBUTES:
         assert f"| `{attr}` |" in FORMAT_DOC, attr
-    for kind in KINDS:
+    for kind in Kind:
         assert f"| `.{kind}` |" in FORMAT_DOC, kind
-    for status in BLOCK_STATUSES:
+    for status in BlockStatus:
         assert f"| `{status}` |" in FORMAT_DOC, status
 
 

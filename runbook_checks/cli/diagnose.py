@@ -39,9 +39,10 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
     from .. import github
     from ..attempt import Watched
     from ..console import PlainReporter, mark
-    from ..execute import PlannedBlock, run_plan
+    from ..execute import run_plan
     from ..gates import check_secrets
     from ..lint import load_runbook
+    from ..plan import PlannedBlock
     from ..redact import Redactor
     from ..troubleshoot import diagnose, diagnostic_checks, refusals_explained
 

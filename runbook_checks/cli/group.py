@@ -89,7 +89,7 @@ class RunbookChecksGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the group's callback and the command; an error becomes a ``CliError``."""
-        from ..runner import signals_interrupt
+        from ..signals import signals_interrupt
 
         done = ctx.meta.setdefault(PROGRESS, Progress())
         try:

@@ -46,9 +46,10 @@ def rehearse_cmd(
     against the estimates; the database is stopped and removed even on failure or Ctrl-C.
     """
     from ..attempt import REHEARSAL_ENVIRONMENT, check_writable, refuse_a_real_database, rehearsal_plan, rehearsal_targets, something_to_run
-    from ..gates import RunLock, check_secrets
+    from ..gates import check_secrets
     from ..ledger import results_dir
     from ..lint import load_runbook
+    from ..lock import RunLock
     from ..sandbox import existing, throwaway
 
     runbook = load_runbook(path)

@@ -202,10 +202,10 @@ def run_cmd(
     $GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to it.
     """
     from ..attempt import check_gates, something_to_run
-    from ..execute import plan_run
     from ..gates import check_secrets
     from ..ledger import results_dir
     from ..lint import load_runbook
+    from ..plan import plan_run
     from ..troubleshoot import refusals_explained
 
     environ = os.environ

@@ -48,15 +48,8 @@ The statuses it answers with are ``status.EvidenceStatus`` members.
 
 from __future__ import annotations
 
-from ..status import BlockStatus, EvidenceStatus
 from .attempts import Attempt, Attempts, State, headline, state, utc_text, verdict
 from .rows import CriterionRow, Evidence, TimelineRow, block_evidence, criteria, estimate_s, overdue, range_verdict, timeline
-
-PASSED = BlockStatus.PASSED  # moved: import from .status (BlockStatus.PASSED)
-INCOMPLETE = EvidenceStatus.INCOMPLETE  # moved: import from .status (EvidenceStatus.INCOMPLETE)
-STALE = EvidenceStatus.STALE  # moved: import from .status (EvidenceStatus.STALE)
-NEVER_RUN = EvidenceStatus.NEVER_RUN  # moved: import from .status (EvidenceStatus.NEVER_RUN)
-OVERDUE = EvidenceStatus.OVERDUE  # moved: import from .status (EvidenceStatus.OVERDUE)
 
 __all__ = [
     "Attempt",

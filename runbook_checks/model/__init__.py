@@ -17,32 +17,8 @@ The names below are the package's interface; import them from ``runbook_checks.m
 
 from __future__ import annotations
 
-from ..status import EXECUTED as EXECUTED
-from ..status import BlockStatus, Kind, Mode, RunStatus
 from .record import SCHEMA_VERSION, BlockResult, Expectation, RunRecord
 from .runbook import Acknowledgement, Block, Phase, Requirement, Runbook, TroubleshootingEntry
-
-# The vocabulary lives in ``status``; these aliases are kept for the modules that still
-# import them from here (import from ``status`` instead).
-CHECK, STEP = Kind.CHECK, Kind.STEP
-KINDS = tuple(Kind)
-
-PASSED = BlockStatus.PASSED
-FAILED = BlockStatus.FAILED
-TIMED_OUT = BlockStatus.TIMED_OUT
-SKIPPED = BlockStatus.SKIPPED
-NOT_RUN = BlockStatus.NOT_RUN
-INTERRUPTED = BlockStatus.INTERRUPTED
-BLOCK_STATUSES = tuple(BlockStatus)
-
-RUN_PASSED = RunStatus.PASSED
-RUN_FAILED = RunStatus.FAILED
-RUN_INTERRUPTED = RunStatus.INTERRUPTED
-
-MODE_CHECK = Mode.CHECK
-MODE_EXECUTE = Mode.EXECUTE
-MODE_REHEARSAL = Mode.REHEARSAL
-
 
 __all__ = [
     "SCHEMA_VERSION",
