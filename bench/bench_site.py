@@ -35,8 +35,8 @@ from mkdocs.config import load_config
 
 from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
 from runbook_checks.lint import load_runbook
+from runbook_checks.mkdocs.cache import forget
 from runbook_checks.parse import parse_runbook
-from runbook_checks.plugin import forget
 
 BLOCKS = 5
 ROOT = Path(__file__).resolve().parent.parent

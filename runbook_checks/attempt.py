@@ -56,7 +56,7 @@ class Progress:
         if self.record is None:
             return "blocks had started; nothing was recorded"
         if self.ledger is None:
-            return f"the checks ran ({self.record.status}); nothing was recorded"
+            return f"the blocks ran ({self.record.status}); nothing was recorded"
         return (
             f"the run executed and is recorded in {self.ledger} ({self.record.status}, exit "
             f"{self.record.exit_code}), but this output could not be written"

@@ -18,7 +18,7 @@ from . import github
 from .failure import failures
 from .github import command
 from .model import Block, BlockResult, Runbook, RunRecord
-from .status import EXECUTED, PRESENTATION, BlockStatus, Kind
+from .status import EXECUTED, BlockStatus, Kind, presentation
 from .units import format_duration
 
 if TYPE_CHECKING:
@@ -26,16 +26,6 @@ if TYPE_CHECKING:
 
 #: a line of output longer than this (in characters) with no end is shown in pieces
 LONG_LINE = 4096
-
-
-def mark(status: str) -> str:
-    """The terminal mark of a block status (``✔``, ``✘``…: ``PRESENTATION``); ``?`` for an unknown one."""
-    return PRESENTATION[status].mark if status in PRESENTATION else "?"
-
-
-def style(status: str) -> str | None:
-    """The rich style of a block status (``PRESENTATION``); ``None`` for an unknown one."""
-    return PRESENTATION[status].style if status in PRESENTATION else None
 
 
 def result_line(result: BlockResult) -> str:
@@ -97,7 +87,7 @@ class PlainReporter:
         if self.github:
             self._line(f"::{self._token}::")
             self._line(command("endgroup"))
-        self._line(f"{mark(result.status)} {result_line(result)}")
+        self._line(f"{presentation(result.status).mark} {result_line(result)}")
 
     def close(self) -> None:
         """End a line of output left without its newline."""
@@ -158,7 +148,7 @@ class RichReporter:
             self._print(f"  │ {self._partial}", "dim")
             self._partial = ""
         self.progress.advance(self.task)
-        self._print(f"{mark(result.status)} {result_line(result)}", style(result.status))
+        self._print(f"{presentation(result.status).mark} {result_line(result)}", presentation(result.status).style or None)
 
     def close(self) -> None:
         """Stop the live progress display."""
@@ -246,7 +236,7 @@ def print_outcome(
     for report in failures(runbook, record.blocks, path=path, mode=mode, redact=redact):
         if annotate:
             console.file.write(github.failure_annotation(report, environ) + "\n")
-        console.print(f"\n{mark(BlockStatus.FAILED)}", style="bold red", end=" ", highlight=False)
+        console.print(f"\n{presentation(BlockStatus.FAILED).mark}", style="bold red", end=" ", highlight=False)
         console.print(report.text(output=quiet), highlight=False, markup=False)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     where = f"recorded in {ledger}" if recorded else f"NOT recorded in {ledger}"

@@ -3,7 +3,7 @@ run's record (not yet written).
 
 The pieces are their own modules: ``plan`` (which blocks run), ``session`` (the skip
 rules and the execution of one block), ``resume`` (the attempt id, the run a resume
-continues), ``record`` (a run's start and its record). Nothing here checks confirmation,
+continues), ``lifecycle`` (a run's start and its record). Nothing here checks confirmation,
 secrets or locks: callers apply ``gates`` and ``lock`` first.
 """
 

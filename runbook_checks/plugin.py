@@ -1,13 +1,9 @@
-"""The ``mkdocs.plugins`` entry point ``runbook_checks.plugin:RunbookChecksPlugin``: a re-export of ``runbook_checks.mkdocs``.
+"""The ``mkdocs.plugins`` entry point ``runbook_checks.plugin:RunbookChecksPlugin``.
 
 The plugin lives in the package ``runbook_checks/mkdocs/`` (config, hooks, cache, markers,
-HTML, publishing); this module keeps the entry point and the names other code imports
-(``tests/test_docs.py``: ``MARKERS``, ``RunbookChecksConfig``; ``bench/bench_site.py``: ``forget``).
+HTML, publishing); this module only keeps the entry point's path stable for installed sites.
 """
 
-from .mkdocs.cache import forget
-from .mkdocs.config import RunbookChecksConfig
-from .mkdocs.markers import MARKERS
 from .mkdocs.plugin import RunbookChecksPlugin
 
-__all__ = ["MARKERS", "RunbookChecksConfig", "RunbookChecksPlugin", "forget"]
+__all__ = ["RunbookChecksPlugin"]

@@ -18,28 +18,11 @@ from typing import Any
 from .failure import FailureReport
 from .model import RunRecord
 from .report import AttemptSummary, Report
-from .status import EXECUTED, PRESENTATION, BlockStatus
+from .status import EXECUTED, FAILURES, PRESENTATION, BlockStatus, presentation
 from .units import format_duration
-
-#: status value -> its Markdown/HTML icon (``status.PRESENTATION``), for views that look one up
-ICONS = {status: row.icon for status, row in PRESENTATION.items()}
-
 
 #: the mark before a failed block's report in the step summary (the terminal's mark for a failure)
 _FAILED_MARK = PRESENTATION[BlockStatus.FAILED].mark
-
-
-def icon(status: str) -> str:
-    """The Markdown/HTML icon of ``status`` (any status value), ``""`` for a value no
-    presentation row knows (a record written by a newer version)."""
-    row = PRESENTATION.get(status)
-    return row.icon if row else ""
-
-
-def is_failure(status: str) -> bool:
-    """Whether ``status`` counts as a failure (a failed JUnit case): its presentation row's ``failure``."""
-    row = PRESENTATION.get(status)
-    return row is not None and row.failure
 
 
 def cell(value: Any) -> str:
@@ -65,7 +48,7 @@ def criteria_markdown(report: Report) -> str:
     for row in report.criteria:
         evidence = ", ".join(f"`{b}`" for b in row.blocks)
         lines.append(
-            f"| {cell(row.criterion)} | {evidence} | {icon(row.status)} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
+            f"| {cell(row.criterion)} | {evidence} | {presentation(row.status).icon} {row.status} | {cell(row.when)} | {cell(row.actor)} | "
             f"{cell(short_commit(row.commit))} | {cell(row.environment)} |"
         )
     if not report.criteria:
@@ -99,7 +82,7 @@ def attempt_markdown(report: Report) -> str:
         return f"**{report.headline}**"
     ci = f", [CI run]({a.ci_url})" if a.ci_url else ""
     return (
-        f"{icon(a.verdict)} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
+        f"{presentation(a.verdict).icon} **{report.headline}** — attempt `{a.id}` ({a.mode}, {a.runs} run(s), {seconds(a.duration_s)}, "
         f"commit {cell(short_commit(a.commit))}{ci})"
     )
 
@@ -157,11 +140,15 @@ def record_markdown(
     ``failures``: the failure report of each failed block (``failure.failures``); ``attempt``:
     the summary of the run's attempt."""
     out = [
-        f"## {icon(record.status)} Runbook `{record.runbook_id}` — {record.status}",
+        f"## {presentation(record.status).icon} Runbook `{record.runbook_id}` — {record.status}",
         "",
         f"Environment **{record.environment}**, mode **{record.mode}**, run `{record.run_id}` by {cell(record.actor)}, "
         f"commit {cell(short_commit((record.git or {}).get('commit')))}, {seconds(record.duration_s)}"
-        + (f"; attempt `{attempt.id}` so far: {icon(attempt.verdict)} {attempt.verdict} ({attempt.runs} run(s))." if attempt else "."),
+        + (
+            f"; attempt `{attempt.id}` so far: {presentation(attempt.verdict).icon} {attempt.verdict} ({attempt.runs} run(s))."
+            if attempt
+            else "."
+        ),
         "",
         "| Block | Kind | Status | Exit | Duration | Note |",
         "|---|---|---|---|---|---|",
@@ -171,7 +158,7 @@ def record_markdown(
             x for x in (b.reason or ("after an earlier failure" if b.after_failure else ""), see_also(b.troubleshooting, titles)) if x
         )
         duration = seconds(b.duration_s) if b.status in EXECUTED else "—"
-        out.append(f"| `{b.id}` | {b.kind} | {icon(b.status)} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
+        out.append(f"| `{b.id}` | {b.kind} | {presentation(b.status).icon} {b.status} | {cell(b.exit_code)} | {duration} | {cell(note)} |")
     for f in failures:
         out += [
             "",
@@ -244,7 +231,7 @@ def junit_xml(
         case = TestCase(b.id, classname=f"{record.runbook_id}.{record.environment}", time=b.duration_s)
         case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
         case._elem.set("line", str(b.line))
-        if is_failure(b.status):
+        if b.status in FAILURES:
             hint = f" — {see_also(b.troubleshooting, titles)}" if b.troubleshooting else ""
             failure = Failure(xml_text(f"{runbook_path}:{b.line}: {b.id} {b.status}: {b.reason}{hint}"), b.status)
             failure.text = xml_text(by_id[b.id].text() if b.id in by_id else b.output)

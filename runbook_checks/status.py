@@ -119,8 +119,10 @@ FAILURES = frozenset(s for s in BlockStatus if PRESENTATION[s].failure)
 
 
 def presentation(status: str) -> Presentation:
-    """The presentation row of ``status`` (any enum member above or its recorded value).
+    """The presentation row of ``status`` (a member of any enum above or its recorded value).
 
-    Raises ``KeyError`` for a value no enum here defines.
+    A value no row knows (a record written by a newer version, a forged line) is shown as
+    itself: its own text as the label, ``?`` as the mark, no icon and no style. Never raises.
     """
-    return PRESENTATION[status]
+    row = PRESENTATION.get(status)
+    return row if row is not None else Presentation(str(status), "?", "", "")

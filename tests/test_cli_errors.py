@@ -80,7 +80,7 @@ def test_an_invalid_runbook_prints_its_problems_then_exits_2():
     [
         (Progress(), 2, "Error: j.xml: Permission denied\n"),
         (Progress(started=True), 1, "j.xml: Permission denied — blocks had started; nothing was recorded"),
-        (Progress(True, record(0, "passed")), 1, "the checks ran (passed); nothing was recorded"),
+        (Progress(True, record(0, "passed")), 1, "the blocks ran (passed); nothing was recorded"),
         (Progress(True, record(0, "passed"), Path("l.jsonl")), 1, "recorded in l.jsonl (passed, exit 0), but this output"),
         (Progress(True, record(1, "failed"), Path("l.jsonl")), 1, "recorded in l.jsonl (failed, exit 1)"),
         (Progress(True, record(130, "interrupted"), Path("l.jsonl")), 130, "recorded in l.jsonl (interrupted, exit 130)"),

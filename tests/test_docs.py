@@ -53,7 +53,8 @@ def test_every_exit_code_is_documented_in_the_site_and_in_help():
 
 
 def test_every_plugin_option_and_marker_is_documented():
-    from runbook_checks.plugin import MARKERS, RunbookChecksConfig
+    from runbook_checks.mkdocs.config import RunbookChecksConfig
+    from runbook_checks.mkdocs.markers import MARKERS
 
     site_doc = (DOCS / "site.md").read_text()
     for name in dict(RunbookChecksConfig._schema):

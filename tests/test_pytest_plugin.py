@@ -69,6 +69,14 @@ def test_missing_secret_skips_or_fails_strict(pytester, runbook, monkeypatch):
     strict.stderr.fnmatch_lines(["*needs the secret(s) TOK, which are not set (--runbooks-strict)*"])
 
 
+def test_the_short_test_summary_says_why_a_block_failed(pytester):
+    """``-rf`` lists each failure with its reason, as for any pytest failure (the repr's ``reprcrash``)."""
+    path = pytester.makefile(".md", FAIL=front(fence("bad", "check", "exit 3")))
+    result = pytester.runpytest("--runbooks", str(path), "-rf", "-vv")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"FAILED *FAIL.md::bad - {path}:8: block 'bad' failed: exit code 3, expected 0"])
+
+
 @pytest.mark.parametrize("token", ["go-ok", "GO-OK ", "nope"])
 def test_wrong_token_stops_the_session_before_any_item(pytester, runbook, monkeypatch, token):
     monkeypatch.setenv("TOK", SECRET)

@@ -27,3 +27,11 @@ def test_a_member_reads_as_its_recorded_value(member):
 def test_executed_and_failures_follow_the_rows():
     assert EXECUTED == {"passed", "failed", "timed-out", "interrupted"}
     assert FAILURES == {"failed", "timed-out"}
+
+
+def test_a_value_no_row_knows_is_shown_as_itself():
+    from runbook_checks.status import presentation
+
+    row = presentation("paused")  # a record written by a newer version
+    assert (row.label, row.mark, row.icon, row.style, row.executed, row.failure) == ("paused", "?", "", "", False, False)
+    assert presentation(BlockStatus.TIMED_OUT) is PRESENTATION["timed-out"]

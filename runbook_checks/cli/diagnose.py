@@ -38,12 +38,13 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
 
     from .. import github
     from ..attempt import Watched
-    from ..console import PlainReporter, mark
+    from ..console import PlainReporter
     from ..execute import run_plan
     from ..gates import check_secrets
     from ..lint import load_runbook
     from ..plan import PlannedBlock
     from ..redact import Redactor
+    from ..status import presentation
     from ..troubleshoot import diagnose, diagnostic_checks, refusals_explained
 
     environ = os.environ
@@ -73,9 +74,9 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
     for answer in found.answers:
         result = answer.result
         if not answer.entries:
-            say(f"{mark(BlockStatus.SKIPPED)} {result.id}: {result.reason or result.status}")
+            say(f"{presentation(BlockStatus.SKIPPED).mark} {result.id}: {result.reason or result.status}")
         else:
-            say(f"{mark(BlockStatus.FAILED)} {result.id}: {answer.evidence} → {', '.join(e.title for e in answer.entries)}")
+            say(f"{presentation(BlockStatus.FAILED).mark} {result.id}: {answer.evidence} → {', '.join(e.title for e in answer.entries)}")
     if not found.found:
         say(f"\nno troubleshooting entry applies: {found.passed} diagnostic check(s) passed")
         return

@@ -237,10 +237,11 @@ def print_dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: 
     ``preview=yes`` checks when they can (``preview.run_previews``) and show their failures
     and a summary; with ``--format json``, the whole as JSON on stdout. Returns 1 when a
     preview failed, else 0."""
-    from ..console import PlainReporter, mark, plan_lines
+    from ..console import PlainReporter, plan_lines
     from ..failure import PREVIEW, failures
     from ..preview import dry_run, dry_run_dict, failed_previews, preview_results, run_previews
     from ..redact import Redactor
+    from ..status import presentation
 
     environ = os.environ
     redact = Redactor.for_secrets(runbook.secrets, environ)
@@ -255,7 +256,7 @@ def print_dry_run(runbook: Any, plan: list[Any], *, path: str, fmt: str, quiet: 
         observer = PlainReporter(out, quiet)
         record = run_previews(dry, environ=environ, redact=redact, observer=observer, grace_s=grace_s, progress=progress())
         for report in failures(runbook, record.blocks, path=path, mode=PREVIEW, redact=redact):
-            click.echo(f"\n{mark(BlockStatus.FAILED)} " + report.text(output=quiet), file=out)
+            click.echo(f"\n{presentation(BlockStatus.FAILED).mark} " + report.text(output=quiet), file=out)
     ran = preview_results(dry, record)
     failed = failed_previews(ran)
     if ran:

@@ -30,11 +30,6 @@ class Attempt:
         return _mode({r.mode for r in self.runs})
 
     @property
-    def is_migration(self) -> bool:
-        """Only ``execute`` attempts are migrations."""
-        return self.mode == Mode.EXECUTE
-
-    @property
     def verdict(self) -> str:
         """``passed``, ``failed``, ``incomplete`` or ``interrupted`` (``verdict()``)."""
         return verdict(self)

@@ -26,7 +26,7 @@ verdict and the report), ``errors``. Everything the CLI uses is importable from 
 
 from __future__ import annotations
 
-from .config import CONFIG_TABLE, DEFAULT_CONFIG, DEFAULT_REFUSE, LintConfig, load_config
+from .config import CONFIG_TABLE, DEFAULT_REFUSE, LintConfig, load_config
 from .errors import MigrationLintError
 from .pending import migration_file, pending_from_command
 from .policy import POLICIES, REFUSE, WARN, Policy, Verdict, judge, report_lines
@@ -34,7 +34,6 @@ from .squawk import SYNTAX_ERROR, Finding, run_squawk, squawk_binary, unknown_ru
 
 __all__ = [
     "CONFIG_TABLE",
-    "DEFAULT_CONFIG",
     "DEFAULT_REFUSE",
     "POLICIES",
     "REFUSE",

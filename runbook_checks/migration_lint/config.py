@@ -38,8 +38,6 @@ DEFAULT_REFUSE: tuple[str, ...] = (
     "require-concurrent-index-creation",
     "require-concurrent-index-deletion",
 )
-#: the app's squawk config, relative to the app (the directory the command runs in)
-DEFAULT_CONFIG = ".squawk.toml"
 #: the table of the squawk config that this package reads (squawk itself ignores it)
 CONFIG_TABLE = "runbook-checks"
 
@@ -79,4 +77,4 @@ def load_config(path: Path) -> LintConfig:
     return LintConfig(path, frozenset(r.strip() for r in refuse), f"[{CONFIG_TABLE}] refuse in {path}")
 
 
-__all__ = ["CONFIG_TABLE", "DEFAULT_CONFIG", "DEFAULT_REFUSE", "LintConfig", "load_config"]
+__all__ = ["CONFIG_TABLE", "DEFAULT_REFUSE", "LintConfig", "load_config"]

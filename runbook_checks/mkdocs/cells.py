@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..evidence import utc_text
 from ..ledger import Verification
 from ..render import short_commit
-from ..status import PRESENTATION, EvidenceStatus, Mode
+from ..status import EvidenceStatus, Mode, presentation
 
 #: how a badge or banner names the kind of run its evidence comes from (a migration needs no prefix)
 MODE_LABELS = {Mode.REHEARSAL: "rehearsal", Mode.CHECK: "read-only check"}
@@ -23,26 +23,15 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def label(status: str) -> str:
-    """A status in words (``"timed out"``), from its presentation row; a value no enum
-    defines (a record written by no run) reads as itself."""
-    return PRESENTATION[status].label if status in PRESENTATION else status
-
-
-def icon(status: str) -> str:
-    """A status' icon (``"✅"``), from its presentation row; empty for a value no enum defines."""
-    return PRESENTATION[status].icon if status in PRESENTATION else ""
-
-
 def status_label(status: str, mode: str | None) -> str:
     """A badge's or banner's words: the status, prefixed by the kind of run (``mode``) unless it was a migration."""
-    words = label(status)
+    words = presentation(status).label
     return f"{MODE_LABELS[mode]} {words}" if mode in MODE_LABELS else words
 
 
 def status_cell(status: str) -> str:
     """A table cell for a status: its icon and its recorded value (``"⏱️ timed-out"``)."""
-    return f"{icon(status)} {e(status)}"
+    return f"{presentation(status).icon} {e(status)}"
 
 
 def or_dash(value: object) -> str:
@@ -86,7 +75,7 @@ def verification_text(v: Verification | None) -> str:
     """A ledger's verification in a line of HTML: no ledger yet, the chain intact with its
     record count, or ``file:N``: the problem at the first bad line."""
     if v is None:
-        return f"{icon(EvidenceStatus.NEVER_RUN)} no ledger yet"
+        return f"{presentation(EvidenceStatus.NEVER_RUN).icon} no ledger yet"
     if v.ok:
-        return f"{icon(EvidenceStatus.PASSED)} chain intact ({v.records} records)"
-    return f"{icon(EvidenceStatus.FAILED)} <code>{e(v.path.name)}:{v.bad_line}</code>: {e(v.problem)}"
+        return f"{presentation(EvidenceStatus.PASSED).icon} chain intact ({v.records} records)"
+    return f"{presentation(EvidenceStatus.FAILED).icon} <code>{e(v.path.name)}:{v.bad_line}</code>: {e(v.problem)}"

@@ -12,9 +12,9 @@ from ..evidence import Attempt, utc_text
 from ..model import RunRecord
 from ..render import seconds
 from ..report import Report
-from ..status import EvidenceStatus
+from ..status import EvidenceStatus, presentation
 from ..units import format_duration
-from .cells import attempt_anchor, attempt_link, commit_cell, e, label, or_dash, status_cell, table_html, when_cell
+from .cells import attempt_anchor, attempt_link, commit_cell, e, or_dash, status_cell, table_html, when_cell
 
 #: the timeline chart's legend: (css class of the swatch, what it means)
 LEGEND = (
@@ -137,7 +137,7 @@ def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int |
         for a in shown
     ]
     if not rows:
-        rows = [["—", label(EvidenceStatus.NEVER_RUN), "—", "—", "—", "—", "—", "—", "—", "—"]]
+        rows = [["—", presentation(EvidenceStatus.NEVER_RUN).label, "—", "—", "—", "—", "—", "—", "—", "—"]]
     return table_html(["Attempt", "When", "Environment", "Mode", "Verdict", "Runs", "By", "Commit", "Duration", "CI"], rows, "rbc-history")
 
 

@@ -5,13 +5,16 @@ pytest renders ``Item.repr_failure``'s value with its ``toterminal`` on the term
 without markup, stripped). The shape is pytest's own doctest ``ReprFailDoctest``
 (``_pytest/doctest.py``); ``TerminalRepr`` is not re-exported by ``pytest``, so it is
 imported from ``_pytest._code.code`` as plugins such as sybil do.
+
+Each carries a ``reprcrash`` (``ReprFileLocation``), as pytest's own reprs do: its message
+is the one line ``-ra``/``-rf``'s short test summary shows after the test's id.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from _pytest._code.code import TerminalRepr
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 
 from ..failure import FailureReport
 
@@ -27,6 +30,8 @@ class BlockFailureRepr(TerminalRepr):
 
     def __init__(self, report: FailureReport) -> None:
         self.report = report
+        #: the short test summary's line: the report's first (``path:line: block 'x' failed: …``)
+        self.reprcrash = ReprFileLocation(report.path, report.line, report.lines()[0])
 
     def toterminal(self, tw: TerminalWriter) -> None:
         """Write the report's lines to ``tw``, one ``tw.line`` each, without markup."""
@@ -41,6 +46,9 @@ class RefusalRepr(TerminalRepr):
     def __init__(self, location: str, message: str) -> None:
         self.location = location
         self.message = message
+        path, _, line = location.rpartition(":")
+        #: the short test summary's line: ``path:line: message``
+        self.reprcrash = ReprFileLocation(path, int(line) if line.isdigit() else 0, f"{location}: {message}")
 
     def toterminal(self, tw: TerminalWriter) -> None:
         """Write ``location: message`` to ``tw``."""

@@ -1,4 +1,4 @@
-"""pytest plugin, one runbook's run inside a session: its lock, its ``execute.RunSession``
+"""pytest plugin, one runbook's run inside a session: its lock, its ``session.RunSession``
 (the CLI's run engine: the same skip rules, statuses, reasons and record), its secrets
 and, at the end, its one ledger record."""
 
@@ -22,7 +22,7 @@ class RunbookRun:
 
     ``missing``: the declared secrets not set (then nothing runs and nothing is recorded);
     ``redactor``: the runbook's secrets' redactor; ``session``: the ``RunSession``; ``lock``:
-    the held ``gates.RunLock``."""
+    the held ``lock.RunLock``."""
 
     runbook: Runbook
     results: Path
