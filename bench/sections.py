@@ -89,7 +89,7 @@ def bench_blocks(work: Path, n: int, reps: int, peers_venv: Path | None, peers_w
     With BUSY > 0, only `run` and the peers, while BUSY spinning processes keep the cores busy.
     """
     root = work / (f"blocks-{n}-busy" if busy else f"blocks-{n}")
-    cases = [_floor_case(n, root.parent), *product_block_cases(n, root / "rc", tty=not busy, pytest=not busy)]
+    cases = [_floor_case(n, root), *product_block_cases(n, root / "rc", tty=not busy, pytest=not busy)]
     if peers_venv is not None:
         cases += peer_cases(peers_venv, n, root / "peers")
     if busy:
