@@ -24,6 +24,8 @@ from .units import format_duration
 if TYPE_CHECKING:
     from .preview import DryRun
 
+#: how often the live progress is redrawn (and the lines printed above it written), per second
+REFRESH_PER_SECOND = 10
 #: a line of output longer than this (in characters) with no end is shown in pieces
 LONG_LINE = 4096
 
@@ -97,7 +99,12 @@ class PlainReporter:
 
 class RichReporter:
     """Live progress on a terminal (a rich ``console``): current block, elapsed time, a
-    status line per block; ``total`` is the number of blocks that run."""
+    status line per block; ``total`` is the number of blocks that run.
+
+    The display is redrawn on a timer (rich's refresh thread, ``REFRESH_PER_SECOND``), and
+    the lines printed above it are written together at most as often, from this thread
+    (``tick``: the runner calls it while a block is silent), since rich redraws the live
+    display with every print: once per batch of lines instead of once per line."""
 
     def __init__(self, console: Any, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -111,16 +118,31 @@ class RichReporter:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            refresh_per_second=REFRESH_PER_SECOND,
         )
         self.task = self.progress.add_task("starting", total=total)
         self._partial = ""
         self._started = 0.0
+        #: lines not yet written, and when they may be written next (``time.monotonic``)
+        self._pending: list[Any] = []
+        self._next_write = 0.0
         self.progress.start()
 
     def _print(self, text: str, style: str | None = None) -> None:
         from rich.text import Text
 
-        self.console.print(Text(text, style=style or ""), highlight=False, soft_wrap=True)
+        self._pending.append(Text(text, style=style or "", end="\n"))
+        self.tick()
+
+    def tick(self, force: bool = False) -> None:
+        """Write the lines held, when ``1 / REFRESH_PER_SECOND`` seconds have passed since
+        the last write (at once with ``force``)."""
+        if self._pending and (force or (now := time.monotonic()) >= self._next_write):
+            from rich.console import Group
+
+            lines, self._pending = self._pending, []
+            self.console.print(Group(*lines), highlight=False, soft_wrap=True)
+            self._next_write = (time.monotonic() if force else now) + 1 / REFRESH_PER_SECOND
 
     def started(self, block: Block) -> None:
         """A block starts: the progress line names it, and its title is printed."""
@@ -151,7 +173,8 @@ class RichReporter:
         self._print(f"{presentation(result.status).mark} {result_line(result)}", presentation(result.status).style or None)
 
     def close(self) -> None:
-        """Stop the live progress display."""
+        """Write the lines held and stop the live progress display."""
+        self.tick(force=True)
         self.progress.stop()
 
 

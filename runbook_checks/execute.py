@@ -16,6 +16,7 @@ from .model import Runbook, RunRecord
 from .plan import PlannedBlock
 from .redact import Redactor
 from .session import RunObserver, RunSession, not_run
+from .signals import signals_gated
 from .status import BlockStatus, Mode
 
 
@@ -66,19 +67,20 @@ def run_plan(
         database=database,
     )
     session.interrupted = interrupted
-    for item in plan:
-        try:
-            result = session.run(item.block, observer)
-            if observer is not None and (item.run or result.status != BlockStatus.SKIPPED):
-                observer.finished(result)
-        except KeyboardInterrupt:  # between blocks, while starting one, or while reporting
-            session.interrupted = True
-            if item.block.id not in session.results:
-                session.results[item.block.id] = not_run(
-                    item.block,
-                    BlockStatus.INTERRUPTED if item.run else BlockStatus.NOT_RUN,
-                    "interrupted before the block finished starting",
-                )
+    with signals_gated():  # one stop-signal handler for the run, not one per block
+        for item in plan:
+            try:
+                result = session.run(item.block, observer)
+                if observer is not None and (item.run or result.status != BlockStatus.SKIPPED):
+                    observer.finished(result)
+            except KeyboardInterrupt:  # between blocks, while starting one, or while reporting
+                session.interrupted = True
+                if item.block.id not in session.results:
+                    session.results[item.block.id] = not_run(
+                        item.block,
+                        BlockStatus.INTERRUPTED if item.run else BlockStatus.NOT_RUN,
+                        "interrupted before the block finished starting",
+                    )
     return session.record()
 
 

@@ -20,6 +20,11 @@ from .context import utc_now
 from .errors import GateRefused, LockHeld
 from .procgroup import group_alive
 
+#: spaces after the holder file's JSON, so that a later note (a longer block id) still fits in place
+HOLDER_ROOM = 64
+#: the largest holder file written in place: one page, so one write that is never half done
+IN_PLACE_MAX = 4096
+
 
 class RunLock:
     """One run per runbook and environment at a time.
@@ -29,6 +34,16 @@ class RunLock:
     left by a killed run is reported as taken over. Files, in ``results_dir``:
     ``.<runbook_id>.<environment>.lock`` and ``.<runbook_id>.<environment>.holder.json``
     (``{"pid", "host", "started_at"}`` plus whatever ``note`` adds, e.g. ``pgid``, ``block``).
+
+    What a reader needs: while the lock is held, the holder's pid, host and start (for the
+    refusal); once its holder was killed, the process group of the block that was running
+    (``pgid``, named by ``block``). The group changes with every block, so ``note`` writes
+    at each block's start, but in place: the file is written whole through a temporary
+    name and a rename when the run starts (and whenever the new contents would not fit),
+    padded with spaces (JSON ignores them), and a later note that fits is one ``pwrite``
+    over it at offset 0 while its name still holds that file. A single small write to a
+    regular file within one page is never half done when the process is killed, and the file never gets
+    shorter, so no stale tail is left after the JSON.
     """
 
     def __init__(self, results_dir: Path, runbook_id: str, environment: str):
@@ -39,6 +54,9 @@ class RunLock:
         self._lock = FileLock(str(self.lock_path), timeout=0)
         #: holder information of a stale lock this run took over, if any
         self.took_over: dict[str, Any] | None = None
+        #: the holder file this run wrote (kept open for in-place notes) and its size
+        self._fd: int | None = None
+        self._size = 0
 
     def _holder(self) -> dict[str, Any] | None:
         """The holder file's contents, ``None`` when it is missing or unreadable."""
@@ -101,27 +119,54 @@ class RunLock:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         try:
             data = json.dumps(self._holder_info).encode("utf-8")
+            data += b" " * HOLDER_ROOM  # room for later notes to be written in place
             written = 0
             while written < len(data):
                 written += os.write(fd, data[written:])
+            os.replace(tmp, self.holder_path)
         except BaseException:
             os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
-        os.close(fd)
-        os.replace(tmp, self.holder_path)
+        self._close_fd()
+        self._fd, self._size = fd, len(data)
+
+    def _write_in_place(self) -> bool:
+        """Write the holder information over the holder file in one ``pwrite``, padded to
+        its size; whether that was done (no: it would not fit, or the name no longer holds
+        the file this run wrote — a link or another file was put there)."""
+        if self._fd is None:
+            return False
+        data = json.dumps(self._holder_info).encode("utf-8")
+        if len(data) > self._size or self._size > IN_PLACE_MAX:
+            return False
+        try:
+            now, mine = os.stat(self.holder_path, follow_symlinks=False), os.fstat(self._fd)
+        except OSError:
+            return False
+        if (now.st_ino, now.st_dev) != (mine.st_ino, mine.st_dev):
+            return False
+        return os.pwrite(self._fd, data.ljust(self._size), 0) == self._size
+
+    def _close_fd(self) -> None:
+        """Close the holder file kept open for in-place notes."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def note(self, **info: Any) -> None:
         """Record what the holder is doing now (e.g. the running block's process group).
         Best effort: the run goes on when the holder file cannot be written (a full disk)."""
         self._holder_info.update(info)
         try:
-            self._write_holder(replace_links=True)
+            if not self._write_in_place():
+                self._write_holder(replace_links=True)
         except OSError:
             pass
 
     def __exit__(self, *exc: object) -> None:
         """Remove the holder file and release the lock."""
+        self._close_fd()
         self.holder_path.unlink(missing_ok=True)
         self._lock.release()
 

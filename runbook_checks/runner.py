@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import subprocess
 import time
@@ -46,7 +47,7 @@ READ_SIZE = 65536
 class Observer(Protocol):
     """What a runner tells its caller while a block runs (all text already redacted).
     An observer may also have ``spawned(block, pgid)``, called when the block's process
-    group starts."""
+    group starts, and ``tick()``, called while the block is silent (at least every 0.25 s)."""
 
     def output(self, block: Block, text: str) -> None:
         """A chunk of the block's output, decoded and redacted, as it arrives."""
@@ -133,6 +134,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     # Once the group has been stopped, stop reading soon even if a process that left the
     # group (setsid, a daemon) still holds the pipe open.
     give_up = float("inf")
+    tick = getattr(observer, "tick", None)
     try:
         if observer is not None and hasattr(observer, "spawned"):
             observer.spawned(block, pgid)
@@ -154,19 +156,22 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
                     if not data:
                         break
                     take(stream.feed(data))
-                elif proc.poll() is not None and give_up == float("inf"):
+                    continue
+                if tick is not None:  # a silent moment: the observer may write what it holds
+                    tick()
+                if proc.poll() is not None and give_up == float("inf"):
                     # bash is done but a background process still holds the pipe.
                     stop()
                     give_up = time.monotonic() + 1.0
-        # The output is closed (a block may redirect it): bash still has its deadline.
+        # The output is closed (a block may redirect it): bash still has its deadline. Waiting
+        # for bash comes first; what is left of its group is stopped after (``stop`` below).
         while not timed_out and proc.poll() is None:
             remaining_s = deadline - time.monotonic()
             if remaining_s <= 0:
                 timed_out = True
                 stop()
                 break
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=min(remaining_s, 0.25))
+            _wait_exit(proc, min(remaining_s, 0.25))
     except KeyboardInterrupt as exc:
         interrupted = interrupted_by(exc)
     finally:
@@ -184,6 +189,24 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     if (note := stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
         reason = f"{reason}; {redactor(note)}" if reason else redactor(note)
     return _Attempt(status, exit_code, duration_s, capture, expectations, reason)
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` seconds for ``proc`` to exit (without reaping it): woken by
+    its pidfd the moment it does, where the kernel has pidfds (``Popen.wait`` with a timeout
+    polls with sleeps of up to 50 ms instead: most of a trivial block's wait on a busy machine)."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfds here (or bash is reaped already)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout_s)
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(max(timeout_s, 0.0) * 1000)
+    finally:
+        os.close(fd)
 
 
 def judge(

@@ -5,6 +5,10 @@ Python raises ``KeyboardInterrupt`` for SIGINT only; ``signals_interrupt`` makes
 stop signals raise ``Interrupted`` (a ``KeyboardInterrupt``), so the CLI, the pytest plugin
 and the run engine handle every stop alike. Signal handlers can only be set in the main
 thread: in any other thread each context manager here does nothing.
+
+A run installs one handler for the stop signals for its whole length (``signals_gated``);
+while it is in place, holding the signals back or ignoring them around each block is a
+switch of that handler's mode, not eight ``signal.signal`` calls per block.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 #: signals that stop a run as Ctrl-C does (the CLI and the pytest plugin turn them into
 #: ``Interrupted``); held back while a block's process starts, ignored during clean-up
@@ -72,10 +77,82 @@ def signals_interrupt(
             signal.signal(sig, handler)
 
 
+class _Gate:
+    """The stop signals' handler while a run lasts: passes a signal on to the handler that
+    was in place before (``pass``), holds it back (``defer``, into ``caught``) or drops it
+    (``ignore``). A signal ignored before (``SIG_IGN``) is left to the kernel to ignore."""
+
+    def __init__(self) -> None:
+        self.mode = "pass"
+        self.caught: list[int] = []
+        self.old: dict[int, Any] = {}
+
+    def handler(self, signum: int, frame: object) -> None:
+        """The Python-level handler of each gated signal."""
+        if self.mode == "defer":
+            self.caught.append(signum)
+        elif self.mode == "pass":
+            old = self.old[signum]
+            if callable(old):
+                old(signum, frame)
+            else:  # SIG_DFL: the default action (the process ends), as before the run
+                signal.signal(signum, signal.SIG_DFL)
+                signal.raise_signal(signum)
+
+    def active(self) -> bool:
+        """Whether every gated signal's handler is still this one (nobody replaced it) and
+        the gate is passing signals on (not inside another hold or ignore)."""
+        return self.mode == "pass" and all(signal.getsignal(sig) == self.handler for sig in self.old)
+
+
+_gate: _Gate | None = None
+
+
+@contextlib.contextmanager
+def signals_gated() -> Iterator[None]:
+    """For a run's length (main thread only): one handler for the stop signals that
+    ``signals_deferred`` and ``signals_ignored`` switch between passing signals on to the
+    handlers in place now, holding them back and dropping them, instead of replacing every
+    handler around each block. The handlers in place now are restored on leaving; nested
+    uses are one."""
+    global _gate
+    if threading.current_thread() is not threading.main_thread() or _gate is not None:
+        yield
+        return
+    gate = _Gate()
+    for sig in STOP_SIGNALS:
+        old = signal.getsignal(sig)
+        if old is None or old is signal.SIG_IGN:  # not Python's to restore, or ignored: left as it is
+            continue
+        gate.old[sig] = signal.signal(sig, gate.handler)
+    _gate = gate
+    try:
+        yield
+    finally:
+        _gate = None
+        for sig, handler in gate.old.items():
+            signal.signal(sig, handler)
+
+
+def _open_gate() -> _Gate | None:
+    """The run's gate when it can serve this thread now, else ``None``."""
+    gate = _gate
+    if gate is None or threading.current_thread() is not threading.main_thread() or not gate.active():
+        return None
+    return gate
+
+
 @contextlib.contextmanager
 def signals_ignored() -> Iterator[None]:
     """Ignore the stop signals (``STOP_SIGNALS``) for a moment (cleanup must finish); main
     thread only. A signal that arrives meanwhile is lost; the previous handlers are restored."""
+    if (gate := _open_gate()) is not None:
+        gate.mode = "ignore"
+        try:
+            yield
+        finally:
+            gate.mode = "pass"
+        return
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -94,6 +171,15 @@ def signals_deferred(deliver: bool = True) -> Iterator[list[int]]:
     them from the yielded list of signal numbers): a Ctrl-C while a block's process starts
     must not lose sight of the process, nor one while the run's record is written lose the
     record. A signal ignored before stays ignored. Yields ``[]`` outside the main thread."""
+    if (gate := _open_gate()) is not None:
+        gate.mode, gate.caught = "defer", []
+        try:
+            yield gate.caught
+        finally:
+            gate.mode = "pass"
+            for sig in gate.caught if deliver else ():
+                signal.raise_signal(sig)
+        return
     if threading.current_thread() is not threading.main_thread():
         yield []
         return
@@ -109,4 +195,4 @@ def signals_deferred(deliver: bool = True) -> Iterator[list[int]]:
                 signal.raise_signal(sig)
 
 
-__all__ = ["STOP_SIGNALS", "Interrupted", "interrupted_by", "signals_deferred", "signals_ignored", "signals_interrupt"]
+__all__ = ["STOP_SIGNALS", "Interrupted", "interrupted_by", "signals_deferred", "signals_gated", "signals_ignored", "signals_interrupt"]

@@ -4,7 +4,8 @@ its field order and its omissions are the records' bytes."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import copy
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 #: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
@@ -62,9 +63,13 @@ class BlockResult:
     troubleshooting: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The result as JSON values (``dataclasses.asdict``: tuples stay tuples, which JSON
-        writes as arrays), fields in declaration order."""
-        return asdict(self)
+        """The result as JSON values, as ``dataclasses.asdict`` makes them (tuples stay
+        tuples, which JSON writes as arrays), fields in declaration order; built field by
+        field (``asdict`` recurses through every value and costs more than the block's spawn)."""
+        data = {name: getattr(self, name) for name in _BLOCK_NAMES}
+        data["expectations"] = tuple({"name": e.name, "expected": e.expected, "met": e.met, "actual": e.actual} for e in self.expectations)
+        data["troubleshooting"] = tuple(self.troubleshooting)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockResult:
@@ -131,8 +136,11 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON values, as the ledger seals it: fields in declaration order,
         ``blocks`` and ``not_rerun`` as lists, ``acknowledgements`` left out when empty (so
-        records without any keep the bytes they had before the field existed)."""
-        data = asdict(self)
+        records without any keep the bytes they had before the field existed). The mappings
+        are copies, as ``dataclasses.asdict`` made them."""
+        data = {name: getattr(self, name) for name in _RECORD_NAMES}
+        for name in _RECORD_MAPPINGS:
+            data[name] = copy.deepcopy(data[name])
         data["blocks"] = [b.to_dict() for b in self.blocks]
         data["not_rerun"] = list(self.not_rerun)
         if self.acknowledgements:
@@ -160,5 +168,9 @@ class RunRecord:
         return None
 
 
-_BLOCK_FIELDS = frozenset(f.name for f in fields(BlockResult))
-_RECORD_FIELDS = frozenset(f.name for f in fields(RunRecord))
+_BLOCK_NAMES = tuple(f.name for f in fields(BlockResult))
+_RECORD_NAMES = tuple(f.name for f in fields(RunRecord))
+_BLOCK_FIELDS = frozenset(_BLOCK_NAMES)
+_RECORD_FIELDS = frozenset(_RECORD_NAMES)
+#: a record's fields that hold JSON mappings (copied by ``to_dict``)
+_RECORD_MAPPINGS = ("git", "ci", "options", "fingerprints", "target")

@@ -43,14 +43,19 @@ class RunbookFile(pytest.File):
         except RunbookInvalid as exc:  # whatever lint reports, as the CLI refuses it
             raise pytest.UsageError("runbook has problems:\n" + "\n".join(str(p) for p in exc.problems)) from None
         self.runbook = runbook
+        # the marks are made once per runbook (and each phase's marker declared once), not per item
+        group = pytest.mark.xdist_group(runbook.id)  # with --dist loadgroup, one worker runs a runbook in order
+        marks = {name: getattr(pytest.mark, name) for name in ("runbook", *{b.kind for b in runbook.blocks})}
+        for phase in dict.fromkeys(b.phase for b in runbook.blocks if b.phase):
+            self.config.addinivalue_line("markers", f"phase_{phase}: blocks of the {phase} phase")
+            marks[f"phase_{phase}"] = getattr(pytest.mark, f"phase_{phase}")
         for block in runbook.blocks:
             item = RunbookItem.from_parent(self, name=block.id, block=block)
-            item.add_marker("runbook")
-            item.add_marker(block.kind)
-            item.add_marker(pytest.mark.xdist_group(runbook.id))  # with --dist loadgroup, one worker runs a runbook in order
+            item.add_marker(marks["runbook"])
+            item.add_marker(marks[block.kind])
+            item.add_marker(group)
             if block.phase:
-                self.config.addinivalue_line("markers", f"phase_{block.phase}: blocks of the {block.phase} phase")
-                item.add_marker(f"phase_{block.phase}")
+                item.add_marker(marks[f"phase_{block.phase}"])
             yield item
 
 

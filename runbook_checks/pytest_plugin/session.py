@@ -22,7 +22,7 @@ from ..gates import check_confirmation, check_requirements, check_secret_encodin
 from ..lint import discover
 from ..model import Runbook
 from ..redact import secret_notes
-from ..signals import signals_interrupt
+from ..signals import signals_gated, signals_interrupt
 from .items import RunbookFile, RunbookItem
 from .run import RunbookRun
 
@@ -56,6 +56,7 @@ class RunbookSession:
             raise pytest.UsageError("\n".join(str(p) for p in problems))
         self = cls(config, [f.resolve() for f in files])
         self.signals.enter_context(signals_interrupt())
+        self.signals.enter_context(signals_gated())  # one handler for the session: switched around each block, not replaced
         config.addinivalue_line("markers", "runbook: a tagged block of a runbook (runbook-checks)")
         config.addinivalue_line("markers", "check: a read-only runbook block")
         config.addinivalue_line("markers", "step: a mutating runbook block")
