@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -61,6 +62,7 @@ class LazyRecords(Sequence[RunRecord]):
         header = _header(buffer, start, end, sealed)
         if header is None:
             header = _parsed_header(_record(self.path, len(self.spans) - 1, buffer[start:end]))
+        header = (sys.intern(header[0]), header[1], sys.intern(header[2]))  # a few environments and modes, kept once
         if not self._headers or self._headers[-1] != header:
             self._headers.append(header)
         self._header_of.append(len(self._headers) - 1)
