@@ -48,10 +48,10 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     bad = 0
     found: set[str] = set()
     for f in files:
-        result = verify_ledger(f)
+        result = verify_ledger(f, keep_hashes=False, anchors=anchors)  # streamed: memory does not grow with the ledger
         click.echo(str(result))
         bad += not result.ok
-        found |= set(result.hashes)
+        found |= result.found
     for anchor in anchors:
         if anchor not in found:
             click.echo(f"anchor {anchor}: not in the verified chain — records were rewritten or removed since it was taken")

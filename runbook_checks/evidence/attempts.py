@@ -129,7 +129,7 @@ class Attempts(Sequence[Attempt]):
         self.records = records
         header = getattr(records, "header", None)
         lines: dict[tuple[str, str], list[int]] = {}
-        modes: dict[tuple[str, str], set[str]] = {}
+        modes: dict[tuple[str, str], str] = {}  # the attempt's mode from its runs so far (no set per attempt)
         for i in range(len(records)):
             if header is not None:
                 environment, attempt, mode = header(i)
@@ -138,10 +138,11 @@ class Attempts(Sequence[Attempt]):
                 environment, attempt, mode = r.environment, r.attempt, r.mode
             key = (environment, attempt)
             lines.setdefault(key, []).append(i)
-            modes.setdefault(key, set()).add(mode)
+            so_far = modes.get(key)
+            modes[key] = mode if so_far is None or so_far == mode else _mode({so_far, mode})
         self.keys = sorted(lines, key=lambda k: lines[k][0])
         self.lines = lines
-        self.modes = {k: _mode(m) for k, m in modes.items()}
+        self.modes = {k: _mode({m}) for k, m in modes.items()}
         self.position = {k: n for n, k in enumerate(self.keys)}
         self._made: dict[int, Attempt] = {}
 

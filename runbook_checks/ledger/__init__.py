@@ -3,15 +3,16 @@
 Each line is one run record with ``prev`` (the previous line's hash, ``null`` on the
 first line) and ``hash`` (SHA-256 of the record's canonical JSON without ``hash``).
 A record is appended whole or not at all: under a lock, in a single write, then
-fsync; a failed write is truncated away. ``verify_ledger`` recomputes every hash and
-link, validates each record against the shipped JSON Schema, and names the first bad
-line as ``path:N``. Every reader verifies before it trusts a record (``last_hash``,
+fsync; a failed write is truncated away. ``verify_ledger`` streams the file line by
+line (memory does not grow with it), recomputes every hash and link, validates each
+record against the shipped JSON Schema (compiled; ``jsonschema`` stays the contract),
+and names the first bad line as ``path:N``. Every reader verifies before it trusts a record (``last_hash``,
 ``verified_records``, ``read_records``), and no ledger is written through a symbolic link.
 
 One job per module:
 
 - ``paths``: where ledgers live (the results folder, ``<runbook id>.jsonl``);
-- ``lines``: a line's bytes (canonical JSON, the sealed line, its check on bytes, the schema);
+- ``lines``: a line's bytes (canonical JSON, the sealed line, its check on bytes, the schema and its compiled validator);
 - ``verify``: reading a ledger that must verify (``Verification``, ``verified_records``);
 - ``lazy``: verified records parsed only when read (``LazyRecords``, ``NewestFirst``);
 - ``append``: appending under the lock, with its roll-back (``append_record``, ``last_hash``).

@@ -92,16 +92,6 @@ def _ledger_lock(path: Path) -> Iterator[None]:
         lock.release()
 
 
-def _read_fd(fd: int) -> bytes:
-    """Every byte of the open file ``fd``, read from its start (``pread``: the offset an
-    ``O_APPEND`` write uses is left alone)."""
-    chunks, offset = [], 0
-    while chunk := os.pread(fd, 1 << 20, offset):
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
-
-
 def _repair_hint(path: Path, v: Verification) -> str:
     """What to do about a ledger that failed ``v``, for the refusal's message."""
     if v.bad_line is not None and v.problem and v.problem.startswith("the last line is cut"):
@@ -135,7 +125,7 @@ def last_hash(path: Path) -> str | None:
                     raise _Unusable(f"{path.parent}: the results directory cannot be written, so the ledger {path.name} cannot be created")
                 return None
             try:
-                v = verify_ledger(path, validate_schema=False, data=_read_fd(fd))
+                v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
             finally:
                 os.close(fd)
     except _Unusable as exc:
@@ -144,7 +134,7 @@ def last_hash(path: Path) -> str | None:
         raise LedgerRefused(
             f"{v} — this run's record could not be chained to it, so nothing was executed. To go on: {_repair_hint(path, v)}."
         )
-    return v.hashes[-1]
+    return v.head
 
 
 def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
@@ -178,12 +168,12 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
                 records = 0
                 data["prev"] = None
                 if not created:
-                    v = verify_ledger(path, validate_schema=False, data=_read_fd(fd))
+                    v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
                     if not v.ok:
                         raise _Unusable(
                             f"{v} — the record cannot be chained to a ledger that fails verification; the ledger was left as it was"
                         )
-                    data["prev"], records = v.hashes[-1], v.records
+                    data["prev"], records = v.head, v.records
                 line = sealed_line(data)
                 size = os.fstat(fd).st_size
                 try:

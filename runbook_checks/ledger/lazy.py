@@ -8,7 +8,10 @@ lines themselves are found by ``verify.verify_ledger``, which fills ``spans``.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,15 +34,54 @@ class LazyRecords(Sequence[RunRecord]):
     Indexes and slices as a sequence of ``RunRecord`` (oldest first); reading a line
     that is no run record raises ``LedgerError`` naming ``path:N``."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        """Empty records of the ledger ``path`` (named in messages); ``verify_ledger`` fills them."""
-        self.path = path
-        self.buffer = b""  # the ledger file's bytes
-        #: per line: where it starts and ends (without its newline) in ``buffer``, and
-        #: whether it is in the form runbook-checks writes (compact canonical JSON)
-        self.spans: list[tuple[int, int, bool]] = []
+    def __init__(self, path: Path | None = None, streamed: bool = False) -> None:
+        """Empty records of the ledger ``path`` (named in messages); ``verify_ledger`` fills them.
+
+        ``streamed``: the file is not kept in memory; a line read is read again from the
+        file, and must be the bytes verified (its SHA-256, kept per line, is compared):
+        memory grows by some 50 bytes a line, whatever the records hold."""
+        self.path, self.streamed = path, streamed
+        self.buffer = b""  # the ledger file's bytes (not kept when ``streamed``)
+        #: per line: where it starts and ends (without its newline) in ``buffer`` (in the
+        #: file, when ``streamed``), and whether it is in the form runbook-checks writes
+        #: (compact canonical JSON)
+        self.spans = _Spans()
+        self._digests = bytearray()  # when ``streamed``: the first 16 bytes of each line's SHA-256
+        self._headers: list[tuple[str, str, str]] = []  # when ``streamed``: distinct headers, and each line's
+        self._header_of = array("I")
         self._made: dict[int, RunRecord] = {}
         self._data: dict[int, dict[str, Any]] = {}
+
+    def add(self, buffer: bytes, start: int, end: int, at: int, sealed: bool) -> None:
+        """Take the verified line ``buffer[start:end]``, which starts at byte ``at`` of the file."""
+        if not self.streamed:
+            self.spans.append((start, end, sealed))
+            return
+        self.spans.append((at, at + end - start, sealed))
+        self._digests += hashlib.sha256(memoryview(buffer)[start:end]).digest()[:16]
+        header = _header(buffer, start, end, sealed)
+        if header is None:
+            header = _parsed_header(_record(self.path, len(self.spans) - 1, buffer[start:end]))
+        header = (sys.intern(header[0]), header[1], sys.intern(header[2]))  # a few environments and modes, kept once
+        if not self._headers or self._headers[-1] != header:
+            self._headers.append(header)
+        self._header_of.append(len(self._headers) - 1)
+
+    def line(self, index: int) -> tuple[bytes, int, int]:
+        """``(buffer, start, end)``: where line ``index`` (0-based) is. Raises ``LedgerError``
+        when a streamed ledger's line no longer holds the bytes verified."""
+        start, end, _ = self.spans[index]
+        if not self.streamed:
+            return self.buffer, start, end
+        try:
+            with open(self.path, "rb") as f:  # type: ignore[arg-type]
+                f.seek(start)
+                raw = f.read(end - start)
+        except OSError as exc:
+            raise LedgerError(f"{self.path}: cannot be read again ({exc.strerror or exc})") from None
+        if hashlib.sha256(raw).digest()[:16] != self._digests[16 * index : 16 * index + 16]:
+            raise LedgerError(f"{self.path}:{index + 1}: changed since it was verified; run 'runbook-checks verify {self.path}'")
+        return raw, 0, len(raw)
 
     def __len__(self) -> int:
         """The number of verified lines."""
@@ -48,14 +90,8 @@ class LazyRecords(Sequence[RunRecord]):
     def data(self, index: int) -> dict[str, Any]:
         """Line ``index`` (0-based) as JSON (raises ``LedgerError`` naming ``path:N``)."""
         if index not in self._data:
-            try:
-                start, end, _ = self.spans[index]
-                value = loads(self.buffer[start:end])
-                if not isinstance(value, dict):
-                    raise TypeError(f"a JSON {type(value).__name__}, not an object")
-            except (ValueError, TypeError) as exc:
-                raise not_a_record(self.path, index + 1, exc) from exc
-            self._data[index] = value
+            buffer, start, end = self.line(index)
+            self._data[index] = _record(self.path, index, buffer[start:end])
         return self._data[index]
 
     def __getitem__(self, index: Any) -> Any:
@@ -84,20 +120,11 @@ class LazyRecords(Sequence[RunRecord]):
         key found there exactly once is the record's own. A key that occurs more than once
         there (``run_id`` in ``ci``, a fingerprinted path named ``mode``), a value that
         holds an escape, or a line in another form is parsed instead."""
+        if self.streamed:
+            return self._headers[self._header_of[index]]
         start, end, sealed = self.spans[index]
-        head_end, tail = self.buffer.find(b'"blocks":[', start, end), self.buffer.rfind(b'],"ci":', start, end)
-        if sealed and head_end >= 0 and tail >= 0:
-            values = [
-                only_string(self.buffer, b'"environment":"', tail, end),
-                only_string(self.buffer, b'"attempt_id":"', start, head_end),
-                only_string(self.buffer, b'"mode":"', tail, end),
-            ]
-            if values[1] is None and self.buffer.find(b'"attempt_id":', start, head_end) < 0:  # version 1: the run is its own attempt
-                values[1] = only_string(self.buffer, b'"run_id":"', tail, end)
-            if all(v is not None for v in values):
-                return values[0], values[1], values[2]  # type: ignore[return-value]
-        data = self.data(index)
-        return str(data.get("environment")), str(data.get("attempt_id") or data.get("run_id")), str(data.get("mode"))
+        header = _header(self.buffer, start, end, sealed)
+        return header if header is not None else _parsed_header(self.data(index))
 
     def where(self, key: str, value: str) -> NewestFirst:
         """The records whose top-level ``key`` is ``value``, found newest first and only as
@@ -106,10 +133,70 @@ class LazyRecords(Sequence[RunRecord]):
         needle = json.dumps({key: value}, separators=(",", ":"), ensure_ascii=False)[1:-1].encode("utf-8")
 
         def keep(i: int) -> bool:
-            start, end, sealed = self.spans[i]
-            return (not sealed or self.buffer.find(needle, start, end) >= 0) and self.data(i).get(key) == value
+            sealed = self.spans[i][2]
+            if sealed:
+                buffer, start, end = self.line(i)
+                if buffer.find(needle, start, end) < 0:
+                    return False
+            return self.data(i).get(key) == value
 
         return NewestFirst(self, keep)
+
+
+def _record(path: Path | None, index: int, raw: bytes) -> dict[str, Any]:
+    """Line ``index`` (0-based), the bytes ``raw``, as a JSON object (raises ``LedgerError``
+    naming ``path:N``)."""
+    try:
+        value = loads(raw)
+        if not isinstance(value, dict):
+            raise TypeError(f"a JSON {type(value).__name__}, not an object")
+    except (ValueError, TypeError) as exc:
+        raise not_a_record(path, index + 1, exc) from exc
+    return value
+
+
+def _header(buffer: bytes, start: int, end: int, sealed: bool) -> tuple[str, str, str] | None:
+    """``LazyRecords.header`` read off the bytes of a sealed line; ``None`` when it must be parsed."""
+    head_end, tail = buffer.find(b'"blocks":[', start, end), buffer.rfind(b'],"ci":', start, end)
+    if not sealed or head_end < 0 or tail < 0:
+        return None
+    values = [
+        only_string(buffer, b'"environment":"', tail, end),
+        only_string(buffer, b'"attempt_id":"', start, head_end),
+        only_string(buffer, b'"mode":"', tail, end),
+    ]
+    if values[1] is None and buffer.find(b'"attempt_id":', start, head_end) < 0:  # version 1: the run is its own attempt
+        values[1] = only_string(buffer, b'"run_id":"', tail, end)
+    if any(v is None for v in values):
+        return None
+    return values[0], values[1], values[2]  # type: ignore[return-value]
+
+
+def _parsed_header(data: dict[str, Any]) -> tuple[str, str, str]:
+    """``LazyRecords.header`` of a parsed record."""
+    return str(data.get("environment")), str(data.get("attempt_id") or data.get("run_id")), str(data.get("mode"))
+
+
+class _Spans(Sequence[tuple[int, int, bool]]):
+    """``LazyRecords.spans`` in 17 bytes a line: two arrays of offsets and one of flags."""
+
+    def __init__(self) -> None:
+        """No lines yet."""
+        self.starts, self.ends, self.sealed = array("q"), array("q"), bytearray()
+
+    def append(self, span: tuple[int, int, bool]) -> None:
+        """Add a line's ``(start, end, sealed)``."""
+        self.starts.append(span[0])
+        self.ends.append(span[1])
+        self.sealed.append(span[2])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self.starts[index], self.ends[index], bool(self.sealed[index])
 
 
 class NewestFirst(Sequence[RunRecord]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -95,3 +96,78 @@ def only_string(buffer: bytes, key: bytes, start: int, end: int) -> str | None:
     if close < 0 or buffer.find(b"\\", begin, close) >= 0:
         return None
     return buffer[begin:close].decode("utf-8", "replace")
+
+
+def _fast_form(node: Any) -> Any:
+    """The shipped schema as the compiled validator reads it, with the same meaning: a
+    ``oneOf`` of branches of disjoint JSON types becomes an ``anyOf`` (it stops at the
+    first match instead of raising for every other branch), and a ``$ref`` with sibling
+    keywords becomes an ``allOf`` (draft 2020-12 applies both; the compiler's draft 7
+    would ignore the siblings). ``tests/test_ledger_schema.py`` proves the two agree."""
+    if isinstance(node, list):
+        return [_fast_form(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _fast_form(v) for k, v in node.items()}
+    branches = out.get("oneOf")
+    if branches is not None:
+        types = [_types_of(b, out) for b in branches]
+        if all(types) and sum(len(t) for t in types) == len(set().union(*types)):
+            out["anyOf"] = out.pop("oneOf")
+    siblings = {k: v for k, v in out.items() if k not in ("$ref", "description", "title")}
+    if "$ref" in out and siblings:
+        return {"allOf": [{"$ref": out["$ref"]}, siblings]}
+    return out
+
+
+def _types_of(branch: Any, root: dict[str, Any]) -> set[str]:
+    """The JSON types a ``oneOf`` branch can accept (``set()``: unknown)."""
+    if isinstance(branch, dict) and "$ref" in branch and branch["$ref"].startswith("#/$defs/") and len(branch) == 1:
+        branch = schema()["$defs"].get(branch["$ref"][len("#/$defs/") :])
+    if not isinstance(branch, dict) or "type" not in branch:
+        return set()
+    kinds = {branch["type"]} if isinstance(branch["type"], str) else set(branch["type"])
+    return kinds if "number" not in kinds else set()  # number overlaps integer: left as it is
+
+
+@lru_cache(maxsize=1)
+def compiled_validator() -> Any:
+    """The record schema compiled to Python (``fastjsonschema``): raises on a record that
+    does not follow it. Made once, on first use."""
+    import fastjsonschema
+
+    # the generated code formats each array item's name for its error message even when
+    # nothing fails; the message is never read (``schema_problem`` asks jsonschema), so not made
+    code = fastjsonschema.compile_to_code(_fast_form(schema())).replace(".format(**locals())", "")
+    space: dict[str, Any] = {}
+    exec(compile(code, "<record schema>", "exec"), space)  # the code fastjsonschema generated from the shipped schema
+    return space["validate_" + re.sub(r"\W", "_", schema()["$id"])]
+
+
+@lru_cache(maxsize=1)
+def _contract() -> Any:
+    """The shipped schema interpreted by ``jsonschema`` (draft 2020-12): the contract, and
+    the words of every schema problem reported."""
+    from jsonschema import Draft202012Validator  # a tenth of a second to import: only when a record fails
+
+    return Draft202012Validator(schema())
+
+
+def schema_problem(record: Any) -> str | None:
+    """What is wrong with ``record`` against the record schema, in ``jsonschema``'s words,
+    or ``None``. The compiled validator decides; only a record it rejects is looked at
+    again with ``jsonschema`` (the contract), for the message."""
+    try:
+        compiled_validator()(record)
+        return None
+    except RecursionError:
+        raise
+    except Exception:  # any refusal is settled by the contract below
+        pass
+    validator = _contract()
+    if validator.is_valid(record):
+        return None
+    error = min(validator.iter_errors(record), key=lambda e: list(e.path))
+    where = "/".join(str(p) for p in error.absolute_path) or "record"
+    message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
+    return f"does not match the record schema at {where}: {message}"

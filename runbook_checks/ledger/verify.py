@@ -9,7 +9,8 @@ so a reformatted but unchanged ledger still verifies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from ..errors import LedgerError
 from ..model import RunRecord
 from .lazy import LazyRecords
-from .lines import HEAD, fast_check, loads, record_hash, schema
+from .lines import HEAD, fast_check, loads, record_hash, schema_problem
 
 #: the problem of an empty file (it is no ledger: runbook-checks never empties one)
 EMPTY = (
@@ -40,10 +41,15 @@ class Verification:
     #: 1-based line of the first problem, and what it is (``None`` when intact)
     bad_line: int | None = None
     problem: str | None = None
-    #: the hashes of the records verified, oldest first
+    #: the hashes of the records verified, oldest first (only the newest, ``head``, when
+    #: verified with ``keep_hashes=False``)
     hashes: tuple[str, ...] = ()
     #: false when the file is no ledger at all: empty, or no line of it is a run record
     ledger: bool = True
+    #: the hash of the newest record verified (``None``: none), and which of the anchors
+    #: asked for (``verify_ledger(anchors=...)``) are hashes of records verified
+    head: str | None = None
+    found: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -56,78 +62,136 @@ class Verification:
         return f"{self.path}:{self.bad_line}: {self.problem}"
 
 
-def verify_ledger(path: Path, validate_schema: bool = True, records: LazyRecords | None = None, data: bytes | None = None) -> Verification:
+#: how much of a ledger file is read at a time when it is streamed
+CHUNK = 1 << 20
+
+
+def verify_ledger(
+    path: Path,
+    validate_schema: bool = True,
+    records: LazyRecords | None = None,
+    data: bytes | None = None,
+    keep_hashes: bool = True,
+    anchors: Collection[str] = (),
+    fd: int | None = None,
+) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
-    A line as runbook-checks writes it is checked on its bytes (``lines.fast_check``); any
-    other line is parsed and its canonical JSON re-encoded, so a reformatted but
-    unchanged ledger still verifies. ``validate_schema=False`` leaves out the JSON
-    Schema (the site build: it then parses only the records it shows). When
-    ``records`` is given, the lines verified are added to it (one pass). ``data``: the
-    file's bytes, when the caller has read them already.
+    The file is streamed in 1 MB chunks, line by line (memory does not grow with the
+    ledger), unless ``data`` (the file's bytes, when the caller has read them already)
+    or ``records`` in memory (``LazyRecords(path)``, which keep the bytes) is given. A line
+    as runbook-checks writes it is checked on its bytes (``lines.fast_check``); any other
+    line is parsed and its canonical JSON re-encoded, so a reformatted but unchanged
+    ledger still verifies. ``fd``: the file open for reading, streamed with ``pread``
+    (its offset is left alone) instead of opening ``path``. The record schema is checked by the compiled validator
+    (``lines.schema_problem``); ``validate_schema=False`` leaves it out (the site build:
+    it then parses only the records it shows). When ``records`` is given, the lines
+    verified are added to it (one pass). ``keep_hashes=False`` keeps only the newest hash
+    (``head``) instead of every one; ``anchors``: hashes to look for (``found``).
 
     A file that is empty, or of which no line is a run record, is not a ledger: its
     ``Verification`` says so at line 1 (``ledger`` false) rather than reporting tampering.
     No content, however deeply nested, raises: a bad line is a ``path:N: problem``.
     Raises ``OSError`` when ``data`` is not given and the file cannot be read.
     """
-    validator = None
-    if validate_schema:
-        from jsonschema import Draft202012Validator  # a tenth of a second to import: only when asked
-
-        validator = Draft202012Validator(schema())
     path = Path(path)
-    buffer = path.read_bytes() if data is None else data
-    if records is not None:
-        records.buffer = buffer
-    if not buffer:
-        return Verification(path, 0, 1, EMPTY, ledger=False)
-    prev = None
+    if data is None and records is not None and not records.streamed:
+        data = path.read_bytes() if fd is None else b"".join(_chunks(path, fd))
+    if records is not None and data is not None:
+        records.buffer = data
+    chunks: Iterable[bytes] = (data,) if data is not None else _chunks(path, fd)
+    prev: str | None = None
     hashes: list[str] = []
-    start, size = 0, len(buffer)
+    wanted, found = set(anchors), set()
+    n = 0
 
-    def bad(n: int, problem: str, cut: bool = False) -> Verification:
-        if n == 1 and not cut and not _holds_a_record(buffer):
+    def bad(problem: str, cut: bool = False) -> Verification:
+        if n == 1 and not cut and not _holds_a_record(data.split(b"\n") if data is not None else _raw_lines(path, fd)):
             return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False)
         return Verification(path, n - 1, n, problem)
 
-    while start < size:
-        n = len(hashes) + 1
-        end = buffer.find(b"\n", start)
-        if end < 0:
-            return bad(n, "the last line is cut or half-written (no newline at its end)", cut=True)
-        fast = fast_check(buffer, start, end) if validator is None else None
-        if fast is not None:
-            digest, linked = fast
-        else:
-            try:
-                checked = _check_line(buffer[start:end], prev, validator)
-            except RecursionError:  # parsed, but too deep to re-encode or validate
-                checked = "not a run record (nested too deeply)"
-            if isinstance(checked, str):
-                return bad(n, checked)
-            digest, linked = checked
-        if linked != prev:
-            return bad(n, "chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
-        if records is not None:
-            records.spans.append((start, end, fast is not None))
-        prev = digest
-        hashes.append(digest)
-        start = end + 1
-    return Verification(path, len(hashes), hashes=tuple(hashes))
+    carry, offset = b"", 0  # the start of a line not yet ended, and where ``buffer`` starts in the file
+    for chunk in chunks:
+        buffer = carry + chunk if carry else chunk
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            n += 1
+            fast = fast_check(buffer, start, end)
+            if fast is not None:
+                digest, linked = fast
+                if validate_schema:
+                    problem = _schema_of(buffer[start:end])
+                    if problem is not None:
+                        return bad(problem)
+            else:
+                try:
+                    checked = _check_line(buffer[start:end], prev, validate_schema)
+                except RecursionError:  # parsed, but too deep to re-encode or validate
+                    checked = "not a run record (nested too deeply)"
+                if isinstance(checked, str):
+                    return bad(checked)
+                digest, linked = checked
+            if linked != prev:
+                return bad("chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+            if records is not None:
+                records.add(buffer, start, end, offset + start, fast is not None)
+            if keep_hashes:
+                hashes.append(digest)
+            if digest in wanted:
+                found.add(digest)
+            prev = digest
+            start = end + 1
+        carry, offset = buffer[start:], offset + start
+    if carry:
+        n += 1
+        return bad("the last line is cut or half-written (no newline at its end)", cut=True)
+    if not n:
+        return Verification(path, 0, 1, EMPTY, ledger=False)
+    return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found))
 
 
-def _check_line(raw: bytes, prev: str | None, validator: Any) -> tuple[Any, Any] | str:
+def _chunks(path: Path, fd: int | None = None) -> Iterator[bytes]:
+    """The bytes of the file ``path`` (or of the open file ``fd``, from its start, with
+    ``pread``), a chunk at a time."""
+    if fd is not None:
+        offset = 0
+        while chunk := os.pread(fd, CHUNK, offset):
+            yield chunk
+            offset += len(chunk)
+        return
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def _raw_lines(path: Path, fd: int | None) -> Iterator[bytes]:
+    """The lines of the file ``path`` or ``fd`` (without newlines), read a chunk at a time."""
+    carry = b""
+    for chunk in _chunks(path, fd):
+        *done, carry = (carry + chunk).split(b"\n")
+        yield from done
+    yield carry
+
+
+def _schema_of(raw: bytes) -> str | None:
+    """What is wrong with the line ``raw`` (whose hash holds) as a run record: not JSON, or
+    not what the record schema says (``lines.schema_problem``); ``None`` when nothing is."""
+    try:
+        return schema_problem(loads(raw))
+    except ValueError as exc:
+        return f"not valid JSON ({exc.args[0] if exc.args else exc})"
+    except RecursionError:
+        return "not a run record (nested too deeply)"
+
+
+def _check_line(raw: bytes, prev: str | None, validate_schema: bool) -> tuple[Any, Any] | str:
     """``(hash, prev)`` of a line that is parsed to be checked, or what is wrong with it."""
     try:
         record = loads(raw)
     except ValueError as exc:
         return f"not valid JSON ({exc.args[0] if exc.args else exc})"
-    if validator is not None and not validator.is_valid(record):
-        error = min(validator.iter_errors(record), key=lambda e: list(e.path))
-        where = "/".join(str(p) for p in error.absolute_path) or "record"
-        message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
-        return f"does not match the record schema at {where}: {message}"
+    if validate_schema and (problem := schema_problem(record)) is not None:
+        return problem
     if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
         return "not a run record (no 'hash' and 'prev')"
     if record["prev"] == prev and record_hash(record) != record["hash"]:
@@ -135,11 +199,11 @@ def _check_line(raw: bytes, prev: str | None, validator: Any) -> tuple[Any, Any]
     return record["hash"], record["prev"]
 
 
-def _holds_a_record(buffer: bytes) -> bool:
-    """Whether any line of ``buffer`` is (or was written as) a run record: a line in the
+def _holds_a_record(lines: Iterable[bytes]) -> bool:
+    """Whether any of a file's ``lines`` is (or was written as) a run record: a line in the
     sealed form, or a JSON object with ``hash`` and ``prev``. Asked only of a file whose
     first line is bad, to tell a damaged ledger from a file that never was one."""
-    for raw in buffer.split(b"\n"):
+    for raw in lines:
         if raw.startswith(HEAD):
             return True
         try:
@@ -154,12 +218,14 @@ def _holds_a_record(buffer: bytes) -> bool:
 def verified_records(path: Path, validate_schema: bool = False) -> tuple[Sequence[RunRecord], Verification | None]:
     """A ledger's records that verify (hashes and chain, and the record schema when
     ``validate_schema``; those before its first bad line), read lazily, and the
-    verification (``None`` for a missing ledger: no records)."""
+    verification (``None`` for a missing ledger: no records; its ``hashes`` hold only the
+    newest). The file is streamed once; only the records read later are read again
+    (``LazyRecords(streamed=True)``), so memory does not grow with the ledger."""
     path = Path(path)
     if not path.exists():
         return [], None
-    records = LazyRecords(path)
-    return records, verify_ledger(path, validate_schema=validate_schema, records=records)
+    records = LazyRecords(path, streamed=True)
+    return records, verify_ledger(path, validate_schema=validate_schema, records=records, keep_hashes=False)
 
 
 def read_records(path: Path) -> list[RunRecord]:

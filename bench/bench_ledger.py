@@ -1,0 +1,84 @@
+"""verify and report on generated ledgers, as ratios to the floor measured in the same run.
+
+Run: .venv/bin/python bench/bench_ledger.py [--records 10000 100000] [--repeat 3] [--before /path/to/old/tree]
+
+For each size, a ledger of staging-like records is written (``bench/gen_ledger.py``) as
+``runbook-results/<id>.jsonl`` of the staging runbook, then measured as whole processes
+(wall time and peak RSS from ``os.wait4``), median of REPEAT interleaved runs:
+
+- floor: SHA-256 of the file in 1 MB chunks (a Python process, like the others);
+- ``runbook-checks verify FILE`` (hashes, chain, record schema);
+- ``runbook-checks report RUNBOOK --results DIR``;
+- with ``--before TREE``, the same two commands with the package of TREE (e.g. the main
+  checkout at an older commit) on ``PYTHONPATH``.
+
+Prints MB/s, seconds, the ratio to the floor and peak RSS. The machine's load average
+is printed too: figures taken on a busy machine are only comparable within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gen_ledger import STAGING, generate  # noqa: E402
+
+FLOOR = "import hashlib,sys\nh=hashlib.sha256()\nwith open(sys.argv[1],'rb') as f:\n    while c:=f.read(1<<20): h.update(c)\n"
+
+
+def measure(argv: list[str], tree: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process; its output is dropped."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--before", type=Path, help="a tree whose runbook_checks is measured too (the code before)")
+    args = ap.parse_args()
+    py = sys.executable
+    trees = {"after": ROOT} | ({"before": args.before} if args.before else {})
+    for n in args.records:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = Path(tmp) / "runbook-results"
+            results.mkdir()
+            from runbook_checks.lint import load_runbook
+
+            ledger = results / f"{load_runbook(STAGING).id}.jsonl"
+            generate(ledger, n)
+            size = ledger.stat().st_size / 1e6
+            jobs = {"floor sha256": ([py, "-c", FLOOR, str(ledger)], ROOT)}
+            for name, tree in trees.items():
+                jobs[f"verify ({name})"] = ([py, "-m", "runbook_checks", "verify", str(ledger)], tree)
+                jobs[f"report ({name})"] = ([py, "-m", "runbook_checks", "report", str(STAGING), "--results", str(results)], tree)
+            got: dict[str, list[tuple[float, float]]] = {k: [] for k in jobs}
+            for _ in range(args.repeat):  # interleaved
+                for name, (argv, tree) in jobs.items():
+                    got[name].append(measure(argv, tree))
+            load = os.getloadavg()[0]
+            print(f"\n{n} records, {size:.0f} MB; load average {load:.1f} on {os.cpu_count()} cores; median of {args.repeat}")
+            floor = statistics.median(w for w, _ in got["floor sha256"])
+            for name, runs in got.items():
+                wall, rss = statistics.median(w for w, _ in runs), max(r for _, r in runs)
+                print(f"  {name:16} {wall:8.2f} s {size / wall:8.1f} MB/s  {wall / floor:6.1f}x floor  peak RSS {rss:6.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
