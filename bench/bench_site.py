@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gen_ledger import passed_blocks
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 
@@ -104,28 +105,7 @@ def make_site(root: Path, kind: str, pages: int, records: int) -> None:
                 "not_rerun": [],
                 "options": {},
                 "fingerprints": {},
-                "blocks": [
-                    {
-                        "id": b.id,
-                        "kind": b.kind,
-                        "status": "passed",
-                        "line": b.line,
-                        "sha256": b.sha256,
-                        "phase": b.phase,
-                        "criterion": b.criterion,
-                        "exit_code": 0,
-                        "started_at": "2026-11-24T08:00:00.000Z",
-                        "duration_s": 0.2,
-                        "attempts": 1,
-                        "expectations": [{"name": "exit", "expected": "0", "met": True, "actual": "0"}],
-                        "output": output.format(b.id),
-                        "output_bytes": len(output.format(b.id)),
-                        "output_truncated": False,
-                        "reason": None,
-                        "after_failure": False,
-                    }
-                    for b in runbook.blocks
-                ],
+                "blocks": passed_blocks(runbook, output),
                 "prev": prev,
             }
             lines.append(sealed_line(record))  # as runbook-checks writes a record

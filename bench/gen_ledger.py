@@ -31,6 +31,33 @@ OUTPUT = (
 )
 
 
+def passed_blocks(runbook: Any, output: str) -> list[dict[str, Any]]:
+    """Every block of ``runbook`` as a recorded pass, its output ``output.format(block_id)``
+    (the shape ``BlockResult.to_dict`` writes). Also used by ``bench_site.py``."""
+    return [
+        {
+            "id": b.id,
+            "kind": b.kind,
+            "status": "passed",
+            "line": b.line,
+            "sha256": b.sha256,
+            "phase": b.phase,
+            "criterion": b.criterion,
+            "exit_code": 0,
+            "started_at": "2026-11-24T08:00:00.000Z",
+            "duration_s": 0.2,
+            "attempts": 1,
+            "expectations": [{"name": "exit", "expected": "0", "met": True, "actual": "0"}],
+            "output": output.format(b.id),
+            "output_bytes": len(output.format(b.id)),
+            "output_truncated": False,
+            "reason": None,
+            "after_failure": False,
+        }
+        for b in runbook.blocks
+    ]
+
+
 def template() -> dict[str, Any]:
     """One staging run record (schema version 2), unsealed."""
     runbook = load_runbook(STAGING)
@@ -58,28 +85,7 @@ def template() -> dict[str, Any]:
         "not_rerun": [],
         "options": {},
         "fingerprints": {},
-        "blocks": [
-            {
-                "id": b.id,
-                "kind": b.kind,
-                "status": "passed",
-                "line": b.line,
-                "sha256": b.sha256,
-                "phase": b.phase,
-                "criterion": b.criterion,
-                "exit_code": 0,
-                "started_at": "2026-11-24T08:00:00.000Z",
-                "duration_s": 0.2,
-                "attempts": 1,
-                "expectations": [{"name": "exit", "expected": "0", "met": True, "actual": "0"}],
-                "output": output.format(b.id),
-                "output_bytes": len(output.format(b.id)),
-                "output_truncated": False,
-                "reason": None,
-                "after_failure": False,
-            }
-            for b in runbook.blocks
-        ],
+        "blocks": passed_blocks(runbook, output),
         "prev": None,
     }
 
