@@ -166,16 +166,20 @@ def block_ids(given: Given) -> tuple[str, ...]:
 # -- what a value means next to the blocks before it (checked once the block is read) ------------
 def earlier_block(block: Block, earlier: list[Block]) -> str | None:
     """``needs=``: the id of an earlier block, else the problem's text."""
+    if block.needs is None:  # most blocks: no list of earlier ids to build (it made lint quadratic)
+        return None
     ids = [b.id for b in earlier]
-    if block.needs is not None and block.needs not in ids:
+    if block.needs not in ids:
         return f"needs={block.needs!r} is not the id of an earlier block" + suggest(block.needs, ids)
     return None
 
 
 def earlier_step(block: Block, earlier: list[Block]) -> str | None:
     """``after=``: the id of an earlier ``.step``, else the problem's text."""
+    if block.after is None:
+        return None
     steps = [b.id for b in earlier if b.kind == Kind.STEP]
-    if block.after is not None and block.after not in steps:
+    if block.after not in steps:
         return f"after={block.after!r} is not the id of an earlier .step" + suggest(block.after, steps)
     return None
 
