@@ -17,7 +17,7 @@ missing from it fails that test::
 
     1. errors units status signals
     2. model context proctree procgroup target
-    3. redact streams github capture lock
+    3. redact streams github capture lock cachedir
     4. parse oracle
     5. lint
     6. runner ledger evidence plan lifecycle

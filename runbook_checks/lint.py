@@ -59,9 +59,20 @@ MUTATING_COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+#: any of ``MUTATING_COMMANDS``: code it does not match holds none of them on any line
+_ANY_MUTATING = re.compile(
+    "|".join(
+        f"(?:{pattern.pattern.replace('(?i)', '(?i:', 1) + ')' if pattern.pattern.startswith('(?i)') else pattern.pattern})"
+        for _, pattern in MUTATING_COMMANDS
+    )
+)
+
+
 def mutating_commands(block: Block) -> list[tuple[int, str]]:
     """``(line, label)`` of each line of ``block``'s code that names a command of
     ``MUTATING_COMMANDS`` (first match per line; ``line`` is the file's line)."""
+    if _ANY_MUTATING.search(block.code) is None:  # most blocks: one search instead of one per line and pattern
+        return []
     found = []
     for n, text in enumerate(block.code.split("\n")):
         if text.lstrip().startswith("#"):

@@ -12,14 +12,18 @@ parses it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
+import json
 import re
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import cachedir
 from .status import Kind
 
 #: the Markdown extensions used when the project has no ``mkdocs.yml`` (this project's own)
@@ -33,6 +37,8 @@ EXTENSIONS: tuple[Any, ...] = (
 )
 #: what MkDocs puts before a site's own ``markdown_extensions`` (mkdocs.config.defaults)
 MKDOCS_BUILTIN: tuple[str, ...] = ("toc", "tables", "fenced_code")
+#: extensions whose output depends on files other than the page: their pages are never cached
+NOT_CACHED = frozenset({"pymdownx.snippets", "pymdownx.b64"})
 #: the classes that make an element a tagged block (its kind)
 _KINDS = frozenset(Kind)
 #: elements whose content a browser does not show as part of the page (raw text, embedded
@@ -215,6 +221,38 @@ def _renderer(extensions: list[Any]) -> Any:
         raise SiteConfigError(f"the site's Markdown extensions cannot be loaded: {exc}") from None
 
 
+def _cache_key(body: str, extensions: list[Any], site_dir: Path | None) -> str | None:
+    """The ``cachedir`` key of the page blocks of ``body`` rendered with ``extensions`` in
+    ``site_dir``: everything the rendering depends on (this module's source, the renderer's
+    versions, the extensions and their options, the folder, the text). ``None`` when the
+    result may depend on something else: an extension that reads files (``NOT_CACHED``) or
+    is not Python-Markdown's or pymdownx's (its code is not in the key), or options that are
+    not plain data (a Python object from a ``!!python/name`` tag)."""
+    for entry in extensions:
+        name = next(iter(entry)) if isinstance(entry, dict) else entry
+        short = name.removeprefix("markdown.extensions.")
+        if name in NOT_CACHED or not (short in _builtin_extensions() or name.startswith("pymdownx.")):
+            return None
+    try:
+        config = json.dumps(extensions, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    versions = [metadata.version(name) for name in ("markdown", "pymdown-extensions", "pygments", "html5lib")]
+    return cachedir.key("page-blocks 1", _own_source(), *versions, config, str(site_dir or ""), body)
+
+
+@functools.cache
+def _own_source() -> bytes:
+    """This module's source: how a page is read may change with it at any version."""
+    return Path(__file__).read_bytes()
+
+
+@functools.cache
+def _builtin_extensions() -> frozenset[str]:
+    """The short names of Python-Markdown's own extensions (its entry points)."""
+    return frozenset(ep.name for ep in metadata.entry_points(group="markdown.extensions") if ep.value.startswith("markdown."))
+
+
 def rendered_blocks(body: str, extensions: list[Any] | None = None, site_dir: Path | None = None) -> list[PageBlock] | None:
     """The tagged code blocks the site's page shows, in page order (an id may appear more
     than once), from the page's Markdown ``body`` (front matter removed) rendered with the
@@ -222,10 +260,29 @@ def rendered_blocks(body: str, extensions: list[Any] | None = None, site_dir: Pa
     folder of the site's configuration, where ``mkdocs build`` runs: relative paths such as
     pymdownx.snippets' ``base_path`` are resolved there); ``None`` when the
     site's renderer is not installed (``available``). Raises ``SiteConfigError`` when an
-    extension cannot be loaded."""
+    extension cannot be loaded.
+
+    Rendering costs about 0.6 ms per block (Pygments, html5lib), so the result is kept in
+    the user's cache (``cachedir``) under a key of everything it depends on
+    (``_cache_key``); a page whose rendering may depend on anything else is rendered every time."""
     if not available():
         return None
-    md = _renderer(list(EXTENSIONS) if extensions is None else extensions)
+    extensions = list(EXTENSIONS) if extensions is None else extensions
+    entry = _cache_key(body, extensions, site_dir)
+    cached = cachedir.load("page-blocks", entry) if entry is not None else None
+    if isinstance(cached, list) and all(
+        isinstance(item, list) and len(item) == 3 and all(isinstance(v, str) for v in item) for item in cached
+    ):
+        return [PageBlock(*item) for item in cached]
+    found = _render(body, extensions, site_dir)
+    if entry is not None:
+        cachedir.store("page-blocks", entry, [[b.id, b.kind, b.code] for b in found])
+    return found
+
+
+def _render(body: str, extensions: list[Any], site_dir: Path | None) -> list[PageBlock]:
+    """``rendered_blocks`` without the cache. Raises ``SiteConfigError``."""
+    md = _renderer(extensions)
     try:
         with contextlib.chdir(site_dir) if site_dir is not None else contextlib.nullcontext():
             html = md.convert(body)

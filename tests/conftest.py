@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -17,7 +19,11 @@ DB_URL = "postgresql://app:p%40ss%2Fw0rd-XyZ@db.internal:5432/dixis"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DEMO_", "RUNBOOK_")) and k not in ("CI", "NO_COLOR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if (not k.startswith(("GITHUB_", "DEMO_", "RUNBOOK_")) or k == "RUNBOOK_CHECKS_CACHE_DIR") and k not in ("CI", "NO_COLOR")
+    }
     env.update(extra)
     return env
 
@@ -28,6 +34,19 @@ def pytest_configure(config: pytest.Config) -> None:
     it starts: Python keeps an inherited "ignore", as it should. Undo that here."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # the runs the suite starts keep their cache (runbook_checks.cachedir) out of the user's own
+    if "RUNBOOK_CHECKS_CACHE_DIR" not in os.environ:
+        os.environ["RUNBOOK_CHECKS_CACHE_DIR"] = _OWN_CACHE[0] = tempfile.mkdtemp(prefix="rbc-test-cache-")
+
+
+#: the cache folder this process made for the suite, if it made one
+_OWN_CACHE: list[str] = [""]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the cache folder ``pytest_configure`` made."""
+    if _OWN_CACHE[0]:
+        shutil.rmtree(_OWN_CACHE[0], ignore_errors=True)
 
 
 @pytest.fixture

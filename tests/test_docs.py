@@ -82,3 +82,12 @@ def test_every_troubleshooting_attribute_is_documented():
     for attr in ENTRY_ATTRIBUTES:
         assert f"| `{attr}` |" in FORMAT_DOC, attr
     assert "| `.troubleshoot` |" in FORMAT_DOC
+
+
+def test_every_environment_variable_the_package_reads_is_documented():
+    """Each ``RUNBOOK_CHECKS_*`` variable named in the package's source appears in docs/."""
+    source = "\n".join(p.read_text() for p in (DOCS.parent.parent / "runbook_checks").rglob("*.py"))
+    names = set(re.findall(r"\bRUNBOOK_CHECKS_[A-Z_]+\b", source))
+    assert "RUNBOOK_CHECKS_CACHE_DIR" in names
+    docs = "\n".join(p.read_text() for p in DOCS.parent.rglob("*.md"))
+    assert not {n for n in names if n not in docs}

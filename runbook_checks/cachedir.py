@@ -1,0 +1,105 @@
+"""The user's cache folder: derived results that are expensive to compute, each stored under
+the SHA-256 of everything it depends on, so an entry is either exactly right or never found.
+
+Where: ``$RUNBOOK_CHECKS_CACHE_DIR`` when set, else the platform's user cache folder
+(``platformdirs.user_cache_dir``: ``$XDG_CACHE_HOME/runbook-checks``, by default
+``~/.cache/runbook-checks`` on Linux). ``RUNBOOK_CHECKS_CACHE_DIR=off`` turns caching off.
+Each entry is one JSON file ``<kind>/<key>.json``, written to a temporary file and renamed,
+so a reader never sees half an entry; a file that cannot be read or decoded is treated as
+missing, and a cache folder that cannot be written is used as if empty. At most
+``MAX_ENTRIES`` entries of a kind are kept (the least recently written go first).
+
+What is trusted: that nobody but the user writes into the folder (as for any per-user
+cache); everything else is in the key. Documented in docs/reference/cli.md ("The cache").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+#: the environment variable naming the cache folder (``off``: no cache)
+ENV = "RUNBOOK_CHECKS_CACHE_DIR"
+#: entries kept per kind
+MAX_ENTRIES = 256
+
+
+def folder() -> Path | None:
+    """The cache folder (``ENV``, else the platform's user cache folder); ``None`` when
+    caching is off."""
+    given = os.environ.get(ENV, "")
+    if given == "off":
+        return None
+    if given:
+        return Path(given)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("runbook-checks", appauthor=False))
+
+
+def key(*parts: str | bytes) -> str:
+    """The SHA-256 (hex) of ``parts``, each length-prefixed so no two lists of parts share a key."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def load(kind: str, entry: str) -> Any | None:
+    """The JSON value stored as ``entry`` (a ``key``) of ``kind``; ``None`` when caching is
+    off or there is no readable entry. Never raises."""
+    base = folder()
+    if base is None:
+        return None
+    try:
+        return json.loads((base / kind / f"{entry}.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def store(kind: str, entry: str, value: Any) -> None:
+    """Store the JSON-serialisable ``value`` as ``entry`` of ``kind``, atomically, then keep
+    the newest ``MAX_ENTRIES`` of that kind. A folder that cannot be written is skipped
+    silently (the next read computes again). Never raises ``OSError``."""
+    base = folder()
+    if base is None:
+        return
+    where = base / kind
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(value, fh, separators=(",", ":"))
+            os.replace(tmp, where / f"{entry}.json")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _prune(where)
+    except OSError:
+        return
+
+
+def _prune(where: Path) -> None:
+    """Delete all but the ``MAX_ENTRIES`` most recently written entries in ``where``."""
+    entries = list(where.glob("*.json"))
+    if len(entries) <= MAX_ENTRIES:
+        return
+    dated = []
+    for path in entries:
+        with contextlib.suppress(OSError):
+            dated.append((path.stat().st_mtime_ns, path))
+    for _, path in sorted(dated)[: len(dated) - MAX_ENTRIES]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+__all__ = ["ENV", "MAX_ENTRIES", "folder", "key", "load", "store"]
