@@ -52,6 +52,10 @@ class LazyRecords(Sequence[RunRecord]):
         self._made: dict[int, RunRecord] = {}
         self._data: dict[int, dict[str, Any]] = {}
 
+    def clear(self) -> None:
+        """Forget every line taken (before the file is verified again from its start)."""
+        self.__init__(self.path, self.streamed)
+
     def add(self, buffer: bytes, start: int, end: int, at: int, sealed: bool) -> None:
         """Take the verified line ``buffer[start:end]``, which starts at byte ``at`` of the file."""
         if not self.streamed:

@@ -9,12 +9,14 @@ so a reformatted but unchanged ledger still verifies.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import cachedir
 from ..errors import LedgerError
 from ..model import RunRecord
 from .lazy import LazyRecords
@@ -77,6 +79,16 @@ def verify_ledger(
 ) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
+    Checking the record schema costs twenty times hashing, so the records whose schema
+    was checked are remembered in the user's cache (``cachedir``, kind
+    ``verified-prefix``): per ledger path, the number of records and the hash of the
+    newest. A later verification checks hashes and chain of every line as always, and
+    leaves out the schema of the records up to that one when its line carries that same
+    hash: the chain then proves those records are the ones checked before (SHA-256). When
+    the file no longer holds that record there, the whole file is verified again with
+    every schema. What is trusted: that only the user writes the cache folder; the key
+    holds the schema and this code, so another version checks everything again.
+
     The file is streamed in 1 MB chunks, line by line (memory does not grow with the
     ledger), unless ``data`` (the file's bytes, when the caller has read them already)
     or ``records`` in memory (``LazyRecords(path)``, which keep the bytes) is given. A line
@@ -95,6 +107,51 @@ def verify_ledger(
     Raises ``OSError`` when ``data`` is not given and the file cannot be read.
     """
     path = Path(path)
+    entry = _prefix_key(path) if validate_schema else None
+    known = cachedir.load("verified-prefix", entry) if entry is not None else None
+    trusted = (known[0], known[1]) if isinstance(known, list) and len(known) == 2 and isinstance(known[0], int) else None
+    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted)
+    if result is None:  # the remembered record is not there: verify every schema
+        if records is not None:
+            records.clear()
+        result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, None)
+    assert result is not None
+    if entry is not None and result.ok and result.head is not None and (trusted is None or result.records > trusted[0]):
+        cachedir.store("verified-prefix", entry, [result.records, result.head])
+    return result
+
+
+def _prefix_key(path: Path) -> str | None:
+    """The ``cachedir`` key of the checked prefix of the ledger at ``path``: its absolute
+    path, the record schema and the code that checks it; ``None`` when the path cannot be resolved."""
+    try:
+        where = str(path.resolve())
+    except (OSError, RuntimeError):
+        return None
+    return cachedir.key("verified-prefix 1", _checker_source(), where)
+
+
+@functools.cache
+def _checker_source() -> bytes:
+    """The record schema and the source of the code that checks records against it."""
+    here = Path(__file__).parent
+    return b"".join(p.read_bytes() for p in (here / "verify.py", here / "lines.py", here.parent / "schema" / "run-record.schema.json"))
+
+
+def _verify(
+    path: Path,
+    validate_schema: bool,
+    records: LazyRecords | None,
+    data: bytes | None,
+    keep_hashes: bool,
+    anchors: Collection[str],
+    fd: int | None,
+    trusted: tuple[int, str] | None,
+) -> Verification | None:
+    """``verify_ledger``'s pass over the file. ``trusted``: ``(N, hash)`` of a record whose
+    schema, and that of every record before it, was checked; their schema is left out when
+    line N carries that hash. ``None`` when it does not (or the file fails or ends before
+    it): the caller verifies again without ``trusted``."""
     if data is None and records is not None and not records.streamed:
         data = path.read_bytes() if fd is None else b"".join(_chunks(path, fd))
     if records is not None and data is not None:
@@ -105,7 +162,9 @@ def verify_ledger(
     wanted, found = set(anchors), set()
     n = 0
 
-    def bad(problem: str, cut: bool = False) -> Verification:
+    def bad(problem: str, cut: bool = False) -> Verification | None:
+        if trusted is not None and n <= trusted[0]:
+            return None  # lines before it were not schema-checked: the caller verifies again
         if n == 1 and not cut and not _holds_a_record(data.split(b"\n") if data is not None else _raw_lines(path, fd)):
             return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False)
         return Verification(path, n - 1, n, problem)
@@ -116,16 +175,17 @@ def verify_ledger(
         start = 0
         while (end := buffer.find(b"\n", start)) >= 0:
             n += 1
+            schema = validate_schema and (trusted is None or n > trusted[0])
             fast = fast_check(buffer, start, end)
             if fast is not None:
                 digest, linked = fast
-                if validate_schema:
+                if schema:
                     problem = _schema_of(buffer[start:end])
                     if problem is not None:
                         return bad(problem)
             else:
                 try:
-                    checked = _check_line(buffer[start:end], prev, validate_schema)
+                    checked = _check_line(buffer[start:end], prev, schema)
                 except RecursionError:  # parsed, but too deep to re-encode or validate
                     checked = "not a run record (nested too deeply)"
                 if isinstance(checked, str):
@@ -133,6 +193,8 @@ def verify_ledger(
                 digest, linked = checked
             if linked != prev:
                 return bad("chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+            if trusted is not None and n == trusted[0] and digest != trusted[1]:
+                return None
             if records is not None:
                 records.add(buffer, start, end, offset + start, fast is not None)
             if keep_hashes:
@@ -145,6 +207,8 @@ def verify_ledger(
     if carry:
         n += 1
         return bad("the last line is cut or half-written (no newline at its end)", cut=True)
+    if trusted is not None and n < trusted[0]:
+        return None
     if not n:
         return Verification(path, 0, 1, EMPTY, ledger=False)
     return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found))

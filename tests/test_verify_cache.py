@@ -1,0 +1,121 @@
+"""The verified-prefix cache of ``verify_ledger``: the schema of records checked before is
+left out only when the chain proves they are those records; everything else is checked."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runbook_checks import cachedir
+from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
+
+from .test_ledger_schema import fixture_records  # noqa: F401  (a fixture: real records)
+
+
+def chain(records: list[dict[str, Any]]) -> bytes:
+    """``records`` re-sealed and re-chained as runbook-checks writes them."""
+    out, prev = b"", None
+    for record in records:
+        record = copy.deepcopy(record)
+        record.pop("hash", None)
+        record["prev"] = prev
+        out += sealed_line(record)
+        prev = record["hash"]
+    return out
+
+
+def off_schema(record: dict[str, Any]) -> dict[str, Any]:
+    record = copy.deepcopy(record)
+    record["blocks"][0]["status"] = "mostly"
+    return record
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(cachedir.ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def entries(cache: Path) -> list[Any]:
+    return [json.loads(p.read_text()) for p in (cache / "verified-prefix").glob("*.json")]
+
+
+def test_a_verified_ledger_is_remembered_and_verifies_the_same(fixture_records, cache: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(fixture_records * 3))
+    first = verify_ledger(ledger)
+    assert first.ok and entries(cache) == [[first.records, first.head]]
+    again = verify_ledger(ledger)
+    assert (again.ok, again.records, again.head, again.hashes) == (True, first.records, first.head, first.hashes)
+
+
+def test_records_appended_after_the_remembered_ones_get_their_schema_checked(fixture_records, cache: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(fixture_records))
+    assert verify_ledger(ledger).ok
+    ledger.write_bytes(chain([*fixture_records, off_schema(fixture_records[0])]))
+    v = verify_ledger(ledger)
+    assert v.bad_line == len(fixture_records) + 1 and "record schema at blocks/0/status" in v.problem
+
+
+def test_a_rewritten_prefix_is_checked_again_in_full(fixture_records, cache: Path, tmp_path: Path) -> None:
+    """A chain rebuilt with a record the schema refuses, at a line before the remembered one:
+    the remembered record is not there any more, so every schema is checked."""
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(fixture_records * 2))
+    assert verify_ledger(ledger).ok
+    rebuilt = [off_schema(fixture_records[0]), *fixture_records[1:], *fixture_records]
+    ledger.write_bytes(chain(rebuilt))
+    v = verify_ledger(ledger)
+    assert v.bad_line == 1 and "record schema" in v.problem
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_a_shorter_or_edited_file_is_checked_in_full(fixture_records, cache: Path, tmp_path: Path, cut: int) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(fixture_records))
+    assert verify_ledger(ledger).ok
+    shorter = chain([off_schema(fixture_records[0]), *fixture_records[1:-cut]])
+    ledger.write_bytes(shorter)
+    assert verify_ledger(ledger).bad_line == 1
+    ledger.write_bytes(chain(fixture_records))
+    assert verify_ledger(ledger).ok
+    lines = chain(fixture_records).split(b"\n")
+    lines[0] = lines[0].replace(b'"status":"passed"', b'"status":"failed"', 1)  # edited, hash no longer holds
+    ledger.write_bytes(b"\n".join(lines))
+    assert verify_ledger(ledger).bad_line == 1
+
+
+def test_lazy_records_filled_on_a_second_pass_hold_each_line_once(fixture_records, cache: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(fixture_records * 2))
+    assert verify_ledger(ledger).ok
+    ledger.write_bytes(chain(fixture_records[::-1] * 2))  # same length, other chain: verified twice
+    records = LazyRecords(ledger, streamed=True)
+    v = verify_ledger(ledger, records=records, keep_hashes=False)
+    assert v.ok and len(records) == v.records == 2 * len(fixture_records)
+    assert [r.run_id for r in records] == [r["run_id"] for r in fixture_records[::-1] * 2]
+
+
+@pytest.mark.parametrize("hostile", ["[1]", '["x", "y"]', "{}", "[3, null]", "nope"])
+def test_a_broken_cache_entry_means_a_full_check(fixture_records, cache: Path, tmp_path: Path, hostile: str) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain([off_schema(fixture_records[0])]))
+    assert verify_ledger(ledger).bad_line == 1
+    ledger.write_bytes(chain(fixture_records))
+    assert verify_ledger(ledger).ok
+    [entry] = (cache / "verified-prefix").glob("*.json")
+    entry.write_text(hostile)
+    ledger.write_bytes(chain([off_schema(fixture_records[0])]))
+    assert verify_ledger(ledger).bad_line == 1
+
+
+def test_without_the_schema_nothing_is_remembered(fixture_records, cache: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(fixture_records))
+    assert verify_ledger(ledger, validate_schema=False).ok
+    assert not (cache / "verified-prefix").exists()
