@@ -119,3 +119,29 @@ def test_without_the_schema_nothing_is_remembered(fixture_records, cache: Path, 
     ledger.write_bytes(chain(fixture_records))
     assert verify_ledger(ledger, validate_schema=False).ok
     assert not (cache / "verified-prefix").exists()
+
+
+@pytest.mark.parametrize("how", ["resealed", "edited", "reformatted-edited"])
+def test_a_line_changed_after_verification_is_refused_when_read(fixture_records, tmp_path: Path, how: str) -> None:
+    """Streamed records are read again from the file: a line must still be the record verified,
+    whether it is in the written form (its hash kept) or not (its bytes' SHA-256 kept)."""
+    from runbook_checks.errors import LedgerError
+
+    ledger = tmp_path / "rb.jsonl"
+    lines = chain(fixture_records).split(b"\n")[:-1]
+    if how == "reformatted-edited":  # the first line parsed and written another way: verified by parsing
+        lines[0] = json.dumps(json.loads(lines[0]), indent=None, separators=(", ", ": ")).encode()
+    ledger.write_bytes(b"\n".join(lines) + b"\n")
+    records = LazyRecords(ledger, streamed=True)
+    assert verify_ledger(ledger, records=records, validate_schema=False).ok
+    assert records[1].run_id == fixture_records[1]["run_id"]  # unchanged: read as verified
+    other = copy.deepcopy(fixture_records[0])
+    other["run_id"] = other["run_id"][:-1] + ("x" if other["run_id"][-1] != "x" else "y")  # same length
+    if how == "resealed":
+        changed = chain([other]).split(b"\n")[0]
+    else:
+        changed = lines[0].replace(fixture_records[0]["run_id"].encode(), other["run_id"].encode(), 1)
+    assert len(changed) == len(lines[0]) and changed != lines[0]
+    ledger.write_bytes(b"\n".join([changed, *lines[1:]]) + b"\n")
+    with pytest.raises(LedgerError, match=r"rb.jsonl:1: changed since it was verified"):
+        records[0]

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import LedgerError
 from ..model import RunRecord
-from .lines import loads, only_string
+from .lines import fast_check, loads, only_string
 
 
 def not_a_record(path: Path | None, line: int, exc: Exception) -> LedgerError:
@@ -56,14 +56,17 @@ class LazyRecords(Sequence[RunRecord]):
         """Forget every line taken (before the file is verified again from its start)."""
         self.__init__(self.path, self.streamed)
 
-    def add(self, buffer: bytes, start: int, end: int, at: int, sealed: bool) -> None:
-        """Take the verified line ``buffer[start:end]``, which starts at byte ``at`` of the file."""
+    def add(self, buffer: bytes, start: int, end: int, at: int, sealed: str | None) -> None:
+        """Take the verified line ``buffer[start:end]``, which starts at byte ``at`` of the
+        file. ``sealed``: the record's hash when the line is in the form runbook-checks
+        writes (``lines.fast_check`` verified it over these bytes), else ``None``."""
         if not self.streamed:
-            self.spans.append((start, end, sealed))
+            self.spans.append((start, end, sealed is not None))
             return
-        self.spans.append((at, at + end - start, sealed))
-        self._digests += hashlib.sha256(memoryview(buffer)[start:end]).digest()[:16]
-        header = _header(buffer, start, end, sealed)
+        self.spans.append((at, at + end - start, sealed is not None))
+        # a sealed line is its hash and the canonical JSON that hash is of: the hash alone tells it again
+        self._digests += bytes.fromhex(sealed[:32]) if sealed is not None else hashlib.sha256(memoryview(buffer)[start:end]).digest()[:16]
+        header = _header(buffer, start, end, sealed is not None)
         if header is None:
             header = _parsed_header(_record(self.path, len(self.spans) - 1, buffer[start:end]))
         header = (sys.intern(header[0]), header[1], sys.intern(header[2]))  # a few environments and modes, kept once
@@ -83,7 +86,7 @@ class LazyRecords(Sequence[RunRecord]):
                 raw = f.read(end - start)
         except OSError as exc:
             raise LedgerError(f"{self.path}: cannot be read again ({exc.strerror or exc})") from None
-        if hashlib.sha256(raw).digest()[:16] != self._digests[16 * index : 16 * index + 16]:
+        if _digest(raw, self.spans.sealed[index]) != self._digests[16 * index : 16 * index + 16]:
             raise LedgerError(f"{self.path}:{index + 1}: changed since it was verified; run 'runbook-checks verify {self.path}'")
         return raw, 0, len(raw)
 
@@ -157,6 +160,15 @@ def _record(path: Path | None, index: int, raw: bytes) -> dict[str, Any]:
     except (ValueError, TypeError) as exc:
         raise not_a_record(path, index + 1, exc) from exc
     return value
+
+
+def _digest(raw: bytes, sealed: int) -> bytes | None:
+    """What ``LazyRecords.add`` kept of the line ``raw``: the first half of its record's
+    hash when it is ``sealed`` (``None`` when that hash no longer holds), else of its SHA-256."""
+    if not sealed:
+        return hashlib.sha256(raw).digest()[:16]
+    checked = fast_check(raw, 0, len(raw))
+    return bytes.fromhex(checked[0][:32]) if checked is not None else None
 
 
 def _header(buffer: bytes, start: int, end: int, sealed: bool) -> tuple[str, str, str] | None:

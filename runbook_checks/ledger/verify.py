@@ -196,7 +196,7 @@ def _verify(
             if trusted is not None and n == trusted[0] and digest != trusted[1]:
                 return None
             if records is not None:
-                records.add(buffer, start, end, offset + start, fast is not None)
+                records.add(buffer, start, end, offset + start, digest if fast is not None else None)
             if keep_hashes:
                 hashes.append(digest)
             if digest in wanted:
