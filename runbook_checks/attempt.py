@@ -145,9 +145,11 @@ def check_writable(junit: str | None) -> None:
 
 
 def rehearsal_targets(runbook: Runbook, path: str) -> list[str]:
-    """The declared secrets a rehearsal points at its database: those named ``DATABASE_URL*``.
+    """The declared secrets a rehearsal points at its database: those named ``DATABASE_URL*``,
+    and a selected fleet target's secret (``targets.select``) whatever its name.
     Raises ``UsageProblem`` (exit 2), naming ``path`` as given, when there is none."""
-    targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL")]
+    selected = runbook.selected.secret if runbook.selected is not None else None
+    targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL") or name == selected]
     if not targets:
         raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
     return targets

@@ -202,3 +202,23 @@ def test_a_fleet_run_that_requires_a_single_database_runbook_reads_its_one_ledge
     assert "runbook-results/stage.jsonl holds no" in requirement_problems(one, results, {"DATABASE_URL_BETA": BETA})[0]
     seal(results / "stage.jsonl", staging_pass("r1", STAGE_URL))
     assert requirement_problems(one, results, {"DATABASE_URL_BETA": BETA}) == []
+
+
+def test_a_rehearsal_of_a_selected_target_points_its_secret_at_the_throwaway_database(tmp_path):
+    from runbook_checks.attempt import rehearsal_targets
+
+    (tmp_path / "fleet.yml").write_text("- {name: acme, secret: TENANT_ACME_URL}\n", encoding="utf-8")
+    path = tmp_path / "rb.md"
+    path.write_text("---\nrunbook:\n  id: rb\n  targets: fleet.yml\n---\n\n" + fence("c", "check", "true"), encoding="utf-8")
+    runbook, _ = parse_runbook(path)
+    assert rehearsal_targets(select(runbook, "acme"), "rb.md") == ["TENANT_ACME_URL"]
+    with pytest.raises(Exception, match="declares no DATABASE_URL"):
+        rehearsal_targets(runbook, "rb.md")
+
+
+def test_a_dry_run_names_the_selected_target(cli, tmp_path):
+    path = fleet_runbook(tmp_path)
+    result = cli("run", path, "--target", "acme", "--dry-run", env=clean_env(DATABASE_URL_ACME=ACME))
+    assert result.returncode == 0, result.stderr
+    assert 'Target: database "acme" at db-acme.internal:5432 (from $DATABASE_URL_ACME)' in result.stdout
+    assert records(tmp_path) == []
