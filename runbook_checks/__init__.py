@@ -16,7 +16,7 @@ package counts as one module); ``tests/test_imports.py`` enforces this list, and
 missing from it fails that test::
 
     1. errors units status signals
-    2. model context proctree procgroup target
+    2. model context proctree procgroup target targets
     3. redact streams github capture lock cachedir
     4. parse oracle
     5. lint

@@ -15,7 +15,8 @@ from typing import Any
 from .errors import EXIT_FAILED, EXIT_USAGE, GateRefused, LedgerError, LedgerRefused, NotRecorded, UsageProblem
 from .execute import run_plan
 from .gates import check_confirmation, check_requirements, check_secrets, target_named
-from .ledger import append_record, last_hash, ledger_path, verified_records
+from .ledger import append_record, last_hash, verified_records
+from .ledger.paths import runbook_ledger
 from .lock import RunLock
 from .model import Block, Runbook, RunRecord
 from .plan import PlannedBlock, plan_run
@@ -144,9 +145,11 @@ def check_writable(junit: str | None) -> None:
 
 
 def rehearsal_targets(runbook: Runbook, path: str) -> list[str]:
-    """The declared secrets a rehearsal points at its database: those named ``DATABASE_URL*``.
+    """The declared secrets a rehearsal points at its database: those named ``DATABASE_URL*``,
+    and a selected fleet target's secret (``targets.select``) whatever its name.
     Raises ``UsageProblem`` (exit 2), naming ``path`` as given, when there is none."""
-    targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL")]
+    selected = runbook.selected.secret if runbook.selected is not None else None
+    targets = [name for name in runbook.secrets if name.startswith("DATABASE_URL") or name == selected]
     if not targets:
         raise UsageProblem(f"{path}: runbook {runbook.id!r} declares no DATABASE_URL* secret to point at the throwaway database")
     return targets
@@ -217,8 +220,9 @@ def run_attempt(
     with ``after=`` reads the earlier records. A record that cannot be written comes back
     as ``Outcome.not_recorded`` (the caller shows the outcome, then raises it).
     """
-    ledger = ledger_path(results_dir, runbook.id)
-    with contextlib.nullcontext(lock) if lock is not None else RunLock(results_dir, runbook.id, environment) as held:
+    ledger = runbook_ledger(results_dir, runbook)  # a fleet run's: its target's own ledger
+    target = runbook.selected.name if runbook.selected is not None else None
+    with contextlib.nullcontext(lock) if lock is not None else RunLock(results_dir, runbook.id, environment, target) as held:
         if held.took_over:
             h = held.took_over
             note(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})")

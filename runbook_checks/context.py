@@ -125,7 +125,8 @@ def fingerprints(runbook: Runbook) -> dict[str, str]:
 def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) -> dict[str, str]:
     """The environment shared by every block: the caller's, the runbook's variables
     (``RUNBOOK_ID``, ``RUNBOOK_ENVIRONMENT``, ``RUNBOOK_WORKDIR``, ``RUNBOOK_PATH``: the
-    runbook file, absolute), ``env``. The folder of the running ``runbook-checks`` (and of
+    runbook file, absolute; with a selected target, ``RUNBOOK_TARGET``: its name and
+    ``RUNBOOK_TARGET_URL``: the value of its secret), ``env``. The folder of the running ``runbook-checks`` (and of
     ``squawk``) ends ``PATH`` when it is not on it, so a block can call ``runbook-checks``
     however this run was started (``.venv/bin/runbook-checks``, ``python -m``)."""
     env = dict(environ)
@@ -135,6 +136,8 @@ def runbook_env(runbook: Runbook, environ: Mapping[str, str], environment: str) 
         RUNBOOK_WORKDIR=str(runbook.workdir),
         RUNBOOK_PATH=str(runbook.path.resolve()),
     )
+    if runbook.selected is not None:  # a fleet run: the selected target's name and URL (its secret, so masked)
+        env.update(RUNBOOK_TARGET=runbook.selected.name, RUNBOOK_TARGET_URL=environ.get(runbook.selected.secret, ""))
     scripts = sysconfig.get_path("scripts")
     if not shutil.which("runbook-checks", path=env.get("PATH")) and scripts and Path(scripts, "runbook-checks").exists():
         env["PATH"] = os.pathsep.join(p for p in (env.get("PATH"), scripts) if p)  # blocks can call runbook-checks (and squawk) itself

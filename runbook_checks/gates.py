@@ -11,7 +11,10 @@ from .context import fingerprints, runbook_env
 from .errors import GateRefused
 from .evidence import Attempt, Attempts
 from .ledger import ledger_path, verified_records
-from .model import Runbook
+from .ledger.paths import target_ledger_path
+from .model import Requirement, Runbook
+from .parse import parse_runbook
+from .parse.keys import CANARY
 from .redact import Redactor, non_utf8
 from .status import EvidenceStatus, Mode
 from .target import named, resolve, variable
@@ -43,14 +46,19 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
       staging pass against the production database proves nothing).
 
     Without the target's secret in ``environ`` (a site build), the target rules are not checked.
+    In a fleet run the ledgers read are the counterpart's or the canaries' (``_required_ledgers``).
     """
     current = fingerprints(runbook)
     here = (resolve(runbook.target, runbook_env(runbook, environ, runbook.environment)) or {}).get("digest")
     problems = []
-    for req in runbook.requires:
-        path = ledger_path(results_dir, req.runbook)
-        what = f"runbook {req.runbook!r}" + (f" ({req.environment})" if req.environment else "")
-        todo = f"runbook-checks run {req.path} --execute --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute"
+    for req, path, target in _required_ledgers(runbook, results_dir, problems):
+        what = f"runbook {req.runbook!r}" + (f" target {target!r}" if target else "") + (f" ({req.environment})" if req.environment else "")
+        on = f" --target {target}" if target else ""
+        todo = (
+            f"runbook-checks run {req.path} --execute{on} --confirm <token>"
+            if req.path
+            else f"the {req.runbook} runbook with --execute{on}"
+        )
         prefix = f"requires a passing migration of {what} first"
         records, verification = verified_records(path, validate_schema=True)
         if verification is not None and not verification.ok:
@@ -104,6 +112,32 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
                 f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again."
             )
     return problems
+
+
+def _required_ledgers(runbook: Runbook, results_dir: Path, problems: list[str]) -> list[tuple[Requirement, Path, str | None]]:
+    """``(requirement, ledger, target name)`` for each ledger the ``requires`` gate reads. A
+    runbook with no selected target reads each required runbook's ledger; so does a fleet
+    run (``targets.select``) whose required runbook, read from the requirement's ``path``
+    (relative to the project root), declares no targets. Otherwise a fleet run reads the
+    required runbook's target of the same name, or with ``target: canary`` each wave-0
+    target of that runbook. A canary that cannot be found is a sentence in ``problems``."""
+    out: list[tuple[Requirement, Path, str | None]] = []
+    for req in runbook.requires:
+        required, found = parse_runbook(runbook.root / req.path, display=req.path) if runbook.selected and req.path else (None, [])
+        if runbook.selected is None or (required is not None and not found and not required.targets):
+            out.append((req, ledger_path(results_dir, req.runbook), None))  # one database: its one ledger
+        elif req.target != CANARY:
+            out.append((req, target_ledger_path(results_dir, req.runbook, runbook.selected.name), runbook.selected.name))
+        else:
+            canaries = [t.name for t in (required.targets if required is not None and not found else ()) if t.wave == 0]
+            if not canaries:
+                why = f"it cannot be read ({found[0]})" if found else "it declares no target in wave 0"
+                problems.append(
+                    f"requires a passing migration of the canary of runbook {req.runbook!r} ({req.path}) first, but {why}. "
+                    "Give that runbook a target with 'labels: {wave: 0}', then try again."
+                )
+            out += [(req, target_ledger_path(results_dir, req.runbook, name), name) for name in canaries]
+    return out
 
 
 def target_named(runbook: Runbook, environ: Mapping[str, str]) -> str | None:

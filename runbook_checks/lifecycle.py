@@ -84,7 +84,8 @@ def finish_run(
 ) -> RunRecord:
     """The record of a run from its block results (in document order): status and exit
     code by ``run_status``, ``finished_at`` and ``duration_s`` (seconds since ``start``)
-    now, the actor and host, the target's digest (``target.resolve``, never the URL).
+    now, the actor and host, the target's digest (``target.resolve``, never the URL) and, in a
+    fleet run, its name.
     ``resumes``: the run id a ``--from`` resume continues; ``attempt`` defaults to the run's id."""
     status, exit_code = run_status(results)
     return RunRecord(
@@ -109,9 +110,18 @@ def finish_run(
         options=options or {},
         fingerprints=start.fingerprints,
         attempt_id=attempt or start.run_id,
-        target=resolve_target(runbook.target, {**environ, **start.env}),
+        target=_target(runbook, {**environ, **start.env}),
         acknowledgements=tuple(a.to_dict() for a in runbook.acknowledge),
     )
+
+
+def _target(runbook: Runbook, environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The record's ``target``: ``target.resolve`` of the runbook's template, plus ``name``
+    (the selected target's) in a fleet run."""
+    target = resolve_target(runbook.target, environ)
+    if runbook.selected is not None and target is not None:
+        target["name"] = runbook.selected.name
+    return target
 
 
 def _relative(runbook: Runbook) -> str:

@@ -1,4 +1,4 @@
-"""The run lock: one run per runbook and environment at a time, and who holds it.
+"""The run lock: one run per runbook and environment (and fleet target) at a time, and who holds it.
 
 A run takes the lock before its first block and keeps it until its record is written;
 a second run of the same runbook and environment is refused (``LockHeld``, exit 3) with
@@ -46,17 +46,25 @@ class RunLock:
     shorter, so no stale tail is left after the JSON.
     """
 
-    def __init__(self, results_dir: Path, runbook_id: str, environment: str):
-        base = Path(results_dir) / f".{runbook_id}.{environment}"
+    def __init__(self, results_dir: Path, runbook_id: str, environment: str, target: str | None = None):
+        """``target``: a fleet run's selected target; its lock lives beside its ledger, in
+        ``results_dir/<runbook_id>/`` as ``.<target>.<environment>.lock`` (one lock per ledger file)."""
+        folder = Path(results_dir) / runbook_id if target else Path(results_dir)
+        base = folder / f".{target or runbook_id}.{environment}"
         self.lock_path = Path(f"{base}.lock")
         self.holder_path = Path(f"{base}.holder.json")
-        self.runbook_id, self.environment = runbook_id, environment
+        self.runbook_id, self.environment, self.target = runbook_id, environment, target
         self._lock = FileLock(str(self.lock_path), timeout=0)
         #: holder information of a stale lock this run took over, if any
         self.took_over: dict[str, Any] | None = None
         #: the holder file this run wrote (kept open for in-place notes) and its size
         self._fd: int | None = None
         self._size = 0
+
+    @property
+    def _what(self) -> str:
+        """What the lock is for, as messages name it: ``'rb' (staging)``, ``'rb' target 'acme' (production)``."""
+        return f"{self.runbook_id!r}" + (f" target {self.target!r}" if self.target else "") + f" ({self.environment})"
 
     def _holder(self) -> dict[str, Any] | None:
         """The holder file's contents, ``None`` when it is missing or unreadable."""
@@ -76,7 +84,7 @@ class RunLock:
         except Timeout:
             h = self._holder() or {}
             raise LockHeld(
-                f"another run of {self.runbook_id!r} ({self.environment}) holds the lock: "
+                f"another run of {self._what} holds the lock: "
                 f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started_at', '?')}. "
                 "Wait for it to finish, or stop it, then run again."
             ) from None
@@ -85,7 +93,7 @@ class RunLock:
         if left.get("pgid") and left.get("host") == socket.gethostname() and group_alive(int(left["pgid"])):
             self._lock.release()
             raise LockHeld(
-                f"a killed run of {self.runbook_id!r} ({self.environment}) left block {left.get('block')!r} running "
+                f"a killed run of {self._what} left block {left.get('block')!r} running "
                 f"(process group {left['pgid']}). Stop it (kill -- -{left['pgid']}) or wait for it, then run again."
             )
         self._holder_info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}

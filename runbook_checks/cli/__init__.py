@@ -4,7 +4,7 @@ Each command parses options, calls the library, formats the result. Library erro
 become exit codes in one place, the command group (``group.RunbookChecksGroup``; the
 codes are in ``errors.py`` and docs/reference/exit-codes.md). One module per concern:
 ``runs`` (run, dry run), ``rehearse``, ``diagnose`` (diagnose, drift), ``lints`` (lint,
-list, lint-migrations), ``ledgers`` (verify, report, compare, schema).
+list, lint-migrations), ``ledgers`` (verify, report, compare, schema), ``targets`` (a fleet's targets and matrix).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from .ledgers import compare_cmd, report_cmd, schema_cmd, verify_cmd
 from .lints import lint_cmd, lint_migrations_cmd, list_cmd
 from .rehearse import rehearse_cmd
 from .runs import run_cmd
+from .targets import targets_cmd
 
 for _command in (
     lint_cmd,
@@ -28,6 +29,7 @@ for _command in (
     compare_cmd,
     schema_cmd,
     lint_migrations_cmd,
+    targets_cmd,
 ):
     main.add_command(_command)
 

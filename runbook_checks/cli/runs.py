@@ -177,6 +177,14 @@ def execute_run(
     "checks (read-only, when the secrets are set); change and record nothing.",
 )
 @click.option("--no-preview", is_flag=True, help="With --dry-run: do not run the preview=yes checks either (the plan and the gates only).")
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    help="A fleet runbook's target (runbook.targets) to run on: its secret must be set and is exported as "
+    "RUNBOOK_TARGET_URL, its name as RUNBOOK_TARGET; recorded in RESULTS/<runbook-id>/<NAME>.jsonl. Required with --execute "
+    "on a runbook that declares targets.",
+)
 @run_options
 def run_cmd(
     path: str,
@@ -187,6 +195,7 @@ def run_cmd(
     from_id: str | None,
     dry_run: bool,
     no_preview: bool,
+    target_name: str | None,
     results: str | None,
     junit: str | None,
     fmt: str,
@@ -195,8 +204,8 @@ def run_cmd(
     attempt: str | None,
 ) -> None:
     """Run a runbook's .check blocks (and, with --execute --confirm TOKEN, its .step blocks)
-    in document order, record the run in RESULTS/<runbook-id>.jsonl, and exit 0 only
-    if everything that ran passed.
+    in document order, record the run in RESULTS/<runbook-id>.jsonl (a fleet target's:
+    RESULTS/<runbook-id>/<target>.jsonl), and exit 0 only if everything that ran passed.
 
     Declared secrets must be set; their values are shown as *** everywhere. When
     $GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to it.
@@ -206,10 +215,11 @@ def run_cmd(
     from ..ledger import results_dir
     from ..lint import load_runbook
     from ..plan import plan_run
+    from ..targets import select
     from ..troubleshoot import refusals_explained
 
     environ = os.environ
-    runbook = load_runbook(path)
+    runbook = select(load_runbook(path), target_name, execute=execute and not dry_run)
     results = str(results_dir(runbook, results))
     if confirm is not None and not execute:
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")

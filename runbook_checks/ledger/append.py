@@ -23,7 +23,7 @@ from ..errors import LedgerRefused, NotRecorded
 from ..model import RunRecord
 from ..redact import redact_record
 from .lines import sealed_line
-from .paths import ledger_path
+from .paths import record_ledger_path
 from .verify import Verification, verify_ledger
 
 #: what ``O_NOFOLLOW`` makes ``open`` fail with when the last component is a symbolic link
@@ -152,7 +152,7 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
     (``redact.redact_record``: output, reasons, expectations' actual values).
     """
     results_dir = Path(results_dir)
-    path = ledger_path(results_dir, record.runbook_id)
+    path = record_ledger_path(results_dir, record)
     run = f"run {record.run_id} ({record.status}, exit {record.exit_code})"
 
     def not_recorded(why: str) -> NotRecorded:
@@ -160,7 +160,7 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
 
     data = (redact_record(record, redact) if redact is not None else record).to_dict()
     try:
-        results_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with _ledger_lock(path):
             fd, created = _open_ledger(path, create=True)
             assert fd is not None
@@ -182,7 +182,7 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
                         written += os.write(fd, line[written:])
                     os.fsync(fd)
                     if created:
-                        _fsync_dir(results_dir)
+                        _fsync_dir(path.parent)
                 except BaseException as exc:  # a full disk, EIO on fsync, Ctrl-C in the middle: all or nothing
                     undone = _roll_back(path, fd, size, created, records, exc)
                     if isinstance(exc, OSError):

@@ -18,7 +18,7 @@ The names below are the package's interface; import them from ``runbook_checks.m
 from __future__ import annotations
 
 from .record import SCHEMA_VERSION, BlockResult, Expectation, RunRecord
-from .runbook import Acknowledgement, Block, Phase, Requirement, Runbook, TroubleshootingEntry
+from .runbook import Acknowledgement, Block, Phase, Requirement, Runbook, Target, TroubleshootingEntry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,5 +30,6 @@ __all__ = [
     "Requirement",
     "RunRecord",
     "Runbook",
+    "Target",
     "TroubleshootingEntry",
 ]

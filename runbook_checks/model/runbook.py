@@ -100,6 +100,36 @@ class Requirement:
     path: str | None
     #: 1-based line of the entry in the runbook
     line: int
+    #: for a fleet run: ``None`` (the required runbook's target of the same name) or ``"canary"``
+    #: (its wave-0 targets, read from the runbook at ``path``)
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One database of a fleet (``runbook.targets``, inline or in a targets file): a run
+    selects it with ``--target NAME``."""
+
+    #: the target's name: ``[a-z0-9][a-z0-9._-]*``, unique in the fleet; names its ledger file
+    name: str
+    #: the environment variable holding its database URL, e.g. ``DATABASE_URL_TENANT_ACME``
+    secret: str
+    #: free-form labels as written, in order (``("region", "eu")``, ``("wave", 0)``); a value is a str or an int
+    labels: tuple[tuple[str, str | int], ...] = ()
+    #: 1-based line of the entry, in the file that declares it
+    line: int = 0
+
+    @property
+    def wave(self) -> int:
+        """The target's wave (label ``wave``, an int ≥ 0; 1 when absent): lower waves go
+        first, wave 0 is the canary wave."""
+        value = dict(self.labels).get("wave", 1)
+        return value if isinstance(value, int) else 1
+
+    def to_dict(self) -> dict[str, str | int]:
+        """The target as a GitHub matrix entry: ``{"target": name, "secret": NAME, "wave": N, **labels}``
+        (the secret's name, never its value: a workflow reads it as ``secrets[matrix.secret]``)."""
+        return {"target": self.name, "secret": self.secret, **dict(self.labels), "wave": self.wave}
 
 
 @dataclass(frozen=True)
@@ -155,7 +185,7 @@ class Runbook:
 
     #: the runbook file
     path: Path
-    #: the runbook id: its ledger is ``<id>.jsonl``
+    #: the runbook id: its ledger is ``<id>.jsonl`` (a selected target's: ``<id>/<target>.jsonl``)
     id: str
     #: the page title
     title: str
@@ -189,6 +219,12 @@ class Runbook:
     target: str | None = None
     #: destructive or blocking lint findings the runbook accepts (``runbook.acknowledge``)
     acknowledge: tuple[Acknowledgement, ...] = ()
+    #: the fleet's databases (``runbook.targets``), in declaration order; empty: a single-target runbook
+    targets: tuple[Target, ...] = ()
+    #: the targets file the fleet was read from (``None``: declared inline, or none)
+    targets_file: Path | None = None
+    #: the target a run selected (``targets.select``, from ``--target NAME``); ``None`` otherwise
+    selected: Target | None = None
     #: the front matter's source map, as the parser found it: dotted key path (``runbook.workdir``,
     #: ``runbook.secrets.0``, a listed name ``runbook.secrets.DB_URL``) -> 1-based line in the file
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)

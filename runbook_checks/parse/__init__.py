@@ -6,7 +6,7 @@ Parsing knows nothing about processes. Every problem it finds is a ``Problem``
 
 The package, by job: ``source`` (bytes -> lines, front-matter bounds, containers, fences,
 markdown-it), ``frontmatter`` (the YAML and its ``runbook:`` keys), ``blocks`` (tagged
-fences), ``entries`` (troubleshooting headings), ``spec`` (one row per attribute and key),
+fences), ``entries`` (troubleshooting headings), ``fleet`` (``runbook.targets``), ``spec`` (one row per attribute and key),
 ``values`` and ``keys`` (the rows' converters). The names below are the package's API.
 """
 
@@ -20,6 +20,7 @@ from ..errors import Problem
 from ..model import Runbook
 from .blocks import SHELLS, read_blocks
 from .entries import ENTRY_CLASS, read_entries
+from .fleet import TARGET_NAME_RE, read_targets_file
 from .frontmatter import MAX_FRONT_MATTER_VALUES, is_runbook, read_front_matter, read_runbook_keys, title
 from .keys import ACKNOWLEDGE_KEYS, PHASE_KEYS, REQUIRE_KEYS
 from .source import (
@@ -55,6 +56,7 @@ __all__ = [
     "REQUIRE_KEYS",
     "RUNBOOK_KEYS",
     "SHELLS",
+    "TARGET_NAME_RE",
     "Row",
     "body_start",
     "closes_fence",
@@ -103,6 +105,14 @@ def parse_runbook(path: str | Path, display: str | None = None, data: bytes | No
     fields = {row.attr: meta.get(row.name, row.default) for row in KEY_ROWS if row.field.startswith("Runbook.")}
     fields["id"] = meta.get("id") or re.sub(r"[^a-z0-9_.-]+", "-", path.stem.lower()).strip("-.") or "runbook"
     fields["workdir"] = ((root / meta["workdir"]) if "workdir" in meta else path.parent).resolve()
+    if isinstance(fields["targets"], str):  # a targets file, relative to the runbook's folder
+        fields["targets_file"] = path.parent / fields["targets"]
+        fields["targets"] = read_targets_file(fields["targets_file"], str(Path(display).parent / meta["targets"]), problems.append)
+    if fields["targets"] and meta.get("target"):
+        report(
+            key_lines.get("runbook.target", 1),
+            "'runbook.target' and 'runbook.targets' exclude each other: a fleet run's target is the selected target's secret",
+        )
     runbook = Runbook(
         path=path,
         title=title(front, body, path),

@@ -17,7 +17,9 @@ from ..target import variable
 from ..units import parse_duration
 from .values import ENV_NAME_RE, ID_RE, Invalid, suggest
 
-REQUIRE_KEYS = ("runbook", "environment", "same", "path")
+REQUIRE_KEYS = ("runbook", "environment", "same", "path", "target")
+#: what a requirement's ``target`` may say: the required runbook's wave-0 targets
+CANARY = "canary"
 ACKNOWLEDGE_KEYS = ("migration", "rule", "by", "reason")
 PHASE_KEYS = ("id", "name", "estimate")
 #: a squawk rule name, e.g. ``ban-drop-column``
@@ -129,7 +131,8 @@ def paths(raw: Any, at: At) -> tuple[str, ...]:
 
 
 def requires(raw: Any, at: At) -> tuple[Requirement, ...]:
-    """``{runbook, environment, same, path}`` items; ``runbook`` is required and an id."""
+    """``{runbook, environment, same, path, target}`` items; ``runbook`` is required and an id;
+    ``target``, when written, is ``canary`` and needs ``path``."""
     if not isinstance(raw, list):
         raise Invalid(f"'{at.key}' must be a list of {{runbook, environment, same, path}}")
     out = []
@@ -150,8 +153,20 @@ def requires(raw: Any, at: At) -> tuple[Requirement, ...]:
         except Invalid as exc:
             at.problem(same_at.line(), str(exc))
             same = ()
-        environment, path = item.get("environment"), item.get("path")
-        out.append(Requirement(item["runbook"], str(environment) if environment else None, same, str(path) if path else None, line))
+        environment, path, target = item.get("environment"), item.get("path"), item.get("target")
+        if target is not None and target != CANARY:
+            at.problem(
+                line,
+                f"requirement target {target!r}: the only value is {CANARY!r} (its wave-0 targets); leave it out for the target of the same name",
+            )
+            target = None
+        elif target == CANARY and not path:
+            at.problem(
+                line,
+                f"requirement 'target: {CANARY}' needs 'path' naming runbook {item['runbook']!r}, where its canary targets are declared",
+            )
+            target = None
+        out.append(Requirement(item["runbook"], str(environment) if environment else None, same, str(path) if path else None, line, target))
     return tuple(out)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import keys, values
+from . import fleet, keys, values
 
 
 @dataclass(frozen=True)
@@ -155,10 +155,11 @@ KEY_ROWS: tuple[Row, ...] = (
         "paths relative to `workdir` (files or directories) whose content hash every run records",
         default=(), example="[prisma/migrations]", bad='[""]'),
     Row("requires", "Runbook.requires", keys.requires,
-        "gates on `--execute`: each `{runbook, environment, same, path}` needs a passing `--execute` attempt of that "
+        "gates on `--execute`: each `{runbook, environment, same, path, target}` needs a passing `--execute` attempt of that "
         "runbook in its verified ledger, whose recorded fingerprints of the `same` paths equal the current content, "
         "with no later failed attempt and against another database (see [the gate rules](evidence.md#the-requires-gate)); "
-        "`path` names that runbook for the refusal message",
+        "`path` names that runbook for the refusal message. In a [fleet](#fleets-targets) run the ledger read is the "
+        "required runbook's target of the same name, or with `target: canary` each of its wave-0 targets (`path` required)",
         default=(), example="[{runbook: db-migration-local, environment: local, same: [prisma/migrations]}]", bad="[{environment: local}]"),
     Row("summary", "Runbook.summary", keys.summary,
         "`label: text` pairs that describe the runbook (e.g. `Risk: Medium`, `Backup: Required`); "
@@ -168,6 +169,13 @@ KEY_ROWS: tuple[Row, ...] = (
         "the database the runbook operates on, as one variable; every run records a digest of its host, port and "
         "database name, never the password (see [the target digest](evidence.md#the-target-digest))",
         example="${DATABASE_URL_STAGING}", bad="postgres://db"),
+    Row("targets", "Runbook.targets", fleet.targets,
+        "the fleet: databases one run selects with `--target NAME`, each `{name, secret, labels}` — `name` lower-case "
+        "letters, digits, `.`, `_`, `-`, unique; `secret` the variable holding its database URL; `labels` strings or "
+        "integers, `wave` an integer ≥ 0 (lower waves go first, `0` is the canary wave, default `1`). Or the name of a "
+        "YAML targets file holding that list, relative to the runbook's folder. See [Fleets](#fleets-targets)",
+        default=(), example="[{name: tenant-acme, secret: DATABASE_URL_TENANT_ACME, labels: {wave: 0, region: eu}}]",
+        bad="[{name: Tenant Acme, secret: DATABASE_URL_TENANT_ACME}]"),
     Row("acknowledge", "Runbook.acknowledge", keys.acknowledge,
         "destructive or blocking findings of [`lint-migrations`](cli.md#runbook-checks-lint-migrations) that the runbook "
         "accepts, one entry per migration and rule: `{migration, rule, by, reason}` (`by`: who accepted it, `reason`: "
