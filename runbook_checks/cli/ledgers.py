@@ -23,12 +23,13 @@ from ..errors import EXIT_FAILED, UsageProblem
 def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     """Verify ledgers: JSON Schema, hashes and chain. Names the first bad line as path:N.
 
-    PATHS are ledger files (.jsonl) or directories of them (default: runbook-results in
-    the project root: the nearest folder above the current one with .git, else with mkdocs.yml).
+    PATHS are ledger files (.jsonl) or directories of them, per-target ledgers
+    (<id>/<target>.jsonl) included (default: runbook-results in the project root: the nearest folder above the current one with .git, else with mkdocs.yml).
     Exit 1 when a ledger is tampered with, cut or half-written, or an --anchor hash is
     missing from it (records rewritten wholesale, or dropped from the end), and when a
     .jsonl file is empty or not a ledger at all (each has its own message).
     """
+    from ..fleet import find_ledgers
     from ..ledger import LEDGER_SUFFIX, results_dir, verify_ledger
 
     files: list[Path] = []
@@ -36,7 +37,7 @@ def verify_cmd(paths: tuple[str, ...], anchors: tuple[str, ...]) -> None:
     for raw in paths or default:
         p = Path(raw)
         if p.is_dir():
-            files += sorted(f for f in p.glob(f"*{LEDGER_SUFFIX}") if f.is_file())
+            files += [found.path for found in find_ledgers(p)]
         elif p.is_file() and p.suffix == LEDGER_SUFFIX:
             files.append(p)
         elif p.is_file():
@@ -118,3 +119,16 @@ def schema_cmd() -> None:
 
 
 __all__ = ["compare_cmd", "report_cmd", "schema_cmd", "verify_cmd"]
+
+
+def _register_fleet_commands() -> None:
+    """Add the fleet commands (``cli/fleet.py``) to the command group. TEMPORARY: until
+    ``cli/__init__.py`` lists ``merge_cmd`` in its loop with the others (then remove this)."""
+    from .fleet import merge_cmd
+    from .group import main
+
+    if "merge" not in main.commands:
+        main.add_command(merge_cmd)
+
+
+_register_fleet_commands()
