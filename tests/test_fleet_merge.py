@@ -161,3 +161,19 @@ def test_verify_of_a_folder_covers_the_target_ledgers(tmp_path, published, cli):
     target.write_bytes(target.read_bytes()[:-1])
     out = cli("verify", published)
     assert out.returncode == 1 and f"{target}:3: the last line is cut" in out.stdout
+
+
+def test_a_resealed_record_that_breaks_the_schema_is_refused_when_new(tmp_path, published, cli):
+    """A forger who recomputes the hashes still fails the record schema on the records merged."""
+    import json
+
+    from runbook_checks.ledger import sealed_line
+
+    path = write_ledger(tmp_path / "job" / "fleet" / "acme.jsonl", records(4))
+    kept = lines(path)[:3]
+    forged = json.loads(lines(path)[3])
+    forged["status"] = 42  # no run writes a number here
+    forged.pop("hash")
+    path.write_bytes(b"".join(kept) + sealed_line(forged))
+    out = cli("merge", tmp_path / "job", "--into", published)
+    assert out.returncode == 1 and f"{path}:4: does not match the record schema" in out.stderr

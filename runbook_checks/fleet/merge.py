@@ -2,7 +2,7 @@
 
 ``plan_merge`` verifies every ledger under the incoming folders and the published copy
 of each in the destination (one process, each file streamed once by
-``ledger.verify_ledger``) and decides, ledger by ledger, what the destination gets
+``ledger.verify_ledger``; the record schema on the records new to the destination) and decides, ledger by ledger, what the destination gets
 (``Outcome``). ``apply_merge`` writes the plan: nothing unless every ledger verified and
 no two chains diverged; each file replaced atomically (a temporary file in the same
 folder, fsync, rename). The rules are documented in docs/reference/fleets.md.
@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from ..ledger import Verification, verify_ledger
+from ..ledger.lines import loads, schema_problem
 from .collect import find_ledgers
 
 
@@ -42,8 +43,10 @@ class Chain:
 
     path: Path
     hashes: tuple[str, ...]
-    #: the file's size in bytes when it verified (the merge copies exactly these bytes)
+    #: the file's size in bytes when it verified (the merge copies exactly these bytes), and
+    #: its inode, modification time and size then (a file changed since is not copied)
     size: int = 0
+    stamp: tuple[int, int, int] = (0, 0, 0)
 
     def holds(self, other: Chain) -> bool:
         """Whether ``other``'s chain is a prefix of this one (or the same): its newest hash
@@ -61,9 +64,9 @@ class Step:
     rel: PurePosixPath
     outcome: Outcome
     source: Path
-    #: the bytes of ``source`` that verified, and the hash of its newest record
+    #: the bytes of ``source`` that verified, and its inode, modification time and size then
     size: int
-    head: str | None
+    stamp: tuple[int, int, int]
     #: how many records the destination's copy had before (0: none) and has after
     before: int
     after: int
@@ -94,18 +97,40 @@ class MergePlan:
 
 
 def _verify(path: Path, problems: list[str]) -> Chain | None:
-    """``path`` verified (schema, hashes, chain) as a ``Chain``; ``None``, with its
-    ``path:N: problem`` added to ``problems``, when it does not verify or cannot be read."""
+    """``path``'s hashes and chain verified, as a ``Chain`` (the record schema is checked
+    later, and only on the records new to the destination: ``_schema_from``); ``None``, with
+    its ``path:N: problem`` added to ``problems``, when it does not verify or cannot be read."""
     try:
-        size = path.stat().st_size
-        result: Verification = verify_ledger(path)
+        st = path.stat()
+        result: Verification = verify_ledger(path, validate_schema=False)
     except OSError as exc:
         problems.append(f"{path}: cannot read it ({exc.strerror or exc})")
         return None
     if not result.ok:
         problems.append(str(result))
         return None
-    return Chain(path, result.hashes, size)
+    return Chain(path, result.hashes, st.st_size, (st.st_ino, st.st_mtime_ns, st.st_size))
+
+
+def _schema_from(chain: Chain, first: int) -> str | None:
+    """The first of ``chain``'s records from line ``first + 1`` on that does not match the
+    record schema, as ``path:N: problem`` (``None``: all match). The file is streamed: its
+    lines before ``first + 1`` are only counted."""
+    n = 0
+    with open(chain.path, "rb") as f:
+        for raw in f:
+            n += 1
+            if n <= first:
+                continue
+            try:
+                problem = schema_problem(loads(raw))
+            except ValueError as exc:
+                problem = f"not valid JSON ({exc.args[0] if exc.args else exc})"
+            except RecursionError:
+                problem = "not a run record (nested too deeply)"
+            if problem is not None:
+                return f"{chain.path}:{n}: {problem}"
+    return None
 
 
 def _diverged(a: Chain, b: Chain) -> str:
@@ -121,8 +146,9 @@ def plan_merge(incoming: Sequence[Path], into: Path, progress: Callable[[int, in
     """What merging the ledgers under the ``incoming`` folders into ``into`` does (reads only).
 
     Ledgers are found by ``collect.find_ledgers`` (``<id>.jsonl`` and ``<id>/<target>.jsonl``)
-    and matched by relative path. Every copy is verified in full (record schema, hashes,
-    chain). For each ledger the newest chain wins, starting from the destination's copy:
+    and matched by relative path. Every copy's hashes and chain are verified in full; the
+    record schema is checked on the records the destination does not hold yet (those it
+    holds were checked when they were published, and their hashes prove them unchanged). For each ledger the newest chain wins, starting from the destination's copy:
     an incoming copy that extends it replaces it, one it already holds (the same chain or a
     prefix of it) is ignored, one that diverged from it is a problem naming both files and
     the first differing line. Several incoming folders may hold copies of one ledger (every
@@ -172,14 +198,17 @@ def plan_merge(incoming: Sequence[Path], into: Path, progress: Callable[[int, in
         else:
             outcome = Outcome.EXTENDED
         n_before = len(before.hashes) if before else 0
-        plan.steps.append(Step(rel, outcome, best.path, best.size, best.hashes[-1] if best.hashes else None, n_before, len(best.hashes)))
+        if outcome in (Outcome.NEW, Outcome.EXTENDED) and (problem := _schema_from(best, n_before)) is not None:
+            plan.problems.append(problem)
+            continue
+        plan.steps.append(Step(rel, outcome, best.path, best.size, best.stamp, n_before, len(best.hashes)))
     return plan
 
 
 def apply_merge(plan: MergePlan) -> int:
     """Write ``plan``: each ``new`` or ``extended`` ledger copied into ``plan.into`` through a
-    temporary file in its folder (exactly the bytes that verified, checked again to end in
-    the verified head, fsync'd, renamed over the old copy, so a reader sees the old chain or
+    temporary file in its folder (exactly the bytes that verified, the source's inode,
+    modification time and size checked unchanged after the copy; fsync'd, renamed over the old copy, so a reader sees the old chain or
     the new one, never half of one). Returns how many files were
     written. Raises ``ValueError`` for a plan with problems (nothing may be written), and
     ``OSError`` when a file cannot be written (the ones written before stay: each is a
@@ -201,7 +230,8 @@ def apply_merge(plan: MergePlan) -> int:
                     left -= len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            if left or verify_ledger(Path(tmp), validate_schema=False, keep_hashes=False).head != step.head:
+            st = step.source.stat()
+            if left or (st.st_ino, st.st_mtime_ns, st.st_size) != step.stamp:
                 raise OSError(f"{step.source}: the file changed after it was verified; nothing of it was merged")
             os.replace(tmp, dest)
         except BaseException:
