@@ -1,8 +1,9 @@
 """The fleet view: one row per target of a runbook, from each target's verified ledger.
 
-Each row's verdict, attempt, time, duration and CI link are the target's ``report``
-(``report.build_report``: the evidence policy's attempt shown and its verdict), so the
-fleet view and ``report`` on that target's ledger never disagree. What else a row shows
+Each row's verdict, attempt, time, duration and CI link are those ``report`` shows for
+the target's ledger: the evidence policy's attempt shown (``evidence.state(...).shown``,
+as ``report.build_report`` picks it) and its verdict, so the fleet view and ``report`` on
+that target's ledger never disagree (a test compares them). What else a row shows
 — the migrations fingerprint, the drift check and the pending migrations — is read from
 that same attempt's recorded results (rules in docs/reference/fleets.md).
 """
@@ -19,7 +20,6 @@ from typing import Any
 from .. import evidence as policy
 from ..ledger import Verification, verified_records
 from ..model import Runbook, RunRecord
-from ..report import build_report
 from ..status import BlockStatus, EvidenceStatus
 from .collect import target_ledgers
 from .labels import matches, target_labels
@@ -121,33 +121,35 @@ def fleet_row(
     environment: str | None = None,
 ) -> FleetRow:
     """The row of the target whose ledger ``ledger`` (file stem ``stem``) holds ``records``
-    (verified; those before a bad line), in ``environment`` (default: the runbook's)."""
-    attempts = policy.Attempts(records)
-    report = build_report(runbook, attempts, environment)
-    newest = records[len(records) - 1] if len(records) else None
+    (verified; those before a bad line), in ``environment`` (default: the runbook's).
+
+    The attempt and verdict are ``report.build_report``'s: the evidence policy's attempt
+    shown (``evidence.state(...).shown``) and its verdict, asked of the policy directly so
+    that the criteria and timeline a row does not show are not computed."""
+    st = policy.state(runbook.id, environment or runbook.environment, policy.Attempts(records))
+    shown = st.shown
+    newest = shown.last if shown is not None else (records[len(records) - 1] if len(records) else None)
     name = newest.target.get("name") if newest is not None and isinstance(newest.target, dict) else None
     name = name if isinstance(name, str) and name else stem
-    shown = attempts.find(report.attempt.environment, report.attempt.id) if report.attempt else None
     pending, names, drift = None, (), None
     if shown is not None:
         pending, names = _pending(runbook, shown)
         drift_ids = [b.id for b in runbook.blocks if DRIFT_COMMAND in b.code]
         drift = next((r.status for i in drift_ids if (r := shown.result(i)) is not None), None)
-    a = report.attempt
     return FleetRow(
         target=name,
         labels=target_labels(runbook, name, newest),
         ledger=str(ledger),
-        attempt=a.id if a else None,
-        verdict=report.verdict,
-        mode=a.mode if a else None,
-        finished_at=a.finished_at if a else None,
-        duration_s=a.duration_s if a else None,
+        attempt=shown.id if shown else None,
+        verdict=shown.verdict if shown else EvidenceStatus.NEVER_RUN,
+        mode=shown.mode if shown else None,
+        finished_at=shown.finished_at if shown else None,
+        duration_s=shown.duration_s if shown else None,
         fingerprint=fingerprint_short(shown.fingerprints) if shown else None,
         drift=drift,
         pending=pending,
         pending_names=names,
-        ci_url=a.ci_url if a else None,
+        ci_url=shown.ci_url if shown else None,
         problem=None if verification is None or verification.ok else str(verification),
     )
 
