@@ -2,8 +2,8 @@
 
 ``plan_merge`` verifies every ledger under the incoming folders and the published copy
 of each in the destination (one process, each file streamed once by
-``ledger.verify_ledger``; the record schema on the records new to the destination) and decides, ledger by ledger, what the destination gets
-(``Outcome``). ``apply_merge`` writes the plan: nothing unless every ledger verified and
+``ledger.verify_ledger``; the record schema on the records new to the destination) and
+decides, ledger by ledger, what the destination gets (``Outcome``). ``apply_merge`` writes the plan: nothing unless every ledger verified and
 no two chains diverged; each file replaced atomically (a temporary file in the same
 folder, fsync, rename). The rules are documented in docs/reference/fleets.md.
 """
@@ -148,8 +148,9 @@ def plan_merge(incoming: Sequence[Path], into: Path, progress: Callable[[int, in
     Ledgers are found by ``collect.find_ledgers`` (``<id>.jsonl`` and ``<id>/<target>.jsonl``)
     and matched by relative path. Every copy's hashes and chain are verified in full; the
     record schema is checked on the records the destination does not hold yet (those it
-    holds were checked when they were published, and their hashes prove them unchanged). For each ledger the newest chain wins, starting from the destination's copy:
-    an incoming copy that extends it replaces it, one it already holds (the same chain or a
+    holds were checked when they were published, and their hashes prove them unchanged).
+    For each ledger the newest chain wins, starting from the destination's copy: an
+    incoming copy that extends it replaces it, one it already holds (the same chain or a
     prefix of it) is ignored, one that diverged from it is a problem naming both files and
     the first differing line. Several incoming folders may hold copies of one ledger (every
     job fetched the published ledgers): the same rule folds them in folder order.
