@@ -438,3 +438,27 @@ def test_a_marker_inside_a_container_keeps_the_blocks_after_it_in_the_container(
         r'<(?:div|pre)[^>]*class="[^"]*\bcheck\b[^"]*"[^>]*\bid="inside"', html
     )
     assert "```bash {#inside" not in html
+
+
+def test_a_ledger_is_published_only_as_the_bytes_the_build_verified(tmp_path):
+    """The publisher copies a ledger a chunk at a time and checks the copy's SHA-256: a file
+    changed since it was verified fails the build (no copy left) instead of being published."""
+    import hashlib
+
+    from mkdocs.exceptions import PluginError
+
+    from runbook_checks.mkdocs.publish import Publisher
+
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(b"x" * 3_000_000)
+    verified = hashlib.sha256(ledger.read_bytes()).hexdigest()
+    publisher = Publisher(tmp_path / "site")
+    publisher.publish("rb", ledger, verified)
+    publisher.finish()
+    assert (tmp_path / "site" / "runbook-results" / "rb.jsonl").read_bytes() == ledger.read_bytes()
+    ledger.write_bytes(b"y" * 10)  # changed after it was verified
+    publisher = Publisher(tmp_path / "site2")
+    publisher.publish("rb", ledger, verified)
+    with pytest.raises(PluginError, match="changed while the site was built"):
+        publisher.finish()
+    assert not (tmp_path / "site2" / "runbook-results" / "rb.jsonl").exists()

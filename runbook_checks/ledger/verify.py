@@ -9,16 +9,16 @@ so a reformatted but unchanged ledger still verifies.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import cachedir
 from ..errors import LedgerError
 from ..model import RunRecord
+from . import checked
 from .lazy import LazyRecords
 from .lines import HEAD, fast_check, loads, record_hash, schema_problem
 
@@ -48,10 +48,13 @@ class Verification:
     hashes: tuple[str, ...] = ()
     #: false when the file is no ledger at all: empty, or no line of it is a run record
     ledger: bool = True
-    #: the hash of the newest record verified (``None``: none), and which of the anchors
+    #: the hash of the newest record verified, before any bad line (``None``: none), and which of the anchors
     #: asked for (``verify_ledger(anchors=...)``) are hashes of records verified
     head: str | None = None
     found: frozenset[str] = frozenset()
+    #: with ``verify_ledger(file_sha256=True)``: the SHA-256 (hex) of every byte of the file
+    #: as this verification read it, bad lines and all
+    file_sha256: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,6 +79,7 @@ def verify_ledger(
     keep_hashes: bool = True,
     anchors: Collection[str] = (),
     fd: int | None = None,
+    file_sha256: bool = False,
 ) -> Verification:
     """Validate schema, hashes and chain of a ledger; stops at the first bad line.
 
@@ -100,6 +104,9 @@ def verify_ledger(
     it then parses only the records it shows). When ``records`` is given, the lines
     verified are added to it (one pass). ``keep_hashes=False`` keeps only the newest hash
     (``head``) instead of every one; ``anchors``: hashes to look for (``found``).
+    ``file_sha256``: also hash every byte read, the file's whole content, into
+    ``Verification.file_sha256`` (the site publishes a streamed ledger and proves the copy
+    holds the bytes verified).
 
     A file that is empty, or of which no line is a run record, is not a ledger: its
     ``Verification`` says so at line 1 (``ledger`` false) rather than reporting tampering.
@@ -107,35 +114,17 @@ def verify_ledger(
     Raises ``OSError`` when ``data`` is not given and the file cannot be read.
     """
     path = Path(path)
-    entry = _prefix_key(path) if validate_schema else None
-    known = cachedir.load("verified-prefix", entry) if entry is not None else None
-    trusted = (known[0], known[1]) if isinstance(known, list) and len(known) == 2 and isinstance(known[0], int) else None
-    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted)
+    entry = checked.entry(path) if validate_schema else None
+    trusted = checked.trusted(entry)
+    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256)
     if result is None:  # the remembered record is not there: verify every schema
         if records is not None:
             records.clear()
-        result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, None)
+        result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
     assert result is not None
-    if entry is not None and result.ok and result.head is not None and (trusted is None or result.records > trusted[0]):
-        cachedir.store("verified-prefix", entry, [result.records, result.head])
+    if result.ok and result.head is not None and (trusted is None or result.records > trusted[0]):
+        checked.remember(entry, result.records, result.head)
     return result
-
-
-def _prefix_key(path: Path) -> str | None:
-    """The ``cachedir`` key of the checked prefix of the ledger at ``path``: its absolute
-    path, the record schema and the code that checks it; ``None`` when the path cannot be resolved."""
-    try:
-        where = str(path.resolve())
-    except (OSError, RuntimeError):
-        return None
-    return cachedir.key("verified-prefix 1", _checker_source(), where)
-
-
-@functools.cache
-def _checker_source() -> bytes:
-    """The record schema and the source of the code that checks records against it."""
-    here = Path(__file__).parent
-    return b"".join(p.read_bytes() for p in (here / "verify.py", here / "lines.py", here.parent / "schema" / "run-record.schema.json"))
 
 
 def _verify(
@@ -147,16 +136,19 @@ def _verify(
     anchors: Collection[str],
     fd: int | None,
     trusted: tuple[int, str] | None,
+    file_sha256: bool,
 ) -> Verification | None:
     """``verify_ledger``'s pass over the file. ``trusted``: ``(N, hash)`` of a record whose
     schema, and that of every record before it, was checked; their schema is left out when
     line N carries that hash. ``None`` when it does not (or the file fails or ends before
-    it): the caller verifies again without ``trusted``."""
+    it): the caller verifies again without ``trusted``. ``file_sha256``: hash every byte read."""
     if data is None and records is not None and not records.streamed:
         data = path.read_bytes() if fd is None else b"".join(_chunks(path, fd))
     if records is not None and data is not None:
         records.buffer = data
     chunks: Iterable[bytes] = (data,) if data is not None else _chunks(path, fd)
+    whole = hashlib.sha256() if file_sha256 else None
+    stream = iter(chunks if whole is None else _hashed(chunks, whole))
     prev: str | None = None
     hashes: list[str] = []
     wanted, found = set(anchors), set()
@@ -165,12 +157,15 @@ def _verify(
     def bad(problem: str, cut: bool = False) -> Verification | None:
         if trusted is not None and n <= trusted[0]:
             return None  # lines before it were not schema-checked: the caller verifies again
+        for _ in stream:  # the rest of the file, into ``whole``
+            pass
+        digest = whole.hexdigest() if whole is not None else None
         if n == 1 and not cut and not _holds_a_record(data.split(b"\n") if data is not None else _raw_lines(path, fd)):
-            return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False)
-        return Verification(path, n - 1, n, problem)
+            return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False, file_sha256=digest)
+        return Verification(path, n - 1, n, problem, hashes=tuple(hashes), head=prev, file_sha256=digest)
 
     carry, offset = b"", 0  # the start of a line not yet ended, and where ``buffer`` starts in the file
-    for chunk in chunks:
+    for chunk in stream:
         buffer = carry + chunk if carry else chunk
         start = 0
         while (end := buffer.find(b"\n", start)) >= 0:
@@ -209,9 +204,10 @@ def _verify(
         return bad("the last line is cut or half-written (no newline at its end)", cut=True)
     if trusted is not None and n < trusted[0]:
         return None
+    digest = whole.hexdigest() if whole is not None else None
     if not n:
-        return Verification(path, 0, 1, EMPTY, ledger=False)
-    return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found))
+        return Verification(path, 0, 1, EMPTY, ledger=False, file_sha256=digest)
+    return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found), file_sha256=digest)
 
 
 def _chunks(path: Path, fd: int | None = None) -> Iterator[bytes]:
@@ -226,6 +222,13 @@ def _chunks(path: Path, fd: int | None = None) -> Iterator[bytes]:
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             yield chunk
+
+
+def _hashed(chunks: Iterable[bytes], whole: Any) -> Iterator[bytes]:
+    """``chunks``, each added to the hash ``whole`` as it passes."""
+    for chunk in chunks:
+        whole.update(chunk)
+        yield chunk
 
 
 def _raw_lines(path: Path, fd: int | None) -> Iterator[bytes]:

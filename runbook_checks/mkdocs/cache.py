@@ -127,15 +127,17 @@ class BuildCache:
             if not path.exists():
                 self.ledgers[runbook.id] = ([], None)
             else:
-                data = path.read_bytes()
 
                 def verify() -> tuple[LazyRecords, Verification]:
-                    """The ledger's records and its verification, on the bytes just read."""
-                    records = LazyRecords(path)  # only records before the first bad line: nothing after it is trusted
-                    return records, verify_ledger(path, validate_schema=False, records=records, data=data)
+                    """The ledger's records and its verification, the file streamed once: only the
+                    records shown are read again (each checked to be the line verified)."""
+                    records = LazyRecords(path, streamed=True)  # only records before the first bad line: nothing after it is trusted
+                    return records, verify_ledger(path, validate_schema=False, records=records, keep_hashes=False, file_sha256=True)
 
-                self.ledger_sha[runbook.id] = sha256_text(data)
-                records, verification = self.remember(("ledger", str(path.resolve()), self.ledger_sha[runbook.id]), verify)
+                st = path.stat()  # a file rewritten in place gets another size, mtime or ctime
+                key = ("ledger", str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                records, verification = self.remember(key, verify)
+                self.ledger_sha[runbook.id] = verification.file_sha256 or ""
                 if not verification.ok and self.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
                 self.ledgers[runbook.id] = (records, verification)

@@ -176,7 +176,7 @@ class Renderer:
         for runbook_src, runbook in self.ordered():
             _, verification = self.cache.ledger(runbook)
             link = e(self._url(runbook_src, page))
-            head = f"<code>{e(verification.hashes[-1])}</code>" if verification is not None and verification.hashes else "—"
+            head = f"<code>{e(verification.head)}</code>" if verification is not None and verification.head else "—"
             rows.append(
                 [
                     f'<a href="{link}">{e(runbook.title)}</a>',
@@ -222,10 +222,10 @@ class Renderer:
         return get_relative_url(published_path(runbook.id), page.url)
 
     def publish(self, runbook: Runbook) -> None:
-        """Put the ledger's bytes, as read and verified for this build, into the site while the pages build."""
-        records, _ = self.cache.ledger(runbook)
-        if isinstance(records, LazyRecords):
-            self.publisher.publish(runbook.id, records.buffer)
+        """Put the ledger, as read and verified for this build (its SHA-256), into the site while the pages build."""
+        records, verification = self.cache.ledger(runbook)
+        if isinstance(records, LazyRecords) and records.path is not None and verification is not None and verification.file_sha256:
+            self.publisher.publish(runbook.id, records.path, verification.file_sha256)
 
     # -- runbook pages --------------------------------------------------------------------
     def decorate(self, html: str, page: Page, runbook: Runbook) -> str:
