@@ -19,8 +19,8 @@ import yaml
 
 from ..errors import Problem
 from ..model import Target
-from .keys import At
-from .values import ENV_NAME_RE, Invalid, suggest
+from .keys import At, mappings
+from .values import ENV_NAME_RE, Invalid
 
 #: a target's name: it names a ledger file and a GitHub matrix entry
 TARGET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -54,16 +54,7 @@ def read_entries(raw: list[Any], at: At) -> tuple[Target, ...]:
     name, a missing or bad secret, or bad labels is a problem at its line and is left out."""
     out: list[Target] = []
     seen: dict[str, int] = {}
-    for i, item in enumerate(raw):
-        line = at.line(str(i), at.where)
-        if not isinstance(item, dict):
-            at.problem(line, f"a target must be a mapping {{name, secret, labels}}, not {item!r}")
-            continue
-        bad = False
-        for key in item:
-            if key not in TARGET_KEYS:
-                at.problem(at.line(f"{i}.{key}", line), f"unknown target key {key!r}" + suggest(str(key), TARGET_KEYS))
-                bad = True
+    for i, line, item, bad in mappings(raw, at, "a target", TARGET_KEYS):
         name, secret = item.get("name"), item.get("secret")
         if not isinstance(name, str) or not TARGET_NAME_RE.match(name):
             what = "missing" if name is None else f"{name!r}"

@@ -9,6 +9,7 @@ each at its item's line and keeps the good ones. The spec rows (``spec``) name t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,22 +171,29 @@ def requires(raw: Any, at: At) -> tuple[Requirement, ...]:
     return tuple(out)
 
 
+def mappings(raw: list[Any], at: At, noun: str, keys: Sequence[str]) -> Iterator[tuple[int, int, dict[Any, Any], bool]]:
+    """``(index, line, item, has_unknown_keys)`` for each item of ``raw`` (a YAML list at
+    ``at``; item lines at ``at.key.<i>``) that is a mapping; an item that is not one is a
+    problem at its line and left out, and each key not in ``keys`` a problem at its own
+    line (``noun`` names an item: "a target", "an acknowledgement")."""
+    for i, item in enumerate(raw):
+        line = at.line(str(i), at.where)
+        if not isinstance(item, dict):
+            at.problem(line, f"{noun} must be a mapping {{{', '.join(keys)}}}, not {item!r}")
+            continue
+        unknown = [key for key in item if key not in keys]
+        for key in unknown:
+            at.problem(at.line(f"{i}.{key}", line), f"unknown {noun.split()[-1]} key {key!r}" + suggest(str(key), keys))
+        yield i, line, item, bool(unknown)
+
+
 def acknowledge(raw: Any, at: At) -> tuple[Acknowledgement, ...]:
     """``{migration, rule, by, reason}`` items, every key a non-empty string, one per
     (migration, rule); each bad item is a problem at its line and is left out."""
     if not isinstance(raw, list):
         raise Invalid(f"'{at.key}' must be a list of {{migration, rule, by, reason}}")
     out: list[Acknowledgement] = []
-    for i, item in enumerate(raw):
-        line = at.line(str(i), at.where)
-        if not isinstance(item, dict):
-            at.problem(line, f"an acknowledgement must be a mapping {{migration, rule, by, reason}}, not {item!r}")
-            continue
-        bad = False
-        for key in item:
-            if key not in ACKNOWLEDGE_KEYS:
-                at.problem(at.line(f"{i}.{key}", line), f"unknown acknowledgement key {key!r}" + suggest(str(key), ACKNOWLEDGE_KEYS))
-                bad = True
+    for i, line, item, bad in mappings(raw, at, "an acknowledgement", ACKNOWLEDGE_KEYS):
         values: dict[str, str] = {}
         for key in ACKNOWLEDGE_KEYS:
             value = item.get(key)
