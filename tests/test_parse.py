@@ -147,3 +147,21 @@ def test_code_inside_fences_is_kept_exactly(write):
 def test_default_id_from_an_awkward_file_name(write):
     rb = load_runbook(write(fence("b", "check", "true"), "My Runbook (v2).md"))
     assert rb.id == "my-runbook-v2"
+
+
+def test_a_runbooks_code_lines_are_those_of_its_page_body():
+    """The site takes a runbook page's code lines from the runbook's parse (Runbook.code_lines)
+    instead of parsing the page again: for every runbook here, they are the lines
+    parse.code_lines finds in the body MkDocs hands over, shifted by the front matter."""
+    from runbook_checks.parse import body_start, code_lines, parse_runbook, read_lines
+
+    root = Path(__file__).resolve().parent.parent
+    paths = [p for p in [*root.glob("docs/**/*.md"), *root.glob("tests/**/*.md")] if "runbook:" in p.read_text(errors="replace")]
+    assert len(paths) >= 5
+    for path in paths:
+        runbook, _ = parse_runbook(path)
+        if runbook is None:
+            continue
+        lines = read_lines(path)
+        start = body_start(lines)
+        assert {i - start for i in runbook.code_lines if i >= start} == set(code_lines(lines[start:])), path

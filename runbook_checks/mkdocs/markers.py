@@ -11,7 +11,7 @@ so the plugin and the checker agree on a page's block structure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from mkdocs.exceptions import PluginError
@@ -44,12 +44,16 @@ class Marker:
     line: int
 
 
-def replace_markers(markdown: str, runbook_page: bool, render: Callable[[Marker], str], where: Callable[[int], str]) -> str:
+def replace_markers(
+    markdown: str, runbook_page: bool, render: Callable[[Marker], str], where: Callable[[int], str], code: Collection[int] | None = None
+) -> str:
     """``markdown`` with every marker line replaced by ``render(marker)``, at the marker's
     indentation (a marker in a list item or an admonition keeps what follows it inside).
 
     ``runbook_page``: whether the page has ``runbook:`` front matter (the runbook markers
     belong there only). ``where(n)`` names line ``n`` as ``docs/page.md:N`` for an error.
+    ``code``: the 0-based lines of ``markdown`` inside code blocks when the caller has them
+    (``Runbook.code_lines``, from the parse it already made), else ``parse.code_lines``.
     Markers are rendered in page order, each right after it is validated. Raises
     ``PluginError`` for a misspelt or unknown marker, a runbook marker elsewhere, or
     arguments given to a marker that takes none.
@@ -57,7 +61,7 @@ def replace_markers(markdown: str, runbook_page: bool, render: Callable[[Marker]
     if not NEAR_MARKER_ANYWHERE_RE.search(markdown):
         return markdown
     lines = markdown.split("\n")
-    code = code_lines(lines)
+    code = code_lines(lines) if code is None else code
     out = []
     for n, line in enumerate(lines, start=1):
         if n - 1 in code:  # markers shown in code blocks (fenced or indented) stay as written

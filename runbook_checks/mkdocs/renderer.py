@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
+from ..context import sha256_text
 from ..errors import LedgerError
 from ..ledger import LazyRecords
 from ..model import Runbook
-from ..parse import body_start, read_lines
+from ..parse import body_start, read_lines, split_lines
 from ..render import comparison_markdown
 from ..report import comparison
 from .badges import badge_html, badge_status, banner_html, evidence_html, runbooks_html
@@ -103,8 +104,28 @@ class Renderer:
             """What replaces ``marker``, as ``Renderer.marker`` renders it, with its line named for errors."""
             return self.marker(marker.name, list(marker.args), runbook, page, lambda: where(marker.line))
 
-        out = replace_markers(markdown, runbook is not None, render, where)
+        out = replace_markers(markdown, runbook is not None, render, where, self._code_lines(markdown, page, runbook))
         return out + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
+
+    @staticmethod
+    def _code_lines(markdown: str, page: Page, runbook: Runbook | None) -> frozenset[int] | None:
+        """The lines of a runbook page's ``markdown`` inside code blocks, from the parse the
+        build already made of its file (``Runbook.code_lines``), when ``markdown`` is exactly
+        that file's body; ``None`` (parse it) for any other page, a file changed since, or
+        Markdown another plugin has changed."""
+        if runbook is None or not runbook.code_lines:
+            return None
+        try:
+            raw = Path(page.file.abs_src_path).read_bytes()
+        except (OSError, TypeError):
+            return None
+        if sha256_text(raw) != runbook.sha256:
+            return None
+        lines = split_lines(raw)
+        start = body_start(lines)
+        if "\n".join(lines[start:]) != markdown:
+            return None
+        return frozenset(i - start for i in runbook.code_lines if i >= start)
 
     def ledger_warning(self, runbook: Runbook) -> str:
         """A danger admonition when the runbook's ledger failed verification (with ``strict: false``); else empty."""

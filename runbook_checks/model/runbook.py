@@ -228,6 +228,9 @@ class Runbook:
     #: the front matter's source map, as the parser found it: dotted key path (``runbook.workdir``,
     #: ``runbook.secrets.0``, a listed name ``runbook.secrets.DB_URL``) -> 1-based line in the file
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: 0-based indexes of the file's lines inside code blocks, fenced or indented (``parse.code_lines``):
+    #: where the site leaves a marker as written
+    code_lines: frozenset[int] = field(default_factory=frozenset, compare=False, repr=False)
 
     def block(self, block_id: str) -> Block:
         """The block ``block_id``; raises ``KeyError`` when there is none."""

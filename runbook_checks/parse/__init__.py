@@ -27,6 +27,7 @@ from .source import (
     body_start,
     closes_fence,
     code_lines,
+    code_lines_of,
     fence_opening,
     front_matter_end,
     mentions_fence,
@@ -121,6 +122,7 @@ def parse_runbook(path: str | Path, display: str | None = None, data: bytes | No
         root=root,
         entries=entries,
         key_lines=key_lines,
+        code_lines=code_lines_of(tokens),
         **fields,
     )
     return runbook, sorted(problems)

@@ -191,9 +191,13 @@ def parse_markdown(lines: list[str]) -> list[Any]:
     return _markdown().parse("\n".join(unwrap_containers(lines)))
 
 
-def code_lines(lines: list[str]) -> set[int]:
+def code_lines(lines: list[str]) -> frozenset[int]:
     """0-based indexes of the lines inside code blocks — fenced or indented, in containers
     too — as the checker reads the page (``parse_markdown``): where the site plugin leaves
     a marker as written."""
-    tokens = parse_markdown(lines)
-    return {i for tok in tokens if tok.type in ("fence", "code_block") and tok.map for i in range(*tok.map)}
+    return code_lines_of(parse_markdown(lines))
+
+
+def code_lines_of(tokens: list[Any]) -> frozenset[int]:
+    """``code_lines`` from the page's tokens, already parsed (``parse_markdown``)."""
+    return frozenset(i for tok in tokens if tok.type in ("fence", "code_block") and tok.map for i in range(*tok.map))
