@@ -5,11 +5,29 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..errors import UsageProblem
 from ..status import Mode
 from .runs import execute_run, run_options
+
+
+def one_target(runbook: Any, path: str, name: str | None, command: str) -> Any:
+    """``runbook`` with target ``name`` selected (``targets.select``, as ``run --target``), for a
+    command that acts on one database (``rehearse``, ``diagnose``). Raises ``UsageProblem``
+    (exit 2) when ``runbook`` declares targets and ``name`` is ``None`` (its blocks would see no
+    ``RUNBOOK_TARGET_URL``), and what ``targets.select`` raises (a name the runbook does not
+    declare; ``--target`` on a runbook without targets)."""
+    from ..targets import select
+
+    if name is None and runbook.targets:
+        raise UsageProblem(
+            f"{path}: runbook {runbook.id!r} declares {len(runbook.targets)} target(s); {command} acts on one: name it with "
+            f"--target NAME (runbook-checks targets {path} lists them). Nothing was executed."
+        )
+    return select(runbook, name)
 
 
 @click.command("rehearse")
@@ -27,11 +45,19 @@ from .runs import execute_run, run_options
     help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting "
     "one; refused when it names the database of a secret the runbook declares.",
 )
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    help="A fleet runbook's target (runbook.targets) to rehearse, as run --target: its secret points at the throwaway "
+    "database; recorded in RESULTS/<runbook-id>/<NAME>.jsonl. Required on a runbook that declares targets.",
+)
 @run_options
 def rehearse_cmd(
     path: str,
     db: str,
     database_url: str | None,
+    target_name: str | None,
     results: str | None,
     junit: str | None,
     fmt: str,
@@ -42,7 +68,9 @@ def rehearse_cmd(
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
     touched; the record says environment "rehearsal"). With --database-url, that database
-    is used instead: one named by a declared secret's value is refused. Prints measured phase timings
+    is used instead: one named by a declared secret's value is refused. A fleet runbook
+    rehearses one target (--target NAME): its secret points at the database, and the record
+    goes to that target's ledger. Prints measured phase timings
     against the estimates; the database is stopped and removed even on failure or Ctrl-C.
     """
     from ..attempt import REHEARSAL_ENVIRONMENT, check_writable, refuse_a_real_database, rehearsal_plan, rehearsal_targets, something_to_run
@@ -52,7 +80,7 @@ def rehearse_cmd(
     from ..lock import RunLock
     from ..sandbox import existing, throwaway
 
-    runbook = load_runbook(path)
+    runbook = one_target(load_runbook(path), path, target_name, "a rehearsal")
     results = str(results_dir(runbook, results))
     targets = rehearsal_targets(runbook, path)
     if database_url:
@@ -63,7 +91,7 @@ def rehearse_cmd(
     out = sys.stderr if fmt == "json" else sys.stdout
     # the lock first: a second rehearsal is refused before it starts a database
     with (
-        RunLock(Path(results), runbook.id, REHEARSAL_ENVIRONMENT) as lock,
+        RunLock(Path(results), runbook.id, REHEARSAL_ENVIRONMENT, runbook.selected.name if runbook.selected else None) as lock,
         existing(database_url) if database_url else throwaway(db, runbook.workdir) as database,
     ):
         environ = {**os.environ, **{name: database.url for name in targets}}
@@ -105,4 +133,4 @@ def rehearse_cmd(
     sys.exit(code)
 
 
-__all__ = ["rehearse_cmd"]
+__all__ = ["one_target", "rehearse_cmd"]
