@@ -23,7 +23,7 @@ missing from it fails that test::
     6. runner ledger evidence plan lifecycle
     7. troubleshoot failure gates sandbox migration_lint resume
     8. session execute drift
-    9. report render console attempt preview outputs
+    9. report render console attempt preview outputs fleet
     10. cli pytest_plugin plugin mkdocs __main__
 """
 

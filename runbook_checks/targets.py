@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from .errors import UsageProblem
@@ -70,12 +70,15 @@ def matching(targets: Sequence[Target], *, wave: int | None = None, labels: Iter
     ``labels`` (compared as text: ``--label wave=0`` matches ``wave: 0``), ordered by wave,
     then declaration."""
     wanted = tuple(labels)
+    return sorted((t for t in targets if (wave is None or t.wave == wave) and has_labels(t.to_dict(), wanted)), key=lambda t: t.wave)
 
-    def fits(t: Target) -> bool:
-        entry = t.to_dict()
-        return (wave is None or t.wave == wave) and all(k in entry and str(entry[k]) == v for k, v in wanted)
 
-    return sorted((t for t in targets if fits(t)), key=lambda t: t.wave)
+def has_labels(entry: Mapping[str, object], wanted: Iterable[tuple[str, str]]) -> bool:
+    """Whether ``entry`` (a target as ``Target.to_dict`` gives it: ``target`` is its name)
+    holds every ``(key, value)`` of ``wanted``, compared as text (``--label wave=0`` matches
+    ``wave: 0``; ``--label target=acme`` the target named acme). The one label rule of
+    ``targets``, ``report --fleet`` and the site's fleet page."""
+    return all(k in entry and str(entry[k]) == v for k, v in wanted)
 
 
 def waves(targets: Sequence[Target]) -> list[int]:
@@ -105,4 +108,4 @@ def chosen(runbook: Runbook, *, wave: int | None = None, labels: Iterable[tuple[
     return found
 
 
-__all__ = ["NoTargets", "chosen", "github_matrix", "matching", "parse_labels", "select", "waves"]
+__all__ = ["NoTargets", "chosen", "github_matrix", "has_labels", "matching", "parse_labels", "select", "waves"]

@@ -19,7 +19,7 @@ elif [ "$found" != 0 ]; then  # an unreachable remote is no empty history: a run
   exit 1
 fi
 git fetch --quiet --depth=1 origin "refs/heads/$branch"
-if git ls-tree --name-only FETCH_HEAD | grep -q '\.jsonl$'; then
+if git ls-tree -r --name-only FETCH_HEAD | grep -q '\.jsonl$'; then  # <id>.jsonl and a fleet's <id>/<target>.jsonl
   git archive FETCH_HEAD -- '*.jsonl' | tar -x -C "$dir"
 fi
-echo "fetched the published records of branch $branch: $(find "$dir" -maxdepth 1 -name '*.jsonl' | wc -l) ledger(s)"
+echo "fetched the published records of branch $branch: $(find "$dir" -maxdepth 2 -name '*.jsonl' | wc -l) ledger(s)"

@@ -4,12 +4,14 @@ Each command parses options, calls the library, formats the result. Library erro
 become exit codes in one place, the command group (``group.RunbookChecksGroup``; the
 codes are in ``errors.py`` and docs/reference/exit-codes.md). One module per concern:
 ``runs`` (run, dry run), ``rehearse``, ``diagnose`` (diagnose, drift), ``lints`` (lint,
-list, lint-migrations), ``ledgers`` (verify, report, compare, schema), ``targets`` (a fleet's targets and matrix).
+list, lint-migrations), ``ledgers`` (verify, report, compare, schema), ``targets`` (a fleet's targets and matrix),
+``fleet`` (merge: the fan-in of many jobs' ledgers).
 """
 
 from __future__ import annotations
 
 from .diagnose import diagnose_cmd, drift_cmd
+from .fleet import merge_cmd
 from .group import EXIT_CODES_HELP, CliError, main
 from .ledgers import compare_cmd, report_cmd, schema_cmd, verify_cmd
 from .lints import lint_cmd, lint_migrations_cmd, list_cmd
@@ -30,6 +32,7 @@ for _command in (
     schema_cmd,
     lint_migrations_cmd,
     targets_cmd,
+    merge_cmd,
 ):
     main.add_command(_command)
 

@@ -18,6 +18,8 @@ from mkdocs.exceptions import PluginError
 
 from ..context import find_root, fingerprints, sha256_text
 from ..evidence import Attempts
+from ..fleet.collect import target_ledgers
+from ..fleet.view import Fleet, FleetRow, build_fleet, fleet_row
 from ..gates import requirement_problems
 from ..ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from ..model import Runbook, RunRecord
@@ -154,6 +156,29 @@ class BuildCache:
     def report(self, runbook: Runbook) -> Report:
         """The runbook's report from its verified records, as the evidence policy decides it."""
         return self.rendered("report", runbook, ("", ""), lambda: build_report(runbook, self.attempts(runbook)))
+
+    def fleet(self, runbook: Runbook, render: Callable[[Fleet], str]) -> str:
+        """``render(fleet)``: the fleet view of ``runbook`` from its target ledgers
+        (``<results>/<id>/*.jsonl``), each read and verified once per build and its row
+        remembered by its bytes; the HTML remembered by all the rows. Raises ``PluginError``
+        when a target ledger fails verification under ``strict``."""
+        rows, shas = [], []
+        for stem, path in target_ledgers(self.results, runbook.id):
+            data = path.read_bytes()
+            shas.append(f"{path.name}:{sha256_text(data)}")
+
+            def row(stem: str = stem, path: Path = path, data: bytes = data) -> tuple[FleetRow, Verification]:
+                """The target's row and its ledger's verification, on the bytes just read."""
+                records = LazyRecords(path)
+                verification = verify_ledger(path, validate_schema=False, records=records, data=data)
+                return fleet_row(runbook, stem, path, records, verification), verification
+
+            made, verification = self.remember(("fleet-row", str(path.resolve()), runbook.sha256, shas[-1]), row)
+            if not verification.ok and self.strict:
+                raise PluginError(f"runbook-checks: ledger failed verification: {verification}")
+            rows.append(made)
+        key = ("fleet", self.options, str(runbook.path), runbook.sha256, *shas)
+        return self.remember(key, lambda: render(build_fleet(runbook, rows)))
 
     def gate(self, runbook: Runbook) -> tuple[str, ...] | None:
         """Why ``--execute`` of ``runbook`` would be refused by its ``requires`` gate (empty:

@@ -40,6 +40,13 @@ CSS = """
 .md-typeset .rbc-table td code.rbc-commit{overflow-wrap:normal;word-break:normal;white-space:nowrap}
 .md-typeset .rbc-runbooks td{min-width:6em}.md-typeset .rbc-runbooks td:nth-child(4){min-width:14em}
 .md-typeset .rbc-runbooks .rbc-gate-closed p{margin:.3em 0 0;font-size:.95em}
+/* the fleet page: a label filter of plain radio buttons (no script), compact rows */
+.rbc-fleet-radio{position:absolute;opacity:0;width:1px;height:1px;overflow:hidden}
+.md-typeset .rbc-fleet-filters p{margin:.3em 0;font-size:.72rem}.md-typeset .rbc-fleet-filters label{cursor:pointer;margin-right:.6em;white-space:nowrap}
+.rbc-fleet-radio:focus-visible~.rbc-fleet-filters{outline:.1em dotted currentColor}
+.md-typeset .rbc-fleet-table{overflow-x:auto}
+.md-typeset .rbc-fleet-table table:not([class]) th,.md-typeset .rbc-fleet-table table:not([class]) td{padding:.4em .45em}
+.md-typeset .rbc-fleet-table td code.rbc-id{overflow-wrap:normal;word-break:normal;white-space:nowrap}.md-typeset .rbc-fleet-table td code.rbc-pending{white-space:normal;overflow-wrap:anywhere}.rbc-fleet-problem{color:#c62828}
 /* the timeline chart: text over bars, so it scales down to a phone legibly */
 .rbc-timeline-chart{max-width:24rem;margin:1em 0}
 .rbc-timeline{display:block;width:100%;height:auto;font:12px sans-serif}.rbc-timeline .rbc-label,.rbc-timeline .rbc-value,.rbc-timeline .rbc-axis{fill:currentColor}

@@ -27,7 +27,7 @@ NEAR_MARKER_ANYWHERE_RE = re.compile(r"<!--\s*runbook[\s_-]*checks?\s*:", re.I)
 #: markers that belong on a runbook page (one with ``runbook:`` front matter)
 RUNBOOK_MARKERS = ("success-criteria", "timeline", "history")
 #: every marker name, in the order the documentation lists them
-MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit", "runbooks")
+MARKERS = (*RUNBOOK_MARKERS, "comparison", "audit", "runbooks", "fleet")
 #: markers that take no arguments
 BARE_MARKERS = (*RUNBOOK_MARKERS, "audit", "runbooks")
 
@@ -38,7 +38,7 @@ class Marker:
 
     #: the marker's name, one of ``MARKERS``
     name: str
-    #: the words after the name (paths for ``comparison``; empty for the others)
+    #: the words after the name (paths for ``comparison``, a runbook id for ``fleet``; empty for the others)
     args: tuple[str, ...]
     #: 1-based line of the Markdown MkDocs hands the plugin (front matter left out)
     line: int
@@ -76,6 +76,8 @@ def replace_markers(markdown: str, runbook_page: bool, render: Callable[[Marker]
             raise PluginError(f"{where(n)}: the {name!r} marker belongs on a runbook page (one with 'runbook:' front matter)")
         if name in BARE_MARKERS and args:
             raise PluginError(f"{where(n)}: the {name!r} marker takes no arguments")
+        if name == "fleet" and len(args) != 1:
+            raise PluginError(f"{where(n)}: the 'fleet' marker takes one runbook id: <!-- runbook-checks: fleet RUNBOOK-ID -->")
         rendered = render(Marker(name, args, n))
         indent = line[: len(line) - len(line.lstrip(" \t"))]  # a marker in a container or list item stays in it
         out.append("\n".join(indent + part if part else part for part in rendered.split("\n")))

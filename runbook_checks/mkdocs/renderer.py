@@ -25,6 +25,7 @@ from ..report import comparison
 from .badges import badge_html, badge_status, banner_html, evidence_html, runbooks_html
 from .cache import BuildCache
 from .cells import e, table_html, verification_text
+from .fleet import fleet_html
 from .html import Slots, after_title, around_block
 from .markers import Marker, replace_markers
 from .publish import Publisher, published_path
@@ -135,6 +136,8 @@ class Renderer:
             return self.audit(page)
         if name == "runbooks":
             return self.slots.defer(src, self.runbooks_table(page))
+        if name == "fleet":
+            return self.slots.defer(src, self.fleet(args[0], where))
         assert runbook is not None
         cache = self.cache
         if name == "success-criteria":
@@ -146,6 +149,16 @@ class Renderer:
             name, runbook, self._where(page), lambda: history_html(cache.attempts(runbook), self.audit_link(page), limit)
         )
         return self.slots.defer(src, history)
+
+    def fleet(self, runbook_id: str, where: Callable[[], str]) -> str:
+        """The ``fleet`` marker: the fleet view (``fleet.view``) of the site's runbook
+        ``runbook_id``, one row per target ledger. Raises ``PluginError`` when no runbook
+        page has that id, or (``strict``) when a target ledger fails verification."""
+        runbook = next((rb for _, rb in self.ordered() if rb.id == runbook_id), None)
+        if runbook is None:
+            known = ", ".join(sorted({rb.id for rb in self.cache.runbooks.values()})) or "none"
+            raise PluginError(f"{where()}: fleet: no runbook page has the id {runbook_id!r} (known: {known})")
+        return self.cache.fleet(runbook, fleet_html)
 
     def runbooks_table(self, page: Page) -> str:
         """The ``runbooks`` marker: every runbook page with its banner line, its gate and its latest attempt."""

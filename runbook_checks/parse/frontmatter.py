@@ -20,7 +20,9 @@ from .values import Invalid, suggest
 
 # libyaml's loader when PyYAML has it: a site build parses every runbook's front matter
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: the most values front matter may expand to (aliases counted each time they are used)
+#: the most values YAML aliases may add to what front matter (or a targets file) writes out:
+#: an alias counts each time it is used, so an alias bomb is refused, and a long plain
+#: list (a fleet of 1,000 targets) is not
 MAX_FRONT_MATTER_VALUES = 10_000
 
 #: where problems go: ``(line, message)``, the line 1-based in the file
@@ -36,8 +38,8 @@ class _FrontMatterProblem(Exception):
 
 
 def _check_node(node: Any) -> None:
-    """Refuse, before anything is built from it, front matter that would expand past
-    ``MAX_FRONT_MATTER_VALUES`` values (an alias bomb), refers to itself, or repeats a
+    """Refuse, before anything is built from it, front matter whose aliases would add more
+    than ``MAX_FRONT_MATTER_VALUES`` values to the nodes it writes (an alias bomb), that refers to itself, or repeats a
     key in one mapping (YAML would keep the last value silently). Lines are 1-based in
     the file (the ``---`` line is line 1). Raises ``_FrontMatterProblem``."""
     sizes: dict[int, int] = {}
@@ -66,11 +68,11 @@ def _check_node(node: Any) -> None:
             total += sum(size(item) for item in n.value)
         busy.discard(id(n))
         sizes[id(n)] = total
-        if total > MAX_FRONT_MATTER_VALUES:
+        if total > MAX_FRONT_MATTER_VALUES + len(sizes):  # ``sizes``: every node written, seen so far
             raise _FrontMatterProblem(
                 n.start_mark.line + 2,
-                f"front matter expands to more than {MAX_FRONT_MATTER_VALUES:,} values "
-                "(YAML aliases used over and over?); write it out plainly",
+                f"YAML aliases expand this to more than {MAX_FRONT_MATTER_VALUES:,} values beyond what is written "
+                "(aliases used over and over?); write it out plainly",
             )
         return total
 
