@@ -192,6 +192,8 @@ class Dispatch:
     jobs: dict[str, list[Job]] = field(default_factory=dict)
     #: wall seconds from the first wave's start to the last one's end
     matrix_s: float = 0.0
+    #: wall seconds of the fan-in (publish.yml's records job)
+    fanin_s: float = 0.0
 
 
 def dispatch(origin: Path, tmp: Path, urls: dict[str, str], confirm: str = "DIXIS-TENANTS-OK") -> Dispatch:
@@ -250,6 +252,7 @@ def timings(n: int, done: Dispatch) -> dict:
         "canary_s": round(canary, 2),
         "jobs_s": {j.target: round(j.seconds, 2) for j in jobs},
         "ratio": round(done.matrix_s / (n * canary / RUNNERS), 3),
+        "fanin_s": round(done.fanin_s, 2),
     }
     print(
         f"\nfleet matrix: {n} targets, {RUNNERS} runners: {done.matrix_s:.1f} s; one target alone {canary:.1f} s; ratio {figures['ratio']}"
@@ -286,6 +289,29 @@ def test_the_fleet_matrix_migrates_every_tenant_wave_by_wave_and_fans_in(workspa
         assert (record["mode"], record["status"], record["attempt_id"]) == ("execute", "passed", "github-100-1")
         assert record["target"]["name"] == ledger.stem and record["target"]["from"].startswith("DATABASE_URL_TENANT_")
         assert urls[ledger.stem].split("@")[0].rsplit(":", 1)[1] not in ledger.read_text()  # the password
+    start = time.monotonic()
+    steps = publish(origin, tmp_path, artifacts)  # the fan-in: every job's artifact, one commit
+    done.fanin_s = time.monotonic() - start
+    assert not failed_steps(steps), failed_steps(steps)
+    assert len(git(origin, "rev-list", "runbook-results").split()) == 2  # the staging publication, then the fleet's one commit
+    records = published(origin, tmp_path / "published")
+    assert sorted(p.stem for p in (records / FLEET_ID).glob("*.jsonl")) == sorted(urls)
+    env = clean_env(PATH=f"{BIN}:{os.environ['PATH']}")
+    verify = subprocess.run(["runbook-checks", "verify", str(records)], env=env, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    report = subprocess.run(
+        ["runbook-checks", "report", FLEET_MD, "--fleet", "--format", "json", "--results", str(records)],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert report.returncode == 0, report.stderr
+    view = json.loads(report.stdout)
+    assert sorted(r["target"] for r in view["rows"]) == sorted(urls) and view["counts"] == {"passed": n}
+    assert {(r["verdict"], r["mode"], r["attempt"], r["pending"]) for r in view["rows"]} == {
+        ("passed", "execute", "github-100-1", len(MIGRATIONS))
+    }
     timings(n, done)
 
 
