@@ -55,11 +55,13 @@ def test_rehearse_target_takes_that_targets_lock_only(cli, tmp_path):
     assert not (results / "fleet" / "acme.jsonl").exists() and len(ledger(tmp_path, "fleet", "beta.jsonl")) == 1
 
 
-def test_rehearse_refuses_the_database_of_the_selected_target(cli, tmp_path):
+def test_rehearse_refuses_the_database_of_any_target(cli, tmp_path):
     path = fleet_runbook(tmp_path)
     env = clean_env(DATABASE_URL_ACME=ACME, DATABASE_URL_BETA=BETA)
     result = cli("rehearse", path, "--target", "acme", "--database-url", ACME, env=env)
     assert result.returncode == 2 and "--database-url names the same database as $DATABASE_URL_ACME" in result.stderr
+    other = cli("rehearse", path, "--target", "acme", "--database-url", BETA, env=env)  # another tenant's real database
+    assert other.returncode == 2 and "--database-url names the same database as $DATABASE_URL_BETA" in other.stderr
     assert not (tmp_path / "runbook-results" / "fleet").exists()
 
 

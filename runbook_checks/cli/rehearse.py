@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ def rehearse_cmd(
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
     touched; the record says environment "rehearsal"). With --database-url, that database
-    is used instead: one named by a declared secret's value is refused. A fleet runbook
+    is used instead: one named by a declared secret's value (any fleet target's included) is
+    refused. A fleet runbook
     rehearses one target (--target NAME): its secret points at the database, and the record
     goes to that target's ledger. Prints measured phase timings
     against the estimates; the database is stopped and removed even on failure or Ctrl-C.
@@ -84,7 +86,9 @@ def rehearse_cmd(
     results = str(results_dir(runbook, results))
     targets = rehearsal_targets(runbook, path)
     if database_url:
-        refuse_a_real_database(runbook, database_url, os.environ)
+        # every target's database is real, not only the selected one's: a fleet's other secrets count too
+        others = tuple(t.secret for t in runbook.targets if t.secret not in runbook.secrets)
+        refuse_a_real_database(replace(runbook, secrets=(*runbook.secrets, *others)), database_url, os.environ)
     plan = rehearsal_plan(runbook, "postgres" if database_url else db)
     something_to_run(plan)
     check_writable(junit)
