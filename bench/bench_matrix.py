@@ -15,7 +15,11 @@ its timings to a file (``FLEET_MATRIX_TIMINGS``), read here.
 Printed: the matrix phase's wall time (first wave's start to last wave's end), one
 target's time (the canary job: wave 0 runs alone, on an otherwise idle machine), the
 ideal ``TARGETS × one target ÷ 2`` and the ratio of the wall time to it (target: ≤ 1.2),
-the slowest and median job, and the whole test's wall time. Waves are barriers: a wave
+the slowest and median job, and the whole test's wall time. The ratio splits in two:
+*packing* (the wall time ÷ the sum of the job times ÷ 2: what the waves' barriers and
+idle runners cost) and *sharing* (the median job ÷ the canary: what two jobs on two cores
+cost each other, and how the machine's other load moved between the canary and the rest;
+the canary is one sample, so on a loaded machine the ratio says little and packing more). Waves are barriers: a wave
 with an odd number of jobs leaves one runner idle for its last job, which the ratio
 counts, as a real dispatch would. The fan-in of 100 targets × 100 attempts and the fleet
 page of 1,000 targets are ``bench/bench_fleet.py``'s.
@@ -75,6 +79,11 @@ def main() -> int:
             "job time: median / slowest",
             f"{statistics.median(jobs.values()):.1f} s / {max(jobs.values()):.1f} s ({max(jobs, key=jobs.get)})",
         ),
+        (
+            "packing: matrix wall time ÷ (sum of the job times ÷ runners)",
+            f"{figures['matrix_s'] / (sum(jobs.values()) / figures['runners']):.2f}",
+        ),
+        ("sharing: median job ÷ one target alone", f"{statistics.median(jobs.values()) / figures['canary_s']:.2f}"),
     ]
     if "fanin_s" in figures:
         rows.append(("fan-in (publish.yml's records job)", f"{figures['fanin_s']:.1f} s"))

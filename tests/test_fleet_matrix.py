@@ -17,6 +17,10 @@ job's steps as a runner runs them, with the variables and files it provides):
    ``actions/download-artifact`` downloads them, ``scripts/publish-records.sh`` pushing every
    target's ledger to the records branch in one commit.
 
+Not simulated: ``replay`` stops a job at its first failed step, as a runner does for steps
+without ``if: always()``, so a failed job's collect and upload steps (``if: always()``) do not
+run here, and a failed target's record is not fanned in as it would be on GitHub.
+
 The matrix phase's wall time and each job's are measured and printed (``-s``), never
 asserted; ``bench/bench_matrix.py`` runs the same simulation for 100 targets. The fleet's
 size is ``FLEET_MATRIX_TARGETS`` (default 20) and the timings go, as JSON, to the file
