@@ -24,16 +24,17 @@ class NoTargets(UsageProblem):
     matrix with no entries fails its job with a message that names nothing."""
 
 
-def select(runbook: Runbook, name: str | None, *, execute: bool = False) -> Runbook:
+def select(runbook: Runbook, name: str | None, *, needed_by: str | None = None) -> Runbook:
     """``runbook`` as the run of target ``name`` sees it (``Runbook.selected`` set, the target's
     secret appended to ``secrets``, ``target`` = ``${SECRET}``); ``runbook`` itself when
     ``name`` is ``None``. Raises ``UsageProblem`` (exit 2) when ``name`` is given and the
-    runbook declares no targets, or none of that name, and when ``execute`` is set on a
-    runbook with targets and no ``name`` (a migration runs on one target at a time)."""
+    runbook declares no targets, or none of that name, and when ``needed_by`` (what acts on
+    one database: ``--execute``, ``rehearse``, ``diagnose``) is given for a runbook with
+    targets and no ``name``: its blocks would see no ``RUNBOOK_TARGET_URL``."""
     if name is None:
-        if execute and runbook.targets:
+        if needed_by is not None and runbook.targets:
             raise UsageProblem(
-                f"{runbook.path}: runbook {runbook.id!r} declares {len(runbook.targets)} target(s); --execute needs "
+                f"{runbook.path}: runbook {runbook.id!r} declares {len(runbook.targets)} target(s); {needed_by} needs "
                 f"--target NAME (one of: {_names(runbook.targets)}). Nothing was executed."
             )
         return runbook

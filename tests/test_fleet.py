@@ -163,7 +163,7 @@ def test_select_adds_the_secret_and_the_env_names_the_target(tmp_path):
 def test_a_selection_that_names_nothing_is_refused(tmp_path, name, execute, message):
     runbook, _ = parsed(tmp_path, runbook_text())
     with pytest.raises(UsageProblem, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
-        select(runbook, name, execute=execute)
+        select(runbook, name, needed_by="--execute" if execute else None)
 
 
 def test_a_runbook_without_targets_refuses_target(tmp_path):
@@ -172,7 +172,7 @@ def test_a_runbook_without_targets_refuses_target(tmp_path):
     runbook, _ = parse_runbook(path)
     with pytest.raises(UsageProblem, match="declares no 'targets', so --target acme names nothing"):
         select(runbook, "acme")
-    assert select(runbook, None, execute=True) is runbook
+    assert select(runbook, None, needed_by="--execute") is runbook
 
 
 def test_waves_labels_and_the_github_matrix(tmp_path):

@@ -27,9 +27,17 @@ from .runs import mask_in_github
     show_default=True,
     help="Seconds between SIGTERM and SIGKILL when a check is stopped.",
 )
-def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    help="A fleet runbook's target (runbook.targets) to diagnose, as run --target: its secret must be set and is "
+    "exported as RUNBOOK_TARGET_URL. Required on a runbook that declares targets.",
+)
+def diagnose_cmd(path: str, quiet: bool, grace_s: float, target_name: str | None) -> None:
     """What is wrong right now? Run the read-only diagnostic checks of the runbook's
     troubleshooting entries and name the entries that apply. Nothing is recorded.
+    A fleet runbook is diagnosed on one target (--target NAME).
 
     Exit 0 when no entry applies, 1 when one does (secrets as for run: missing ones refuse),
     130 when interrupted.
@@ -45,10 +53,11 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float) -> None:
     from ..plan import PlannedBlock
     from ..redact import Redactor
     from ..status import presentation
+    from ..targets import select
     from ..troubleshoot import diagnose, diagnostic_checks, refusals_explained
 
     environ = os.environ
-    runbook = load_runbook(path)
+    runbook = select(load_runbook(path), target_name, needed_by="diagnose")
     checks = diagnostic_checks(runbook)
     if not checks:
         raise UsageProblem(f"{path}: runbook {runbook.id!r} has no troubleshooting entry with a diagnostic check")

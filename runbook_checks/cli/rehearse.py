@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -27,11 +28,19 @@ from .runs import execute_run, run_options
     help="Rehearse on this existing throwaway database (e.g. a CI service container) instead of starting "
     "one; refused when it names the database of a secret the runbook declares.",
 )
+@click.option(
+    "--target",
+    "target_name",
+    metavar="NAME",
+    help="A fleet runbook's target (runbook.targets) to rehearse, as run --target: its secret points at the throwaway "
+    "database; recorded in RESULTS/<runbook-id>/<NAME>.jsonl. Required on a runbook that declares targets.",
+)
 @run_options
 def rehearse_cmd(
     path: str,
     db: str,
     database_url: str | None,
+    target_name: str | None,
     results: str | None,
     junit: str | None,
     fmt: str,
@@ -42,7 +51,10 @@ def rehearse_cmd(
     """Practice run: start a throwaway database, point the runbook's DATABASE_URL* secrets
     at it, and run every block, steps included, with no confirmation (nothing real is
     touched; the record says environment "rehearsal"). With --database-url, that database
-    is used instead: one named by a declared secret's value is refused. Prints measured phase timings
+    is used instead: one named by a declared secret's value (any fleet target's included) is
+    refused. A fleet runbook
+    rehearses one target (--target NAME): its secret points at the database, and the record
+    goes to that target's ledger. Prints measured phase timings
     against the estimates; the database is stopped and removed even on failure or Ctrl-C.
     """
     from ..attempt import REHEARSAL_ENVIRONMENT, check_writable, refuse_a_real_database, rehearsal_plan, rehearsal_targets, something_to_run
@@ -51,19 +63,22 @@ def rehearse_cmd(
     from ..lint import load_runbook
     from ..lock import RunLock
     from ..sandbox import existing, throwaway
+    from ..targets import select
 
-    runbook = load_runbook(path)
+    runbook = select(load_runbook(path), target_name, needed_by="rehearse")
     results = str(results_dir(runbook, results))
     targets = rehearsal_targets(runbook, path)
     if database_url:
-        refuse_a_real_database(runbook, database_url, os.environ)
+        # every target's database is real, not only the selected one's: a fleet's other secrets count too
+        others = tuple(t.secret for t in runbook.targets if t.secret not in runbook.secrets)
+        refuse_a_real_database(replace(runbook, secrets=(*runbook.secrets, *others)), database_url, os.environ)
     plan = rehearsal_plan(runbook, "postgres" if database_url else db)
     something_to_run(plan)
     check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
     # the lock first: a second rehearsal is refused before it starts a database
     with (
-        RunLock(Path(results), runbook.id, REHEARSAL_ENVIRONMENT) as lock,
+        RunLock(Path(results), runbook.id, REHEARSAL_ENVIRONMENT, runbook.selected.name if runbook.selected else None) as lock,
         existing(database_url) if database_url else throwaway(db, runbook.workdir) as database,
     ):
         environ = {**os.environ, **{name: database.url for name in targets}}

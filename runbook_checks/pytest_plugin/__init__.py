@@ -47,6 +47,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--runbooks-attempt", metavar="ID", help="The migration attempt the session's runs belong to (as runbook-checks run --attempt)."
     )
+    group.addoption(
+        "--runbooks-target",
+        metavar="NAME",
+        help="The target (runbook.targets) of the fleet runbooks collected to run on, as runbook-checks run --target "
+        "(runbooks without targets are unaffected; a fleet runbook's items are skipped without it).",
+    )
     parser.addini("runbooks", "Runbook files or directories to collect", type="paths", default=[])
     parser.addini("runbooks_results", "Directory of the ledgers", default="runbook-results")
 

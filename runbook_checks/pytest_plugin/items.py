@@ -37,12 +37,13 @@ class RunbookFile(pytest.File):
     def collect(self) -> Iterator[RunbookItem]:
         """One :class:`RunbookItem` per tagged block, in document order (pytest's
         ``Collector.collect``). Raises ``pytest.UsageError`` listing the runbook's problems
-        when lint rejects it, as the CLI refuses to run it."""
+        when lint rejects it, as the CLI refuses to run it. A fleet runbook is collected with
+        the session's target selected (``RunbookSession.select``, ``--runbooks-target``)."""
         try:
             runbook = load_runbook(self.path)
         except RunbookInvalid as exc:  # whatever lint reports, as the CLI refuses it
             raise pytest.UsageError("runbook has problems:\n" + "\n".join(str(p) for p in exc.problems)) from None
-        self.runbook = runbook
+        self.runbook = runbook = self.plugin.select(runbook)
         # the marks are made once per runbook (and each phase's marker declared once), not per item
         group = pytest.mark.xdist_group(runbook.id)  # with --dist loadgroup, one worker runs a runbook in order
         marks = {name: getattr(pytest.mark, name) for name in ("runbook", *{b.kind for b in runbook.blocks})}

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from ..errors import GateRefused, NotRecorded
+from ..errors import GateRefused, NotRecorded, UsageProblem
 from ..gates import check_confirmation, check_requirements, check_secret_encoding, missing_secrets
 from ..lint import discover
 from ..model import Runbook
 from ..redact import secret_notes
 from ..signals import signals_gated, signals_interrupt
+from ..targets import select
 from .items import RunbookFile, RunbookItem
-from .run import RunbookRun
+from .run import RunbookRun, unselected
 
 
 class RunbookSession:
@@ -39,6 +40,8 @@ class RunbookSession:
         self.config = config
         self.files = set(files)
         self.runs: dict[str, RunbookRun] = {}
+        #: why the session is refused, found while collecting (a target a fleet runbook does not declare)
+        self.refusals: list[str] = []
         #: the session's signal handlers, restored at unconfigure
         self.signals = contextlib.ExitStack()
         results = Path(config.getoption("runbooks_results") or config.getini("runbooks_results"))
@@ -62,6 +65,22 @@ class RunbookSession:
         config.addinivalue_line("markers", "step: a mutating runbook block")
         config.args.extend(str(f) for f in files if str(f) not in config.args)
         return self
+
+    def select(self, runbook: Runbook) -> Runbook:
+        """``runbook`` as this session runs it: with ``--runbooks-target NAME``, a fleet runbook
+        (one declaring ``targets``) with that target selected (``targets.select``, as ``run
+        --target``); a runbook without targets, or any runbook when no target is named, as
+        it is. A fleet runbook that declares no target of that name is returned as it is and
+        the refusal kept in ``refusals`` (``pytest_collection_finish`` refuses the session
+        with it: pytest's exit 4, not a collection error)."""
+        name = self.config.getoption("runbooks_target")
+        if name is None or not runbook.targets:
+            return runbook
+        try:
+            return select(runbook, name)
+        except UsageProblem as exc:
+            self.refusals.append(str(exc))
+            return runbook
 
     def run_of(self, runbook: Runbook) -> RunbookRun:
         """``runbook``'s run in this session, started (lock taken, session opened) on first
@@ -92,13 +111,23 @@ class RunbookSession:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """pytest's ``pytest_collection_finish`` hook: the gates that refuse the whole session
-        before any item runs, per collected runbook — secrets that are not UTF-8; with
+        before any item runs, per collected runbook — ``refusals`` (a target a fleet runbook
+        does not declare), ``--runbooks-target`` when no runbook declares targets; secrets that are not UTF-8; with ``--runbooks-execute`` or
+        ``--runbooks-strict`` a fleet runbook with no target named; with
         ``--runbooks-execute`` the confirmation token and ``requires``; with
         ``--runbooks-strict`` a missing secret — and the CLI's warnings about secrets.
         Raises ``pytest.UsageError`` (pytest's exit 4) with the gate's message."""
         runbooks = {item.runbook.id: item.runbook for item in session.items if isinstance(item, RunbookItem)}
+        if self.refusals:
+            raise pytest.UsageError(self.refusals[0])
+        name = session.config.getoption("runbooks_target")
+        if name is not None and runbooks and not any(r.targets for r in runbooks.values()):
+            raise pytest.UsageError(f"--runbooks-target {name}: no runbook collected declares 'targets', so it names nothing; drop it")
         try:
             for runbook in runbooks.values():
+                why = unselected(runbook)
+                if why and (session.config.getoption("runbooks_execute") or session.config.getoption("runbooks_strict")):
+                    raise GateRefused(f"{runbook.path}: {why}. Nothing was executed.")
                 check_secret_encoding(runbook, os.environ)
                 for note in secret_notes(runbook.secrets, os.environ):  # as the CLI warns before a run
                     self._say(session, f"runbook-checks: warning: {runbook.path}: {note}", yellow=True)
