@@ -221,8 +221,7 @@ def run_attempt(
     as ``Outcome.not_recorded`` (the caller shows the outcome, then raises it).
     """
     ledger = runbook_ledger(results_dir, runbook)  # a fleet run's: its target's own ledger
-    target = runbook.selected.name if runbook.selected is not None else None
-    with contextlib.nullcontext(lock) if lock is not None else RunLock(results_dir, runbook.id, environment, target) as held:
+    with contextlib.nullcontext(lock) if lock is not None else RunLock.of(results_dir, runbook, environment) as held:
         if held.took_over:
             h = held.took_over
             note(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})")

@@ -18,6 +18,7 @@ from filelock import FileLock, Timeout
 
 from .context import utc_now
 from .errors import GateRefused, LockHeld
+from .model import Runbook
 from .procgroup import group_alive
 
 #: spaces after the holder file's JSON, so that a later note (a longer block id) still fits in place
@@ -60,6 +61,12 @@ class RunLock:
         #: the holder file this run wrote (kept open for in-place notes) and its size
         self._fd: int | None = None
         self._size = 0
+
+    @classmethod
+    def of(cls, results_dir: Path, runbook: Runbook, environment: str) -> RunLock:
+        """The lock of ``runbook``'s runs in ``environment``: its selected target's own
+        (``targets.select``) for a fleet run, else the runbook's."""
+        return cls(results_dir, runbook.id, environment, runbook.selected.name if runbook.selected is not None else None)
 
     @property
     def _what(self) -> str:

@@ -88,6 +88,7 @@ def test_the_lock_is_per_target(cli, tmp_path):
     ("args", "message"),
     [
         (["--execute", "--confirm", "GO"], "declares 2 target(s); --execute needs --target NAME (one of: acme, beta)"),
+        ([], "declares 2 target(s); run needs --target NAME (one of: acme, beta)"),
         (["--target", "acne"], "has no target 'acne' (did you mean 'acme'?)"),
         (["--target", "acme"], "needs the secret(s) DATABASE_URL_ACME, which are not set"),
     ],

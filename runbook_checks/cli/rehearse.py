@@ -78,7 +78,7 @@ def rehearse_cmd(
     out = sys.stderr if fmt == "json" else sys.stdout
     # the lock first: a second rehearsal is refused before it starts a database
     with (
-        RunLock(Path(results), runbook.id, REHEARSAL_ENVIRONMENT, runbook.selected.name if runbook.selected else None) as lock,
+        RunLock.of(Path(results), runbook, REHEARSAL_ENVIRONMENT) as lock,
         existing(database_url) if database_url else throwaway(db, runbook.workdir) as database,
     ):
         environ = {**os.environ, **{name: database.url for name in targets}}

@@ -219,7 +219,7 @@ def run_cmd(
     from ..troubleshoot import refusals_explained
 
     environ = os.environ
-    runbook = select(load_runbook(path), target_name, needed_by="--execute" if execute and not dry_run else None)
+    runbook = select(load_runbook(path), target_name, needed_by=None if dry_run else "--execute" if execute else "run")
     results = str(results_dir(runbook, results))
     if confirm is not None and not execute:
         raise UsageProblem("--confirm is only used with --execute; add --execute to run the mutating steps, or drop --confirm")

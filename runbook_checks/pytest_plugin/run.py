@@ -57,7 +57,7 @@ class RunbookRun:
         self.missing = missing_secrets(runbook, os.environ)
         self.unselected = unselected(runbook)
         self.redactor = Redactor.for_secrets(runbook.secrets, os.environ)
-        self.lock = RunLock(results, runbook.id, runbook.environment, runbook.selected.name if runbook.selected else None).__enter__()
+        self.lock = RunLock.of(results, runbook, runbook.environment).__enter__()
         try:
             ledger = runbook_ledger(results, runbook)  # a fleet target's own
             last_hash(ledger)  # a ledger that cannot take the record: nothing runs
