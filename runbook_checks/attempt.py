@@ -169,9 +169,10 @@ def rehearsal_plan(runbook: Runbook, db_kind: str) -> list[PlannedBlock]:
 def refuse_a_real_database(runbook: Runbook, url: str, environ: Mapping[str, str]) -> None:
     """``rehearse --database-url``: raises ``GateRefused`` (exit 2) when ``url`` names the
     same database (host, port, database: ``target.digest``) as the value of a secret the
-    runbook declares — a rehearsal runs every step with no confirmation."""
+    runbook declares, or of any of its fleet targets' secrets (every target's database is
+    real, not only the selected one's) — a rehearsal runs every step with no confirmation."""
     given = digest(url)
-    for name in runbook.secrets:
+    for name in dict.fromkeys((*runbook.secrets, *(t.secret for t in runbook.targets))):
         if given is not None and digest(environ.get(name, "")) == given:
             raise GateRefused(
                 f"--database-url names the same database as ${name} (host, port and database); a rehearsal runs every step "

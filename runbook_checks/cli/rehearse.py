@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -69,9 +68,7 @@ def rehearse_cmd(
     results = str(results_dir(runbook, results))
     targets = rehearsal_targets(runbook, path)
     if database_url:
-        # every target's database is real, not only the selected one's: a fleet's other secrets count too
-        others = tuple(t.secret for t in runbook.targets if t.secret not in runbook.secrets)
-        refuse_a_real_database(replace(runbook, secrets=(*runbook.secrets, *others)), database_url, os.environ)
+        refuse_a_real_database(runbook, database_url, os.environ)
     plan = rehearsal_plan(runbook, "postgres" if database_url else db)
     something_to_run(plan)
     check_writable(junit)
