@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
-from ..attempt import Progress
 from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, Problem, RunbookChecksError, RunbookInvalid
 
 EXIT_CODES_HELP = """\b
@@ -31,6 +30,9 @@ Exit codes:
   130 the run was interrupted (Ctrl-C, SIGTERM, SIGHUP: the terminal
       closed, or SIGQUIT); the block's processes were stopped and the
       run is recorded as interrupted"""
+
+if TYPE_CHECKING:  # imported when a command runs: ``attempt`` brings the whole run engine, which lint and verify never use
+    from ..attempt import Progress
 
 #: where the command's ``Progress`` is kept in ``click.Context.meta``
 PROGRESS = "runbook_checks.progress"
@@ -55,7 +57,14 @@ def annotate_problems(problems: Iterable[Problem]) -> None:
 def progress() -> Progress:
     """The running command's ``Progress`` (how far it got), which the group reads to map an
     ``OSError`` or a late Ctrl-C."""
-    return click.get_current_context().meta.setdefault(PROGRESS, Progress())
+    return progress_of(click.get_current_context())
+
+
+def progress_of(ctx: click.Context) -> Progress:
+    """``ctx``'s ``Progress``, made the first time it is asked for."""
+    from ..attempt import Progress
+
+    return ctx.meta.setdefault(PROGRESS, Progress())
 
 
 def error_exit(exc: BaseException, done: Progress) -> CliError:
@@ -91,7 +100,6 @@ class RunbookChecksGroup(click.Group):
         """Run the group's callback and the command; an error becomes a ``CliError``."""
         from ..signals import signals_interrupt
 
-        done = ctx.meta.setdefault(PROGRESS, Progress())
         try:
             with signals_interrupt():
                 return super().invoke(ctx)
@@ -100,7 +108,7 @@ class RunbookChecksGroup(click.Group):
                 annotate_problems(exc.problems)
                 for problem in exc.problems:
                     click.echo(str(problem), err=True)
-            raise error_exit(exc, done) from None
+            raise error_exit(exc, progress_of(ctx)) from None  # the command's (``meta`` is shared), else a fresh one: nothing started
 
 
 @click.group(
