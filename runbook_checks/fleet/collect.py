@@ -29,18 +29,10 @@ def find_ledgers(folder: Path) -> list[Found]:
     symbolic links are left out (a ledger is never written through a link, so none is
     read through one). Raises ``OSError`` when ``folder`` cannot be listed."""
     folder = Path(folder)
-    found: list[Found] = []
+    found = [Found(PurePosixPath(p.name), p) for p in _ledger_files(folder)]
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.is_symlink():
-            continue
-        if entry.is_file() and entry.name.endswith(LEDGER_SUFFIX):
-            found.append(Found(PurePosixPath(entry.name), entry))
-        elif entry.is_dir():
-            for inner in sorted(entry.iterdir()):
-                if inner.name.startswith(".") or inner.is_symlink() or not inner.name.endswith(LEDGER_SUFFIX):
-                    continue
-                if inner.is_file():
-                    found.append(Found(PurePosixPath(entry.name, inner.name), inner))
+        if entry.is_dir() and not entry.name.startswith(".") and not entry.is_symlink():
+            found += [Found(PurePosixPath(entry.name, p.name), p) for p in _ledger_files(entry)]
     return sorted(found, key=lambda f: str(f.rel))
 
 
@@ -51,8 +43,12 @@ def target_ledgers(results_dir: Path, runbook_id: str) -> list[tuple[str, Path]]
     folder = Path(results_dir) / runbook_id
     if not folder.is_dir():
         return []
+    return [(p.name[: -len(LEDGER_SUFFIX)], p) for p in _ledger_files(folder)]
+
+
+def _ledger_files(folder: Path) -> list[Path]:
+    """The ledger files directly in ``folder``, sorted by name: ``*.jsonl`` regular files,
+    neither hidden nor symbolic links (the one rule of what counts as a ledger here)."""
     return sorted(
-        (p.name[: -len(LEDGER_SUFFIX)], p)
-        for p in folder.iterdir()
-        if p.name.endswith(LEDGER_SUFFIX) and not p.name.startswith(".") and not p.is_symlink() and p.is_file()
+        p for p in folder.iterdir() if p.name.endswith(LEDGER_SUFFIX) and not p.name.startswith(".") and not p.is_symlink() and p.is_file()
     )
