@@ -15,7 +15,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from .proctree import Proc, new_descendants, read_proc
+from .proctree import Proc, new_descendants, quiet, read_proc
 
 #: how long to wait, after SIGKILL, for killed processes to be gone before giving up on them
 KILL_WAIT_S = 5.0
@@ -124,6 +124,8 @@ def stop_block_processes(
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGTERM)
         os.killpg(pgid, signal.SIGCONT)  # a stopped process (kill -STOP, Ctrl-Z in a block) acts on SIGTERM only once continued
+    if quiet(before):  # nothing the block started is left (the usual end: bash exited, nothing in the background)
+        return found
     kill_at = time.monotonic() + grace_s
     give_up = kill_at + KILL_WAIT_S
     me = os.getpid()

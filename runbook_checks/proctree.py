@@ -101,6 +101,7 @@ def read_proc(pid: int) -> Proc | None:
         return None
 
 
+@functools.cache
 def _children_files_work() -> bool:
     """Whether this kernel lists children in ``/proc/<pid>/task/<tid>/children`` (CONFIG_PROC_CHILDREN)."""
     return os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
@@ -152,9 +153,23 @@ def own_processes() -> frozenset[tuple[int, int]]:
     return frozenset(p.key for p in _tree())
 
 
+def quiet(before: frozenset[tuple[int, int]]) -> bool:
+    """Whether every child of this process is one of ``before`` (``own_processes`` taken
+    before a block started): then, while this process is a child subreaper, no process the
+    block started is alive, nor can one start. A process's children are re-parented to the
+    nearest subreaper before it becomes a zombie, so a living process of the block always
+    has an ancestor among this process's children. One read of this process's children
+    (and of a child's stat only when its pid was there before: a pid may be reused)."""
+    pids = {pid for pid, _ in before}
+    for pid in children(os.getpid()):
+        if pid not in pids or (p := read_proc(pid)) is not None and p.key not in before:
+            return False
+    return True
+
+
 def new_descendants(before: frozenset[tuple[int, int]]) -> list[Proc]:
     """Every process in this process's tree that is not in ``before`` nor under one that is."""
     return _tree(before)
 
 
-__all__ = ["Proc", "child_subreaper", "children", "new_descendants", "own_processes", "read_proc"]
+__all__ = ["Proc", "child_subreaper", "children", "new_descendants", "own_processes", "quiet", "read_proc"]

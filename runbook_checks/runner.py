@@ -21,9 +21,10 @@ is stopped (``signals``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import select
-import selectors
+import shutil
 import subprocess
 import time
 from collections.abc import Mapping
@@ -93,7 +94,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
         reaping = reaper.enter_context(child_subreaper())
         before = own_processes()  # e.g. a rehearsal's database server: not the block's
         proc = subprocess.Popen(
-            ["bash", "-euo", "pipefail", "-c", block.code],
+            [bash_path(env.get("PATH")), "-euo", "pipefail", "-c", block.code],
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
@@ -139,30 +140,30 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
         if observer is not None and hasattr(observer, "spawned"):
             observer.spawned(block, pgid)
         held.close()  # a held Ctrl-C arrives here, inside the try
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while True:
-                now = time.monotonic()
-                if now >= give_up:
+        poller = select.poll()  # one fd: no epoll instance to create and close per block
+        poller.register(fd, select.POLLIN)
+        while True:
+            now = time.monotonic()
+            if now >= give_up:
+                break
+            if not timed_out and now >= deadline:
+                timed_out = True
+                stop()
+                give_up = time.monotonic() + 1.0
+                continue
+            wait_s = (give_up if timed_out else min(deadline, give_up)) - now
+            if poller.poll(max(min(wait_s, 0.25), 0.0) * 1000):
+                data = os.read(fd, READ_SIZE)
+                if not data:
                     break
-                if not timed_out and now >= deadline:
-                    timed_out = True
-                    stop()
-                    give_up = time.monotonic() + 1.0
-                    continue
-                wait_s = (give_up if timed_out else min(deadline, give_up)) - now
-                if sel.select(max(min(wait_s, 0.25), 0.0)):
-                    data = os.read(fd, READ_SIZE)
-                    if not data:
-                        break
-                    take(stream.feed(data))
-                    continue
-                if tick is not None:  # a silent moment: the observer may write what it holds
-                    tick()
-                if proc.poll() is not None and give_up == float("inf"):
-                    # bash is done but a background process still holds the pipe.
-                    stop()
-                    give_up = time.monotonic() + 1.0
+                take(stream.feed(data))
+                continue
+            if tick is not None:  # a silent moment: the observer may write what it holds
+                tick()
+            if proc.poll() is not None and give_up == float("inf"):
+                # bash is done but a background process still holds the pipe.
+                stop()
+                give_up = time.monotonic() + 1.0
         # The output is closed (a block may redirect it): bash still has its deadline. Waiting
         # for bash comes first; what is left of its group is stopped after (``stop`` below).
         while not timed_out and proc.poll() is None:
@@ -189,6 +190,19 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     if (note := stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
         reason = f"{reason}; {redactor(note)}" if reason else redactor(note)
     return _Attempt(status, exit_code, duration_s, capture, expectations, reason)
+
+
+@functools.lru_cache(maxsize=16)
+def bash_path(path_var: str | None) -> str:
+    """The ``bash`` a block's ``PATH`` (``path_var``; ``None``: the default search path)
+    finds, looked up once per value rather than by ``subprocess`` for every block (as it
+    would look it up: the first executable ``bash`` in PATH order). Plain ``"bash"`` when
+    PATH has a relative folder (found from the block's working directory then) or none
+    has a bash (starting it then fails as before)."""
+    folders = (path_var if path_var is not None else os.defpath).split(os.pathsep)
+    if any(not os.path.isabs(folder) for folder in folders):
+        return "bash"
+    return shutil.which("bash", path=os.pathsep.join(folders)) or "bash"
 
 
 def _wait_exit(proc: subprocess.Popen[bytes], timeout_s: float) -> None:

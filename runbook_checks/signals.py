@@ -13,6 +13,7 @@ switch of that handler's mode, not eight ``signal.signal`` calls per block.
 
 from __future__ import annotations
 
+import _signal  # the C module under ``signal``: its getsignal returns a handler as it is
 import contextlib
 import signal
 import threading
@@ -102,7 +103,8 @@ class _Gate:
     def active(self) -> bool:
         """Whether every gated signal's handler is still this one (nobody replaced it) and
         the gate is passing signals on (not inside another hold or ignore)."""
-        return self.mode == "pass" and all(signal.getsignal(sig) == self.handler for sig in self.old)
+        # Asked twice per block: ``signal.getsignal`` would first try to make each handler an enum member.
+        return self.mode == "pass" and all(_signal.getsignal(sig) == self.handler for sig in self.old)
 
 
 _gate: _Gate | None = None

@@ -627,3 +627,28 @@ def test_an_interrupted_diagnose_stops_its_check_and_exits_130(write, tmp_path, 
         assert not alive(bg) and not (tmp_path / "runbook-results").exists()
     finally:
         stop_if_left(bg)
+
+
+def test_each_block_runs_the_bash_its_own_path_finds(write, tmp_path):
+    """The bash is looked up once per PATH value (``runner.bash_path``), as ``subprocess``
+    would look it up for every block: the first in PATH order, a relative folder from the
+    block's working directory."""
+    real = "/usr/bin/bash" if os.path.exists("/usr/bin/bash") else "/bin/bash"
+    folders = {}
+    for name in ("first", "second", "relative"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "bash").write_text(f'#!{real}\necho "bash of {name}"\nexec {real} "$@"\n')
+        (folder / "bash").chmod(0o755)
+        folders[name] = folder
+    rb = load_runbook(write(front(fence("which", "check", "echo ran"))))
+    seen = []
+    for path in (
+        f"{folders['first']}:{folders['second']}:/usr/bin:/bin",
+        f"{folders['second']}:{folders['first']}:/usr/bin:/bin",
+        "relative:/usr/bin:/bin",
+    ):
+        result = run_block(rb.blocks[0], cwd=tmp_path, env=clean_env(PATH=path), redactor=Redactor([]))
+        assert result.status == "passed", result
+        seen.append(result.output.split("\n")[0])
+    assert seen == ["bash of first", "bash of second", "bash of relative"]
