@@ -48,7 +48,7 @@ def test_a_verified_ledger_is_remembered_and_verifies_the_same(fixture_records, 
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(fixture_records * 3))
     first = verify_ledger(ledger)
-    assert first.ok and entries(cache) == [[first.records, first.head]]
+    assert first.ok and entries(cache) == [[first.records, first.head, None]]
     again = verify_ledger(ledger)
     assert (again.ok, again.records, again.head, again.hashes) == (True, first.records, first.head, first.hashes)
 
@@ -99,6 +99,85 @@ def test_lazy_records_filled_on_a_second_pass_hold_each_line_once(fixture_record
     v = verify_ledger(ledger, records=records, keep_hashes=False)
     assert v.ok and len(records) == v.records == 2 * len(fixture_records)
     assert [r.run_id for r in records] == [r["run_id"] for r in fixture_records[::-1] * 2]
+
+
+def headers(ledger: Path) -> list[tuple[str, str, str]]:
+    """Each line's ``(environment, attempt, mode)`` as a streamed ``LazyRecords`` gives them after ``verify_ledger``."""
+    records = LazyRecords(ledger, streamed=True)
+    assert verify_ledger(ledger, records=records, keep_hashes=False).ok
+    return [records.header(i) for i in range(len(records))]
+
+
+def regrouped(records: list[dict[str, Any]], tag: str) -> list[dict[str, Any]]:
+    """``records`` with attempt ids and environments of their own (``tag``), two runs per attempt."""
+    out = copy.deepcopy(records)
+    for i, record in enumerate(out):
+        record["attempt_id"] = f"{tag}-{i // 2}"
+        record["environment"] = f"env-{tag}-{i % 3}"
+    return out
+
+
+def test_the_headers_of_a_streamed_pass_are_remembered_and_given_back_the_same(
+    fixture_records, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(regrouped(fixture_records * 3, "a")))
+    monkeypatch.setenv(cachedir.ENV, "off")
+    uncached = headers(ledger)
+    monkeypatch.setenv(cachedir.ENV, str(cache))
+    assert headers(ledger) == uncached
+    [entry] = entries(cache)
+    assert entry[2] is not None and sum(run[0] for run in entry[2]) == len(uncached)
+    assert headers(ledger) == uncached  # from the cache this time
+    # appended lines: the remembered headers for the prefix, read off the bytes after it
+    ledger.write_bytes(chain(regrouped(fixture_records * 3, "a") + regrouped(fixture_records, "b")))
+    monkeypatch.setenv(cachedir.ENV, "off")
+    uncached = headers(ledger)
+    monkeypatch.setenv(cachedir.ENV, str(cache))
+    assert headers(ledger) == uncached
+    # a chain rebuilt with other attempts, same length: nothing remembered is used
+    ledger.write_bytes(chain(regrouped(fixture_records * 3, "c") + regrouped(fixture_records, "d")))
+    monkeypatch.setenv(cachedir.ENV, "off")
+    uncached = headers(ledger)
+    monkeypatch.setenv(cachedir.ENV, str(cache))
+    assert headers(ledger) == uncached and {h[1].split("-")[0] for h in uncached} == {"c", "d"}
+
+
+def test_verify_without_records_keeps_the_remembered_headers(fixture_records, cache: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(regrouped(fixture_records, "a")))
+    first = headers(ledger)
+    ledger.write_bytes(chain(regrouped(fixture_records, "a") + regrouped(fixture_records, "b")))
+    assert verify_ledger(ledger).ok  # no records: the headers of the first lines are kept
+    [entry] = entries(cache)
+    assert entry[0] == 2 * len(fixture_records) and sum(run[0] for run in entry[2]) == len(first)
+    assert headers(ledger)[: len(first)] == first
+
+
+def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cache: Path, tmp_path: Path) -> None:
+    """What the cache trusts (docs/reference/ledger.md): the headers it holds for the lines the
+    chain proves unchanged are used as they are; lines after them are read off their bytes."""
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(regrouped(fixture_records, "a")))
+    expected = headers(ledger)
+    [entry] = (cache / "verified-prefix").glob("*.json")
+    n, head, _ = json.loads(entry.read_text())
+    entry.write_text(json.dumps([n, head, [[1, "remembered", "r-1", "check"]]]))
+    assert headers(ledger) == [("remembered", "r-1", "check"), *expected[1:]]
+
+
+@pytest.mark.parametrize(
+    "runs",
+    ['"x"', '[[0, "e", "a", "m"]]', '[[1, "e", "a"]]', '[[1, 2, "a", "m"]]', '[[true, "e", "a", "m"]]', '[[99999, "e", "a", "m"]]'],
+)
+def test_hostile_remembered_headers_are_not_used(fixture_records, cache: Path, tmp_path: Path, runs: str) -> None:
+    ledger = tmp_path / "rb.jsonl"
+    ledger.write_bytes(chain(regrouped(fixture_records, "a")))
+    expected = headers(ledger)
+    [entry] = (cache / "verified-prefix").glob("*.json")
+    n, head, _ = json.loads(entry.read_text())
+    entry.write_text(f'[{n}, "{head}", {runs}]')
+    assert headers(ledger) == expected
 
 
 @pytest.mark.parametrize("hostile", ["[1]", '["x", "y"]', "{}", "[3, null]", "nope"])

@@ -12,7 +12,9 @@ import hashlib
 import json
 import sys
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,8 @@ class LazyRecords(Sequence[RunRecord]):
         self.spans.append((at, at + end - start, sealed is not None))
         # a sealed line is its hash and the canonical JSON that hash is of: the hash alone tells it again
         self._digests += bytes.fromhex(sealed[:32]) if sealed is not None else hashlib.sha256(memoryview(buffer)[start:end]).digest()[:16]
+        if len(self.spans) <= len(self._header_of):  # known already (``preset``)
+            return
         header = _header(buffer, start, end, sealed is not None)
         if header is None:
             header = _parsed_header(_record(self.path, len(self.spans) - 1, buffer[start:end]))
@@ -73,6 +77,22 @@ class LazyRecords(Sequence[RunRecord]):
         if not self._headers or self._headers[-1] != header:
             self._headers.append(header)
         self._header_of.append(len(self._headers) - 1)
+
+    def header_runs(self) -> list[list[Any]]:
+        """The headers of the lines taken so far (``streamed`` only), as runs of consecutive
+        lines sharing one: ``[[count, environment, attempt, mode], ...]``, what ``preset``
+        takes back."""
+        counts = Counter(self._header_of)  # nondecreasing: each header's lines are one run
+        return [[counts[i], *header] for i, header in enumerate(self._headers)]
+
+    def preset(self, runs: list[list[Any]]) -> None:
+        """Before any line is taken: the headers of the first lines, as ``header_runs`` gave
+        them on an earlier pass over the same lines (the verified-prefix cache, which
+        ``verify.verify_ledger`` proves still holds them); ``add`` then does not read
+        those off the bytes. ``runs`` must be well formed (``checked.trusted`` sees to it)."""
+        for count, *header in runs:
+            self._headers.append((sys.intern(header[0]), header[1], sys.intern(header[2])))
+            self._header_of.extend(repeat(len(self._headers) - 1, count))
 
     def line(self, index: int) -> tuple[bytes, int, int]:
         """``(buffer, start, end)``: where line ``index`` (0-based) is. Raises ``LedgerError``

@@ -90,7 +90,8 @@ def verify_ledger(
     leaves out the schema of the records up to that one when its line carries that same
     hash: the chain then proves those records are the ones checked before (SHA-256). When
     the file no longer holds that record there, the whole file is verified again with
-    every schema. What is trusted: that only the user writes the cache folder; the key
+    every schema. A streamed ``records`` also takes the headers the cache keeps for those
+    lines (``LazyRecords.preset``) and leaves its own for the next time. What is trusted: that only the user writes the cache folder; the key
     holds the schema and this code, so another version checks everything again.
 
     The file is streamed in 1 MB chunks, line by line (memory does not grow with the
@@ -116,14 +117,20 @@ def verify_ledger(
     path = Path(path)
     entry = checked.entry(path) if validate_schema else None
     trusted = checked.trusted(entry)
-    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256)
+    streamed = records is not None and records.streamed
+    if trusted is not None and trusted[2] is not None and streamed:
+        records.preset(trusted[2])  # type: ignore[union-attr]
+    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted and trusted[:2], file_sha256)
     if result is None:  # the remembered record is not there: verify every schema
         if records is not None:
             records.clear()
+        trusted = None
         result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
     assert result is not None
-    if result.ok and result.head is not None and (trusted is None or result.records > trusted[0]):
-        checked.remember(entry, result.records, result.head)
+    if result.ok and result.head is not None:
+        runs = records.header_runs() if streamed else trusted and trusted[2]  # type: ignore[union-attr]
+        if trusted is None or result.records > trusted[0] or (runs is not None and trusted[2] is None):
+            checked.remember(entry, result.records, result.head, runs)
     return result
 
 
