@@ -80,6 +80,22 @@ class EvidenceStatus(_Recorded):
     INCOMPLETE = "incomplete"
 
 
+class MergeOutcome(StrEnum):
+    """What ``runbook-checks merge`` does with one ledger (its relative path) in the
+    destination (``fleet.merge``); printed, never recorded."""
+
+    #: the destination has no such ledger: the incoming one is copied
+    NEW = "new"
+    #: the destination's chain is a prefix of the incoming one (its head hash is the
+    #: incoming chain's hash at the same line, ``verify --anchor``'s rule): replaced
+    EXTENDED = "extended"
+    #: the destination already holds this very chain
+    UNCHANGED = "unchanged"
+    #: the incoming chain is a prefix of the destination's (an artifact fetched before a
+    #: later publication): the destination's is kept
+    STALE = "stale"
+
+
 @dataclass(frozen=True)
 class Presentation:
     """How one status value is shown and counted, in every view."""

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.fleet import Outcome, apply_merge, plan_merge
+from runbook_checks.fleet import apply_merge, plan_merge
 from runbook_checks.ledger import verify_ledger
+from runbook_checks.status import MergeOutcome
 
 from .fleet_ledgers import write_ledger
 from .helpers import block_result, run_record
@@ -72,7 +73,7 @@ def test_the_longest_of_several_incoming_copies_wins_in_any_order(tmp_path):
     for order in ([a, b], [b, a]):
         into = tmp_path / f"into-{order[0].name}"
         plan = plan_merge(order, into)
-        assert plan.ok and [s.outcome for s in plan.steps] == [Outcome.NEW]
+        assert plan.ok and [s.outcome for s in plan.steps] == [MergeOutcome.NEW]
         apply_merge(plan)
         assert len(lines(into / "fleet" / "t.jsonl")) == 4
 

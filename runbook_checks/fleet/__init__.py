@@ -15,6 +15,6 @@ The names below are the package's interface; import them from ``runbook_checks.f
 from __future__ import annotations
 
 from .collect import Found, find_ledgers, target_ledgers
-from .merge import MergePlan, Outcome, apply_merge, plan_merge
+from .merge import MergePlan, apply_merge, plan_merge
 
-__all__ = ["Found", "MergePlan", "Outcome", "apply_merge", "find_ledgers", "plan_merge", "target_ledgers"]
+__all__ = ["Found", "MergePlan", "apply_merge", "find_ledgers", "plan_merge", "target_ledgers"]

@@ -3,8 +3,9 @@
 ``plan_merge`` verifies every ledger under the incoming folders and the published copy
 of each in the destination (one process, each file streamed once by
 ``ledger.verify_ledger``; the record schema on the records new to the destination) and
-decides, ledger by ledger, what the destination gets (``Outcome``). ``apply_merge`` writes the plan: nothing unless every ledger verified and
-no two chains diverged; each file replaced atomically (a temporary file in the same
+decides, ledger by ledger, what the destination gets (``status.MergeOutcome``).
+``apply_merge`` writes the plan: nothing unless every ledger verified and no two chains
+diverged; each file replaced atomically (a temporary file in the same
 folder, fsync, rename). The rules are documented in docs/reference/fleets.md.
 """
 
@@ -14,27 +15,12 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from ..ledger import Verification, verify_ledger
 from ..ledger.lines import loads, schema_problem
+from ..status import MergeOutcome
 from .collect import find_ledgers
-
-
-class Outcome(StrEnum):
-    """What the merge does with one ledger (its relative path) in the destination."""
-
-    #: the destination has no such ledger: the incoming one is copied
-    NEW = "new"
-    #: the destination's chain is a prefix of the incoming one (its head hash is the
-    #: incoming chain's hash at the same line, ``verify --anchor``'s rule): replaced
-    EXTENDED = "extended"
-    #: the destination already holds this very chain
-    UNCHANGED = "unchanged"
-    #: the incoming chain is a prefix of the destination's (an artifact fetched before a
-    #: later publication): the destination's is kept
-    STALE = "stale"
 
 
 @dataclass(frozen=True)
@@ -62,7 +48,7 @@ class Step:
     destination ends up with (``source``; the destination's own for ``unchanged``/``stale``)."""
 
     rel: PurePosixPath
-    outcome: Outcome
+    outcome: MergeOutcome
     source: Path
     #: the bytes of ``source`` that verified, and its inode, modification time and size then
     size: int
@@ -91,7 +77,7 @@ class MergePlan:
 
     def summary(self) -> str:
         """One line: how many ledgers and what happened to them (``merged 3 ledger(s) into DIR: 1 new, ...``)."""
-        counts = {o: sum(s.outcome == o for s in self.steps) for o in Outcome}
+        counts = {o: sum(s.outcome == o for s in self.steps) for o in MergeOutcome}
         parts = ", ".join(f"{n} {o.value}" for o, n in counts.items() if n)
         return f"merged {len(self.steps)} ledger(s) into {self.into}: {parts or 'nothing to do'}"
 
@@ -193,13 +179,13 @@ def plan_merge(incoming: Sequence[Path], into: Path, progress: Callable[[int, in
         if clash or best is None:
             continue
         if before is None:
-            outcome = Outcome.NEW
+            outcome = MergeOutcome.NEW
         elif best is before:
-            outcome = Outcome.STALE if any(n < len(before.hashes) for n in lengths) else Outcome.UNCHANGED
+            outcome = MergeOutcome.STALE if any(n < len(before.hashes) for n in lengths) else MergeOutcome.UNCHANGED
         else:
-            outcome = Outcome.EXTENDED
+            outcome = MergeOutcome.EXTENDED
         n_before = len(before.hashes) if before else 0
-        if outcome in (Outcome.NEW, Outcome.EXTENDED) and (problem := _schema_from(best, n_before)) is not None:
+        if outcome in (MergeOutcome.NEW, MergeOutcome.EXTENDED) and (problem := _schema_from(best, n_before)) is not None:
             plan.problems.append(problem)
             continue
         plan.steps.append(Step(rel, outcome, best.path, best.size, best.stamp, n_before, len(best.hashes)))
@@ -218,7 +204,7 @@ def apply_merge(plan: MergePlan) -> int:
         raise ValueError("a merge with problems writes nothing")
     written = 0
     for step in plan.steps:
-        if step.outcome not in (Outcome.NEW, Outcome.EXTENDED):
+        if step.outcome not in (MergeOutcome.NEW, MergeOutcome.EXTENDED):
             continue
         dest = plan.into / str(step.rel)
         dest.parent.mkdir(parents=True, exist_ok=True)
