@@ -1,5 +1,6 @@
 """A block's output as it streams: kept bounded for the record, and matched against the
-block's ``expect``, ``expect-regex`` and ``forbid`` in constant memory.
+block's ``expect``, ``expect-regex`` and ``forbid`` in constant memory; and the verdict of
+one attempt from its exit code, those expectations and how it ended (``judge``).
 
 Both take text that is already decoded and redacted (``redact.Redactor.stream``), chunk by
 chunk, in the order the block printed it; neither ever holds the whole output, so a block
@@ -11,6 +12,7 @@ from __future__ import annotations
 import regex
 
 from .model import Block, Expectation
+from .status import BlockStatus
 
 #: characters of the output's start kept for the record
 HEAD_CHARS = 16384
@@ -138,4 +140,37 @@ def describe_unmet(e: Expectation) -> str:
     return f"expect-regex /{e.expected}/ {e.actual}" if e.actual else f"no output line matches /{e.expected}/"
 
 
-__all__ = ["HEAD_CHARS", "REGEX_TIMEOUT_S", "TAIL_CHARS", "BoundedCapture", "OutputMatcher", "describe_unmet"]
+def judge(
+    block: Block,
+    exit_code: int,
+    duration_s: float,
+    output: list[Expectation],
+    *,
+    timed_out: bool = False,
+    interrupted: str | None = None,
+) -> tuple[BlockStatus, list[Expectation], str | None]:
+    """One attempt's status, expectations and reason, from how it ended: its ``exit_code``
+    (128 + N when signal N killed it), ``duration_s`` in seconds, the output's expectations
+    (``capture.OutputMatcher.expectations``), whether it timed out, and how it was
+    interrupted (``signals.interrupted_by``; ``None`` when it was not).
+
+    The expectations are ``exit`` (one of ``block.accepted_exit_codes``, and neither timed
+    out nor interrupted) first, then ``output``, then ``timeout`` when it timed out. The
+    status is ``interrupted``, else ``timed-out``, else ``passed`` when every expectation
+    is met, else ``failed``; the reason says why (``None`` for a pass). Pure.
+    """
+    ok_exit = exit_code in block.accepted_exit_codes
+    expectations = [
+        Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))
+    ]
+    expectations += output
+    if interrupted:
+        return BlockStatus.INTERRUPTED, expectations, f"interrupted by {interrupted}; the block's process group was stopped"
+    if timed_out:
+        expectations.append(Expectation("timeout", f"{block.timeout_s:g} s", False, f"{duration_s:.1f} s"))
+        return BlockStatus.TIMED_OUT, expectations, f"timed out after {block.timeout_s:g} s; the block's process group was stopped"
+    unmet = [e for e in expectations if not e.met]
+    return (BlockStatus.PASSED if not unmet else BlockStatus.FAILED), expectations, "; ".join(describe_unmet(e) for e in unmet) or None
+
+
+__all__ = ["HEAD_CHARS", "REGEX_TIMEOUT_S", "TAIL_CHARS", "BoundedCapture", "OutputMatcher", "describe_unmet", "judge"]

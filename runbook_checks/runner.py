@@ -27,12 +27,12 @@ import select
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from .capture import BoundedCapture, OutputMatcher, describe_unmet
+from .capture import BoundedCapture, OutputMatcher, judge
 from .context import utc_now
 from .model import Block, BlockResult, Expectation
 from .procgroup import Stopped, stop_block_processes, terminate_group
@@ -70,6 +70,27 @@ class _Attempt:
     capture: BoundedCapture
     expectations: list[Expectation]
     reason: str | None
+
+
+@dataclass
+class _Group:
+    """A started block: its bash (whose pid is its process group's id) and what stopping
+    everything it started needs."""
+
+    proc: subprocess.Popen[bytes]
+    #: this process's tree before the block started (``proctree.own_processes``): not the block's
+    before: frozenset[tuple[int, int]]
+    #: whether this process is a child subreaper (orphans of the block come back to it)
+    reaping: bool
+    grace_s: float
+    stopped: Stopped = field(default_factory=lambda: Stopped({}, []))
+
+    def stop(self) -> None:
+        """Stop the group, then whatever left it; where orphans go to init instead of this
+        process, the group is all that can be seen."""
+        if not self.reaping:
+            terminate_group(self.proc.pid, self.grace_s)
+        stop_block_processes(self.proc.pid, self.before, self.grace_s, keep=self.proc.pid, found=self.stopped)
 
 
 def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor, observer: Observer | None, grace_s: float) -> _Attempt:
@@ -118,66 +139,19 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
         held.close()
         reaper.close()
         raise
-    pgid = proc.pid
-    stopped = Stopped({}, [])
-
-    def stop() -> None:
-        """The group, then whatever left it; where orphans go to init instead of this
-        process, the group is all that can be seen."""
-        if not reaping:
-            terminate_group(pgid, grace_s)
-        stop_block_processes(pgid, before, grace_s, keep=proc.pid, found=stopped)
-
-    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    group = _Group(proc, before, reaping, grace_s)
     timed_out = False
     interrupted: str | None = None
-    deadline = start + block.timeout_s
-    # Once the group has been stopped, stop reading soon even if a process that left the
-    # group (setsid, a daemon) still holds the pipe open.
-    give_up = float("inf")
-    tick = getattr(observer, "tick", None)
     try:
         if observer is not None and hasattr(observer, "spawned"):
-            observer.spawned(block, pgid)
+            observer.spawned(block, proc.pid)
         held.close()  # a held Ctrl-C arrives here, inside the try
-        poller = select.poll()  # one fd: no epoll instance to create and close per block
-        poller.register(fd, select.POLLIN)
-        while True:
-            now = time.monotonic()
-            if now >= give_up:
-                break
-            if not timed_out and now >= deadline:
-                timed_out = True
-                stop()
-                give_up = time.monotonic() + 1.0
-                continue
-            wait_s = (give_up if timed_out else min(deadline, give_up)) - now
-            if poller.poll(max(min(wait_s, 0.25), 0.0) * 1000):
-                data = os.read(fd, READ_SIZE)
-                if not data:
-                    break
-                take(stream.feed(data))
-                continue
-            if tick is not None:  # a silent moment: the observer may write what it holds
-                tick()
-            if proc.poll() is not None and give_up == float("inf"):
-                # bash is done but a background process still holds the pipe.
-                stop()
-                give_up = time.monotonic() + 1.0
-        # The output is closed (a block may redirect it): bash still has its deadline. Waiting
-        # for bash comes first; what is left of its group is stopped after (``stop`` below).
-        while not timed_out and proc.poll() is None:
-            remaining_s = deadline - time.monotonic()
-            if remaining_s <= 0:
-                timed_out = True
-                stop()
-                break
-            _wait_exit(proc, min(remaining_s, 0.25))
+        timed_out = _pump(group, start + block.timeout_s, lambda data: take(stream.feed(data)), getattr(observer, "tick", None))
     except KeyboardInterrupt as exc:
         interrupted = interrupted_by(exc)
     finally:
         with signals_ignored():  # a second Ctrl-C must not leave the group running
-            stop()
+            group.stop()
             proc.stdout.close()  # type: ignore[union-attr]
             exit_code = proc.wait()
             reaper.close()
@@ -187,9 +161,55 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     duration_s = time.monotonic() - start
     exit_code = 128 - exit_code if exit_code < 0 else exit_code  # killed by signal N: 128 + N, as a shell says
     status, expectations, reason = judge(block, exit_code, duration_s, matcher.expectations(), timed_out=timed_out, interrupted=interrupted)
-    if (note := stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
+    if (note := group.stopped.note()) is not None:  # processes that escaped the group: said, whatever the status
         reason = f"{reason}; {redactor(note)}" if reason else redactor(note)
     return _Attempt(status, exit_code, duration_s, capture, expectations, reason)
+
+
+def _pump(group: _Group, deadline: float, feed: Callable[[bytes], None], tick: Callable[[], None] | None) -> bool:
+    """Hand the block's output to ``feed`` as it arrives until the output closes and bash
+    has exited, or ``deadline`` (``time.monotonic()`` seconds) passes; returns whether it
+    passed (the group is then stopped). ``tick`` (when not ``None``) is called while the
+    output is silent, at least every 0.25 s. Once the group has been stopped, reading stops
+    within a second even if a process that left the group (setsid, a daemon) still holds
+    the pipe open."""
+    proc = group.proc
+    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    poller = select.poll()  # one fd: no epoll instance to create and close per block
+    poller.register(fd, select.POLLIN)
+    timed_out = False
+    give_up = float("inf")
+    while True:
+        now = time.monotonic()
+        if now >= give_up:
+            break
+        if not timed_out and now >= deadline:
+            timed_out = True
+            group.stop()
+            give_up = time.monotonic() + 1.0
+            continue
+        wait_s = (give_up if timed_out else min(deadline, give_up)) - now
+        if poller.poll(max(min(wait_s, 0.25), 0.0) * 1000):
+            data = os.read(fd, READ_SIZE)
+            if not data:
+                break
+            feed(data)
+            continue
+        if tick is not None:  # a silent moment: the observer may write what it holds
+            tick()
+        if proc.poll() is not None and give_up == float("inf"):
+            # bash is done but a background process still holds the pipe.
+            group.stop()
+            give_up = time.monotonic() + 1.0
+    # The output is closed (a block may redirect it): bash still has its deadline. Waiting
+    # for bash comes first; what is left of its group is stopped after (by the caller).
+    while not timed_out and proc.poll() is None:
+        remaining_s = deadline - time.monotonic()
+        if remaining_s <= 0:
+            group.stop()
+            return True
+        _wait_exit(proc, min(remaining_s, 0.25))
+    return timed_out
 
 
 @functools.lru_cache(maxsize=16)
@@ -221,39 +241,6 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout_s: float) -> None:
         poller.poll(max(timeout_s, 0.0) * 1000)
     finally:
         os.close(fd)
-
-
-def judge(
-    block: Block,
-    exit_code: int,
-    duration_s: float,
-    output: list[Expectation],
-    *,
-    timed_out: bool = False,
-    interrupted: str | None = None,
-) -> tuple[BlockStatus, list[Expectation], str | None]:
-    """One attempt's status, expectations and reason, from how it ended: its ``exit_code``
-    (128 + N when signal N killed it), ``duration_s`` in seconds, the output's expectations
-    (``capture.OutputMatcher.expectations``), whether it timed out, and how it was
-    interrupted (``signals.interrupted_by``; ``None`` when it was not).
-
-    The expectations are ``exit`` (one of ``block.accepted_exit_codes``, and neither timed
-    out nor interrupted) first, then ``output``, then ``timeout`` when it timed out. The
-    status is ``interrupted``, else ``timed-out``, else ``passed`` when every expectation
-    is met, else ``failed``; the reason says why (``None`` for a pass). Pure.
-    """
-    ok_exit = exit_code in block.accepted_exit_codes
-    expectations = [
-        Expectation("exit", ",".join(map(str, block.accepted_exit_codes)), ok_exit and not timed_out and not interrupted, str(exit_code))
-    ]
-    expectations += output
-    if interrupted:
-        return BlockStatus.INTERRUPTED, expectations, f"interrupted by {interrupted}; the block's process group was stopped"
-    if timed_out:
-        expectations.append(Expectation("timeout", f"{block.timeout_s:g} s", False, f"{duration_s:.1f} s"))
-        return BlockStatus.TIMED_OUT, expectations, f"timed out after {block.timeout_s:g} s; the block's process group was stopped"
-    unmet = [e for e in expectations if not e.met]
-    return (BlockStatus.PASSED if not unmet else BlockStatus.FAILED), expectations, "; ".join(describe_unmet(e) for e in unmet) or None
 
 
 def run_block(

@@ -1,4 +1,4 @@
-"""One attempt's status, expectations and reason from how it ended (``runner.judge``), in
+"""One attempt's status, expectations and reason from how it ended (``capture.judge``), in
 process: the same rules with real processes are in test_process.py and test_run.py."""
 
 from __future__ import annotations
@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.capture import OutputMatcher
+from runbook_checks.capture import OutputMatcher, judge
 from runbook_checks.model import Block, Expectation
-from runbook_checks.runner import judge
 from runbook_checks.status import BlockStatus, Kind
 
 
