@@ -4,7 +4,7 @@ that says what to do next and that nothing was executed. (The run lock is ``lock
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .context import fingerprints, runbook_env
@@ -12,7 +12,7 @@ from .errors import GateRefused
 from .evidence import Attempt, Attempts
 from .ledger import ledger_path, verified_records
 from .ledger.paths import target_ledger_path
-from .model import Requirement, Runbook
+from .model import Requirement, Runbook, RunRecord
 from .parse import parse_runbook
 from .parse.keys import CANARY
 from .redact import Redactor, non_utf8
@@ -50,68 +50,85 @@ def requirement_problems(runbook: Runbook, results_dir: Path, environ: Mapping[s
     """
     current = fingerprints(runbook)
     here = (resolve(runbook.target, runbook_env(runbook, environ, runbook.environment)) or {}).get("digest")
-    problems = []
+    problems: list[str] = []
     for req, path, target in _required_ledgers(runbook, results_dir, problems):
-        what = f"runbook {req.runbook!r}" + (f" target {target!r}" if target else "") + (f" ({req.environment})" if req.environment else "")
-        on = f" --target {target}" if target else ""
-        todo = (
-            f"runbook-checks run {req.path} --execute{on} --confirm <token>"
-            if req.path
-            else f"the {req.runbook} runbook with --execute{on}"
-        )
-        prefix = f"requires a passing migration of {what} first"
-        records, verification = verified_records(path, validate_schema=True)
-        if verification is not None and not verification.ok:
-            problems.append(
-                f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
-                f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again."
-            )
-            continue
-        newest: Attempt | None = None  # the newest migration attempt
-        later: Attempt | None = None  # the newest one that did not pass, after ``latest``
-        latest: Attempt | None = None  # the newest one for the current content of the ``same`` paths
-        for a in Attempts(records).newest(req.environment, Mode.EXECUTE):  # newest first: reads only as far back as it must
-            newest = newest or a
-            if all(a.fingerprints.get(p) == current.get(p) for p in req.same):
-                latest = a
-                break
-            if later is None and a.verdict != EvidenceStatus.PASSED:
-                later = a
-        if latest is None:
-            content = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
-            why = (
-                f"its latest --execute attempt ({newest.id}) was for different content of {', '.join(req.same)}; current: {content}"
-                if newest
-                else f"{path} holds no --execute attempt of it"
-            )
-            problems.append(f"{prefix}: {why}. Run {todo} (same --results), then try again.")
-            continue
-        if latest.verdict != EvidenceStatus.PASSED:
-            problems.append(
-                f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
-                f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again."
-            )
-        elif later is not None:
-            problems.append(
-                f"{prefix}: its --execute attempt {later.id} ({later.verdict}) came after the last pass {latest.id}. "
-                f"Fix it and run {todo}, then try again."
-            )
-        elif runbook.target and here is None and environ.get(variable(runbook.target) or ""):
-            problems.append(
-                f"{prefix}, and this runbook's target ({runbook.target}) is not a database URL, so the gate cannot tell it from "
-                f"{what}'s. Use a postgresql://host:port/database URL, then try again."
-            )
-        elif here is not None and latest.target_digest is None:
-            problems.append(
-                f"{prefix}: its passing attempt {latest.id} recorded no single target digest (its runbook declares no 'target', or "
-                f"its runs named other databases), so nothing shows it ran on another database than this one. Run {todo}, then try again."
-            )
-        elif here is not None and latest.target_digest == here:
-            problems.append(
-                f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
-                f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again."
-            )
+        problem = _requirement_problem(runbook, req, path, target, current, here, environ)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def _attempts_for(
+    records: Sequence[RunRecord], req: Requirement, current: Mapping[str, str]
+) -> tuple[Attempt | None, Attempt | None, Attempt | None]:
+    """``(newest, later, latest)`` of the required environment's ``--execute`` attempts:
+    the newest; the newest that did not pass, after ``latest``; the newest for the
+    ``current`` content (fingerprints) of the ``same`` paths. Newest first: reads only as
+    far back as it must."""
+    newest = later = None
+    for a in Attempts(records).newest(req.environment, Mode.EXECUTE):
+        newest = newest or a
+        if all(a.fingerprints.get(p) == current.get(p) for p in req.same):
+            return newest, later, a
+        if later is None and a.verdict != EvidenceStatus.PASSED:
+            later = a
+    return newest, later, None
+
+
+def _requirement_problem(
+    runbook: Runbook,
+    req: Requirement,
+    path: Path,
+    target: str | None,
+    current: Mapping[str, str],
+    here: str | None,
+    environ: Mapping[str, str],
+) -> str | None:
+    """Why one requirement (its ledger ``path``, for ``target`` of a fleet or ``None``) is
+    unmet, by the rules of ``requirement_problems``; ``None`` when it is met. ``current``:
+    this runbook's fingerprints; ``here``: its target's digest (``None``: no database URL)."""
+    what = f"runbook {req.runbook!r}" + (f" target {target!r}" if target else "") + (f" ({req.environment})" if req.environment else "")
+    on = f" --target {target}" if target else ""
+    todo = f"runbook-checks run {req.path} --execute{on} --confirm <token>" if req.path else f"the {req.runbook} runbook with --execute{on}"
+    prefix = f"requires a passing migration of {what} first"
+    records, verification = verified_records(path, validate_schema=True)
+    if verification is not None and not verification.ok:
+        return (
+            f"{prefix}, but its ledger fails verification at {verification.path}:{verification.bad_line}: {verification.problem}. "
+            f"Run 'runbook-checks verify {path}', restore the ledger from its published copy, then try again."
+        )
+    newest, later, latest = _attempts_for(records, req, current)
+    if latest is None:
+        content = ", ".join(f"{p} {current.get(p, '?')[:12]}" for p in req.same)
+        why = (
+            f"its latest --execute attempt ({newest.id}) was for different content of {', '.join(req.same)}; current: {content}"
+            if newest
+            else f"{path} holds no --execute attempt of it"
+        )
+        return f"{prefix}: {why}. Run {todo} (same --results), then try again."
+    if latest.verdict != EvidenceStatus.PASSED:
+        return (
+            f"{prefix}: its latest --execute attempt for the current {', '.join(req.same) or 'content'} ({latest.id}) did not pass "
+            f"(verdict: {latest.verdict}). Fix it and run {todo}, then try again."
+        )
+    if later is not None:
+        return f"{prefix}: its --execute attempt {later.id} ({later.verdict}) came after the last pass {latest.id}. Fix it and run {todo}, then try again."
+    if runbook.target and here is None and environ.get(variable(runbook.target) or ""):
+        return (
+            f"{prefix}, and this runbook's target ({runbook.target}) is not a database URL, so the gate cannot tell it from "
+            f"{what}'s. Use a postgresql://host:port/database URL, then try again."
+        )
+    if here is not None and latest.target_digest is None:
+        return (
+            f"{prefix}: its passing attempt {latest.id} recorded no single target digest (its runbook declares no 'target', or "
+            f"its runs named other databases), so nothing shows it ran on another database than this one. Run {todo}, then try again."
+        )
+    if here is not None and latest.target_digest == here:
+        return (
+            f"{prefix}: its passing attempt {latest.id} ran against the very database this runbook targets "
+            f"(target digest {here[:12]}), so it proves nothing. Point {what}'s secret at its own database and run {todo}, then try again."
+        )
+    return None
 
 
 def _required_ledgers(runbook: Runbook, results_dir: Path, problems: list[str]) -> list[tuple[Requirement, Path, str | None]]:
