@@ -182,3 +182,15 @@ def test_a_session_that_executed_nothing_records_nothing(pytester, runbook, monk
     monkeypatch.delenv("TOK", raising=False)
     pytester.runpytest("--runbooks", str(runbook)).assert_outcomes(skipped=3)
     assert not (pytester.path / "runbook-results" / "rb.jsonl").exists()
+
+
+def test_without_xdist_the_group_mark_is_declared(pytester, runbook, monkeypatch):
+    """Each item carries ``xdist_group``; without pytest-xdist (which declares it) the plugin
+    declares it, so ``--strict-markers`` collects and no unknown-mark warning is shown."""
+    monkeypatch.setenv("TOK", SECRET)
+    # in a subprocess: pytest's mark generator keeps the names it has seen declared for the whole process
+    result = pytester.runpytest_subprocess("--runbooks", str(runbook), "-p", "no:xdist", "--strict-markers")
+    result.assert_outcomes(passed=2, skipped=1)
+    assert "PytestUnknownMarkWarning" not in result.stdout.str()
+    markers = pytester.runpytest_subprocess("--runbooks", str(runbook), "--markers").stdout.str()
+    assert markers.count("@pytest.mark.xdist_group") == 1  # xdist's own declaration, not a second one

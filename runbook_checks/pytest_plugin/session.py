@@ -52,7 +52,9 @@ class RunbookSession:
         """Find the runbooks under ``paths`` (``lint.discover``), make SIGTERM, SIGHUP (the
         terminal closed) and SIGQUIT stop the session as Ctrl-C does (the running block's
         processes are stopped and the run is recorded as interrupted), declare the
-        ``runbook``/``check``/``step`` markers and add the files to pytest's arguments.
+        ``runbook``/``check``/``step`` markers (and ``xdist_group`` when pytest-xdist, which
+        declares it, is not loaded: else every item's group mark is unknown, a warning and,
+        under ``--strict-markers``, a collection error) and add the files to pytest's arguments.
         Raises ``pytest.UsageError`` with every problem ``discover`` reports."""
         files, problems = discover([str(p) for p in paths])
         if problems:
@@ -63,6 +65,8 @@ class RunbookSession:
         config.addinivalue_line("markers", "runbook: a tagged block of a runbook (runbook-checks)")
         config.addinivalue_line("markers", "check: a read-only runbook block")
         config.addinivalue_line("markers", "step: a mutating runbook block")
+        if not config.pluginmanager.hasplugin("xdist"):  # pytest-xdist declares the mark it reads; without it, an unknown mark
+            config.addinivalue_line("markers", "xdist_group(name): the runbook of a block (read by pytest-xdist's --dist loadgroup)")
         config.args.extend(str(f) for f in files if str(f) not in config.args)
         return self
 
