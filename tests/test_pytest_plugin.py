@@ -194,3 +194,28 @@ def test_without_xdist_the_group_mark_is_declared(pytester, runbook, monkeypatch
     assert "PytestUnknownMarkWarning" not in result.stdout.str()
     markers = pytester.runpytest_subprocess("--runbooks", str(runbook), "--markers").stdout.str()
     assert markers.count("@pytest.mark.xdist_group") == 1  # xdist's own declaration, not a second one
+
+
+def test_a_runbook_named_through_a_link_is_collected(pytester, monkeypatch, tmp_path_factory):
+    """A link to a runbook, under another name, is collected as the runbook it points to (the
+    plugin matches files by their resolved path; most files are ruled out by name first)."""
+    monkeypatch.setenv("TOK", SECRET)
+    target = tmp_path_factory.mktemp("store") / "real.md"  # outside the session's directory
+    target.write_text(front(fence("only", "check", "true")))
+    link = pytester.path / "linked.md"
+    link.symlink_to(target)
+    result = pytester.runpytest("--runbooks", str(link), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*::only PASSED*"])
+
+
+def test_a_file_with_a_runbooks_name_elsewhere_is_not_collected(pytester, monkeypatch):
+    """Only the runbooks named are collected: another file of the same name, in a folder pytest
+    also walks, is not (the name only rules files out; the resolved path decides)."""
+    monkeypatch.setenv("TOK", SECRET)
+    for folder in ("named", "other"):
+        pytester.mkdir(folder)
+        (pytester.path / folder / "same.md").write_text(front(fence(f"{folder}-check", "check", "true"), id=folder))
+    result = pytester.runpytest("--runbooks", str(pytester.path / "named" / "same.md"), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*named/same.md::named-check PASSED*"])
