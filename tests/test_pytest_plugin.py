@@ -182,3 +182,40 @@ def test_a_session_that_executed_nothing_records_nothing(pytester, runbook, monk
     monkeypatch.delenv("TOK", raising=False)
     pytester.runpytest("--runbooks", str(runbook)).assert_outcomes(skipped=3)
     assert not (pytester.path / "runbook-results" / "rb.jsonl").exists()
+
+
+def test_without_xdist_the_group_mark_is_declared(pytester, runbook, monkeypatch):
+    """Each item carries ``xdist_group``; without pytest-xdist (which declares it) the plugin
+    declares it, so ``--strict-markers`` collects and no unknown-mark warning is shown."""
+    monkeypatch.setenv("TOK", SECRET)
+    # in a subprocess: pytest's mark generator keeps the names it has seen declared for the whole process
+    result = pytester.runpytest_subprocess("--runbooks", str(runbook), "-p", "no:xdist", "--strict-markers")
+    result.assert_outcomes(passed=2, skipped=1)
+    assert "PytestUnknownMarkWarning" not in result.stdout.str()
+    markers = pytester.runpytest_subprocess("--runbooks", str(runbook), "--markers").stdout.str()
+    assert markers.count("@pytest.mark.xdist_group") == 1  # xdist's own declaration, not a second one
+
+
+def test_a_runbook_named_through_a_link_is_collected(pytester, monkeypatch, tmp_path_factory):
+    """A link to a runbook, under another name, is collected as the runbook it points to (the
+    plugin matches files by their resolved path; most files are ruled out by name first)."""
+    monkeypatch.setenv("TOK", SECRET)
+    target = tmp_path_factory.mktemp("store") / "real.md"  # outside the session's directory
+    target.write_text(front(fence("only", "check", "true")))
+    link = pytester.path / "linked.md"
+    link.symlink_to(target)
+    result = pytester.runpytest("--runbooks", str(link), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*::only PASSED*"])
+
+
+def test_a_file_with_a_runbooks_name_elsewhere_is_not_collected(pytester, monkeypatch):
+    """Only the runbooks named are collected: another file of the same name, in a folder pytest
+    also walks, is not (the name only rules files out; the resolved path decides)."""
+    monkeypatch.setenv("TOK", SECRET)
+    for folder in ("named", "other"):
+        pytester.mkdir(folder)
+        (pytester.path / folder / "same.md").write_text(front(fence(f"{folder}-check", "check", "true"), id=folder))
+    result = pytester.runpytest("--runbooks", str(pytester.path / "named" / "same.md"), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*named/same.md::named-check PASSED*"])
