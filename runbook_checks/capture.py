@@ -9,8 +9,6 @@ printing gigabytes cannot exhaust memory.
 
 from __future__ import annotations
 
-import regex
-
 from .model import Block, Expectation
 from .status import BlockStatus
 
@@ -75,7 +73,12 @@ class OutputMatcher:
         self.block = block
         self.expect_found = block.expect is None
         self.forbid_found = False
-        self.regex = regex.compile(block.expect_regex) if block.expect_regex else None
+        if block.expect_regex:
+            import regex  # only for a block that has one: a run without any never imports it
+
+            self.regex = regex.compile(block.expect_regex)
+        else:
+            self.regex = None
         self.regex_found = self.regex is None
         self.regex_gave_up = False
         self._carry = ""

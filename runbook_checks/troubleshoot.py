@@ -5,10 +5,10 @@ block's result, a refused gate's message, and the answers of ``diagnose``'s chec
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-
-import regex
+from typing import Any
 
 from .errors import GateRefused
 from .model import BlockResult, Runbook, RunRecord, TroubleshootingEntry
@@ -52,6 +52,8 @@ def for_message(runbook: Runbook, message: str) -> list[TroubleshootingEntry]:
 
 def search(pattern: str, text: str) -> bool:
     """Whether ``pattern`` matches ``text`` (multi-line); one that backtracks past a second does not."""
+    import regex  # only when an entry has a pattern to match
+
     try:
         return regex.search(pattern, text, regex.M, timeout=MATCH_TIMEOUT_S) is not None
     except TimeoutError:
@@ -74,18 +76,25 @@ def diagnosis(runbook: Runbook, result: BlockResult, owner: TroubleshootingEntry
     return found or [owner]
 
 
-#: lines a runtime prints around an error that say nothing about it: Node's version banner,
-#: stack frames, the source line and caret of an uncaught error, an error object's fields
-_NOISE = regex.compile(
-    r"""^\s*(?:$|Node\.js\ v\d|at\ \S|\^+\s*$|[{}\[\]],?\s*$|(?:file://)?/\S+:\d+(?::\d+)?\s*$
+@functools.cache
+def _line_patterns() -> tuple[Any, Any]:
+    """``(noise, error words)``, compiled once when a failure is first explained (the
+    ``regex`` package is imported only then: a passing run never needs it). Noise: lines a
+    runtime prints around an error that say nothing about it: Node's version banner, stack
+    frames, the source line and caret of an uncaught error, an error object's fields."""
+    import regex
+
+    noise = regex.compile(
+        r"""^\s*(?:$|Node\.js\ v\d|at\ \S|\^+\s*$|[{}\[\]],?\s*$|(?:file://)?/\S+:\d+(?::\d+)?\s*$
                         |Traceback\ \(most\ recent|File\ "|\.\.\.\ \d+\ more|throw\ |await\ )""",
-    regex.X,
-)
-_ERROR_WORDS = regex.compile(
-    r"(?i)\b(?:error|fail(?:ed|ure)?|fatal|refused|denied|cannot|can't|could\ not|unable|does\ not\ exist|"
-    r"not\ found|timed?\ ?out|invalid|unreachable|P\d{4})\b",
-    regex.X,
-)
+        regex.X,
+    )
+    error_words = regex.compile(
+        r"(?i)\b(?:error|fail(?:ed|ure)?|fatal|refused|denied|cannot|can't|could\ not|unable|does\ not\ exist|"
+        r"not\ found|timed?\ ?out|invalid|unreachable|P\d{4})\b",
+        regex.X,
+    )
+    return noise, error_words
 
 
 def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
@@ -93,15 +102,13 @@ def summary_line(result: BlockResult, patterns: list[str] = ()) -> str:
     matches, else the first meaningful line with an error word (not a runtime's banner such
     as ``Node.js v20``, a stack frame or a caret), else the last meaningful line, else the
     result's reason or status."""
-    lines = [line.strip() for line in result.output.splitlines() if not _NOISE.match(line)]
+    noise, error_words = _line_patterns()
+    lines = [line.strip() for line in result.output.splitlines() if not noise.match(line)]
     for pattern in patterns:
         if (hit := next((line for line in lines if search(pattern, line)), None)) is not None:
             return hit
     return (
-        next((line for line in lines if _ERROR_WORDS.search(line)), None)
-        or (lines[-1] if lines else None)
-        or result.reason
-        or result.status
+        next((line for line in lines if error_words.search(line)), None) or (lines[-1] if lines else None) or result.reason or result.status
     )
 
 
