@@ -170,7 +170,9 @@ class BuildCache:
         remembered by its bytes; the HTML remembered by all the rows. Raises ``PluginError``
         when a target ledger fails verification under ``strict``."""
         rows, shas = [], []
+        folders: dict[Path, Path] = {}  # each folder resolved once: a ledger file is no link (``collect``)
         for stem, path in target_ledgers(self.results, runbook.id):
+            folder = folders.setdefault(path.parent, path.parent.resolve())
             data = path.read_bytes()
             shas.append(f"{path.name}:{sha256_text(data)}")
 
@@ -180,7 +182,7 @@ class BuildCache:
                 verification = verify_ledger(path, validate_schema=False, records=records, data=data)
                 return fleet_row(runbook, stem, path, records, verification), verification
 
-            made, verification = self.remember(("fleet-row", str(path.resolve()), runbook.sha256, shas[-1]), row)
+            made, verification = self.remember(("fleet-row", str(folder / path.name), runbook.sha256, shas[-1]), row)
             if not verification.ok and self.strict:
                 raise PluginError(f"runbook-checks: ledger failed verification: {verification}")
             rows.append(made)
