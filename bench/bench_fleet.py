@@ -1,6 +1,6 @@
 """Fleet fan-in and fleet page: ``runbook-checks merge`` of many target ledgers, and a site build with a 1,000-target fleet page.
 
-Run: .venv/bin/python bench/bench_fleet.py [--targets 100] [--attempts 100] [--page-targets 1000] [--repeat 3]
+Run: .venv/bin/python bench/bench_fleet.py [--targets 100] [--attempts 100] [--page-targets 1000] [--repeat 3] [--page-only]
 
 1. The fan-in: TARGETS target ledgers of ATTEMPTS migration attempts each (staging-like
    records from ``gen_ledger.template``, about 6.4 KB a line), published with one attempt
@@ -170,10 +170,12 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=100)
     parser.add_argument("--page-targets", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--page-only", action="store_true", help="leave out the fan-in: only the fleet page")
     args = parser.parse_args()
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
-        fan_in(Path(tmp), args.targets, args.attempts, args.repeat)
+        if not args.page_only:
+            fan_in(Path(tmp), args.targets, args.attempts, args.repeat)
         for kind in ("minimal", "docs"):
             fleet_page(Path(tmp), args.page_targets, args.repeat, kind)
 

@@ -25,6 +25,7 @@ from ..ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from ..model import Runbook, RunRecord
 from ..parse import parse_runbook
 from ..report import Report, build_report
+from .views import ReadOnce, Views, views
 
 T = TypeVar("T")
 #: a memo key: what kind of value, then everything the value was made from
@@ -140,7 +141,7 @@ class BuildCache:
                 self.ledger_sha[runbook.id] = verification.file_sha256 or ""
                 if not verification.ok and self.strict:
                     raise PluginError(f"runbook-checks: ledger failed verification: {path}:{verification.bad_line}: {verification.problem}")
-                self.ledgers[runbook.id] = (records, verification)
+                self.ledgers[runbook.id] = (ReadOnce(records), verification)  # records parsed when read, not kept
         return self.ledgers[runbook.id]
 
     def rendered(self, kind: str, runbook: Runbook, where: tuple[str, str], make: Callable[[], T]) -> T:
@@ -151,13 +152,17 @@ class BuildCache:
         key = (kind, *where, self.options, str(runbook.path), runbook.sha256, self.ledger_sha.get(runbook.id, ""))
         return self.remember(key, make)
 
-    def attempts(self, runbook: Runbook) -> Attempts:
-        """The runbook's attempts (``evidence.Attempts``) from its verified records."""
-        return self.rendered("attempts", runbook, ("", ""), lambda: Attempts(self.ledger(runbook)[0]))
-
     def report(self, runbook: Runbook) -> Report:
-        """The runbook's report from its verified records, as the evidence policy decides it."""
-        return self.rendered("report", runbook, ("", ""), lambda: build_report(runbook, self.attempts(runbook)))
+        """The runbook's report from its verified records, as the evidence policy decides it
+        (the records it reads are not kept: ``views.ReadOnce``)."""
+        return self.rendered("report", runbook, ("", ""), lambda: build_report(runbook, Attempts(self.ledger(runbook)[0])))
+
+    def views(self, runbook: Runbook, history_limit: int, audit_runs: int | None) -> Views:
+        """``views.views`` of the runbook's verified records: its history rows and (unless
+        ``audit_runs`` is ``None``) its part of the audit page, made from one reading of them."""
+        kind = "views" if audit_runs is None else "views+audit"
+        banner = self.report(runbook).attempt
+        return self.rendered(kind, runbook, ("", ""), lambda: views(self.ledger(runbook)[0], banner, history_limit, audit_runs))
 
     def fleet(self, runbook: Runbook, render: Callable[[Fleet], str]) -> str:
         """``render(fleet)``: the fleet view of ``runbook`` from its target ledgers
@@ -165,7 +170,9 @@ class BuildCache:
         remembered by its bytes; the HTML remembered by all the rows. Raises ``PluginError``
         when a target ledger fails verification under ``strict``."""
         rows, shas = [], []
+        folders: dict[Path, Path] = {}  # each folder resolved once: a ledger file is no link (``collect``)
         for stem, path in target_ledgers(self.results, runbook.id):
+            folder = folders.setdefault(path.parent, path.parent.resolve())
             data = path.read_bytes()
             shas.append(f"{path.name}:{sha256_text(data)}")
 
@@ -175,7 +182,7 @@ class BuildCache:
                 verification = verify_ledger(path, validate_schema=False, records=records, data=data)
                 return fleet_row(runbook, stem, path, records, verification), verification
 
-            made, verification = self.remember(("fleet-row", str(path.resolve()), runbook.sha256, shas[-1]), row)
+            made, verification = self.remember(("fleet-row", str(folder / path.name), runbook.sha256, shas[-1]), row)
             if not verification.ok and self.strict:
                 raise PluginError(f"runbook-checks: ledger failed verification: {verification}")
             rows.append(made)

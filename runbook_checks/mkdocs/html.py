@@ -20,17 +20,19 @@ class Slots:
     def __init__(self) -> None:
         """No page has a slot yet; the placeholders' token is drawn now."""
         self.pattern = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
-        self._pages: dict[str, list[str]] = {}
+        self._pages: dict[str, list[tuple[str, ...]]] = {}
 
-    def slot(self, src: str, html: str) -> str:
-        """A comment holding ``html``'s place in the page ``src`` (its ``src_uri``) until ``fill``."""
+    def slot(self, src: str, *html: str) -> str:
+        """A comment holding the place of ``html`` (its pieces, one after the other) in the page
+        ``src`` (its ``src_uri``) until ``fill``."""
         items = self._pages.setdefault(src, [])
         items.append(html)
         return self.pattern.pattern.replace("(\\d+)", str(len(items) - 1))
 
-    def defer(self, src: str, html: str) -> str:
-        """``slot`` as a Markdown block of its own (blank lines around it)."""
-        return f"\n\n{self.slot(src, html)}\n\n"
+    def defer(self, src: str, *html: str) -> str:
+        """``slot`` as a Markdown block of its own (blank lines around it) for the pieces of
+        ``html``, put together only when the page is filled (a piece kept elsewhere is not copied)."""
+        return f"\n\n{self.slot(src, *html)}\n\n"
 
     def fill(self, src: str, output: str) -> str:
         """The finished page ``output`` with each of its slots replaced by the HTML it holds
@@ -38,7 +40,13 @@ class Slots:
         items = self._pages.pop(src, None)
         if not items:
             return output
-        return self.pattern.sub(lambda m: items[int(m.group(1))] if int(m.group(1)) < len(items) else m.group(0), output)
+        parts, at = [], 0  # the page's text and the slots' pieces, joined once: no piece is copied before
+        for m in self.pattern.finditer(output):
+            if (n := int(m.group(1))) < len(items):
+                parts += (output[at : m.start()], *items[n])
+                at = m.end()
+        parts.append(output[at:])
+        return "".join(parts)
 
 
 def after_title(html: str, banner: str) -> str:

@@ -64,7 +64,7 @@ def replace_markers(
     code = code_lines(lines) if code is None else code
     out = []
     for n, line in enumerate(lines, start=1):
-        if n - 1 in code:  # markers shown in code blocks (fenced or indented) stay as written
+        if "<!--" not in line or n - 1 in code:  # no marker (nor one misspelt); markers shown in code blocks stay as written
             out.append(line)
             continue
         m = MARKER_RE.match(line)

@@ -18,7 +18,6 @@ from mkdocs.utils import get_relative_url
 
 from ..context import sha256_text
 from ..errors import LedgerError
-from ..ledger import LazyRecords
 from ..model import Runbook
 from ..parse import body_start, read_lines, split_lines
 from ..render import comparison_markdown
@@ -30,7 +29,8 @@ from .fleet import fleet_html
 from .html import Slots, after_title, around_block
 from .markers import Marker, replace_markers
 from .publish import Publisher, published_path
-from .tables import attempt_details, criteria_html, history_html, timeline_html
+from .tables import criteria_html, history_table, timeline_html
+from .views import ReadOnce, Views
 
 if TYPE_CHECKING:
     from mkdocs.structure.files import Files
@@ -165,11 +165,16 @@ class Renderer:
             return self.slots.defer(src, cache.rendered(name, runbook, self._where(page), lambda: criteria_html(cache.report(runbook))))
         if name == "timeline":
             return self.slots.defer(src, cache.rendered(name, runbook, self._where(page), lambda: timeline_html(cache.report(runbook))))
-        limit = self.config.history_limit
-        history = cache.rendered(
-            name, runbook, self._where(page), lambda: history_html(cache.attempts(runbook), self.audit_link(page), limit)
+        return self.slots.defer(
+            src, cache.rendered(name, runbook, self._where(page), lambda: history_table(self.views(runbook).history, self.audit_link(page)))
         )
-        return self.slots.defer(src, history)
+
+    def views(self, runbook: Runbook, audit: bool = False) -> Views:
+        """The runbook's history rows and, when ``audit`` or when the site has an audit page
+        (which shows the same attempts: made in the same reading), its audit part."""
+        assert self.files is not None
+        with_audit = audit or self.files.get_file_from_path(self.config.audit_page) is not None
+        return self.cache.views(runbook, self.config.history_limit, self.config.audit_runs if with_audit else None)
 
     def fleet(self, runbook_id: str, where: Callable[[], str]) -> str:
         """The ``fleet`` marker: the fleet view (``fleet.view``) of the site's runbook
@@ -208,33 +213,26 @@ class Renderer:
                 ]
             )
             self.publish(runbook)
-            runs = self.cache.rendered("audit", runbook, self._where(page), lambda runbook=runbook: self.audit_runs(runbook, page))
-            details.append(f"\n### {runbook.title}\n\n" + self.slots.defer(src, runs))
+            details.append(f"\n### {runbook.title}\n\n" + self.slots.defer(src, *self.audit_runs(runbook, page)))
         overview = self.slots.defer(
             src, table_html(["Runbook", "Environment", "State", "Ledger", "Head hash (for verify --anchor)"], rows, "rbc-audit")
         )
         return overview + "\n".join(details)
 
-    def audit_runs(self, runbook: Runbook, page: Page) -> str:
-        """A runbook's part of the audit page: its latest ``audit_runs`` attempts (and the one
-        its page's banner shows), a link to its published ledger, and each attempt's runs."""
-        attempts = self.cache.attempts(runbook)
-        shown = attempts[-self.config.audit_runs :] if self.config.audit_runs > 0 else []
-        also = ""
-        banner = self.cache.report(runbook).attempt
-        if banner is not None and not any(a.id == banner.id and a.environment == banner.environment for a in shown):
-            # the runbook page's banner links to the attempt it shows: list it too
-            shown = [attempts.find(banner.environment, banner.id)] + shown
-            also = f", and attempt <code>{e(banner.id)}</code>, which the runbook page shows"
+    def audit_runs(self, runbook: Runbook, page: Page) -> tuple[str, str, str]:
+        """A runbook's part of the audit page, in three pieces (the last two the same on every
+        page): its latest ``audit_runs`` attempts (and the one its page's banner shows), a link
+        to its published ledger, and each attempt's runs."""
+        part = self.views(runbook, audit=True).audit
+        assert part is not None
         published = self.ledger_url(runbook, page)
         full = (
-            f"<p>Latest {len(shown) - bool(also)} of {len(attempts)} attempts{also}. The whole ledger, to verify yourself: "
+            f"<p>Latest {part.latest} of {part.total} attempts{part.also}. The whole ledger, to verify yourself: "
             f'<a href="{e(published)}"><code>{e(runbook.id)}.jsonl</code></a></p>'
             if published
             else ""
         )
-        body = full + history_html(shown, "") + "".join(attempt_details(a) for a in reversed(shown))
-        return f'<div class="rbc-audit-runs">{body}</div>'
+        return f'<div class="rbc-audit-runs">{full}', part.body, "</div>"
 
     def ledger_url(self, runbook: Runbook, page: Page) -> str | None:
         """Where ``page`` finds the runbook's published ledger (``None``: it has none)."""
@@ -245,8 +243,8 @@ class Renderer:
     def publish(self, runbook: Runbook) -> None:
         """Put the ledger, as read and verified for this build (its SHA-256), into the site while the pages build."""
         records, verification = self.cache.ledger(runbook)
-        if isinstance(records, LazyRecords) and records.path is not None and verification is not None and verification.file_sha256:
-            self.publisher.publish(runbook.id, records.path, verification.file_sha256)
+        if isinstance(records, ReadOnce) and records.lines.path is not None and verification is not None and verification.file_sha256:
+            self.publisher.publish(runbook.id, records.lines.path, verification.file_sha256)
 
     # -- runbook pages --------------------------------------------------------------------
     def decorate(self, html: str, page: Page, runbook: Runbook) -> str:

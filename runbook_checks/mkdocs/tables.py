@@ -111,34 +111,48 @@ def timeline_html(report: Report) -> str:
     return chart + table_html(["Phase", "Estimate", "Measured", "Verdict"], rows, "rbc-timeline-table") + measured
 
 
+#: one row of the history table, page-independent: the attempt's (runbook id, environment,
+#: id) for its link, and its other cells (HTML)
+HistoryRow = tuple[tuple[str, str, str], tuple[str, ...]]
+
+
+def history_rows(attempts: Sequence[Attempt], limit: int | None = None) -> list[HistoryRow]:
+    """The newest attempts (``limit`` of them; all when ``None`` or 0), newest first, as
+    ``history_table`` rows: what a row shows of an attempt, wherever the table is."""
+    return [
+        (
+            (a.first.runbook_id, a.environment, a.id),
+            (
+                e(utc_text(a.finished_at)),
+                e(a.environment),
+                e(a.mode),
+                status_cell(a.verdict),
+                e(len(a.runs)),
+                e(a.actor),
+                commit_cell(a.commit),
+                e(format_duration(a.duration_s)),
+                f'<a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else "—",
+            ),
+        )
+        for a in reversed(attempts[-limit:] if limit else attempts)
+    ]
+
+
+def history_table(rows: Sequence[HistoryRow], run_link: str | None) -> str:
+    """The history table of ``rows`` (``history_rows``), each attempt's id linking to its
+    details at ``run_link#attempt-…`` (``cells.attempt_anchor``) when there is a page with
+    them (``""``: this page; ``None``: no link)."""
+    cells = [[attempt_link(*ids, run_link), *rest] for ids, rest in rows]
+    if not cells:
+        cells = [["—", presentation(EvidenceStatus.NEVER_RUN).label, "—", "—", "—", "—", "—", "—", "—", "—"]]
+    return table_html(["Attempt", "When", "Environment", "Mode", "Verdict", "Runs", "By", "Commit", "Duration", "CI"], cells, "rbc-history")
+
+
 def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int | None = None) -> str:
     """The newest attempts (``limit`` of them; all when ``None`` or 0), newest first, one row
     each, linking to their details at ``run_link#attempt-…`` (``cells.attempt_anchor``) when
     there is a page with them (``""``: this page; ``None``: no link)."""
-
-    def link(a: Attempt) -> str:
-        """The attempt's id, linking to its details."""
-        return attempt_link(a.first.runbook_id, a.environment, a.id, run_link)
-
-    shown = list(reversed(attempts[-limit:] if limit else attempts))
-    rows = [
-        [
-            link(a),
-            e(utc_text(a.finished_at)),
-            e(a.environment),
-            e(a.mode),
-            status_cell(a.verdict),
-            e(len(a.runs)),
-            e(a.actor),
-            commit_cell(a.commit),
-            e(format_duration(a.duration_s)),
-            f'<a href="{e(a.ci_url)}">CI run</a>' if a.ci_url else "—",
-        ]
-        for a in shown
-    ]
-    if not rows:
-        rows = [["—", presentation(EvidenceStatus.NEVER_RUN).label, "—", "—", "—", "—", "—", "—", "—", "—"]]
-    return table_html(["Attempt", "When", "Environment", "Mode", "Verdict", "Runs", "By", "Commit", "Duration", "CI"], rows, "rbc-history")
+    return history_table(history_rows(attempts, limit), run_link)
 
 
 def run_details(record: RunRecord) -> str:

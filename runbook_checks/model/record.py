@@ -5,8 +5,13 @@ its field order and its omissions are the records' bytes."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+#: a field with no plain default (it has none, or a factory)
+_MISSING = object()
 
 #: 2 added ``attempt_id`` and ``target``; records of version 1 still read and verify
 SCHEMA_VERSION = 2
@@ -76,9 +81,9 @@ class BlockResult:
         """The result of a record's ``blocks[]`` element; unknown keys are left out. Raises
         ``TypeError`` (a required field missing) or ``KeyError``/``TypeError`` for a bad expectation."""
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
-        values["expectations"] = tuple(Expectation(**e) for e in data.get("expectations", ()))
+        values["expectations"] = tuple(_made(Expectation, e) for e in data.get("expectations", ()))
         values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
-        return cls(**values)
+        return _made(cls, values)
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ class RunRecord:
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))
         values["acknowledgements"] = tuple(dict(a) for a in data.get("acknowledgements", ()))
-        return cls(**values)
+        return _made(cls, values)
 
     def result(self, block_id: str) -> BlockResult | None:
         """The result of block ``block_id`` in this run (``None``: the run has none)."""
@@ -168,6 +173,37 @@ class RunRecord:
         return None
 
 
+def _defaults(cls: type) -> tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]:
+    """A dataclass's fields, in order, with their defaults (``_MISSING`` for a field without
+    one or with a factory), its fields' factories, and its fields without a default."""
+    defaults = {f.name: f.default if f.default is not MISSING else _MISSING for f in fields(cls)}
+    factories = {f.name: f.default_factory for f in fields(cls) if f.default_factory is not MISSING}
+    required = frozenset(f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING)
+    return defaults, factories, required
+
+
+def _made(cls: type[T], values: dict[str, Any]) -> T:
+    """``cls(**values)`` for one of this module's frozen dataclasses, made without its
+    generated ``__init__`` (which sets each field through ``object.__setattr__``, most of the
+    cost of reading a ledger line): the same fields, in the same order, with the same
+    defaults (a fresh one from each factory). Anything the ``__init__`` would refuse (a
+    field missing, an unknown one) goes through it, so it raises the same ``TypeError``."""
+    defaults, factories, required = _SHAPES[cls]
+    if not required <= values.keys() or not values.keys() <= defaults.keys():
+        return cls(**values)
+    state = {**defaults, **values}
+    for name, factory in factories.items():
+        if name not in values:
+            state[name] = factory()
+    made = object.__new__(cls)
+    made.__dict__.update(state)
+    return made
+
+
+#: ``_defaults`` of each dataclass ``_made`` makes
+_SHAPES: dict[type, tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]] = {
+    cls: _defaults(cls) for cls in (Expectation, BlockResult, RunRecord)
+}
 _BLOCK_NAMES = tuple(f.name for f in fields(BlockResult))
 _RECORD_NAMES = tuple(f.name for f in fields(RunRecord))
 _BLOCK_FIELDS = frozenset(_BLOCK_NAMES)
