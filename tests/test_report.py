@@ -127,3 +127,18 @@ def test_list_table_and_json(cli):
 def test_list_bad_runbook_exits_2(cli, write):
     result = cli("list", write(front(fence("a", "check", "true", "nope=1"))))
     assert result.returncode == 2 and ":8: block 'a': unknown attribute 'nope'" in result.stderr
+
+
+def test_xml_text_replaces_exactly_what_xml_1_0_forbids():
+    """Every code point: kept when XML 1.0's Char production allows it (#x9 | #xA | #xD |
+    [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]), else U+FFFD (JUnit files must parse)."""
+    from runbook_checks.render import xml_text
+
+    def allowed(c: int) -> bool:
+        return c in (0x9, 0xA, 0xD) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or 0x10000 <= c <= 0x10FFFF
+
+    text = "".join(map(chr, range(0x110000)))
+    out = xml_text(text)
+    assert len(out) == len(text)
+    wrong = [c for c in range(0x110000) if (out[c] == text[c]) != allowed(c)]
+    assert wrong == []

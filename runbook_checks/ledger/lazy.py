@@ -131,11 +131,24 @@ class LazyRecords(Sequence[RunRecord]):
         if not 0 <= index < len(self.spans):
             raise IndexError(index)
         if index not in self._made:
-            try:
-                self._made[index] = RunRecord.from_dict(self.data(index))
-            except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-                raise not_a_record(self.path, index + 1, exc) from exc
+            self._made[index] = self._made_from(index, self.data(index))
         return self._made[index]
+
+    def fresh(self, index: int) -> RunRecord:
+        """The ``RunRecord`` of line ``index`` (0-based), parsed from its verified line now
+        and kept nowhere (a reader that must not hold what it has read: the site). Raises
+        ``IndexError``, or ``LedgerError`` for a line that is no run record."""
+        if not 0 <= index < len(self.spans):
+            raise IndexError(index)
+        buffer, start, end = self.line(index)
+        return self._made_from(index, _record(self.path, index, buffer[start:end]))
+
+    def _made_from(self, index: int, data: dict[str, Any]) -> RunRecord:
+        """``RunRecord.from_dict(data)`` of line ``index``, its failure a ``LedgerError`` naming ``path:N``."""
+        try:
+            return RunRecord.from_dict(data)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise not_a_record(self.path, index + 1, exc) from exc
 
     def header(self, index: int) -> tuple[str, str, str]:
         """``(environment, attempt, mode)`` of line ``index`` — the attempt id, or the run

@@ -17,8 +17,6 @@ from typing import Any
 
 from ..evidence import Attempts
 from ..ledger import LazyRecords
-from ..ledger.lazy import not_a_record
-from ..ledger.lines import loads
 from ..model import RunRecord
 from ..report import AttemptSummary
 from .cells import e
@@ -55,14 +53,7 @@ class ReadOnce(Sequence[RunRecord]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        buffer, start, end = self.lines.line(index)
-        try:
-            data = loads(buffer[start:end])
-            if not isinstance(data, dict):
-                raise TypeError(f"a JSON {type(data).__name__}, not an object")
-            return RunRecord.from_dict(data)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-            raise not_a_record(self.lines.path, index + 1, exc) from exc
+        return self.lines.fresh(index)
 
 
 @dataclass(frozen=True)
