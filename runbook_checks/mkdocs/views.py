@@ -1,4 +1,5 @@
-"""What a build shows of one runbook's attempts — its history rows and its part of the audit page — made in one pass over them.
+"""What a build shows of one runbook's attempts (its history rows and its part of the
+audit page), made in one pass over them.
 
 A site over a long ledger shows each runbook's newest attempts twice: in the history on
 its page and, with every run's blocks and output, on the audit page. Both are made here

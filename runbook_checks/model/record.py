@@ -175,7 +175,10 @@ class RunRecord:
 
 def _defaults(cls: type) -> tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]:
     """A dataclass's fields, in order, with their defaults (``_MISSING`` for a field without
-    one or with a factory), its fields' factories, and its fields without a default."""
+    one or with a factory), its fields' factories, and its fields without a default. Raises
+    ``TypeError`` for a class with a ``__post_init__``, which ``_made`` would not call."""
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__: _made would skip it")
     defaults = {f.name: f.default if f.default is not MISSING else _MISSING for f in fields(cls)}
     factories = {f.name: f.default_factory for f in fields(cls) if f.default_factory is not MISSING}
     required = frozenset(f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING)
