@@ -61,6 +61,12 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def host_name() -> str:
+    """This machine's name, as recorded (a run's ``host``, a lock's holder): the kernel's
+    node name, which is what ``gethostname`` returns, without importing ``socket``."""
+    return os.uname().nodename
+
+
 def new_run_id() -> str:
     """A new run id: the UTC time to the second and 6 random hex digits, e.g. ``20261130T120000Z-1a2b3c``."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)

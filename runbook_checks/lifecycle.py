@@ -7,13 +7,12 @@ model's (``model.RunRecord``, ``SCHEMA_VERSION``).
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .context import actor, ci_context, fingerprints, git_info, new_run_id, runbook_env, utc_now
+from .context import actor, ci_context, fingerprints, git_info, host_name, new_run_id, runbook_env, utc_now
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .model import BlockResult, Runbook, RunRecord
 from .status import BlockStatus, RunStatus
@@ -101,7 +100,7 @@ def finish_run(
         finished_at=utc_now(),
         duration_s=round(time.monotonic() - start.monotonic, 4),
         actor=actor(environ),
-        host=socket.gethostname(),
+        host=host_name(),
         git=start.git,
         ci=start.ci,
         blocks=tuple(results),

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .context import utc_now
+from .context import host_name, utc_now
 from .errors import GateRefused, LockHeld
 from .model import Runbook
 from .procgroup import group_alive
@@ -97,13 +96,13 @@ class RunLock:
             ) from None
         self.took_over = self._holder()
         left = self.took_over or {}
-        if left.get("pgid") and left.get("host") == socket.gethostname() and group_alive(int(left["pgid"])):
+        if left.get("pgid") and left.get("host") == host_name() and group_alive(int(left["pgid"])):
             self._lock.release()
             raise LockHeld(
                 f"a killed run of {self._what} left block {left.get('block')!r} running "
                 f"(process group {left['pgid']}). Stop it (kill -- -{left['pgid']}) or wait for it, then run again."
             )
-        self._holder_info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": utc_now()}
+        self._holder_info = {"pid": os.getpid(), "host": host_name(), "started_at": utc_now()}
         try:
             self._write_holder()
         except (GateRefused, OSError) as exc:
