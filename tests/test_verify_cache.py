@@ -40,15 +40,16 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
-def entries(cache: Path) -> list[Any]:
-    return [json.loads(p.read_text()) for p in (cache / "verified-prefix").glob("*.json")]
+def entries(cache: Path, kind: str = "verified-prefix") -> list[Any]:
+    return [json.loads(p.read_text()) for p in (cache / kind).glob("*.json")]
 
 
 def test_a_verified_ledger_is_remembered_and_verifies_the_same(fixture_records, cache: Path, tmp_path: Path) -> None:
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(fixture_records * 3))
     first = verify_ledger(ledger)
-    assert first.ok and entries(cache) == [[first.records, first.head, None]]
+    assert first.ok and entries(cache) == [[first.records, first.head]]
+    assert not (cache / "verified-headers").exists()  # no streamed reader: no headers
     again = verify_ledger(ledger)
     assert (again.ok, again.records, again.head, again.hashes) == (True, first.records, first.head, first.hashes)
 
@@ -126,8 +127,8 @@ def test_the_headers_of_a_streamed_pass_are_remembered_and_given_back_the_same(
     uncached = headers(ledger)
     monkeypatch.setenv(cachedir.ENV, str(cache))
     assert headers(ledger) == uncached
-    [entry] = entries(cache)
-    assert entry[2] is not None and sum(run[0] for run in entry[2]) == len(uncached)
+    [entry] = entries(cache, "verified-headers")
+    assert entry[:2] == entries(cache)[0] and sum(run[0] for run in entry[2]) == len(uncached)
     assert headers(ledger) == uncached  # from the cache this time
     # appended lines: the remembered headers for the prefix, read off the bytes after it
     ledger.write_bytes(chain(regrouped(fixture_records * 3, "a") + regrouped(fixture_records, "b")))
@@ -143,15 +144,20 @@ def test_the_headers_of_a_streamed_pass_are_remembered_and_given_back_the_same(
     assert headers(ledger) == uncached and {h[1].split("-")[0] for h in uncached} == {"c", "d"}
 
 
-def test_verify_without_records_keeps_the_remembered_headers(fixture_records, cache: Path, tmp_path: Path) -> None:
+def test_headers_of_another_prefix_are_not_used(fixture_records, cache: Path, tmp_path: Path) -> None:
+    """``verify`` without records remembers a longer prefix but no headers: the headers kept
+    for the shorter one are not used, every line's is read again and remembered anew."""
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(regrouped(fixture_records, "a")))
     first = headers(ledger)
     ledger.write_bytes(chain(regrouped(fixture_records, "a") + regrouped(fixture_records, "b")))
-    assert verify_ledger(ledger).ok  # no records: the headers of the first lines are kept
-    [entry] = entries(cache)
-    assert entry[0] == 2 * len(fixture_records) and sum(run[0] for run in entry[2]) == len(first)
-    assert headers(ledger)[: len(first)] == first
+    assert verify_ledger(ledger).ok
+    [prefix], [kept] = entries(cache), entries(cache, "verified-headers")
+    assert prefix[0] == 2 * len(fixture_records) and kept[0] == len(first)
+    again = headers(ledger)
+    assert again[: len(first)] == first and len(again) == 2 * len(fixture_records)
+    [kept] = entries(cache, "verified-headers")
+    assert kept[:2] == entries(cache)[0] and sum(run[0] for run in kept[2]) == len(again)
 
 
 def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cache: Path, tmp_path: Path) -> None:
@@ -160,7 +166,7 @@ def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cach
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(regrouped(fixture_records, "a")))
     expected = headers(ledger)
-    [entry] = (cache / "verified-prefix").glob("*.json")
+    [entry] = (cache / "verified-headers").glob("*.json")
     n, head, _ = json.loads(entry.read_text())
     entry.write_text(json.dumps([n, head, [[1, "remembered", "r-1", "check"]]]))
     assert headers(ledger) == [("remembered", "r-1", "check"), *expected[1:]]
@@ -174,7 +180,7 @@ def test_hostile_remembered_headers_are_not_used(fixture_records, cache: Path, t
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(regrouped(fixture_records, "a")))
     expected = headers(ledger)
-    [entry] = (cache / "verified-prefix").glob("*.json")
+    [entry] = (cache / "verified-headers").glob("*.json")
     n, head, _ = json.loads(entry.read_text())
     entry.write_text(f'[{n}, "{head}", {runs}]')
     assert headers(ledger) == expected

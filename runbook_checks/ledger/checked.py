@@ -1,9 +1,10 @@
 """Which records of a ledger had their schema checked: the verified-prefix cache of ``verify``.
 
 Kept in the user's cache folder (``cachedir``, kind ``verified-prefix``): per ledger path,
-the number of records whose schema was checked and the hash of the newest of them, and
-the headers (environment, attempt, mode) of the first records, which ``report`` and the
-gates group attempts by (``LazyRecords.preset``: not read off every line again). The
+the number of records whose schema was checked and the hash of the newest of them; and,
+apart (kind ``verified-headers``), the headers (environment, attempt, mode) of those
+records, which ``report`` and the gates group attempts by (``LazyRecords.preset``: not read
+off every line again). The
 key holds the record schema and the code that checks it, so another version of
 runbook-checks checks everything again. ``verify.verify_ledger`` leaves out the schema of
 those records only when the file's line at that place carries that hash (the chain then
@@ -18,8 +19,9 @@ from typing import Any
 
 from .. import cachedir
 
-#: the cache's kind (its folder in the cache)
+#: the cache's kinds (their folders in the cache): the verified prefix, and its headers
 KIND = "verified-prefix"
+HEADERS_KIND = "verified-headers"
 
 
 def entry(path: Path) -> str | None:
@@ -29,40 +31,45 @@ def entry(path: Path) -> str | None:
         where = str(Path(path).resolve())
     except (OSError, RuntimeError):
         return None
-    return cachedir.key("verified-prefix 2", _checker_source(), where)
+    return cachedir.key("verified-prefix 3", _checker_source(), where)
 
 
-def trusted(key: str | None) -> tuple[int, str, list[list[Any]] | None] | None:
-    """``(N, hash, runs)`` remembered under ``key``: the schema of the first N records was
-    checked, the newest of them has that hash; ``runs``: the headers of the first records
-    (``LazyRecords.header_runs``, at most N lines), or ``None``. ``None`` when nothing
-    (readable, well formed) is remembered."""
+def trusted(key: str | None) -> tuple[int, str] | None:
+    """``(N, hash)`` remembered under ``key``: the schema of the first N records was checked,
+    the newest of them has that hash; ``None`` when nothing (readable) is remembered."""
     known = cachedir.load(KIND, key) if key is not None else None
-    if not (isinstance(known, list) and len(known) == 3 and isinstance(known[0], int) and isinstance(known[1], str)):
-        return None
-    return known[0], known[1], _runs(known[2], known[0])
+    if isinstance(known, list) and len(known) == 2 and isinstance(known[0], int) and isinstance(known[1], str):
+        return known[0], known[1]
+    return None
 
 
-def _runs(value: Any, limit: int) -> list[list[Any]] | None:
-    """``value`` when it is a well-formed ``header_runs`` of at most ``limit`` lines, else ``None``."""
-    if not isinstance(value, list):
+def headers(key: str | None, prefix: tuple[int, str]) -> list[list[Any]] | None:
+    """The headers (``LazyRecords.header_runs``) remembered under ``key`` with the same
+    ``prefix`` (``(N, hash)``, as ``trusted`` gives it), when well formed and of at most N
+    lines; else ``None``. Kept apart from the prefix, so that only a reader that takes them
+    (a streamed one) decodes them: ``verify`` of a long ledger does not."""
+    known = cachedir.load(HEADERS_KIND, key) if key is not None else None
+    if not (isinstance(known, list) and len(known) == 3 and (known[0], known[1]) == prefix and isinstance(known[2], list)):
         return None
     lines = 0
-    for run in value:
+    for run in known[2]:
         if not (
             isinstance(run, list) and len(run) == 4 and type(run[0]) is int and run[0] > 0 and all(isinstance(v, str) for v in run[1:])
         ):
             return None
         lines += run[0]
-    return value if lines <= limit else None
+    return known[2] if lines <= prefix[0] else None
 
 
 def remember(key: str | None, records: int, head: str, runs: list[list[Any]] | None = None) -> None:
     """Remember under ``key`` that the schema of the first ``records`` records, the newest
-    with hash ``head``, was checked, and ``runs``, the headers of the first of them
-    (nothing when ``key`` is ``None``)."""
+    with hash ``head``, was checked, and, when given, ``runs``: the headers of those records
+    (nothing when ``key`` is ``None``). Headers remembered for another prefix are not used
+    again (``headers``)."""
     if key is not None:
-        cachedir.store(KIND, key, [records, head, runs])
+        cachedir.store(KIND, key, [records, head])
+        if runs is not None:
+            cachedir.store(HEADERS_KIND, key, [records, head, runs])
 
 
 @functools.cache

@@ -119,11 +119,11 @@ def verify_ledger(
     entry = checked.entry(path) if validate_schema else None
     trusted = checked.trusted(entry)
     streamed = records is not None and records.streamed
-    had_runs = trusted is not None and trusted[2] is not None
-    if had_runs and streamed:
-        records.preset(trusted[2])  # type: ignore[union-attr,index]
-        trusted = (trusted[0], trusted[1], None)  # type: ignore[index]  # held by the records now, not twice
-    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted and trusted[:2], file_sha256)
+    runs = checked.headers(entry, trusted) if trusted is not None and streamed else None
+    if runs is not None:
+        records.preset(runs)  # type: ignore[union-attr]
+    had_runs, runs = runs is not None, None  # held by the records now, not twice
+    result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256)
     if result is None:  # the remembered record is not there: verify every schema
         if records is not None:
             records.clear()
@@ -131,8 +131,7 @@ def verify_ledger(
         result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
     assert result is not None
     if result.ok and result.head is not None and (trusted is None or result.records > trusted[0] or (streamed and not had_runs)):
-        runs = records.header_runs() if streamed else trusted and trusted[2]  # type: ignore[union-attr]
-        checked.remember(entry, result.records, result.head, runs)
+        checked.remember(entry, result.records, result.head, records.header_runs() if streamed else None)  # type: ignore[union-attr]
     return result
 
 
