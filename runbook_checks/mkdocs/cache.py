@@ -172,7 +172,8 @@ class BuildCache:
         rows, shas = [], []
         folders: dict[Path, Path] = {}  # each folder resolved once: a ledger file is no link (``collect``)
         for stem, path in target_ledgers(self.results, runbook.id):
-            folder = folders.setdefault(path.parent, path.parent.resolve())
+            if (folder := folders.get(path.parent)) is None:
+                folder = folders[path.parent] = path.parent.resolve()
             data = path.read_bytes()
             shas.append(f"{path.name}:{sha256_text(data)}")
 
