@@ -17,7 +17,7 @@ from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
 from runbook_checks.lint import load_runbook
 from runbook_checks.mkdocs.cells import e
 from runbook_checks.mkdocs.html import Slots
-from runbook_checks.mkdocs.tables import attempt_details, history_html
+from runbook_checks.mkdocs.tables import attempt_details, history_rows, history_table
 from runbook_checks.mkdocs.views import ReadOnce, views
 from runbook_checks.model import BlockResult, Expectation, RunRecord
 from runbook_checks.model.record import _BLOCK_FIELDS, _RECORD_FIELDS
@@ -132,7 +132,7 @@ def test_history_and_audit_pages_hold_the_html_composed_straight_from_the_record
     attempts = Attempts(records)
     report = build_report(runbook, records)
     assert report.attempt is not None and report.attempt.id == "mig-1"  # older than the two the audit lists
-    assert history_html(attempts, "../audit/", 3) in page(site, "rb")
+    assert history_table(history_rows(attempts, 3), "../audit/") in page(site, "rb")
     shown = attempts[-2:]  # the audit part as the plugin composed it before
     banner = attempts.find("staging", "mig-1")
     assert banner not in shown
@@ -143,7 +143,10 @@ def test_history_and_audit_pages_hold_the_html_composed_straight_from_the_record
     )
     shown = [banner, *shown]
     expected = (
-        f'<div class="rbc-audit-runs">{full}' + history_html(shown, "") + "".join(attempt_details(a) for a in reversed(shown)) + "</div>"
+        f'<div class="rbc-audit-runs">{full}'
+        + history_table(history_rows(shown), "")
+        + "".join(attempt_details(a) for a in reversed(shown))
+        + "</div>"
     )
     audit = page(site, "audit")
     assert expected in audit

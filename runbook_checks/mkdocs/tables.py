@@ -148,13 +148,6 @@ def history_table(rows: Sequence[HistoryRow], run_link: str | None) -> str:
     return table_html(["Attempt", "When", "Environment", "Mode", "Verdict", "Runs", "By", "Commit", "Duration", "CI"], cells, "rbc-history")
 
 
-def history_html(attempts: Sequence[Attempt], run_link: str | None, limit: int | None = None) -> str:
-    """The newest attempts (``limit`` of them; all when ``None`` or 0), newest first, one row
-    each, linking to their details at ``run_link#attempt-…`` (``cells.attempt_anchor``) when
-    there is a page with them (``""``: this page; ``None``: no link)."""
-    return history_table(history_rows(attempts, limit), run_link)
-
-
 def run_details(record: RunRecord) -> str:
     """One run on the audit page: a ``details`` element opening up to its blocks (kind,
     status, exit code, duration, note) and each block's redacted output."""
