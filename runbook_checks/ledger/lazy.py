@@ -126,22 +126,25 @@ class LazyRecords(Sequence[RunRecord]):
         slice. Raises ``IndexError``, or ``LedgerError`` for a line that is no run record."""
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self.spans)))]
-        if index < 0:
-            index += len(self.spans)
-        if not 0 <= index < len(self.spans):
-            raise IndexError(index)
+        index = self._position(index)
         if index not in self._made:
             self._made[index] = self._made_from(index, self.data(index))
         return self._made[index]
 
     def fresh(self, index: int) -> RunRecord:
-        """The ``RunRecord`` of line ``index`` (0-based), parsed from its verified line now
-        and kept nowhere (a reader that must not hold what it has read: the site). Raises
-        ``IndexError``, or ``LedgerError`` for a line that is no run record."""
-        if not 0 <= index < len(self.spans):
-            raise IndexError(index)
+        """The ``RunRecord`` at ``index`` (negative counts from the newest), parsed from its
+        verified line now and kept nowhere (a reader that must not hold what it has read:
+        the site). Raises ``IndexError``, or ``LedgerError`` for a line that is no run record."""
+        index = self._position(index)
         buffer, start, end = self.line(index)
         return self._made_from(index, _record(self.path, index, buffer[start:end]))
+
+    def _position(self, index: int) -> int:
+        """``index`` as a line's 0-based position (negative counts from the newest); raises ``IndexError``."""
+        position = index + len(self.spans) if index < 0 else index
+        if not 0 <= position < len(self.spans):
+            raise IndexError(index)
+        return position
 
     def _made_from(self, index: int, data: dict[str, Any]) -> RunRecord:
         """``RunRecord.from_dict(data)`` of line ``index``, its failure a ``LedgerError`` naming ``path:N``."""

@@ -50,10 +50,6 @@ class ReadOnce(Sequence[RunRecord]):
         list for a slice. Raises ``IndexError``, or ``LedgerError`` for a line that is no run record."""
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
         return self.lines.fresh(index)
 
 
