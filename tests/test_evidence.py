@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from runbook_checks import evidence
 from runbook_checks.model import BlockResult
+from runbook_checks.model.headers import Headers
 from runbook_checks.status import BlockStatus, EvidenceStatus, Mode
 
 from .conftest import FIXTURES
@@ -53,6 +56,52 @@ def test_attempts_are_ordered_by_their_first_run_and_kept_apart_by_environment()
     ]
     assert next(attempts.newest("staging", "execute")).id == "A2"
     assert attempts.find("rehearsal", "A1").mode == "rehearsal" and attempts.find("staging", "nope") is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_attempts_group_as_a_plain_grouping_by_environment_and_id(seed: int) -> None:
+    """The compact grouping (a few bytes a line, ``model.headers``) against the rule written
+    plainly: interleaved attempts, attempts rejoined after others, mixed modes."""
+    rng = random.Random(seed)
+    envs, modes = ["staging", "production", "rehearsal"], ["check", "rehearsal", "execute", "other"]
+    records = [
+        run(str(i), (STEP_OK,), attempt=f"A{rng.randrange(12)}", environment=rng.choice(envs), mode=rng.choice(modes))
+        for i in range(rng.randrange(1, 80))
+    ]
+    lines: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(records):
+        lines.setdefault((r.environment, r.attempt), []).append(i)
+    expected = sorted(lines.items(), key=lambda item: item[1][0])
+    attempts = evidence.Attempts(records)
+    assert [(a.environment, a.id, [r.run_id for r in a.runs]) for a in attempts] == [
+        (e, a, [str(i) for i in ls]) for (e, a), ls in expected
+    ]
+    for env in [None, *envs, "nowhere"]:
+        for mode in [None, "check", "rehearsal", "execute", "other"]:
+            got = [(a.environment, a.id) for a in attempts.newest(env, mode)]
+            assert got == [a for a, _ in reversed(expected) if env in (None, a[0]) and mode in (None, attempts.find(*a).mode)]
+    for (env, attempt), ls in expected:
+        assert [r.run_id for r in attempts.find(env, attempt).runs] == [str(i) for i in ls]
+    assert attempts.find("staging", "A99") is None
+
+
+class _Collide(list):
+    """Records whose headers give lines 0 and 2 one attempt key, and line 1 another with the same first 8 bytes."""
+
+    def headers(self) -> Headers:
+        h = Headers()
+        for r in self:
+            h.append(r.environment, r.attempt, r.mode)
+        h.keys[:] = bytes(8) + b"A" * 8 + bytes(8) + b"B" * 8 + bytes(8) + b"A" * 8
+        return h
+
+
+def test_keys_that_share_their_first_bytes_are_still_told_apart() -> None:
+    records = _Collide(
+        [run("1", (STEP_OK,), attempt="X"), run("2", (STEP_OK,), attempt="Y"), run("3", (CHECK_OK,), attempt="X", mode="check")]
+    )
+    attempts = evidence.Attempts(records)
+    assert [(a.id, [r.run_id for r in a.runs], a.mode) for a in attempts] == [("X", ["1", "3"], "execute"), ("Y", ["2"], "execute")]
 
 
 def test_the_timeline_sums_the_attempt_and_leaves_interrupted_time_out():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from runbook_checks.ledger import LazyRecords, canonical, record_hash, verify_ledger
+from runbook_checks.model.headers import attempt_key
 
 from .conftest import fence, front
 
@@ -242,5 +243,11 @@ def test_header_reads_environment_attempt_and_mode_off_the_bytes_as_parsing_woul
     path.write_bytes(b"".join(lines))
     records = LazyRecords(path)
     assert verify_ledger(path, validate_schema=False, records=records).ok
+    headers = records.headers()
     for i, v in enumerate(variants):
-        assert records.header(i) == (v["environment"], v.get("attempt_id") or v["run_id"], v["mode"]), i
+        attempt = v.get("attempt_id") or v["run_id"]
+        assert (headers.environment(i), headers.key(i), headers.mode(i)) == (
+            v["environment"],
+            attempt_key(v["environment"], attempt),
+            v["mode"],
+        ), i

@@ -3,6 +3,7 @@ left out only when the chain proves they are those records; everything else is c
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from runbook_checks import cachedir
 from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
+from runbook_checks.model.headers import Headers, attempt_key
 
 from .test_ledger_schema import fixture_records  # noqa: F401  (a fixture: real records)
 
@@ -102,11 +104,13 @@ def test_lazy_records_filled_on_a_second_pass_hold_each_line_once(fixture_record
     assert [r.run_id for r in records] == [r["run_id"] for r in fixture_records[::-1] * 2]
 
 
-def headers(ledger: Path) -> list[tuple[str, str, str]]:
-    """Each line's ``(environment, attempt, mode)`` as a streamed ``LazyRecords`` gives them after ``verify_ledger``."""
+def headers(ledger: Path) -> list[tuple[str, bytes, str]]:
+    """Each line's ``(environment, attempt key, mode)`` as a streamed ``LazyRecords`` gives them after ``verify_ledger``."""
     records = LazyRecords(ledger, streamed=True)
     assert verify_ledger(ledger, records=records, keep_hashes=False).ok
-    return [records.header(i) for i in range(len(records))]
+    h = records.headers()
+    assert len(h) == len(records)
+    return [(h.environment(i), h.key(i), h.mode(i)) for i in range(len(h))]
 
 
 def regrouped(records: list[dict[str, Any]], tag: str) -> list[dict[str, Any]]:
@@ -128,7 +132,7 @@ def test_the_headers_of_a_streamed_pass_are_remembered_and_given_back_the_same(
     monkeypatch.setenv(cachedir.ENV, str(cache))
     assert headers(ledger) == uncached
     [entry] = entries(cache, "verified-headers")
-    assert entry[:2] == entries(cache)[0] and sum(run[0] for run in entry[2]) == len(uncached)
+    assert entry[:2] == entries(cache)[0] and kept_lines(entry) == len(uncached)
     assert headers(ledger) == uncached  # from the cache this time
     # appended lines: the remembered headers for the prefix, read off the bytes after it
     ledger.write_bytes(chain(regrouped(fixture_records * 3, "a") + regrouped(fixture_records, "b")))
@@ -137,11 +141,12 @@ def test_the_headers_of_a_streamed_pass_are_remembered_and_given_back_the_same(
     monkeypatch.setenv(cachedir.ENV, str(cache))
     assert headers(ledger) == uncached
     # a chain rebuilt with other attempts, same length: nothing remembered is used
-    ledger.write_bytes(chain(regrouped(fixture_records * 3, "c") + regrouped(fixture_records, "d")))
+    rebuilt = regrouped(fixture_records * 3, "c") + regrouped(fixture_records, "d")
+    ledger.write_bytes(chain(rebuilt))
     monkeypatch.setenv(cachedir.ENV, "off")
     uncached = headers(ledger)
     monkeypatch.setenv(cachedir.ENV, str(cache))
-    assert headers(ledger) == uncached and {h[1].split("-")[0] for h in uncached} == {"c", "d"}
+    assert headers(ledger) == uncached == [(r["environment"], attempt_key(r["environment"], r["attempt_id"]), r["mode"]) for r in rebuilt]
 
 
 def test_headers_of_another_prefix_are_not_used(fixture_records, cache: Path, tmp_path: Path) -> None:
@@ -157,7 +162,7 @@ def test_headers_of_another_prefix_are_not_used(fixture_records, cache: Path, tm
     again = headers(ledger)
     assert again[: len(first)] == first and len(again) == 2 * len(fixture_records)
     [kept] = entries(cache, "verified-headers")
-    assert kept[:2] == entries(cache)[0] and sum(run[0] for run in kept[2]) == len(again)
+    assert kept[:2] == entries(cache)[0] and kept_lines(kept) == len(again)
 
 
 def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cache: Path, tmp_path: Path) -> None:
@@ -168,21 +173,47 @@ def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cach
     expected = headers(ledger)
     [entry] = (cache / "verified-headers").glob("*.json")
     n, head, _ = json.loads(entry.read_text())
-    entry.write_text(json.dumps([n, head, [[1, "remembered", "r-1", "check"]]]))
-    assert headers(ledger) == [("remembered", "r-1", "check"), *expected[1:]]
+    remembered = Headers()
+    remembered.append("remembered", "r-1", "check")
+    entry.write_text(json.dumps([n, head, remembered.to_json()]))
+    assert headers(ledger) == [("remembered", attempt_key("remembered", "r-1"), "check"), *expected[1:]]
+
+
+def kept_lines(entry: list[Any]) -> int:
+    """How many lines' headers a ``verified-headers`` entry holds."""
+    kept = Headers.from_json(entry[2], entry[0])
+    assert kept is not None
+    return len(kept)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+KEY = b64(bytes(16))
 
 
 @pytest.mark.parametrize(
-    "runs",
-    ['"x"', '[[0, "e", "a", "m"]]', '[[1, "e", "a"]]', '[[1, 2, "a", "m"]]', '[[true, "e", "a", "m"]]', '[[99999, "e", "a", "m"]]'],
+    "kept",
+    [
+        "x",
+        [[["e", "m"]], b64(bytes(4)), ""],  # one line, no key
+        [[["e", "m"]], b64((1).to_bytes(4, "little")), KEY],  # a pair that is not there
+        [[["e", 2]], b64(bytes(4)), KEY],
+        [[["e", "m"]], "not base64!", KEY],
+        [[["e", "m"]], b64(bytes(3)), KEY],  # not whole uint32s
+        [[["e", "m"]], b64(bytes(4 * 99999)), b64(bytes(16 * 99999))],  # more lines than the prefix
+        [[["e", "m"], ["e", "m"]], b64(bytes(4)), KEY],  # a pair twice
+        [[["e", "m"]], b64(bytes(4)), KEY, "more"],
+    ],
 )
-def test_hostile_remembered_headers_are_not_used(fixture_records, cache: Path, tmp_path: Path, runs: str) -> None:
+def test_hostile_remembered_headers_are_not_used(fixture_records, cache: Path, tmp_path: Path, kept: Any) -> None:
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(regrouped(fixture_records, "a")))
     expected = headers(ledger)
     [entry] = (cache / "verified-headers").glob("*.json")
     n, head, _ = json.loads(entry.read_text())
-    entry.write_text(f'[{n}, "{head}", {runs}]')
+    entry.write_text(json.dumps([n, head, kept]))
     assert headers(ledger) == expected
 
 

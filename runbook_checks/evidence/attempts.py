@@ -6,11 +6,15 @@ The rules are the package's (``evidence/__init__.py``, ``docs/reference/evidence
 
 from __future__ import annotations
 
+import bisect
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from ..model import BlockResult, RunRecord
+from ..model.headers import Headers, attempt_key
 from ..status import EXECUTED, BlockStatus, EvidenceStatus, Kind, Mode, RunStatus
 
 
@@ -118,67 +122,103 @@ class Attempts(Sequence[Attempt]):
     """The attempts of a ledger's records, ordered by the position of their first run (a
     later run joining an attempt does not make it newer).
 
-    Grouping reads only each record's environment, attempt id and mode
-    (``records.header(i)`` when the records offer it, as ``ledger.LazyRecords`` does
-    without parsing); an ``Attempt`` — its runs parsed — is made only when read, so
-    views that need the newest few attempts of a long ledger parse only those.
+    Grouping reads only each line's ``model.headers.Headers`` (``records.headers()`` when
+    the records offer them, as ``ledger.LazyRecords`` does without parsing), and keeps a
+    few bytes a line, not an object per attempt; an ``Attempt`` — its runs parsed — is made
+    only when read, so views that need the newest few attempts of a long ledger parse only
+    those, and memory stays flat at any number of attempts.
     """
 
     def __init__(self, records: Sequence[RunRecord]):
         """Group ``records`` (verified, in ledger order) by environment and attempt id."""
         self.records = records
-        header = getattr(records, "header", None)
-        lines: dict[tuple[str, str], list[int]] = {}
-        modes: dict[tuple[str, str], str] = {}  # the attempt's mode from its runs so far (no set per attempt)
-        for i in range(len(records)):
-            if header is not None:
-                environment, attempt, mode = header(i)
-            else:
-                r = records[i]
-                environment, attempt, mode = r.environment, r.attempt, r.mode
-            key = (environment, attempt)
-            lines.setdefault(key, []).append(i)
-            so_far = modes.get(key)
-            modes[key] = mode if so_far is None or so_far == mode else _mode({so_far, mode})
-        self.keys = sorted(lines, key=lambda k: lines[k][0])
-        self.lines = lines
-        self.modes = {k: _mode({m}) for k, m in modes.items()}
-        self.position = {k: n for n, k in enumerate(self.keys)}
+        made = getattr(records, "headers", None)
+        self.headers: Headers = made() if made is not None else Headers.of(records)
+        #: the first line of each attempt, in order; per line, the next line of its attempt
+        #: (0: none); per first line, its attempt's mode (``_MODES``)
+        self.starts, self._next, self._modes = _group(self.headers)
         self._made: dict[int, Attempt] = {}
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.starts)
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self.keys)))]
+            return [self[i] for i in range(*index.indices(len(self.starts)))]
         if index < 0:
-            index += len(self.keys)
-        if not 0 <= index < len(self.keys):
+            index += len(self.starts)
+        if not 0 <= index < len(self.starts):
             raise IndexError(index)
         if index not in self._made:
-            key = self.keys[index]
-            runs = tuple(self.records[i] for i in self.lines[key])
+            lines, line = [], self.starts[index]
+            while True:
+                lines.append(line)
+                line = self._next[line]
+                if not line:
+                    break
+            runs = tuple(self.records[i] for i in lines)
             results: dict[str, tuple[BlockResult, RunRecord]] = {}
             for run in runs:
                 for b in run.blocks:
                     if b.status in EXECUTED:
                         results[b.id] = (b, run)
-            self._made[index] = Attempt(key[1], key[0], runs, results)
+            self._made[index] = Attempt(runs[0].attempt, runs[0].environment, runs, results)
         return self._made[index]
 
     def newest(self, environment: str | None = None, mode: str | None = None) -> Iterator[Attempt]:
         """The attempts of ``environment`` (any: ``None``) in ``mode`` (any: ``None``), newest
         first; only those read are made."""
-        for n in range(len(self.keys) - 1, -1, -1):
-            key = self.keys[n]
-            if (environment is None or key[0] == environment) and (mode is None or self.modes[key] == mode):
+        code = None if mode is None else _MODES.index(mode) if mode in _MODES[1:] else -1
+        for n in range(len(self.starts) - 1, -1, -1):
+            line = self.starts[n]
+            if (environment is None or self.headers.environment(line) == environment) and (code is None or self._modes[line] == code):
                 yield self[n]
 
     def find(self, environment: str, attempt_id: str) -> Attempt | None:
         """The attempt ``attempt_id`` of ``environment`` (``None`` when no record belongs to it)."""
-        n = self.position.get((environment, attempt_id))
-        return None if n is None else self[n]
+        line = self.headers.first_line(attempt_key(environment, attempt_id))
+        return None if line is None else self[bisect.bisect_left(self.starts, line)]
+
+
+#: attempt modes by their code in ``Attempts`` (a larger code wins: ``_mode``)
+_MODES = ("", Mode.CHECK, Mode.REHEARSAL, Mode.EXECUTE)
+
+
+def _group(headers: Headers) -> tuple[array[int], array[int], bytearray]:
+    """``Attempts``' grouping of ``headers``: the first line of each attempt in order, the
+    next line of each line's attempt (0: none), and each first line's attempt mode code.
+
+    The lines are sorted once by their attempt key's first 8 bytes (then line), as Python
+    ints for the time of the sort (some 44 bytes a line), so equal keys are adjacent and
+    lines ascend within them; lines whose 8 bytes agree are told apart by their whole key."""
+    n = len(headers)
+    typecode = "I" if n < 2**32 else "Q"
+    codes = bytes(_MODES.index(_mode({m})) for _, m in headers.pairs)
+    pair_of = headers.pair_of
+    bits = max(n.bit_length(), 1)
+    mask = (1 << bits) - 1
+    order = [(prefix << bits) | i for i, prefix in enumerate(memoryview(headers.keys).cast("Q")[::2])]
+    order.sort()
+    after, modes = array(typecode, bytes(array(typecode).itemsize * n)), bytearray(n)
+    j = 0
+    while j < n:
+        k, prefix = j + 1, order[j] >> bits
+        while k < n and order[k] >> bits == prefix:
+            k += 1
+        if k == j + 1:  # nearly every key: an attempt of one line
+            i = order[j] & mask
+            modes[i] = codes[pair_of[i]]
+        else:
+            same: dict[bytes, list[int]] = {}
+            for v in order[j:k]:
+                same.setdefault(headers.key(v & mask), []).append(v & mask)
+            for lines in same.values():
+                for a, b in zip(lines, lines[1:]):
+                    after[a] = b
+                modes[lines[0]] = max(codes[pair_of[i]] for i in lines)
+        j = k
+    del order
+    return array(typecode, compress(range(n), modes)), after, modes
 
 
 def verdict(attempt: Attempt) -> str:

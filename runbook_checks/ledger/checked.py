@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
 from .. import cachedir
+from ..model.headers import Headers
 
 #: the cache's kinds (their folders in the cache): the verified prefix, and its headers
 KIND = "verified-prefix"
@@ -43,33 +43,26 @@ def trusted(key: str | None) -> tuple[int, str] | None:
     return None
 
 
-def headers(key: str | None, prefix: tuple[int, str]) -> list[list[Any]] | None:
-    """The headers (``LazyRecords.header_runs``) remembered under ``key`` with the same
+def headers(key: str | None, prefix: tuple[int, str]) -> Headers | None:
+    """The headers (``LazyRecords.headers``) remembered under ``key`` with the same
     ``prefix`` (``(N, hash)``, as ``trusted`` gives it), when well formed and of at most N
-    lines; else ``None``. Kept apart from the prefix, so that only a reader that takes them
-    (a streamed one) decodes them: ``verify`` of a long ledger does not."""
+    lines (``Headers.from_json``); else ``None``. Kept apart from the prefix, so that only
+    a reader that takes them (a streamed one) loads them: ``verify`` of a long ledger does not."""
     known = cachedir.load(HEADERS_KIND, key) if key is not None else None
-    if not (isinstance(known, list) and len(known) == 3 and (known[0], known[1]) == prefix and isinstance(known[2], list)):
+    if not (isinstance(known, list) and len(known) == 3 and (known[0], known[1]) == prefix):
         return None
-    lines = 0
-    for run in known[2]:
-        if not (
-            isinstance(run, list) and len(run) == 4 and type(run[0]) is int and run[0] > 0 and all(isinstance(v, str) for v in run[1:])
-        ):
-            return None
-        lines += run[0]
-    return known[2] if lines <= prefix[0] else None
+    return Headers.from_json(known[2], prefix[0])
 
 
-def remember(key: str | None, records: int, head: str, runs: list[list[Any]] | None = None) -> None:
+def remember(key: str | None, records: int, head: str, lines: Headers | None = None) -> None:
     """Remember under ``key`` that the schema of the first ``records`` records, the newest
-    with hash ``head``, was checked, and, when given, ``runs``: the headers of those records
+    with hash ``head``, was checked, and, when given, ``lines``: the headers of those records
     (nothing when ``key`` is ``None``). Headers remembered for another prefix are not used
     again (``headers``)."""
     if key is not None:
         cachedir.store(KIND, key, [records, head])
-        if runs is not None:
-            cachedir.store(HEADERS_KIND, key, [records, head, runs])
+        if lines is not None:
+            cachedir.store(HEADERS_KIND, key, [records, head, lines.to_json()])
 
 
 @functools.cache

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from ..errors import LedgerError
 from ..model import RunRecord
+from ..model.headers import Headers
 from .lines import fast_check, loads, only_string
 
 
@@ -49,8 +47,7 @@ class LazyRecords(Sequence[RunRecord]):
         #: (compact canonical JSON)
         self.spans = _Spans()
         self._digests = bytearray()  # when ``streamed``: the first 16 bytes of each line's SHA-256
-        self._headers: list[tuple[str, str, str]] = []  # when ``streamed``: distinct headers, and each line's
-        self._header_of = array("I")
+        self._headers: Headers | None = Headers() if streamed else None  # streamed: filled by ``add``
         self._made: dict[int, RunRecord] = {}
         self._data: dict[int, dict[str, Any]] = {}
 
@@ -68,31 +65,19 @@ class LazyRecords(Sequence[RunRecord]):
         self.spans.append((at, at + end - start, sealed is not None))
         # a sealed line is its hash and the canonical JSON that hash is of: the hash alone tells it again
         self._digests += bytes.fromhex(sealed[:32]) if sealed is not None else hashlib.sha256(memoryview(buffer)[start:end]).digest()[:16]
-        if len(self.spans) <= len(self._header_of):  # known already (``preset``)
+        if len(self.spans) <= len(self._headers):  # type: ignore[arg-type]  # known already (``preset``)
             return
         header = _header(buffer, start, end, sealed is not None)
         if header is None:
             header = _parsed_header(_record(self.path, len(self.spans) - 1, buffer[start:end]))
-        header = (sys.intern(header[0]), header[1], sys.intern(header[2]))  # a few environments and modes, kept once
-        if not self._headers or self._headers[-1] != header:
-            self._headers.append(header)
-        self._header_of.append(len(self._headers) - 1)
+        self._headers.append(*header)  # type: ignore[union-attr]
 
-    def header_runs(self) -> list[list[Any]]:
-        """The headers of the lines taken so far (``streamed`` only), as runs of consecutive
-        lines sharing one: ``[[count, environment, attempt, mode], ...]``, what ``preset``
-        takes back."""
-        counts = Counter(self._header_of)  # nondecreasing: each header's lines are one run
-        return [[counts[i], *header] for i, header in enumerate(self._headers)]
-
-    def preset(self, runs: list[list[Any]]) -> None:
-        """Before any line is taken: the headers of the first lines, as ``header_runs`` gave
-        them on an earlier pass over the same lines (the verified-prefix cache, which
-        ``verify.verify_ledger`` proves still holds them); ``add`` then does not read
-        those off the bytes. ``runs`` must be well formed (``checked.trusted`` sees to it)."""
-        for count, *header in runs:
-            self._headers.append((sys.intern(header[0]), header[1], sys.intern(header[2])))
-            self._header_of.extend(repeat(len(self._headers) - 1, count))
+    def preset(self, headers: Headers) -> None:
+        """Before any line is taken (``streamed`` only): the headers of the first lines, as
+        ``headers()`` gave them on an earlier pass over the same lines (the verified-prefix
+        cache, which ``verify.verify_ledger`` proves still holds them); ``add`` then does
+        not read those off the bytes."""
+        self._headers = headers
 
     def line(self, index: int) -> tuple[bytes, int, int]:
         """``(buffer, start, end)``: where line ``index`` (0-based) is. Raises ``LedgerError``
@@ -153,21 +138,25 @@ class LazyRecords(Sequence[RunRecord]):
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise not_a_record(self.path, index + 1, exc) from exc
 
-    def header(self, index: int) -> tuple[str, str, str]:
-        """``(environment, attempt, mode)`` of line ``index`` — the attempt id, or the run
-        id of a version-1 record — read off the bytes of a sealed line without parsing it.
+    def headers(self) -> Headers:
+        """Each line's environment, attempt and mode (``model.headers.Headers``), what
+        ``evidence.Attempts`` groups by: kept as lines are taken when ``streamed``, else
+        read now. A sealed line's are read off its bytes without parsing it.
 
         A key inside a JSON string has its quotes escaped. A sealed line's keys are sorted:
         ``attempt_id`` sits in the head before ``"blocks":``, the others in the tail after
         the blocks' closing ``],"ci":``, so only those short stretches are searched, and a
         key found there exactly once is the record's own. A key that occurs more than once
         there (``run_id`` in ``ci``, a fingerprinted path named ``mode``), a value that
-        holds an escape, or a line in another form is parsed instead."""
-        if self.streamed:
-            return self._headers[self._header_of[index]]
-        start, end, sealed = self.spans[index]
-        header = _header(self.buffer, start, end, sealed)
-        return header if header is not None else _parsed_header(self.data(index))
+        holds an escape, or a line in another form is parsed instead. The attempt of a
+        version-1 record is its run id."""
+        if self._headers is None:
+            self._headers = Headers()
+        for i in range(len(self._headers), len(self.spans)):  # not streamed: the lines taken since
+            start, end, sealed = self.spans[i]
+            header = _header(self.buffer, start, end, sealed)
+            self._headers.append(*(header if header is not None else _parsed_header(self.data(i))))
+        return self._headers
 
     def where(self, key: str, value: str) -> NewestFirst:
         """The records whose top-level ``key`` is ``value``, found newest first and only as
@@ -208,7 +197,7 @@ def _digest(raw: bytes, sealed: int) -> bytes | None:
 
 
 def _header(buffer: bytes, start: int, end: int, sealed: bool) -> tuple[str, str, str] | None:
-    """``LazyRecords.header`` read off the bytes of a sealed line; ``None`` when it must be parsed."""
+    """``(environment, attempt, mode)`` (``LazyRecords.headers``) read off the bytes of a sealed line; ``None`` when it must be parsed."""
     head_end, tail = buffer.find(b'"blocks":[', start, end), buffer.rfind(b'],"ci":', start, end)
     if not sealed or head_end < 0 or tail < 0:
         return None
@@ -225,7 +214,7 @@ def _header(buffer: bytes, start: int, end: int, sealed: bool) -> tuple[str, str
 
 
 def _parsed_header(data: dict[str, Any]) -> tuple[str, str, str]:
-    """``LazyRecords.header`` of a parsed record."""
+    """``(environment, attempt, mode)`` of a parsed record (``LazyRecords.headers``)."""
     return str(data.get("environment")), str(data.get("attempt_id") or data.get("run_id")), str(data.get("mode"))
 
 

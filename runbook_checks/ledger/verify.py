@@ -119,19 +119,19 @@ def verify_ledger(
     entry = checked.entry(path) if validate_schema else None
     trusted = checked.trusted(entry)
     streamed = records is not None and records.streamed
-    runs = checked.headers(entry, trusted) if trusted is not None and streamed else None
-    if runs is not None:
-        records.preset(runs)  # type: ignore[union-attr]
-    had_runs, runs = runs is not None, None  # held by the records now, not twice
+    kept = checked.headers(entry, trusted) if trusted is not None and streamed else None
+    if kept is not None:
+        records.preset(kept)  # type: ignore[union-attr]
+    had_headers, kept = kept is not None, None  # held by the records now, not twice
     result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256)
     if result is None:  # the remembered record is not there: verify every schema
         if records is not None:
             records.clear()
-        trusted, had_runs = None, False
+        trusted, had_headers = None, False
         result = _verify(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
     assert result is not None
-    if result.ok and result.head is not None and (trusted is None or result.records > trusted[0] or (streamed and not had_runs)):
-        checked.remember(entry, result.records, result.head, records.header_runs() if streamed else None)  # type: ignore[union-attr]
+    if result.ok and result.head is not None and (trusted is None or result.records > trusted[0] or (streamed and not had_headers)):
+        checked.remember(entry, result.records, result.head, records.headers() if streamed else None)  # type: ignore[union-attr]
     return result
 
 

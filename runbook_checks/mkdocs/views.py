@@ -19,6 +19,7 @@ from typing import Any
 from ..evidence import Attempts
 from ..ledger import LazyRecords
 from ..model import RunRecord
+from ..model.headers import Headers
 from ..report import AttemptSummary
 from .cells import e
 from .tables import HistoryRow, attempt_details, history_rows, history_table
@@ -30,7 +31,7 @@ class ReadOnce(Sequence[RunRecord]):
     its JSON, for as long as it lives; a build keeps the ledger for ``mkdocs serve``).
 
     Reads as ``LazyRecords`` does: indexes (negative from the newest), ``len``, and
-    ``header(i)`` for ``evidence.Attempts``; a line that is no run record raises the same
+    ``headers()`` for ``evidence.Attempts``; a line that is no run record raises the same
     ``LedgerError`` naming ``path:N``."""
 
     def __init__(self, lines: LazyRecords) -> None:
@@ -41,9 +42,9 @@ class ReadOnce(Sequence[RunRecord]):
         """The number of verified lines."""
         return len(self.lines)
 
-    def header(self, index: int) -> tuple[str, str, str]:
-        """``LazyRecords.header``: ``(environment, attempt, mode)`` of line ``index``."""
-        return self.lines.header(index)
+    def headers(self) -> Headers:
+        """``LazyRecords.headers``: each line's environment, attempt and mode."""
+        return self.lines.headers()
 
     def __getitem__(self, index: Any) -> Any:
         """The ``RunRecord`` at ``index`` (negative counts from the newest), made afresh, or a
