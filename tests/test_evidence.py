@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from array import array
 
 import pytest
 
@@ -85,22 +86,31 @@ def test_attempts_group_as_a_plain_grouping_by_environment_and_id(seed: int) -> 
     assert attempts.find("staging", "A99") is None
 
 
-class _Collide(list):
-    """Records whose headers give lines 0 and 2 one attempt key, and line 1 another with the same first 8 bytes."""
+class _Keyed(list):
+    """Records whose headers carry the attempt keys ``keys`` (two 64-bit words each, native order)."""
+
+    def __init__(self, records: list, keys: list[tuple[int, int]]) -> None:
+        super().__init__(records)
+        self.keys = keys
 
     def headers(self) -> Headers:
         h = Headers()
         for r in self:
             h.append(r.environment, r.attempt, r.mode)
-        h.keys[:] = bytes(8) + b"A" * 8 + bytes(8) + b"B" * 8 + bytes(8) + b"A" * 8
+        h.keys[:] = array("Q", [w for key in self.keys for w in key]).tobytes()
         return h
 
 
-def test_keys_that_share_their_first_bytes_are_still_told_apart() -> None:
-    records = _Collide(
-        [run("1", (STEP_OK,), attempt="X"), run("2", (STEP_OK,), attempt="Y"), run("3", (CHECK_OK,), attempt="X", mode="check")]
-    )
-    attempts = evidence.Attempts(records)
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [(0, 7), (0, 8), (0, 7)],  # the same first half
+        [(1, 1), (26, 26), (1, 1)],  # both halves in the same slots of the filters (3 lines: 25 slots)
+    ],
+)
+def test_keys_alike_in_part_are_still_told_apart(keys: list[tuple[int, int]]) -> None:
+    runs = [run("1", (STEP_OK,), attempt="X"), run("2", (STEP_OK,), attempt="Y"), run("3", (CHECK_OK,), attempt="X", mode="check")]
+    attempts = evidence.Attempts(_Keyed(runs, keys))
     assert [(a.id, [r.run_id for r in a.runs], a.mode) for a in attempts] == [("X", ["1", "3"], "execute"), ("Y", ["2"], "execute")]
 
 

@@ -188,36 +188,46 @@ def _group(headers: Headers) -> tuple[array[int], array[int], bytearray]:
     """``Attempts``' grouping of ``headers``: the first line of each attempt in order, the
     next line of each line's attempt (0: none), and each first line's attempt mode code.
 
-    The lines are sorted once by their attempt key's first 8 bytes (then line), as Python
-    ints for the time of the sort (some 44 bytes a line), so equal keys are adjacent and
-    lines ascend within them; lines whose 8 bytes agree are told apart by their whole key."""
+    Consecutive lines of one attempt (a resume right after its failure) are joined first.
+    Only the stretches whose key may occur again are looked up by key: two byte-per-slot
+    filters, one for each half of the key, tell the others apart (their memory, 16 bytes a
+    line, is let go at the end), so the lookup holds a few entries, not one per attempt."""
     n = len(headers)
     typecode = "I" if n < 2**32 else "Q"
     codes = bytes(_MODES.index(_mode({m})) for _, m in headers.pairs)
     pair_of = headers.pair_of
-    bits = max(n.bit_length(), 1)
-    mask = (1 << bits) - 1
-    order = [(prefix << bits) | i for i, prefix in enumerate(memoryview(headers.keys).cast("Q")[::2])]
-    order.sort()
+    words = memoryview(headers.keys).cast("Q")  # a key is two 64-bit words
+    low, high = words[::2], words[1::2]
     after, modes = array(typecode, bytes(array(typecode).itemsize * n)), bytearray(n)
-    j = 0
-    while j < n:
-        k, prefix = j + 1, order[j] >> bits
-        while k < n and order[k] >> bits == prefix:
-            k += 1
-        if k == j + 1:  # nearly every key: an attempt of one line
-            i = order[j] & mask
-            modes[i] = codes[pair_of[i]]
-        else:
-            same: dict[bytes, list[int]] = {}
-            for v in order[j:k]:
-                same.setdefault(headers.key(v & mask), []).append(v & mask)
-            for lines in same.values():
-                for a, b in zip(lines, lines[1:]):
-                    after[a] = b
-                modes[lines[0]] = max(codes[pair_of[i]] for i in lines)
-        j = k
-    del order
+    slots = 8 * n + 1
+    seen_low, seen_high = bytearray(slots), bytearray(slots)  # per slot: 0, 1, or 2 (twice or more)
+    stretches = array(typecode)  # the first line of each stretch of lines with one key
+    head, last_low, last_high = 0, -1, -1
+    for i in range(n):
+        key_low, key_high, code = low[i], high[i], codes[pair_of[i]]
+        if key_low == last_low and key_high == last_high:
+            after[i - 1] = i
+            if code > modes[head]:
+                modes[head] = code
+            continue
+        head, last_low, last_high = i, key_low, key_high
+        stretches.append(i)
+        modes[i] = code
+        seen_low[key_low % slots] = 2 if seen_low[key_low % slots] else 1
+        seen_high[key_high % slots] = 2 if seen_high[key_high % slots] else 1
+    stretches.append(n)
+    opened: dict[tuple[int, int], tuple[int, int]] = {}  # a key seen in an earlier stretch: its attempt's first line, last line so far
+    for s in range(len(stretches) - 1):
+        i = stretches[s]
+        key = (low[i], high[i])
+        if seen_low[key[0] % slots] < 2 or seen_high[key[1] % slots] < 2:
+            continue  # the only stretch of its key
+        known = opened.get(key)
+        opened[key] = (i, stretches[s + 1] - 1) if known is None else (known[0], stretches[s + 1] - 1)
+        if known is not None:  # a later stretch of an earlier attempt
+            after[known[1]] = i
+            modes[known[0]] = max(modes[known[0]], modes[i])
+            modes[i] = 0
     return array(typecode, compress(range(n), modes)), after, modes
 
 
