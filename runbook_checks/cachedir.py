@@ -4,7 +4,7 @@ the SHA-256 of everything it depends on, so an entry is either exactly right or 
 Where: ``$RUNBOOK_CHECKS_CACHE_DIR`` when set, else the platform's user cache folder
 (``platformdirs.user_cache_dir``: ``$XDG_CACHE_HOME/runbook-checks``, by default
 ``~/.cache/runbook-checks`` on Linux). ``RUNBOOK_CHECKS_CACHE_DIR=off`` turns caching off.
-Each entry is one JSON file ``<kind>/<key>.json``, written to a temporary file and renamed,
+Each entry is one file, ``<kind>/<key>.json`` (a JSON value) or ``<kind>/<key>.bin`` (bytes), written to a temporary file and renamed,
 so a reader never sees half an entry; a file that cannot be read or decoded is treated as
 missing, and a cache folder that cannot be written is used as if empty. At most
 ``MAX_ENTRIES`` entries of a kind are kept (the least recently written go first).
@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,25 @@ def key(*parts: str | bytes) -> str:
 def load(kind: str, entry: str) -> Any | None:
     """The JSON value stored as ``entry`` (a ``key``) of ``kind``; ``None`` when caching is
     off or there is no readable entry. Never raises."""
+    data = load_bytes(kind, entry, ".json")
+    try:
+        return json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+
+
+def load_bytes(kind: str, entry: str, suffix: str = ".bin") -> bytearray | None:
+    """The bytes stored as ``entry`` of ``kind`` (``store_bytes``), read into one buffer the
+    caller may cut up in place; ``None`` when caching is off or there is no readable entry.
+    Never raises."""
     base = folder()
     if base is None:
         return None
     try:
-        return json.loads((base / kind / f"{entry}.json").read_bytes())
-    except (OSError, ValueError):
+        with open(base / kind / f"{entry}{suffix}", "rb") as fh:
+            data = bytearray(os.fstat(fh.fileno()).st_size)
+            return data if fh.readinto(data) == len(data) and not fh.read(1) else None
+    except OSError:
         return None
 
 
@@ -68,6 +82,13 @@ def store(kind: str, entry: str, value: Any) -> None:
     """Store the JSON-serialisable ``value`` as ``entry`` of ``kind``, atomically, then keep
     the newest ``MAX_ENTRIES`` of that kind. A folder that cannot be written is skipped
     silently (the next read computes again). Never raises ``OSError``."""
+    store_bytes(kind, entry, [json.dumps(value, separators=(",", ":")).encode()], ".json")
+
+
+def store_bytes(kind: str, entry: str, parts: Iterable[bytes | bytearray | memoryview], suffix: str = ".bin") -> None:
+    """Store ``parts``, one after the other, as ``entry`` of ``kind`` (``load_bytes`` reads
+    them back whole), atomically, then keep the newest ``MAX_ENTRIES`` entries of that kind.
+    A folder that cannot be written is skipped silently. Never raises ``OSError``."""
     base = folder()
     if base is None:
         return
@@ -76,9 +97,10 @@ def store(kind: str, entry: str, value: Any) -> None:
         where.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=where, prefix=".", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(value, fh, separators=(",", ":"))
-            os.replace(tmp, where / f"{entry}.json")
+            with os.fdopen(fd, "wb") as fh:
+                for part in parts:
+                    fh.write(part)
+            os.replace(tmp, where / f"{entry}{suffix}")
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -90,7 +112,7 @@ def store(kind: str, entry: str, value: Any) -> None:
 
 def _prune(where: Path) -> None:
     """Delete all but the ``MAX_ENTRIES`` most recently written entries in ``where``."""
-    entries = list(where.glob("*.json"))
+    entries = list(where.glob("[!.]*"))  # not the temporary files being written
     if len(entries) <= MAX_ENTRIES:
         return
     dated = []
@@ -102,4 +124,4 @@ def _prune(where: Path) -> None:
             path.unlink()
 
 
-__all__ = ["ENV", "MAX_ENTRIES", "folder", "key", "load", "store"]
+__all__ = ["ENV", "MAX_ENTRIES", "folder", "key", "load", "load_bytes", "store", "store_bytes"]

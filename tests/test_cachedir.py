@@ -58,6 +58,17 @@ def test_only_the_newest_entries_are_kept(cache: Path, monkeypatch: pytest.Monke
     assert sorted(p.stem for p in (cache / "kind").glob("*.json")) == ["k3", "k4", "k5"]
 
 
+def test_bytes_read_back_whole_and_count_among_the_entries_kept(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cachedir.store_bytes("kind", "b", [b"ab", bytearray(b"\n"), memoryview(b"\x00\xff")])
+    assert cachedir.load_bytes("kind", "b") == bytearray(b"ab\n\x00\xff") and cachedir.load("kind", "b") is None
+    assert cachedir.load_bytes("kind", "missing") is None
+    monkeypatch.setattr(cachedir, "MAX_ENTRIES", 2)
+    os.utime(cache / "kind" / "b.bin", ns=(0, 0))
+    cachedir.store("kind", "j1", 1)
+    cachedir.store_bytes("kind", "b2", [b"x"])
+    assert sorted(p.name for p in (cache / "kind").iterdir()) == ["b2.bin", "j1.json"]
+
+
 PAGE = "# T\n\n```bash {#a .check}\necho a\n```\n\n!!! note\n    ```bash {#b .step}\n    echo b\n    ```\n"
 
 

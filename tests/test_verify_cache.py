@@ -3,7 +3,6 @@ left out only when the chain proves they are those records; everything else is c
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 from pathlib import Path
@@ -131,8 +130,8 @@ def test_the_headers_of_a_streamed_pass_are_remembered_and_given_back_the_same(
     uncached = headers(ledger)
     monkeypatch.setenv(cachedir.ENV, str(cache))
     assert headers(ledger) == uncached
-    [entry] = entries(cache, "verified-headers")
-    assert entry[:2] == entries(cache)[0] and kept_lines(entry) == len(uncached)
+    [(prefix, kept)] = remembered_headers(cache)
+    assert prefix == entries(cache)[0] and len(kept) == len(uncached)
     assert headers(ledger) == uncached  # from the cache this time
     # appended lines: the remembered headers for the prefix, read off the bytes after it
     ledger.write_bytes(chain(regrouped(fixture_records * 3, "a") + regrouped(fixture_records, "b")))
@@ -157,12 +156,12 @@ def test_headers_of_another_prefix_are_not_used(fixture_records, cache: Path, tm
     first = headers(ledger)
     ledger.write_bytes(chain(regrouped(fixture_records, "a") + regrouped(fixture_records, "b")))
     assert verify_ledger(ledger).ok
-    [prefix], [kept] = entries(cache), entries(cache, "verified-headers")
-    assert prefix[0] == 2 * len(fixture_records) and kept[0] == len(first)
+    [prefix], [(kept_for, _)] = entries(cache), remembered_headers(cache)
+    assert prefix[0] == 2 * len(fixture_records) and kept_for[0] == len(first)
     again = headers(ledger)
     assert again[: len(first)] == first and len(again) == 2 * len(fixture_records)
-    [kept] = entries(cache, "verified-headers")
-    assert kept[:2] == entries(cache)[0] and kept_lines(kept) == len(again)
+    [(kept_for, kept)] = remembered_headers(cache)
+    assert kept_for == entries(cache)[0] and len(kept) == len(again)
 
 
 def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cache: Path, tmp_path: Path) -> None:
@@ -171,49 +170,53 @@ def test_remembered_headers_stand_for_the_lines_they_cover(fixture_records, cach
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(regrouped(fixture_records, "a")))
     expected = headers(ledger)
-    [entry] = (cache / "verified-headers").glob("*.json")
-    n, head, _ = json.loads(entry.read_text())
+    [entry] = (cache / "verified-headers").glob("*.bin")
+    prefix_line = entry.read_bytes().split(b"\n")[0]
     remembered = Headers()
     remembered.append("remembered", "r-1", "check")
-    entry.write_text(json.dumps([n, head, remembered.to_json()]))
+    entry.write_bytes(b"".join([prefix_line, b"\n", *remembered.to_bytes()]))
     assert headers(ledger) == [("remembered", attempt_key("remembered", "r-1"), "check"), *expected[1:]]
 
 
-def kept_lines(entry: list[Any]) -> int:
-    """How many lines' headers a ``verified-headers`` entry holds."""
-    kept = Headers.from_json(entry[2], entry[0])
-    assert kept is not None
-    return len(kept)
+def remembered_headers(cache: Path) -> list[tuple[list[Any], Headers]]:
+    """The ``verified-headers`` entries: the prefix each was kept for, and its headers."""
+    found = []
+    for path in (cache / "verified-headers").glob("*.bin"):
+        data = bytearray(path.read_bytes())
+        prefix = json.loads(data[: data.index(b"\n")])
+        kept = Headers.from_bytes(data, data.index(b"\n") + 1, prefix[0])
+        assert kept is not None
+        found.append((prefix, kept))
+    return found
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-KEY = b64(bytes(16))
+ONE = bytes(16) + bytes(4)  # one line: a key and pair 0
 
 
 @pytest.mark.parametrize(
     "kept",
     [
-        "x",
-        [[["e", "m"]], b64(bytes(4)), ""],  # one line, no key
-        [[["e", "m"]], b64((1).to_bytes(4, "little")), KEY],  # a pair that is not there
-        [[["e", 2]], b64(bytes(4)), KEY],
-        [[["e", "m"]], "not base64!", KEY],
-        [[["e", "m"]], b64(bytes(3)), KEY],  # not whole uint32s
-        [[["e", "m"]], b64(bytes(4 * 99999)), b64(bytes(16 * 99999))],  # more lines than the prefix
-        [[["e", "m"], ["e", "m"]], b64(bytes(4)), KEY],  # a pair twice
-        [[["e", "m"]], b64(bytes(4)), KEY, "more"],
+        b"nope\n" + ONE,
+        b'[["e","m"]]' + ONE,  # no line end after the pairs
+        b'[["e","m"]]\n' + ONE[:-1],  # not whole lines
+        b'[["e","m"]]\n' + bytes(16) + (1).to_bytes(4, "little"),  # a pair that is not there
+        b'[["e",2]]\n' + ONE,
+        b'{"e":"m"}\n' + ONE,
+        b'[["e","m"],["e","m"]]\n' + ONE,  # a pair twice
+        b'[["e","m"]]\n' + ONE * 99999,  # more lines than the prefix
+        b"[" * 100000 + b"\n" + ONE,  # nested too deeply to read
+        b"",
     ],
 )
-def test_hostile_remembered_headers_are_not_used(fixture_records, cache: Path, tmp_path: Path, kept: Any) -> None:
+def test_hostile_remembered_headers_are_not_used(fixture_records, cache: Path, tmp_path: Path, kept: bytes) -> None:
     ledger = tmp_path / "rb.jsonl"
     ledger.write_bytes(chain(regrouped(fixture_records, "a")))
     expected = headers(ledger)
-    [entry] = (cache / "verified-headers").glob("*.json")
-    n, head, _ = json.loads(entry.read_text())
-    entry.write_text(json.dumps([n, head, kept]))
+    [entry] = (cache / "verified-headers").glob("*.bin")
+    prefix_line = entry.read_bytes().split(b"\n")[0]
+    entry.write_bytes(prefix_line + b"\n" + kept)
+    assert headers(ledger) == expected
+    entry.write_bytes(kept)  # no prefix line
     assert headers(ledger) == expected
 
 

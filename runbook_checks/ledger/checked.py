@@ -2,10 +2,10 @@
 
 Kept in the user's cache folder (``cachedir``, kind ``verified-prefix``): per ledger path,
 the number of records whose schema was checked and the hash of the newest of them; and,
-apart (kind ``verified-headers``), the headers (environment, attempt, mode) of those
-records, which ``report`` and the gates group attempts by (``LazyRecords.preset``: not read
-off every line again). The
-key holds the record schema and the code that checks it, so another version of
+apart (kind ``verified-headers``, a binary entry: ``model.headers.Headers.to_bytes`` after
+a line naming the prefix), the headers (environment, attempt key, mode) of those records,
+which ``report`` and the gates group attempts by (``LazyRecords.preset``: not read off
+every line again). The key holds the record schema and the code that checks it, so another version of
 runbook-checks checks everything again. ``verify.verify_ledger`` leaves out the schema of
 those records only when the file's line at that place carries that hash (the chain then
 proves they are the records checked); see docs/reference/ledger.md, "Readers verify".
@@ -14,6 +14,7 @@ proves they are the records checked); see docs/reference/ledger.md, "Readers ver
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 from .. import cachedir
@@ -48,10 +49,11 @@ def headers(key: str | None, prefix: tuple[int, str]) -> Headers | None:
     ``prefix`` (``(N, hash)``, as ``trusted`` gives it), when well formed and of at most N
     lines (``Headers.from_json``); else ``None``. Kept apart from the prefix, so that only
     a reader that takes them (a streamed one) loads them: ``verify`` of a long ledger does not."""
-    known = cachedir.load(HEADERS_KIND, key) if key is not None else None
-    if not (isinstance(known, list) and len(known) == 3 and (known[0], known[1]) == prefix):
+    data = cachedir.load_bytes(HEADERS_KIND, key) if key is not None else None
+    newline = data.find(b"\n") if data is not None else -1
+    if data is None or newline < 0 or data[:newline] != _prefix_line(prefix):
         return None
-    return Headers.from_json(known[2], prefix[0])
+    return Headers.from_bytes(data, newline + 1, prefix[0])
 
 
 def remember(key: str | None, records: int, head: str, lines: Headers | None = None) -> None:
@@ -62,7 +64,12 @@ def remember(key: str | None, records: int, head: str, lines: Headers | None = N
     if key is not None:
         cachedir.store(KIND, key, [records, head])
         if lines is not None:
-            cachedir.store(HEADERS_KIND, key, [records, head, lines.to_json()])
+            cachedir.store_bytes(HEADERS_KIND, key, [_prefix_line((records, head)) + b"\n", *lines.to_bytes()])
+
+
+def _prefix_line(prefix: tuple[int, str]) -> bytes:
+    """The first line of a ``verified-headers`` entry: the prefix ``(N, hash)`` it was kept for, as JSON."""
+    return json.dumps(list(prefix)).encode()
 
 
 @functools.cache

@@ -10,12 +10,11 @@ made of, when a view reads it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import json
 import sys
 from array import array
 from collections.abc import Sequence
-from typing import Any
 
 from .record import RunRecord
 
@@ -90,37 +89,41 @@ class Headers:
             at = self.keys.find(key, at + 1)
         return None if at < 0 else at // KEY_BYTES
 
-    def to_json(self) -> list[Any]:
-        """The headers as JSON values, which ``from_json`` takes back: ``[pairs, pair
-        indexes, keys]``, the last two base64 (indexes little-endian ``uint32``)."""
-        pair_of = array("I", self.pair_of)
+    def to_bytes(self) -> list[bytes | bytearray | memoryview]:
+        """The headers as bytes, in parts, which ``from_bytes`` takes back: the pairs as one
+        line of JSON, then every key, then each line's pair index (little-endian ``uint32``)."""
+        pair_of = self.pair_of
         if sys.byteorder == "big":
+            pair_of = array("I", pair_of)
             pair_of.byteswap()
-        return [[list(p) for p in self.pairs], base64.b64encode(pair_of).decode(), base64.b64encode(self.keys).decode()]
+        return [json.dumps(self.pairs, separators=(",", ":")).encode() + b"\n", self.keys, memoryview(pair_of).cast("B")]
 
     @classmethod
-    def from_json(cls, value: Any, max_lines: int) -> Headers | None:
-        """The headers ``to_json`` gave, when ``value`` is well formed and of at most
-        ``max_lines`` lines; else ``None``."""
-        if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], list)):
-            return None
-        pairs = value[0]
-        if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
-            return None
+    def from_bytes(cls, data: bytearray, at: int, max_lines: int) -> Headers | None:
+        """The headers ``to_bytes`` gave, written from ``data[at:]``, when well formed and of
+        at most ``max_lines`` lines; else ``None``. ``data`` is cut up in place: its keys
+        become the headers' own, without a copy."""
+        newline = data.find(b"\n", at)
         try:
-            pair_of, keys = array("I", base64.b64decode(value[1], validate=True)), base64.b64decode(value[2], validate=True)
-        except (TypeError, ValueError):  # not base64 text, or not whole uint32s
+            pairs = json.loads(data[at:newline]) if newline >= 0 else None
+        except (ValueError, RecursionError):
             return None
-        if sys.byteorder == "big":
-            pair_of.byteswap()
-        if len(pair_of) > max_lines or len(keys) != KEY_BYTES * len(pair_of) or (pair_of and max(pair_of) >= len(pairs)):
+        lines, odd = divmod(len(data) - newline - 1, KEY_BYTES + 4)
+        if not isinstance(pairs, list) or odd or lines > max_lines:
+            return None
+        if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs):
             return None
         headers = cls()
         headers.pairs = [(sys.intern(e), sys.intern(m)) for e, m in pairs]
-        if len(set(headers.pairs)) != len(headers.pairs):
-            return None
         headers._index = {p: n for n, p in enumerate(headers.pairs)}
-        headers.pair_of, headers.keys = pair_of, bytearray(keys)
+        del data[: newline + 1]
+        headers.pair_of.frombytes(memoryview(data)[KEY_BYTES * lines :])
+        del data[KEY_BYTES * lines :]
+        if sys.byteorder == "big":
+            headers.pair_of.byteswap()
+        if len(headers._index) != len(headers.pairs) or (lines and max(headers.pair_of) >= len(headers.pairs)):
+            return None
+        headers.keys = data
         return headers
 
 
