@@ -4,8 +4,8 @@ the SHA-256 of everything it depends on, so an entry is either exactly right or 
 Where: ``$RUNBOOK_CHECKS_CACHE_DIR`` when set, else the platform's user cache folder
 (``platformdirs.user_cache_dir``: ``$XDG_CACHE_HOME/runbook-checks``, by default
 ``~/.cache/runbook-checks`` on Linux). ``RUNBOOK_CHECKS_CACHE_DIR=off`` turns caching off.
-Each entry is one file, ``<kind>/<key>.json`` (a JSON value) or ``<kind>/<key>.bin`` (bytes), written to a temporary file and renamed,
-so a reader never sees half an entry; a file that cannot be read or decoded is treated as
+Each entry is one file, ``<kind>/<key>.json`` (a JSON value) or ``<kind>/<key>.bin``
+(bytes), written to a temporary file and renamed, so a reader never sees half an entry; a file that cannot be read or decoded is treated as
 missing, and a cache folder that cannot be written is used as if empty. At most
 ``MAX_ENTRIES`` entries of a kind are kept (the least recently written go first).
 

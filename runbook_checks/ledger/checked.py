@@ -47,7 +47,7 @@ def trusted(key: str | None) -> tuple[int, str] | None:
 def headers(key: str | None, prefix: tuple[int, str]) -> Headers | None:
     """The headers (``LazyRecords.headers``) remembered under ``key`` with the same
     ``prefix`` (``(N, hash)``, as ``trusted`` gives it), when well formed and of at most N
-    lines (``Headers.from_json``); else ``None``. Kept apart from the prefix, so that only
+    lines (``Headers.from_bytes``); else ``None``. Kept apart from the prefix, so that only
     a reader that takes them (a streamed one) loads them: ``verify`` of a long ledger does not."""
     data = cachedir.load_bytes(HEADERS_KIND, key) if key is not None else None
     newline = data.find(b"\n") if data is not None else -1

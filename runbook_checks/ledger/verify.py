@@ -172,50 +172,76 @@ def _verify(
             return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False, file_sha256=digest)
         return Verification(path, n - 1, n, problem, hashes=tuple(hashes), head=prev, file_sha256=digest)
 
-    carry, offset = b"", 0  # the start of a line not yet ended, and where ``buffer`` starts in the file
-    for chunk in stream:
-        buffer = carry + chunk if carry else chunk
-        start = 0
-        while (end := buffer.find(b"\n", start)) >= 0:
-            n += 1
-            schema = validate_schema and (trusted is None or n > trusted[0])
-            fast = fast_check(buffer, start, end)
-            if fast is not None:
-                digest, linked = fast
-                if schema:
-                    problem = _schema_of(buffer[start:end])
-                    if problem is not None:
-                        return bad(problem)
-            else:
-                try:
-                    checked = _check_line(buffer[start:end], prev, schema)
-                except RecursionError:  # parsed, but too deep to re-encode or validate
-                    checked = "not a run record (nested too deeply)"
-                if isinstance(checked, str):
-                    return bad(checked)
-                digest, linked = checked
-            if linked != prev:
-                return bad("chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
-            if trusted is not None and n == trusted[0] and digest != trusted[1]:
-                return None
-            if records is not None:
-                records.add(buffer, start, end, offset + start, digest if fast is not None else None)
-            if keep_hashes:
-                hashes.append(digest)
-            if digest in wanted:
-                found.add(digest)
-            prev = digest
-            start = end + 1
-        carry, offset = buffer[start:], offset + start
-    if carry:
+    for buffer, start, end, at in _lines(stream):
         n += 1
-        return bad("the last line is cut or half-written (no newline at its end)", cut=True)
+        if end < 0:
+            return bad("the last line is cut or half-written (no newline at its end)", cut=True)
+        schema = validate_schema and (trusted is None or n > trusted[0])
+        fast = fast_check(buffer, start, end)
+        if fast is not None:
+            digest, linked = fast
+            if schema:
+                problem = _schema_of(buffer[start:end])
+                if problem is not None:
+                    return bad(problem)
+        else:
+            try:
+                checked = _check_line(buffer[start:end], prev, schema)
+            except RecursionError:  # parsed, but too deep to re-encode or validate
+                checked = "not a run record (nested too deeply)"
+            if isinstance(checked, str):
+                return bad(checked)
+            digest, linked = checked
+        if linked != prev:
+            return bad("chain broken: 'prev' is not the hash of the previous record (a record was removed, reordered or edited)")
+        if trusted is not None and n == trusted[0] and digest != trusted[1]:
+            return None
+        if records is not None:
+            records.add(buffer, start, end, at, digest if fast is not None else None)
+        if keep_hashes:
+            hashes.append(digest)
+        if digest in wanted:
+            found.add(digest)
+        prev = digest
     if trusted is not None and n < trusted[0]:
         return None
     digest = whole.hexdigest() if whole is not None else None
     if not n:
         return Verification(path, 0, 1, EMPTY, ledger=False, file_sha256=digest)
     return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found), file_sha256=digest)
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int, int]]:
+    """Each line of the file read as ``chunks``: ``(buffer, start, end, at)``, the line being
+    ``buffer[start:end]`` (without its newline) and starting at byte ``at`` of the file. A
+    line within a chunk is given in place, no chunk is copied: only a line that spans chunks
+    is joined, into a buffer of its own. A last line without a newline comes with ``end``
+    -1 (``buffer`` holds what there is of it)."""
+    pieces: list[bytes] = []  # a line not yet ended
+    line_at = position = 0  # where that line starts in the file, and where the chunk does
+    for chunk in chunks:
+        start = 0
+        if pieces:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                pieces.append(chunk)
+                position += len(chunk)
+                continue
+            pieces.append(chunk[:cut])
+            line = b"".join(pieces)
+            pieces = []
+            yield line, 0, len(line), line_at
+            start = cut + 1
+        while (end := chunk.find(b"\n", start)) >= 0:
+            yield chunk, start, end, position + start
+            start = end + 1
+        if start < len(chunk):
+            pieces.append(chunk[start:])
+            line_at = position + start
+        position += len(chunk)
+    if pieces:
+        line = b"".join(pieces)
+        yield line, 0, -1, line_at
 
 
 def _chunks(path: Path, fd: int | None = None) -> Iterator[bytes]:
