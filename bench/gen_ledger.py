@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import time
 from pathlib import Path
@@ -101,7 +102,8 @@ def generate(path: Path, records: int) -> None:
     sealed_line(first)
     Draft202012Validator(schema()).validate(first)
     prev, attempt = None, "r0"
-    with open(path, "wb") as out:
+    part = path.with_name(path.name + ".part")  # renamed when whole: a ledger at ``path`` is never half-written
+    with open(part, "wb") as out:
         for n in range(records):
             record = dict(base)
             record["run_id"] = f"r{n}"
@@ -113,6 +115,7 @@ def generate(path: Path, records: int) -> None:
             record["prev"] = prev
             out.write(sealed_line(record))
             prev = record["hash"]
+    os.replace(part, path)
 
 
 def main() -> None:
