@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from runbook_checks.errors import EXIT_NOT_RECORDED, EXIT_USAGE, LedgerError, NotRecorded
-from runbook_checks.ledger import LazyRecords, append_record, read_records, verify, verify_ledger
+from runbook_checks.ledger import LazyRecords, append_record, read_records, reading, verify_ledger
 from runbook_checks.ledger import append as ledger_append
 
 from .conftest import clean_env, fence, front
@@ -416,7 +416,7 @@ def test_a_foreign_jsonl_is_not_a_ledger_not_tampering(cli, tmp_path, recorded, 
 
 @pytest.mark.parametrize("text", [b"a\nbb\n\nccc\n", b"one long line\nx", b"\n\n", b"no newline at all", b"ab\ncd\n" * 3])
 def test_lines_come_whole_and_in_place_whatever_the_chunks(text: bytes) -> None:
-    """``verify._lines``: every line with where it starts in the file, whichever bytes the
+    """``reading.lines``: every line with where it starts in the file, whichever bytes the
     chunks end at (a line inside one chunk, across several, a chunk that starts or ends
     with a newline), and a last line without a newline marked with end -1."""
     expected, at = [], 0
@@ -427,5 +427,5 @@ def test_lines_come_whole_and_in_place_whatever_the_chunks(text: bytes) -> None:
         expected.append((text[at:], at, False))
     for size in range(1, len(text) + 1):
         chunks = [text[i : i + size] for i in range(0, len(text), size)]
-        got = [(buffer[start : end if end >= 0 else None], at, end >= 0) for buffer, start, end, at in verify._lines(iter(chunks))]
+        got = [(buffer[start : end if end >= 0 else None], at, end >= 0) for buffer, start, end, at in reading.lines(iter(chunks))]
         assert got == expected, size

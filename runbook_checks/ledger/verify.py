@@ -10,15 +10,14 @@ so a reformatted but unchanged ledger still verifies.
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import LedgerError
 from ..model import RunRecord
-from . import checked
+from . import checked, reading
 from .lazy import LazyRecords
 from .lines import HEAD, fast_check, loads, record_hash, schema_problem
 
@@ -65,10 +64,6 @@ class Verification:
         if self.ok:
             return f"{self.path}: ok, {self.records} record(s), chain intact"
         return f"{self.path}:{self.bad_line}: {self.problem}"
-
-
-#: how much of a ledger file is read at a time when it is streamed
-CHUNK = 1 << 20
 
 
 def verify_ledger(
@@ -151,12 +146,12 @@ def _verify(
     line N carries that hash. ``None`` when it does not (or the file fails or ends before
     it): the caller verifies again without ``trusted``. ``file_sha256``: hash every byte read."""
     if data is None and records is not None and not records.streamed:
-        data = path.read_bytes() if fd is None else b"".join(_chunks(path, fd))
+        data = path.read_bytes() if fd is None else b"".join(reading.chunks(path, fd))
     if records is not None and data is not None:
         records.buffer = data
-    chunks: Iterable[bytes] = (data,) if data is not None else _chunks(path, fd)
+    chunks: Iterable[bytes] = (data,) if data is not None else reading.chunks(path, fd)
     whole = hashlib.sha256() if file_sha256 else None
-    stream = iter(chunks if whole is None else _hashed(chunks, whole))
+    stream = iter(chunks if whole is None else reading.hashed(chunks, whole))
     prev: str | None = None
     hashes: list[str] = []
     wanted, found = set(anchors), set()
@@ -168,11 +163,11 @@ def _verify(
         for _ in stream:  # the rest of the file, into ``whole``
             pass
         digest = whole.hexdigest() if whole is not None else None
-        if n == 1 and not cut and not _holds_a_record(data.split(b"\n") if data is not None else _raw_lines(path, fd)):
+        if n == 1 and not cut and not _holds_a_record(data.split(b"\n") if data is not None else reading.raw_lines(path, fd)):
             return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False, file_sha256=digest)
         return Verification(path, n - 1, n, problem, hashes=tuple(hashes), head=prev, file_sha256=digest)
 
-    for buffer, start, end, at in _lines(stream):
+    for buffer, start, end, at in reading.lines(stream):
         n += 1
         if end < 0:
             return bad("the last line is cut or half-written (no newline at its end)", cut=True)
@@ -209,69 +204,6 @@ def _verify(
     if not n:
         return Verification(path, 0, 1, EMPTY, ledger=False, file_sha256=digest)
     return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found), file_sha256=digest)
-
-
-def _lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int, int]]:
-    """Each line of the file read as ``chunks``: ``(buffer, start, end, at)``, the line being
-    ``buffer[start:end]`` (without its newline) and starting at byte ``at`` of the file. A
-    line within a chunk is given in place, no chunk is copied: only a line that spans chunks
-    is joined, into a buffer of its own. A last line without a newline comes with ``end``
-    -1 (``buffer`` holds what there is of it)."""
-    pieces: list[bytes] = []  # a line not yet ended
-    line_at = position = 0  # where that line starts in the file, and where the chunk does
-    for chunk in chunks:
-        start = 0
-        if pieces:
-            cut = chunk.find(b"\n")
-            if cut < 0:
-                pieces.append(chunk)
-                position += len(chunk)
-                continue
-            pieces.append(chunk[:cut])
-            line = b"".join(pieces)
-            pieces = []
-            yield line, 0, len(line), line_at
-            start = cut + 1
-        while (end := chunk.find(b"\n", start)) >= 0:
-            yield chunk, start, end, position + start
-            start = end + 1
-        if start < len(chunk):
-            pieces.append(chunk[start:])
-            line_at = position + start
-        position += len(chunk)
-    if pieces:
-        line = b"".join(pieces)
-        yield line, 0, -1, line_at
-
-
-def _chunks(path: Path, fd: int | None = None) -> Iterator[bytes]:
-    """The bytes of the file ``path`` (or of the open file ``fd``, from its start, with
-    ``pread``), a chunk at a time."""
-    if fd is not None:
-        offset = 0
-        while chunk := os.pread(fd, CHUNK, offset):
-            yield chunk
-            offset += len(chunk)
-        return
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            yield chunk
-
-
-def _hashed(chunks: Iterable[bytes], whole: Any) -> Iterator[bytes]:
-    """``chunks``, each added to the hash ``whole`` as it passes."""
-    for chunk in chunks:
-        whole.update(chunk)
-        yield chunk
-
-
-def _raw_lines(path: Path, fd: int | None) -> Iterator[bytes]:
-    """The lines of the file ``path`` or ``fd`` (without newlines), read a chunk at a time."""
-    carry = b""
-    for chunk in _chunks(path, fd):
-        *done, carry = (carry + chunk).split(b"\n")
-        yield from done
-    yield carry
 
 
 def _schema_of(raw: bytes) -> str | None:
