@@ -73,11 +73,13 @@ class RunLock:
         return f"{self.runbook_id!r}" + (f" target {self.target!r}" if self.target else "") + f" ({self.environment})"
 
     def _holder(self) -> dict[str, Any] | None:
-        """The holder file's contents, ``None`` when it is missing or unreadable."""
+        """The holder file's contents, ``None`` when it is missing, unreadable or not a JSON
+        object (a file left half-written, or written by something else)."""
         try:
-            return json.loads(self.holder_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            value = json.loads(self.holder_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
             return None
+        return value if isinstance(value, dict) else None
 
     def __enter__(self) -> RunLock:
         """Take the lock without waiting. Raises ``LockHeld`` (exit 3) when another run
@@ -96,7 +98,8 @@ class RunLock:
             ) from None
         self.took_over = self._holder()
         left = self.took_over or {}
-        if left.get("pgid") and left.get("host") == host_name() and group_alive(int(left["pgid"])):
+        pgid = left.get("pgid")  # a process group this module wrote: a whole number above 1 (1 is init's)
+        if type(pgid) is int and pgid > 1 and left.get("host") == host_name() and group_alive(pgid):
             self._lock.release()
             raise LockHeld(
                 f"a killed run of {self._what} left block {left.get('block')!r} running "

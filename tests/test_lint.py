@@ -302,3 +302,13 @@ def test_front_matter_lines_come_from_the_parsed_runbook(write, tmp_path):
         "8: secret 'UNUSED' is declared but no block references $UNUSED",
         f"9: fingerprint path 'no/such/file' does not exist in {runbook.workdir}",
     ]
+
+
+def test_list_shows_runbook_text_as_written_not_as_rich_markup(cli, write) -> None:
+    """Titles are free text: ``[/x]`` is not a closing tag to rich (it raised MarkupError)."""
+    body = "# T [/x] [bold]b\n\n" + fence("a", "check", "true")
+    body += '\n## Troubleshooting\n\n### [/y] broken [b]x {#t-a .troubleshoot match="boom"}\n\nRead this.\n'
+    path = write(front(body))
+    listed = cli("list", path)
+    assert listed.returncode == 0, listed.stderr
+    assert "[/x] [bold]b" in listed.stdout and "[/y] broken [b]x" in listed.stdout

@@ -652,3 +652,32 @@ def test_each_block_runs_the_bash_its_own_path_finds(write, tmp_path):
         assert result.status == "passed", result
         seen.append(result.output.split("\n")[0])
     assert seen == ["bash of first", "bash of second", "bash of relative"]
+
+
+@pytest.mark.parametrize(
+    "holder, noted",
+    [
+        ("[1]", None),  # not a JSON object: as if no holder was named
+        ('"str"', None),
+        ("[" * 100000, None),  # nested too deeply to read
+        ('{"pgid": "x", "host": HOST}', "pid None on HOST"),  # a process group that is no number is not looked for
+        ('{"pgid": 1e400, "host": HOST}', "pid None on HOST"),
+        ('{"pgid": -5, "host": HOST}', "pid None on HOST"),
+        ('{"pgid": true, "host": HOST}', "pid None on HOST"),
+        ('{"host": "[/x]", "pid": "[bold]"}', "pid [bold] on [/x]"),  # shown as written, not as rich markup
+    ],
+)
+def test_a_broken_or_hostile_holder_file_of_a_free_lock_is_taken_over(cli, write, tmp_path, holder, noted):
+    """A holder file left by a run that died (half-written, or written by something else)
+    never stops the next run with a traceback: the lock is free, the run takes it over."""
+    path = write(front(fence("quick", "check", "true")))
+    results = tmp_path / "runbook-results"
+    results.mkdir()
+    host = json.dumps(os.uname().nodename)
+    (results / ".rb.test.holder.json").write_text(holder.replace("HOST", host))
+    done = cli("run", path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    if noted is None:
+        assert "took over a stale lock" not in done.stdout
+    else:
+        assert f"note: took over a stale lock left by {noted.replace('HOST', os.uname().nodename)} (started None)" in done.stdout

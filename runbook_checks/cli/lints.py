@@ -81,12 +81,16 @@ def list_cmd(path: str, fmt: str) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{runbook.title} ({runbook.id}, {runbook.environment})")
+    def row(*cells: str) -> list[Text]:  # text from the runbook: shown as written, never read as rich markup
+        return [Text(c) for c in cells]
+
+    table = Table(title=Text(f"{runbook.title} ({runbook.id}, {runbook.environment})"))
     for col in ("id", "kind", "phase", "criterion", "timeout", "line"):
         table.add_column(col, justify="right" if col in ("timeout", "line") else "left")
     for r in rows:
-        table.add_row(r["id"], r["kind"], r["phase"] or "—", r["criterion"] or "—", f"{r['timeout_s']:g} s", str(r["line"]))
+        table.add_row(*row(r["id"], r["kind"], r["phase"] or "—", r["criterion"] or "—", f"{r['timeout_s']:g} s", str(r["line"])))
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     if entries:
@@ -104,7 +108,9 @@ def list_cmd(path: str, fmt: str) -> None:
                 if x
             )
             guide.add_row(
-                en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", ", ".join(en["recovery"]) or "—", str(en["line"])
+                *row(
+                    en["id"], en["title"], explains, ", ".join(en["diagnostics"]) or "—", ", ".join(en["recovery"]) or "—", str(en["line"])
+                )
             )
         console.print(guide)
 

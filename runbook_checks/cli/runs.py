@@ -136,7 +136,7 @@ def execute_run(
         environment=environment,
         observer_for=observer_for,
         progress=progress(),
-        note=lambda text: console.print(text, highlight=False),
+        note=lambda text: console.print(text, highlight=False, markup=False),
         lock=lock,
         from_id=from_id,
         grace_s=grace_s,
