@@ -59,7 +59,7 @@ def load(kind: str, entry: str) -> Any | None:
     data = load_bytes(kind, entry, ".json")
     try:
         return json.loads(data) if data is not None else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         return None
 
 

@@ -98,8 +98,8 @@ class RunLock:
             ) from None
         self.took_over = self._holder()
         left = self.took_over or {}
-        pgid = left.get("pgid")  # a process group this module wrote: a whole number above 1 (1 is init's)
-        if type(pgid) is int and pgid > 1 and left.get("host") == host_name() and group_alive(pgid):
+        pgid = left.get("pgid")  # a process group this module wrote: a pid_t above 1 (1 is init's)
+        if type(pgid) is int and 1 < pgid < 2**31 and left.get("host") == host_name() and group_alive(pgid):
             self._lock.release()
             raise LockHeld(
                 f"a killed run of {self._what} left block {left.get('block')!r} running "

@@ -62,6 +62,8 @@ def test_bytes_read_back_whole_and_count_among_the_entries_kept(cache: Path, mon
     cachedir.store_bytes("kind", "b", [b"ab", bytearray(b"\n"), memoryview(b"\x00\xff")])
     assert cachedir.load_bytes("kind", "b") == bytearray(b"ab\n\x00\xff") and cachedir.load("kind", "b") is None
     assert cachedir.load_bytes("kind", "missing") is None
+    (cache / "kind" / "deep.json").write_text("[" * 100000)
+    assert cachedir.load("kind", "deep") is None  # nested too deeply to read: missing, no RecursionError
     monkeypatch.setattr(cachedir, "MAX_ENTRIES", 2)
     os.utime(cache / "kind" / "b.bin", ns=(0, 0))
     cachedir.store("kind", "j1", 1)

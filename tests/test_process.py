@@ -664,6 +664,8 @@ def test_each_block_runs_the_bash_its_own_path_finds(write, tmp_path):
         ('{"pgid": 1e400, "host": HOST}', "pid None on HOST"),
         ('{"pgid": -5, "host": HOST}', "pid None on HOST"),
         ('{"pgid": true, "host": HOST}', "pid None on HOST"),
+        ('{"pgid": 2147483648, "host": HOST}', "pid None on HOST"),  # beyond any pid_t: killpg would overflow
+        ('{"pgid": 9223372036854775808, "host": HOST}', "pid None on HOST"),
         ('{"host": "[/x]", "pid": "[bold]"}', "pid [bold] on [/x]"),  # shown as written, not as rich markup
     ],
 )

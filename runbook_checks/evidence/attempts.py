@@ -177,7 +177,7 @@ class Attempts(Sequence[Attempt]):
     def find(self, environment: str, attempt_id: str) -> Attempt | None:
         """The attempt ``attempt_id`` of ``environment`` (``None`` when no record belongs to it)."""
         line = self.headers.first_line(attempt_key(environment, attempt_id))
-        return None if line is None else self[bisect.bisect_left(self.starts, line)]
+        return None if line is None or line >= len(self._modes) else self[bisect.bisect_left(self.starts, line)]
 
 
 #: attempt modes by their code in ``Attempts`` (a larger code wins: ``_mode``)
@@ -253,7 +253,7 @@ class State:
 
     runbook_id: str
     environment: str
-    #: every attempt of every environment, ordered by their latest run (made when read)
+    #: every attempt of every environment, ordered by their first run (made when read)
     attempts: Attempts
     #: the latest migration (``execute``) attempt in the environment
     migration: Attempt | None

@@ -76,7 +76,12 @@ def _prefix_line(prefix: tuple[int, str]) -> bytes:
 def _checker_source() -> bytes:
     """The record schema and the source of the code that checks records against it."""
     here = Path(__file__).parent
-    return b"".join(p.read_bytes() for p in (here / "verify.py", here / "lines.py", here.parent / "schema" / "run-record.schema.json"))
+    # what reads the lines, checks them, and keeps and reads back their headers (a cache entry's layout and key function)
+    read = ("verify.py", "lines.py", "reading.py", "lazy.py")
+    return b"".join(
+        p.read_bytes()
+        for p in (*(here / f for f in read), here.parent / "model" / "headers.py", here.parent / "schema" / "run-record.schema.json")
+    )
 
 
-__all__ = ["KIND", "entry", "remember", "trusted"]
+__all__ = ["HEADERS_KIND", "KIND", "entry", "headers", "remember", "trusted"]
