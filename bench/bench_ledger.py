@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/bench_ledger.py [--records 10000 100000] [--repeat 3
 
 At 1,000,000 records (9.8 GB) a cold run takes minutes and writing the ledger more than
 two: ``--records 1000000 --warm-only --ledgers DIR`` leaves the cold runs out and keeps the
-ledger in DIR for the next time.
+ledger in DIR for the next time (in a folder named by the size and a digest of
+``gen_ledger.py`` and the staging runbook, so a ledger they would now write otherwise is not taken).
 
 For each size, a ledger of staging-like records is written (``bench/gen_ledger.py``) as
 ``runbook-results/<id>.jsonl`` of the staging runbook, then measured as whole processes
@@ -27,6 +28,7 @@ is printed too: figures taken on a busy machine are only comparable within one r
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import subprocess
@@ -81,7 +83,7 @@ def main() -> None:
     trees = {"after": ROOT} | ({"before": args.before} if args.before else {})
     for n in args.records:
         with tempfile.TemporaryDirectory() as tmp:
-            results = (args.ledgers / str(n) if args.ledgers else Path(tmp)) / "runbook-results"
+            results = (args.ledgers / f"{n}-{_generator_digest()}" if args.ledgers else Path(tmp)) / "runbook-results"
             results.mkdir(parents=True, exist_ok=True)
             from runbook_checks.lint import load_runbook
 
@@ -122,6 +124,15 @@ def main() -> None:
                     f"| {wall:.2f} s, {size / wall:.0f} MB/s, {rss:.0f} MB | SHA-256 {floor:.2f} s ({size / floor:.0f} MB/s) "
                     f"| {wall / floor:.2f} | {wall - floor:+.2f} s | {target} |"
                 )
+
+
+def _generator_digest() -> str:
+    """The first 12 hex digits of the SHA-256 of what a generated ledger is made from
+    (``gen_ledger.py`` and the staging runbook): a kept ledger is taken again only when both are unchanged."""
+    h = hashlib.sha256()
+    for path in (Path(__file__).with_name("gen_ledger.py"), STAGING):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 if __name__ == "__main__":
