@@ -429,3 +429,17 @@ def test_lines_come_whole_and_in_place_whatever_the_chunks(text: bytes) -> None:
         chunks = [text[i : i + size] for i in range(0, len(text), size)]
         got = [(buffer[start : end if end >= 0 else None], at, end >= 0) for buffer, start, end, at in reading.lines(iter(chunks))]
         assert got == expected, size
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 20])
+def test_raw_lines_are_the_files_lines_whatever_the_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """``reading.raw_lines`` (what tells a damaged ledger from another tool's file) reads the
+    lines as ``reading.lines`` does: a last line without a newline included, none after a final newline."""
+    monkeypatch.setattr(reading, "CHUNK", chunk)
+    for text in (b"a\nbb\n\nccc\n", b"one long line\nx", b"no newline"):
+        path = tmp_path / "f.jsonl"
+        path.write_bytes(text)
+        expected = text.split(b"\n")[:-1] if text.endswith(b"\n") else text.split(b"\n")
+        assert list(reading.raw_lines(path, None)) == expected
+        with open(path, "rb") as f:
+            assert list(reading.raw_lines(path, f.fileno())) == expected

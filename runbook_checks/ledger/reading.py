@@ -68,9 +68,7 @@ def hashed(chunks: Iterable[bytes], whole: Any) -> Iterator[bytes]:
 
 
 def raw_lines(path: Path, fd: int | None) -> Iterator[bytes]:
-    """The lines of the file ``path`` or ``fd`` (without newlines), read a chunk at a time."""
-    carry = b""
-    for chunk in chunks(path, fd):
-        *done, carry = (carry + chunk).split(b"\n")
-        yield from done
-    yield carry
+    """The lines of the file ``path`` or ``fd`` (without newlines, a last one without its
+    newline too), each as bytes of its own, read a chunk at a time (``lines``)."""
+    for buffer, start, end, _ in lines(chunks(path, fd)):
+        yield buffer[start : end if end >= 0 else None]

@@ -87,8 +87,8 @@ def verify_ledger(
     the file no longer holds that record there, the whole file is verified again with
     every schema. A streamed ``records`` also takes the headers the cache keeps for those
     lines (``LazyRecords.preset``) and leaves its own for the next time. What is trusted:
-    that only the user writes the cache folder; the key holds the schema and the code that reads and checks records (``checked``), so
-    another version checks everything again.
+    that only the user writes the cache folder; the key holds the schema and the code that
+    reads and checks records (``checked``), so another version checks everything again.
 
     The file is streamed in 1 MB chunks, line by line (memory does not grow with the
     ledger), unless ``data`` (the file's bytes, when the caller has read them already)
