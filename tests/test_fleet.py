@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from runbook_checks.cli import main
 from runbook_checks.context import runbook_env
 from runbook_checks.errors import UsageProblem
-from runbook_checks.ledger.lines import schema_problem
 from runbook_checks.ledger.paths import ledger_path, record_ledger_path, runbook_ledger, target_ledger_path
+from runbook_checks.ledger.record_schema import line_problem
 from runbook_checks.parse import parse_runbook
 from runbook_checks.targets import NoTargets, chosen, github_matrix, select, waves
 from tests.helpers import run_record
@@ -250,8 +250,8 @@ def test_ledger_paths_of_a_fleet_and_of_a_single_target_runbook(tmp_path):
 def test_the_record_schema_takes_a_target_name_and_still_reads_records_without_one():
     record = run_record("r1", ()).to_dict()
     record.update(prev=None, hash="0" * 64)
-    assert schema_problem(record) is None  # a record from before fleets
+    assert line_problem(json.dumps(record).encode()) is None  # a record from before fleets
     record["target"] = {**record["target"], "name": "tenant-acme"}
-    assert schema_problem(record) is None
+    assert line_problem(json.dumps(record).encode()) is None
     record["target"]["name"] = "Tenant Acme"
-    assert "does not match" in (schema_problem(record) or "")
+    assert "does not match" in (line_problem(json.dumps(record).encode()) or "")

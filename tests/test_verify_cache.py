@@ -14,7 +14,7 @@ from runbook_checks import cachedir
 from runbook_checks.ledger import LazyRecords, sealed_line, verify_ledger
 from runbook_checks.model.headers import Headers, attempt_key
 
-from .test_ledger_schema import fixture_records  # noqa: F401  (a fixture: real records)
+from .test_record_schema import fixture_records  # noqa: F401  (a fixture: real records)
 
 
 def chain(records: list[dict[str, Any]]) -> bytes:

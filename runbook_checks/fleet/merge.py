@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..ledger import Verification, verify_ledger
-from ..ledger.lines import loads, schema_problem
+from ..ledger.record_schema import line_problem
 from ..status import MergeOutcome
 from .collect import find_ledgers
 
@@ -108,12 +108,7 @@ def _schema_from(chain: Chain, first: int) -> str | None:
             n += 1
             if n <= first:
                 continue
-            try:
-                problem = schema_problem(loads(raw))
-            except ValueError as exc:
-                problem = f"not valid JSON ({exc.args[0] if exc.args else exc})"
-            except RecursionError:
-                problem = "not a run record (nested too deeply)"
+            problem = line_problem(raw)
             if problem is not None:
                 return f"{chain.path}:{n}: {problem}"
     return None

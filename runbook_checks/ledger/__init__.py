@@ -5,14 +5,15 @@ first line) and ``hash`` (SHA-256 of the record's canonical JSON without ``hash`
 A record is appended whole or not at all: under a lock, in a single write, then
 fsync; a failed write is truncated away. ``verify_ledger`` streams the file line by
 line (memory does not grow with it), recomputes every hash and link, validates each
-record against the shipped JSON Schema (compiled; ``jsonschema`` stays the contract),
+record against the shipped JSON Schema (as msgspec types; ``jsonschema`` stays the contract),
 and names the first bad line as ``path:N``. Every reader verifies before it trusts a record (``last_hash``,
 ``verified_records``, ``read_records``), and no ledger is written through a symbolic link.
 
 One job per module:
 
 - ``paths``: where ledgers live (the results folder, ``<runbook id>.jsonl``);
-- ``lines``: a line's bytes (canonical JSON, the sealed line, its check on bytes, the schema and its compiled validator);
+- ``lines``: a line's bytes (canonical JSON, the sealed line, its check on bytes);
+- ``record_schema``: the record schema (the contract) and the msgspec types that check a line against it;
 - ``verify``: reading a ledger that must verify (``Verification``, ``verified_records``);
 - ``lazy``: verified records parsed only when read (``LazyRecords``, ``NewestFirst``);
 - ``append``: appending under the lock, with its roll-back (``append_record``, ``last_hash``).
@@ -24,8 +25,9 @@ from __future__ import annotations
 
 from .append import append_record, last_hash
 from .lazy import LazyRecords, NewestFirst
-from .lines import canonical, record_hash, schema, sealed_line
+from .lines import canonical, record_hash, sealed_line
 from .paths import LEDGER_SUFFIX, RESULTS_DIR, ledger_path, results_dir
+from .record_schema import schema
 from .verify import EMPTY, NOT_A_LEDGER, Verification, read_records, verified_records, verify_ledger
 
 __all__ = [

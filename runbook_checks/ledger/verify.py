@@ -19,7 +19,8 @@ from ..errors import LedgerError
 from ..model import RunRecord
 from . import checked, reading
 from .lazy import LazyRecords
-from .lines import HEAD, fast_check, loads, record_hash, schema_problem
+from .lines import HEAD, TOO_DEEP, fast_check, loads, not_json, record_hash
+from .record_schema import line_problem
 
 #: the problem of an empty file (it is no ledger: runbook-checks never empties one)
 EMPTY = (
@@ -96,8 +97,8 @@ def verify_ledger(
     as runbook-checks writes it is checked on its bytes (``lines.fast_check``); any other
     line is parsed and its canonical JSON re-encoded, so a reformatted but unchanged
     ledger still verifies. ``fd``: the file open for reading, streamed with ``pread``
-    (its offset is left alone) instead of opening ``path``. The record schema is checked by the compiled validator
-    (``lines.schema_problem``); ``validate_schema=False`` leaves it out (the site build:
+    (its offset is left alone) instead of opening ``path``. The record schema is checked by the types derived from it
+    (``record_schema.line_problem``); ``validate_schema=False`` leaves it out (the site build:
     it then parses only the records it shows). When ``records`` is given, the lines
     verified are added to it (one pass). ``keep_hashes=False`` keeps only the newest hash
     (``head``) instead of every one; ``anchors``: hashes to look for (``found``).
@@ -176,14 +177,14 @@ def _verify(
         if fast is not None:
             digest, linked = fast
             if schema:
-                problem = _schema_of(buffer[start:end])
+                problem = line_problem(buffer[start:end])
                 if problem is not None:
                     return bad(problem)
         else:
             try:
                 checked = _check_line(buffer[start:end], prev, schema)
             except RecursionError:  # parsed, but too deep to re-encode or validate
-                checked = "not a run record (nested too deeply)"
+                checked = TOO_DEEP
             if isinstance(checked, str):
                 return bad(checked)
             digest, linked = checked
@@ -206,25 +207,14 @@ def _verify(
     return Verification(path, n, hashes=tuple(hashes), head=prev, found=frozenset(found), file_sha256=digest)
 
 
-def _schema_of(raw: bytes) -> str | None:
-    """What is wrong with the line ``raw`` (whose hash holds) as a run record: not JSON, or
-    not what the record schema says (``lines.schema_problem``); ``None`` when nothing is."""
-    try:
-        return schema_problem(loads(raw))
-    except ValueError as exc:
-        return f"not valid JSON ({exc.args[0] if exc.args else exc})"
-    except RecursionError:
-        return "not a run record (nested too deeply)"
-
-
 def _check_line(raw: bytes, prev: str | None, validate_schema: bool) -> tuple[Any, Any] | str:
     """``(hash, prev)`` of a line that is parsed to be checked, or what is wrong with it."""
+    if validate_schema and (problem := line_problem(raw)) is not None:
+        return problem
     try:
         record = loads(raw)
     except ValueError as exc:
-        return f"not valid JSON ({exc.args[0] if exc.args else exc})"
-    if validate_schema and (problem := schema_problem(record)) is not None:
-        return problem
+        return not_json(exc)
     if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
         return "not a run record (no 'hash' and 'prev')"
     if record["prev"] == prev and record_hash(record) != record["hash"]:
