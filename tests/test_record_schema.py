@@ -2,7 +2,8 @@
 record the shipped JSON Schema refuses, as ``jsonschema`` reads it: on every record the
 fixtures write, on mutated records (wrong types, missing keys, extra keys, bad enum
 values, bad patterns) and on malformed lines; the contract decides and words what they
-refuse."""
+refuse. A record decoded off its bytes (``model.decode_record``) is the one
+``RunRecord.from_dict`` makes of its JSON."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from runbook_checks.ledger import schema, verify_ledger
 from runbook_checks.ledger.record_schema import Unsupported, _Types, accepts, line_problem
+from runbook_checks.model import RunRecord, decode_record
 
 from .conftest import clean_env, fence, front
 
@@ -103,6 +105,24 @@ def test_mutated_records_get_the_same_answer(fixture_records):
         assert agree(record, contract), json.dumps(record)[:400]
         verdicts.append(contract.is_valid(record))
     assert 100 < sum(verdicts) < len(verdicts) - 100  # both valid and invalid records were tried
+
+
+def test_a_record_decoded_off_its_bytes_is_the_one_from_dict_makes(fixture_records):
+    rng = random.Random(29)
+    decoded = 0
+    for n in range(2000):
+        record = fixture_records[n] if n < len(fixture_records) else mutated(fixture_records[n % len(fixture_records)], rng)
+        made = decode_record(json.dumps(record).encode())
+        try:
+            expected: RunRecord | None = RunRecord.from_dict(record)
+        except (TypeError, KeyError, ValueError, AttributeError):  # what LazyRecords reports as no run record
+            expected = None
+        assert n >= len(fixture_records) or made is not None  # a record as written takes the fast path
+        if made is not None:
+            assert made == expected, json.dumps(record)[:400]
+            assert [type(b) for b in made.blocks] == [type(b) for b in expected.blocks]
+            decoded += 1
+    assert 300 < decoded < 2000  # records of both kinds were tried
 
 
 @pytest.mark.parametrize("value", [[], "x", 3, None, {"hash": "0" * 64, "prev": None}])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LedgerError
-from ..model import RunRecord
+from ..model import RunRecord, decode_record
 from ..model.headers import Headers
 from .lines import fast_check, loads, only_string
 
@@ -113,16 +113,24 @@ class LazyRecords(Sequence[RunRecord]):
             return [self[i] for i in range(*index.indices(len(self.spans)))]
         index = self._position(index)
         if index not in self._made:
-            self._made[index] = self._made_from(index, self.data(index))
+            self._made[index] = self._decoded(index)
         return self._made[index]
 
     def fresh(self, index: int) -> RunRecord:
         """The ``RunRecord`` at ``index`` (negative counts from the newest), parsed from its
         verified line now and kept nowhere (a reader that must not hold what it has read:
         the site). Raises ``IndexError``, or ``LedgerError`` for a line that is no run record."""
-        index = self._position(index)
+        return self._decoded(self._position(index))
+
+    def _decoded(self, index: int) -> RunRecord:
+        """The ``RunRecord`` of line ``index`` (0-based): from its JSON when that was read
+        (``data``), else decoded off its bytes (``model.decode_record``), else, for a line
+        that refuses, from its JSON read now (``RunRecord.from_dict``, which names the problem)."""
+        if index in self._data:
+            return self._made_from(index, self._data[index])
         buffer, start, end = self.line(index)
-        return self._made_from(index, _record(self.path, index, buffer[start:end]))
+        record = decode_record(buffer[start:end])
+        return record if record is not None else self._made_from(index, _record(self.path, index, buffer[start:end]))
 
     def _position(self, index: int) -> int:
         """``index`` as a line's 0-based position (negative counts from the newest); raises ``IndexError``."""

@@ -17,10 +17,11 @@ The names below are the package's interface; import them from ``runbook_checks.m
 
 from __future__ import annotations
 
-from .record import SCHEMA_VERSION, BlockResult, Expectation, RunRecord
+from .record import SCHEMA_VERSION, BlockResult, Expectation, RunRecord, decode_record
 from .runbook import Acknowledgement, Block, Phase, Requirement, Runbook, Target, TroubleshootingEntry
 
 __all__ = [
+    "decode_record",
     "SCHEMA_VERSION",
     "Acknowledgement",
     "Block",

