@@ -54,7 +54,8 @@ def measure(argv: list[str], tree: Path, cache: str) -> tuple[float, float]:
     (``off``: none); its output is dropped."""
     env = dict(os.environ, PYTHONPATH=str(tree), RUNBOOK_CHECKS_CACHE_DIR=cache)
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # run in the tree: ``python -m`` puts the working folder first on sys.path, before PYTHONPATH
+    proc = subprocess.Popen(argv, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
