@@ -17,11 +17,12 @@ import functools
 import json
 import keyword
 from importlib import resources
-from typing import Annotated, Any, Literal, Union
-
-import msgspec
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from .lines import TOO_DEEP, loads, not_json
+
+if TYPE_CHECKING:
+    import msgspec
 
 #: keywords that say nothing about which records are valid (``$defs`` is read through ``$ref``)
 _NOTES = frozenset({"$schema", "$id", "$defs", "title", "description"})
@@ -123,6 +124,8 @@ class _Types:
 
     def single(self, kind: str, node: dict[str, Any], name: str) -> Any:
         """The type of ``node``'s keywords that apply to the JSON type ``kind``."""
+        import msgspec  # 6 ms to import (here and below): only when a record's schema is checked
+
         meta = {_META[k]: v for k, v in node.items() if k in _KEYWORDS[kind] and k in _META}
         if kind == "array":
             base: Any = list[self.of(node.get("items", True), f"{name}Item")]  # type: ignore[misc]
@@ -135,6 +138,8 @@ class _Types:
     def struct(self, node: dict[str, Any], name: str) -> Any:
         """A ``properties`` object as a struct (``additionalProperties: false``: no other
         key), a map of ``additionalProperties`` values, or any object."""
+        import msgspec
+
         props, required, extra = node.get("properties"), node.get("required", []), node.get("additionalProperties", True)
         if props is None:
             if "required" in node or "allOf" in node:
@@ -185,6 +190,8 @@ def _json_types(branch: Any, root: dict[str, Any]) -> set[str]:
 def _typed() -> tuple[msgspec.json.Decoder, tuple[tuple[str, Any, tuple[str, ...]], ...]] | None:
     """The decoder of the schema's types and its top-level conditions; ``None`` when the
     schema says something they cannot (``Unsupported``): the contract then decides alone."""
+    import msgspec
+
     try:
         types = _Types(schema())
         decoder = msgspec.json.Decoder(types.record)
@@ -197,6 +204,8 @@ def accepts(raw: bytes) -> bool:
     """Whether the line ``raw`` (UTF-8 JSON) certainly follows the record schema: decoded by
     the schema's types and meeting its conditions. ``False`` says only that the contract
     must decide (``line_problem``)."""
+    import msgspec
+
     typed = _typed()
     if typed is None:
         return False
