@@ -186,6 +186,20 @@ def test_a_bad_max_age_stops_the_build_with_a_configuration_error_not_a_tracebac
     assert "option 'max_age': 'soon' is not a duration" in result.stderr
 
 
+def test_the_audit_page_is_the_same_filled_in_its_written_file_or_before_another_plugin_sees_it(site):
+    assert build(site).returncode == 0
+    spliced, index = site / "site" / "audit" / "index.html", site / "site" / "index.html"
+    first = spliced.read_bytes()
+    assert b'class="rbc-audit-runs"' in first and b"<!--rbc-" not in first
+    assert spliced.stat().st_mode == index.stat().st_mode  # written anew beside itself, with the page's mode
+    # a hook that sees every finished page after the plugin: the runs are put in the page, for it to see
+    (site / "hooks.py").write_text("def on_post_page(output, page, config):\n    assert '<!--rbc-' not in output\n    return output\n")
+    with open(site / "mkdocs.yml", "a") as f:
+        f.write("hooks: [hooks.py]\n")
+    assert build(site).returncode == 0, "the hook saw a placeholder"
+    assert spliced.read_bytes() == first
+
+
 def test_without_an_audit_page_no_ledger_is_published(site):
     (site / "docs" / "audit.md").unlink()
     assert build(site).returncode == 0

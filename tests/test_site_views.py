@@ -198,6 +198,30 @@ def test_a_slot_of_pieces_is_filled_with_them_joined_and_other_numbers_are_left_
     assert slots.fill("p.md", one) == one  # filled once: the page's slots are forgotten
 
 
+def test_a_slot_of_bytes_is_filled_in_the_written_page_or_in_the_page_when_it_is_not_written_as_is(tmp_path):
+    written = tmp_path / "page.html"
+    slots = Slots()
+    text, later = slots.slot("p.md", "<a>"), slots.slot("p.md", "<b>", "✅ \ud800".encode("utf-8", "xmlcharrefreplace"), "</b>")
+    output = slots.fill("p.md", f"[{text}|{later}]", written)
+    assert output == f"[<a>|{later}]"  # the bytes wait for the written file
+    written.write_bytes(output.encode())
+    written.chmod(0o640)
+    slots.splice()
+    assert written.read_text() == "[<a>|<b>✅ &#55296;</b>]" and written.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]  # no temporary file left
+    again = Slots()  # nothing rewrites the page after: filled in it, as MkDocs will write it
+    assert again.fill("p.md", again.slot("p.md", "<b>", "✅".encode(), "</b>")) == "<b>✅</b>"
+
+
+def test_a_slot_gone_from_the_written_page_ends_the_splice(tmp_path):
+    written = tmp_path / "page.html"
+    slots = Slots()
+    written.write_text(slots.fill("p.md", slots.slot("p.md", b"<b>runs</b>"), written).replace("<!--", "<!"))  # a minifier's doing
+    with pytest.raises(ValueError, match="gone from the written page"):
+        slots.splice()
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
 def slow(cls, values):
     """What the dataclass's own ``__init__`` makes of ``values``."""
     return cls(**values)

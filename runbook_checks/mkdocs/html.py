@@ -4,12 +4,23 @@ What the plugin renders goes into each page after search has indexed it: an HTML
 (a *slot*) holds its place from ``on_page_markdown``/``on_page_content`` until
 ``on_post_page``, so search finds the runbook's prose, not run results that change with
 every run. The comment carries a token random per build, so no page text can fake one.
+
+A slot whose pieces include UTF-8 bytes (a runbook's part of the audit page: megabytes in
+all) is filled in the page's written file instead, after the build (``Slots.splice``), when
+no plugin rewrites finished pages after this one: the page is then never held whole with
+them, as text or as bytes.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import tempfile
+from pathlib import Path
+
+#: a slot's piece: HTML text, or HTML as UTF-8 bytes (as MkDocs writes a page: ``xmlcharrefreplace``)
+Piece = str | bytes
 
 H1_END_RE = re.compile(r"</h1\s*>", re.I)
 
@@ -20,33 +31,68 @@ class Slots:
     def __init__(self) -> None:
         """No page has a slot yet; the placeholders' token is drawn now."""
         self.pattern = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
-        self._pages: dict[str, list[tuple[str, ...]]] = {}
+        self._pages: dict[str, list[tuple[Piece, ...]]] = {}
+        #: the written pages whose slots of bytes are still to fill: their file, and the slots by number
+        self._later: list[tuple[Path, dict[int, tuple[Piece, ...]]]] = []
 
-    def slot(self, src: str, *html: str) -> str:
+    def slot(self, src: str, *html: Piece) -> str:
         """A comment holding the place of ``html`` (its pieces, one after the other) in the page
         ``src`` (its ``src_uri``) until ``fill``."""
         items = self._pages.setdefault(src, [])
         items.append(html)
         return self.pattern.pattern.replace("(\\d+)", str(len(items) - 1))
 
-    def defer(self, src: str, *html: str) -> str:
+    def defer(self, src: str, *html: Piece) -> str:
         """``slot`` as a Markdown block of its own (blank lines around it) for the pieces of
         ``html``, put together only when the page is filled (a piece kept elsewhere is not copied)."""
         return f"\n\n{self.slot(src, *html)}\n\n"
 
-    def fill(self, src: str, output: str) -> str:
+    def fill(self, src: str, output: str, written_to: Path | None = None) -> str:
         """The finished page ``output`` with each of its slots replaced by the HTML it holds
-        (a slot of another number is left alone); the page's slots are then forgotten."""
+        (a slot of another number is left alone); the page's slots are then forgotten. With
+        ``written_to`` (the file MkDocs writes ``output`` to, when nothing changes it before),
+        a slot holding bytes is left in place, to be filled in that file by ``splice``."""
         items = self._pages.pop(src, None)
         if not items:
             return output
+        later = {n: pieces for n, pieces in enumerate(items) if written_to is not None and any(isinstance(p, bytes) for p in pieces)}
+        if later:
+            self._later.append((written_to, later))  # type: ignore[arg-type]
         parts, at = [], 0  # the page's text and the slots' pieces, joined once: no piece is copied before
         for m in self.pattern.finditer(output):
-            if (n := int(m.group(1))) < len(items):
-                parts += (output[at : m.start()], *items[n])
+            if (n := int(m.group(1))) < len(items) and n not in later:
+                parts += (output[at : m.start()], *(p.decode() if isinstance(p, bytes) else p for p in items[n]))
                 at = m.end()
         parts.append(output[at:])
         return "".join(parts)
+
+    def splice(self) -> None:
+        """Fill the slots ``fill`` left in written pages, in their files: each file is written
+        anew beside itself, the page's bytes and the pieces one after the other, then moved over
+        it. Raises ``ValueError`` when a slot is no longer in its file (a plugin rewrote the
+        written page), and ``OSError`` when a file cannot be read or written."""
+        pattern = re.compile(self.pattern.pattern.encode())
+        while self._later:
+            path, later = self._later.pop()
+            page = path.read_bytes()
+            found = [m for m in pattern.finditer(page) if int(m.group(1)) in later]
+            if sorted(int(m.group(1)) for m in found) != sorted(later):
+                raise ValueError(f"{path}: the place of the audit page's runs is gone from the written page (a plugin rewrote it)")
+            fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    at = 0
+                    for m in found:
+                        out.write(page[at : m.start()])
+                        for piece in later[int(m.group(1))]:
+                            out.write(piece if isinstance(piece, bytes) else piece.encode("utf-8", "xmlcharrefreplace"))
+                        at = m.end()
+                    out.write(page[at:])
+                os.chmod(part, path.stat().st_mode & 0o777)
+                os.replace(part, path)
+            except BaseException:
+                Path(part).unlink(missing_ok=True)
+                raise
 
 
 def after_title(html: str, banner: str) -> str:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File
 
@@ -115,10 +116,12 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     @event_priority(50)  # before plugins that minify or rewrite the finished page
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
         """MkDocs calls this with each finished page (theme applied, search done): fill the
-        page's slots with the HTML they hold."""
+        page's slots with the HTML they hold. When no other plugin changes the finished page
+        after this, the audit page's runs are left to fill in its written file (``on_post_build``)."""
         if not self.config.enabled:
             return output
-        return self.slots.fill(page.file.src_uri, output)
+        last = config.plugins.events["post_page"][-1:] == [self.on_post_page]
+        return self.slots.fill(page.file.src_uri, output, Path(page.file.abs_dest_path) if last else None)
 
     def on_build_error(self, error: Exception) -> None:
         """MkDocs calls this when the build fails: wait for the ledgers being published, so
@@ -126,10 +129,16 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
         if self.config.enabled:
             self.publisher.stop()
 
+    @event_priority(50)  # before plugins that read or rewrite the written pages
     def on_post_build(self, config: MkDocsConfig) -> None:
-        """MkDocs calls this after every page is written: keep in the memo only what this
-        build used, and wait for the published ledgers (a failed write ends the build)."""
+        """MkDocs calls this after every page is written: fill the slots left in written pages
+        (``Slots.splice``), keep in the memo only what this build used, and wait for the
+        published ledgers (a failed write ends the build)."""
         if not self.config.enabled:
             return
+        try:
+            self.slots.splice()
+        except (OSError, ValueError) as exc:
+            raise PluginError(f"runbook-checks: {exc}") from None
         self.cache.finish()
         self.publisher.finish()

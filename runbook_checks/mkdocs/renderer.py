@@ -219,7 +219,7 @@ class Renderer:
         )
         return overview + "\n".join(details)
 
-    def audit_runs(self, runbook: Runbook, page: Page) -> tuple[str, str, str]:
+    def audit_runs(self, runbook: Runbook, page: Page) -> tuple[str, bytes, str]:
         """A runbook's part of the audit page, in three pieces (the last two the same on every
         page): its latest ``audit_runs`` attempts (and the one its page's banner shows), a link
         to its published ledger, and each attempt's runs."""
