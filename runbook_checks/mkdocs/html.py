@@ -55,9 +55,9 @@ class Slots:
         items = self._pages.pop(src, None)
         if not items:
             return output
-        later = {n: pieces for n, pieces in enumerate(items) if written_to is not None and any(isinstance(p, bytes) for p in pieces)}
-        if later:
-            self._later.append((written_to, later))  # type: ignore[arg-type]
+        later = {n: pieces for n, pieces in enumerate(items) if any(isinstance(p, bytes) for p in pieces)} if written_to else {}
+        if written_to is not None and later:
+            self._later.append((written_to, later))
         parts, at = [], 0  # the page's text and the slots' pieces, joined once: no piece is copied before
         for m in self.pattern.finditer(output):
             if (n := int(m.group(1))) < len(items) and n not in later:
