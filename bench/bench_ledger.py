@@ -77,6 +77,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     args.records = args.records or ([300] if args.quick else [10_000, 100_000])
+    # absolute: the measured processes run in the measured tree
+    args.ledgers, args.before = (p.resolve() if p is not None else None for p in (args.ledgers, args.before))
     args.repeat = args.repeat or (1 if args.quick else 3)
     print("| work | measured (median) | floor (same run) | ratio | over the floor | target |")
     print("|---|---|---|---|---|---|")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+from importlib import metadata
 from pathlib import Path
 
 from .. import cachedir
@@ -27,7 +28,7 @@ HEADERS_KIND = "verified-headers"
 
 def entry(path: Path) -> str | None:
     """The cache key of the ledger at ``path``: its absolute path, the record schema and the
-    code that checks it; ``None`` when the path cannot be resolved."""
+    code (and msgspec's version) that checks it; ``None`` when the path cannot be resolved."""
     try:
         where = str(Path(path).resolve())
     except (OSError, RuntimeError):
@@ -74,11 +75,12 @@ def _prefix_line(prefix: tuple[int, str]) -> bytes:
 
 @functools.cache
 def _checker_source() -> bytes:
-    """The record schema and the source of the code that checks records against it."""
+    """The record schema, the source of the code that checks records against it, and the
+    version of msgspec, which decodes and checks them (``record_schema``)."""
     here = Path(__file__).parent
     # what reads the lines, checks them, and keeps and reads back their headers (a cache entry's layout and key function)
     read = ("verify.py", "lines.py", "record_schema.py", "reading.py", "lazy.py")
-    return b"".join(
+    return metadata.version("msgspec").encode() + b"".join(
         p.read_bytes()
         for p in (*(here / f for f in read), here.parent / "model" / "headers.py", here.parent / "schema" / "run-record.schema.json")
     )

@@ -19,13 +19,14 @@ import keyword
 from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
+from ..model.record import too_deep
 from .lines import TOO_DEEP, loads, not_json
 
 if TYPE_CHECKING:
     import msgspec
 
 #: keywords that say nothing about which records are valid (``$defs`` is read through ``$ref``)
-_NOTES = frozenset({"$schema", "$id", "$defs", "title", "description"})
+_NOTES = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default", "deprecated"})
 #: the keywords that apply to each JSON type (``type`` itself aside)
 _KEYWORDS = {
     "string": {"pattern", "minLength", "maxLength"},
@@ -62,19 +63,29 @@ class _Types:
     Raises ``Unsupported`` for a keyword or shape other than those the shipped schema uses
     (types, ``enum`` of strings or of integers, ``properties``/``required``/
     ``additionalProperties`` (``false`` or absent), ``items``, bounds, ``$ref`` into
-    ``$defs``, ``oneOf``/``anyOf`` of branches of distinct JSON types). Every type is as
-    strict as the schema or stricter, never looser: an integer is an ``int`` (``1.0`` is
-    refused), and a refused record goes to the contract."""
+    ``$defs`` (not recursive), ``oneOf``/``anyOf`` of branches of distinct JSON types,
+    conditions on a scalar ``const``). Every type is as strict as the schema or stricter,
+    never looser: an integer is an ``int`` (``1.0`` is refused), and every object refuses a
+    key its ``properties`` do not name, even where the schema allows other keys (msgspec
+    would skip such a value unread: neither its UTF-8 nor its numbers checked). A refused
+    record goes to the contract."""
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self.defs: dict[str, Any] = {}
+        self.making: set[str] = set()  # the $defs being made: a $ref to one of them is recursive
+        self.level, self.field = 0, ""  # how many structs deep the type being made is, and the field of the record
+        #: the record's fields whose values may take any shape (``options``): how deep they nest is measured after decoding
+        self.open_values: set[str] = set()
         self.conditions: list[tuple[str, Any, tuple[str, ...]]] = []
         self.record = self.of(root, "Record", top=True)
 
     def of(self, node: Any, name: str, top: bool = False) -> Any:
         """The type of the schema ``node`` (``name``: a struct's name)."""
         if node is True or node == {}:
+            if self.level != 1:
+                raise Unsupported(f"{name}: a value of any shape below the record's own fields")
+            self.open_values.add(self.field)
             return Any
         if not isinstance(node, dict):
             raise Unsupported(f"{name}: {node!r}")
@@ -108,9 +119,11 @@ class _Types:
         """The type of ``$defs/name``, made once."""
         if name not in self.defs:
             target = self.root.get("$defs", {}).get(name)
-            if target is None:
-                raise Unsupported(f"$ref to a missing $defs/{name}")
+            if target is None or name in self.making:
+                raise Unsupported(f"$ref to a missing or recursive $defs/{name}")
+            self.making.add(name)
             self.defs[name] = self.of(target, name.title().replace("_", ""))
+            self.making.discard(name)
         return self.defs[name]
 
     def union(self, types: list[Any], branches: list[Any] | None) -> Any:
@@ -124,7 +137,7 @@ class _Types:
 
     def single(self, kind: str, node: dict[str, Any], name: str) -> Any:
         """The type of ``node``'s keywords that apply to the JSON type ``kind``."""
-        import msgspec  # 6 ms to import (here and below): only when a record's schema is checked
+        import msgspec  # about 6 ms to import (here and below): only when a record's schema is checked
 
         meta = {_META[k]: v for k, v in node.items() if k in _KEYWORDS[kind] and k in _META}
         if kind == "array":
@@ -136,8 +149,8 @@ class _Types:
         return Annotated[base, msgspec.Meta(**meta)] if meta else base
 
     def struct(self, node: dict[str, Any], name: str) -> Any:
-        """A ``properties`` object as a struct (``additionalProperties: false``: no other
-        key), a map of ``additionalProperties`` values, or any object."""
+        """A ``properties`` object as a struct (no other key: see the class), a map of
+        ``additionalProperties`` values, or any object."""
         import msgspec
 
         props, required, extra = node.get("properties"), node.get("required", []), node.get("additionalProperties", True)
@@ -148,17 +161,23 @@ class _Types:
         if extra not in (True, False) or not set(required) <= set(props):
             raise Unsupported(f"{name}: additionalProperties, or a required key not in properties")
         fields, rename = [], {}
+        self.level += 1
         for i, (key, sub) in enumerate(props.items()):
             attr = key if key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_") else f"field_{i}"
+            if attr in rename:
+                raise Unsupported(f"{name}: two keys named {attr!r} as attributes")
             rename[attr] = key
+            self.field = attr
             kind = self.of(sub, name + key.title().replace("_", ""))
             fields.append((attr, kind) if key in required else (attr, Union[kind, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
+        self.level -= 1
         attr_of = {key: attr for attr, key in rename.items()}
         for rule in node.get("allOf", []):
             key, value, need = _condition(rule, props)
             self.conditions.append((attr_of[key], value, tuple(attr_of[n] for n in need)))
-        # gc=False: a decoded record holds no cycle, and tracking its structs cost a third of decoding
-        return msgspec.defstruct(name, fields, kw_only=True, rename=rename, forbid_unknown_fields=extra is False, gc=False)
+        # every other key refused (see the class); gc=False: a decoded record holds no cycle, and
+        # tracking its structs cost a third of decoding
+        return msgspec.defstruct(name, fields, kw_only=True, rename=rename, forbid_unknown_fields=True, gc=False)
 
 
 def _condition(rule: Any, props: dict[str, Any]) -> tuple[str, Any, tuple[str, ...]]:
@@ -168,7 +187,8 @@ def _condition(rule: Any, props: dict[str, Any]) -> tuple[str, Any, tuple[str, .
         ((key, test),) = rule["if"]["properties"].items()
         need = tuple(rule["then"]["required"])
         ok = set(rule) == {"if", "then"} and set(rule["if"]) == {"properties"} and set(rule["then"]) == {"required"}
-        if ok and set(test) == {"const"} and key in props and set(need) <= set(props):
+        scalar = isinstance(test.get("const"), str | int | float | bool | None)  # compared with ==, as JSON compares it
+        if ok and set(test) == {"const"} and scalar and key in props and set(need) <= set(props):
             return key, test["const"], need
     except (AttributeError, KeyError, TypeError, ValueError):
         pass
@@ -187,29 +207,32 @@ def _json_types(branch: Any, root: dict[str, Any]) -> set[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _typed() -> tuple[msgspec.json.Decoder, tuple[tuple[str, Any, tuple[str, ...]], ...]] | None:
-    """The decoder of the schema's types and its top-level conditions; ``None`` when the
-    schema says something they cannot (``Unsupported``): the contract then decides alone."""
+def _typed() -> tuple[msgspec.json.Decoder, tuple[tuple[str, Any, tuple[str, ...]], ...], tuple[str, ...]] | None:
+    """The decoder of the schema's types, its top-level conditions and the record's fields of
+    any shape (``_Types``); ``None`` when the schema says something they cannot
+    (``Unsupported``): the contract then decides alone."""
     import msgspec
 
     try:
         types = _Types(schema())
         decoder = msgspec.json.Decoder(types.record)
-    except (Unsupported, TypeError):  # TypeError: a union msgspec cannot decode
+    except (Unsupported, TypeError, RecursionError):  # TypeError: a union msgspec cannot decode
         return None
-    return decoder, tuple(types.conditions)
+    return decoder, tuple(types.conditions), tuple(sorted(types.open_values))
 
 
 def accepts(raw: bytes) -> bool:
     """Whether the line ``raw`` (UTF-8 JSON) certainly follows the record schema: decoded by
-    the schema's types and meeting its conditions. ``False`` says only that the contract
-    must decide (``line_problem``)."""
+    the schema's types (which read every value: no key is skipped unchecked), meeting its
+    conditions, and with its values of any shape nested no deeper than ``json.loads``
+    surely reaches (``model.record.too_deep``). ``False`` says only that the contract must
+    decide (``line_problem``)."""
     import msgspec
 
     typed = _typed()
     if typed is None:
         return False
-    decoder, conditions = typed
+    decoder, conditions, open_values = typed
     try:
         record = decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError):
@@ -218,7 +241,7 @@ def accepts(raw: bytes) -> bool:
         found = getattr(record, attr)
         if (found is msgspec.UNSET or found == value) and any(getattr(record, n) is msgspec.UNSET for n in need):
             return False
-    return True
+    return not any(too_deep(getattr(record, attr)) for attr in open_values)
 
 
 def line_problem(raw: bytes) -> str | None:

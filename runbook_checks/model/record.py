@@ -80,14 +80,14 @@ class BlockResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockResult:
         """The result of a record's ``blocks[]`` element; unknown keys are left out, of its
-        expectations too. Raises ``TypeError`` (a required field missing) or
+        expectations too, and an integer ``duration_s`` is read as a float. Raises ``TypeError`` (a required field missing) or
         ``AttributeError``/``TypeError`` for a bad expectation."""
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
         values["expectations"] = tuple(
             _made(Expectation, {k: v for k, v in e.items() if k in _EXPECTATION_FIELDS}) for e in data.get("expectations", ())
         )
         values["troubleshooting"] = tuple(data.get("troubleshooting", ()))
-        return _made(cls, values)
+        return _made(cls, _as_float(values))
 
 
 @dataclass(frozen=True)
@@ -161,13 +161,13 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         """The record of a ledger line's JSON (``prev``, ``hash`` and unknown keys left out;
-        version-1 records read). Raises ``TypeError`` when a required field is missing, and
+        version-1 records read; an integer ``duration_s`` read as a float). Raises ``TypeError`` when a required field is missing, and
         what ``BlockResult.from_dict`` raises."""
         values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))
         values["acknowledgements"] = tuple(dict(a) for a in data.get("acknowledgements", ()))
-        return _made(cls, values)
+        return _made(cls, _as_float(values))
 
     def result(self, block_id: str) -> BlockResult | None:
         """The result of block ``block_id`` in this run (``None``: the run has none)."""
@@ -177,20 +177,61 @@ class RunRecord:
         return None
 
 
+#: how deep a value of any shape (``options``, ``ci``) may nest for msgspec's reading of a
+#: line to stand for ``json.loads``'s: their nesting limits differ (``json``'s is Python's
+#: recursion limit, less its caller's depth), and this is far below both
+OPEN_DEPTH = 100
+#: ``json.loads`` refuses an integer of more digits (``sys.get_int_max_str_digits``)
+_DIGITS = 4300
+#: every byte as ``b"0"`` when a digit, else as a space: where long runs of digits are
+_DIGIT_RUNS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+
+
+def too_deep(value: Any, limit: int = OPEN_DEPTH) -> bool:
+    """Whether the decoded JSON ``value`` nests lists and objects more than ``limit`` levels
+    deep (``OPEN_DEPTH``). Iterative: any depth msgspec decoded is measured."""
+    level = [(value, 0)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            level.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def decode_record(raw: bytes) -> RunRecord | None:
     """The record of a ledger line's bytes (``raw``: UTF-8 JSON), decoded straight into
     these dataclasses by msgspec, as ``RunRecord.from_dict`` of its JSON makes it (unknown
-    keys left out, version-1 records read, arrays as tuples), four times faster; ``None``
-    for a line where a value is not of its field's declared type (``from_dict`` keeps any
-    value as it is: the caller then reads the line that way) or that is no record. An
-    integer where a float is declared (``duration_s``) is read as that float, equal to it.
-    ``tests/test_record_schema.py`` proves both readings agree."""
-    import msgspec  # 19 ms to import: only when a record is read
+    keys left out, version-1 records read, arrays as tuples, an integer ``duration_s`` as a
+    float), four times faster; ``None`` for a line where a value is not of its field's
+    declared type (``from_dict`` keeps any value as it is: the caller then reads the line
+    that way), that is no record, or that ``json.loads`` might read otherwise (bytes that
+    are not UTF-8 or a run of digits too long for it, in a value msgspec skips unchecked;
+    more brackets than ``OPEN_DEPTH``).
+    ``tests/test_record_schema.py`` compares both readings, value and type, field by field."""
+    import msgspec  # about 6 ms to import: only when a record is read
 
+    # a value msgspec skips (``prev``, ``hash``, an unknown key) is not checked by it, so the
+    # line's bytes are: UTF-8, no run of digits json refuses, and (counting every bracket) no
+    # nesting deeper than OPEN_DEPTH; any other line is left to json.loads
+    if not (raw.isascii() or _utf8(raw)) or raw.count(b"[") + raw.count(b"{") > OPEN_DEPTH:
+        return None
+    if len(raw) > _DIGITS and b"0" * (_DIGITS + 1) in raw.translate(_DIGIT_RUNS):
+        return None
     try:
         return _decoder().decode(raw)
     except (msgspec.DecodeError, RecursionError):
         return None
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is UTF-8 throughout (strictly: no surrogates, which ``json.loads`` would read)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @functools.cache
@@ -199,6 +240,17 @@ def _decoder() -> Any:
     import msgspec
 
     return msgspec.json.Decoder(RunRecord)
+
+
+def _as_float(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with an integer ``duration_s`` as the float it stands for (as msgspec reads
+    it for the field's declared type); a value too large for a float is left as it is."""
+    if type(values.get("duration_s")) is int:
+        try:
+            values["duration_s"] = float(values["duration_s"])
+        except OverflowError:
+            pass
+    return values
 
 
 def _defaults(cls: type) -> tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]:
