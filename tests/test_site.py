@@ -198,6 +198,13 @@ def test_the_audit_page_is_the_same_filled_in_its_written_file_or_before_another
         f.write("hooks: [hooks.py]\n")
     assert build(site).returncode == 0, "the hook saw a placeholder"
     assert spliced.read_bytes() == first
+    # a hook that reads the written pages before the plugin's on_post_build: it sees the runs too
+    (site / "hooks.py").write_text(
+        "from mkdocs.plugins import event_priority\n\n@event_priority(100)\ndef on_post_build(config):\n"
+        "    assert '<!--rbc-' not in open(config.site_dir + '/audit/index.html').read()\n"
+    )
+    assert build(site).returncode == 0, "the hook saw a placeholder"
+    assert spliced.read_bytes() == first
 
 
 def test_without_an_audit_page_no_ledger_is_published(site):

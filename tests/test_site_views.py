@@ -208,7 +208,12 @@ def test_a_slot_of_bytes_is_filled_in_the_written_page_or_in_the_page_when_it_is
     written.chmod(0o640)
     slots.splice()
     assert written.read_text() == "[<a>|<b>✅ &#55296;</b>]" and written.stat().st_mode & 0o777 == 0o640
-    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]  # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]  # written in place
+    twice = Slots()  # a template that shows the content twice (a print copy), or leaves it out
+    shown, hidden = twice.slot("p.md", b"<i>runs</i>"), twice.slot("p.md", b"<i>other</i>")
+    written.write_text(twice.fill("p.md", f"{shown}|{shown}", written))
+    twice.splice()
+    assert written.read_text() == "<i>runs</i>|<i>runs</i>" and hidden not in written.read_text()
     again = Slots()  # nothing rewrites the page after: filled in it, as MkDocs will write it
     assert again.fill("p.md", again.slot("p.md", "<b>", "✅".encode(), "</b>")) == "<b>✅</b>"
 

@@ -13,10 +13,8 @@ them, as text or as bytes.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 
 #: a slot's piece: HTML text, or HTML as UTF-8 bytes (as MkDocs writes a page: ``xmlcharrefreplace``)
@@ -55,11 +53,14 @@ class Slots:
         items = self._pages.pop(src, None)
         if not items:
             return output
-        later = {n: pieces for n, pieces in enumerate(items) if any(isinstance(p, bytes) for p in pieces)} if written_to else {}
+        found = list(self.pattern.finditer(output))
+        # a slot of bytes is left for the file only when it is in the page (a template may show a page's content twice, or not at all)
+        shown = {int(m.group(1)) for m in found}
+        later = {n: p for n, p in enumerate(items) if n in shown and any(isinstance(x, bytes) for x in p)} if written_to else {}
         if written_to is not None and later:
             self._later.append((written_to, later))
         parts, at = [], 0  # the page's text and the slots' pieces, joined once: no piece is copied before
-        for m in self.pattern.finditer(output):
+        for m in found:
             if (n := int(m.group(1))) < len(items) and n not in later:
                 parts += (output[at : m.start()], *(p.decode() if isinstance(p, bytes) else p for p in items[n]))
                 at = m.end()
@@ -67,32 +68,26 @@ class Slots:
         return "".join(parts)
 
     def splice(self) -> None:
-        """Fill the slots ``fill`` left in written pages, in their files: each file is written
-        anew beside itself, the page's bytes and the pieces one after the other, then moved over
-        it. Raises ``ValueError`` when a slot is no longer in its file (a plugin rewrote the
-        written page), and ``OSError`` when a file cannot be read or written."""
+        """Fill the slots ``fill`` left in written pages, in their files: each file is read,
+        then written again in place as MkDocs writes a page (links, owner and mode kept), the
+        page's bytes with the pieces at every place of their slot. Raises ``ValueError`` when
+        a slot is no longer in its file (something rewrote the written page), and ``OSError``
+        when a file cannot be read or written."""
         pattern = re.compile(self.pattern.pattern.encode())
         while self._later:
             path, later = self._later.pop()
             page = path.read_bytes()
             found = [m for m in pattern.finditer(page) if int(m.group(1)) in later]
-            if sorted(int(m.group(1)) for m in found) != sorted(later):
-                raise ValueError(f"{path}: the place of the audit page's runs is gone from the written page (a plugin rewrote it)")
-            fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    at = 0
-                    for m in found:
-                        out.write(page[at : m.start()])
-                        for piece in later[int(m.group(1))]:
-                            out.write(piece if isinstance(piece, bytes) else piece.encode("utf-8", "xmlcharrefreplace"))
-                        at = m.end()
-                    out.write(page[at:])
-                os.chmod(part, path.stat().st_mode & 0o777)
-                os.replace(part, path)
-            except BaseException:
-                Path(part).unlink(missing_ok=True)
-                raise
+            if {int(m.group(1)) for m in found} != set(later):
+                raise ValueError(f"{path}: the place of the audit page's runs is gone from the written page (something rewrote it)")
+            with open(path, "wb") as out:
+                at = 0
+                for m in found:
+                    out.write(page[at : m.start()])
+                    for piece in later[int(m.group(1))]:
+                        out.write(piece if isinstance(piece, bytes) else piece.encode("utf-8", "xmlcharrefreplace"))
+                    at = m.end()
+                out.write(page[at:])
 
 
 def after_title(html: str, banner: str) -> str:

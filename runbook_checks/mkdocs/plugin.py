@@ -9,6 +9,7 @@ build, ``mkdocs serve``'s rebuilds too; ``on_config`` starts each build's state 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,18 +117,23 @@ class RunbookChecksPlugin(BasePlugin[RunbookChecksConfig]):
     @event_priority(50)  # before plugins that minify or rewrite the finished page
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
         """MkDocs calls this with each finished page (theme applied, search done): fill the
-        page's slots with the HTML they hold. When no other plugin changes the finished page
-        after this, the audit page's runs are left to fill in its written file (``on_post_build``)."""
+        page's slots with the HTML they hold. When no other plugin sees the finished page after
+        this, nor the written one before this plugin's ``on_post_build``, the audit page's runs
+        are left to fill in its written file (``on_post_build``)."""
         if not self.config.enabled:
             return output
-        last = config.plugins.events["post_page"][-1:] == [self.on_post_page]
-        return self.slots.fill(page.file.src_uri, output, Path(page.file.abs_dest_path) if last else None)
+        events = config.plugins.events
+        alone = events["post_page"][-1:] == [self.on_post_page] and events["post_build"][:1] == [self.on_post_build]
+        return self.slots.fill(page.file.src_uri, output, Path(page.file.abs_dest_path) if alone else None)
 
     def on_build_error(self, error: Exception) -> None:
         """MkDocs calls this when the build fails: wait for the ledgers being published, so
-        nothing writes into the site after the build ends."""
+        nothing writes into the site after the build ends, and fill the slots left in the pages
+        written so far (a failed ``mkdocs serve`` rebuild keeps serving them)."""
         if self.config.enabled:
             self.publisher.stop()
+            with contextlib.suppress(OSError, ValueError):  # the pages written so far get their runs
+                self.slots.splice()
 
     @event_priority(50)  # before plugins that read or rewrite the written pages
     def on_post_build(self, config: MkDocsConfig) -> None:
