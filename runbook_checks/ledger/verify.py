@@ -97,9 +97,9 @@ def verify_ledger(
     as runbook-checks writes it is checked on its bytes (``lines.fast_check``); any other
     line is parsed and its canonical JSON re-encoded, so a reformatted but unchanged
     ledger still verifies. ``fd``: the file open for reading, streamed with ``pread``
-    (its offset is left alone) instead of opening ``path``. The record schema is checked by the types derived from it
-    (``record_schema.line_problem``); ``validate_schema=False`` leaves it out (the site build:
-    it then parses only the records it shows). When ``records`` is given, the lines
+    (its offset is left alone) instead of opening ``path``. The record schema is checked
+    by the types made from it (``record_schema.line_problem``); ``validate_schema=False``
+    leaves it out (the site build: it then parses only the records it shows). When ``records`` is given, the lines
     verified are added to it (one pass). ``keep_hashes=False`` keeps only the newest hash
     (``head``) instead of every one; ``anchors``: hashes to look for (``found``).
     ``file_sha256``: also hash every byte read, the file's whole content, into

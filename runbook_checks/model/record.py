@@ -80,8 +80,9 @@ class BlockResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlockResult:
         """The result of a record's ``blocks[]`` element; unknown keys are left out, of its
-        expectations too, and an integer ``duration_s`` is read as a float. Raises ``TypeError`` (a required field missing) or
-        ``AttributeError``/``TypeError`` for a bad expectation."""
+        expectations too, and an integer ``duration_s`` is read as a float. Raises
+        ``TypeError`` (a required field missing) or ``AttributeError``/``TypeError`` for a
+        bad expectation."""
         values = {k: v for k, v in data.items() if k in _BLOCK_FIELDS}
         values["expectations"] = tuple(
             _made(Expectation, {k: v for k, v in e.items() if k in _EXPECTATION_FIELDS}) for e in data.get("expectations", ())
@@ -161,8 +162,8 @@ class RunRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         """The record of a ledger line's JSON (``prev``, ``hash`` and unknown keys left out;
-        version-1 records read; an integer ``duration_s`` read as a float). Raises ``TypeError`` when a required field is missing, and
-        what ``BlockResult.from_dict`` raises."""
+        version-1 records read; an integer ``duration_s`` read as a float). Raises
+        ``TypeError`` when a required field is missing, and what ``BlockResult.from_dict`` raises."""
         values = {k: v for k, v in data.items() if k in _RECORD_FIELDS}
         values["blocks"] = tuple(BlockResult.from_dict(b) for b in data.get("blocks", ()))
         values["not_rerun"] = tuple(data.get("not_rerun", ()))
