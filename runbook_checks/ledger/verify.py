@@ -20,7 +20,7 @@ from ..model import RunRecord
 from . import checked, reading
 from .lazy import LazyRecords
 from .lines import HEAD, TOO_DEEP, fast_check, loads, not_json, record_hash
-from .record_schema import accepts, line_problem, schema_problem
+from .record_schema import line_problem
 
 #: the problem of an empty file (it is no ledger: runbook-checks never empties one)
 EMPTY = (
@@ -209,12 +209,12 @@ def _verify(
 
 def _check_line(raw: bytes, prev: str | None, validate_schema: bool) -> tuple[Any, Any] | str:
     """``(hash, prev)`` of a line that is parsed to be checked, or what is wrong with it."""
+    if validate_schema and (problem := line_problem(raw)) is not None:
+        return problem  # the types first, then the contract: a line they refuse is parsed here, and once more below
     try:
         record = loads(raw)
     except ValueError as exc:
         return not_json(exc)
-    if validate_schema and not accepts(raw) and (problem := schema_problem(record)) is not None:
-        return problem
     if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
         return "not a run record (no 'hash' and 'prev')"
     if record["prev"] == prev and record_hash(record) != record["hash"]:
