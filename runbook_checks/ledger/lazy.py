@@ -129,8 +129,9 @@ class LazyRecords(Sequence[RunRecord]):
         if index in self._data:
             return self._made_from(index, self._data[index])
         buffer, start, end = self.line(index)
-        record = decode_record(buffer[start:end])
-        return record if record is not None else self._made_from(index, _record(self.path, index, buffer[start:end]))
+        raw = buffer[start:end]
+        record = decode_record(raw)
+        return record if record is not None else self._made_from(index, _record(self.path, index, raw))
 
     def _position(self, index: int) -> int:
         """``index`` as a line's 0-based position (negative counts from the newest); raises ``IndexError``."""
