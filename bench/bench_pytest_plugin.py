@@ -111,7 +111,9 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
 def cases(work: Path, n: int, roots: dict[str, Path], peers: Path | None) -> dict[str, tuple[list[str], Path, dict[str, str]]]:
     """name -> (argv, cwd, environment) of every case for a runbook of ``n`` blocks."""
     env = dict(os.environ, BENCH_SECRET="s3cret-value-for-redaction")
-    for name in ("CI", "GITHUB_ACTIONS", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER"):
+    # without PYTHONDONTWRITEBYTECODE pytest keeps the modules it rewrites (every module of a
+    # distribution with a pytest plugin) beside their bytecode, as in an installed environment
+    for name in ("CI", "GITHUB_ACTIONS", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     path = make_runbook(work, n)
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]

@@ -132,8 +132,8 @@ def main() -> None:
     skip = set(filter(None, args.skip.split(",")))
     checkouts = {"after": HERE, **({"before": args.before.resolve()} if args.before else {})}
     base_env = dict(os.environ, BENCH_SECRET="s3cret-value-for-redaction")
-    base_env.pop("CI", None)
-    base_env.pop("GITHUB_ACTIONS", None)
+    for name in ("CI", "GITHUB_ACTIONS", "PYTHONDONTWRITEBYTECODE"):  # pytest keeps its rewritten plugin modules, as installed
+        base_env.pop(name, None)
     print(f"machine: {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)

@@ -110,7 +110,11 @@ def commit() -> str:
 def compiled() -> None:
     """Compile the measured package to bytecode, as an installed one is: otherwise, with
     PYTHONDONTWRITEBYTECODE set or a tree it cannot write, every measured process would
-    compile each changed module again and its start-up would count that."""
+    compile each changed module again and its start-up would count that. The measured
+    processes also run without PYTHONDONTWRITEBYTECODE (``main``): pytest rewrites the
+    asserts of every module of a distribution that declares a pytest plugin (runbook-checks,
+    pytest-xdist, platformdirs) and keeps the result beside the module's bytecode; with it
+    set, every `pytest` process would rewrite and compile them all again (about 90 ms)."""
     import runbook_checks
 
     compileall.compile_dir(str(Path(runbook_checks.__file__).parent), quiet=1)
@@ -125,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     for key in [k for k in os.environ if k.startswith(("GITHUB_", "PYTEST_", "RUNBOOK_CHECKS_"))] + ["CI"]:
         os.environ.pop(key, None)  # a CI's step summary or a pytest worker's id must not change what is measured
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # measured as installed: see compiled()
     print(f"bench: inputs and logs in {work}", file=sys.stderr)
     compiled()
     started, load_before = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), loadavg()
