@@ -20,7 +20,7 @@ from .ledger.paths import runbook_ledger
 from .lock import RunLock
 from .model import Block, Runbook, RunRecord
 from .plan import PlannedBlock, plan_run
-from .redact import Redactor
+from .redact import Redactor, redact_record
 from .resume import resumed_run
 from .session import RunObserver
 from .signals import signals_deferred
@@ -186,6 +186,8 @@ class Outcome:
     """A run that executed: its record, its ledger and how it was recorded."""
 
     record: RunRecord
+    #: ``record`` with its free text masked (``redact.redact_record``): what the ledger keeps and files show
+    redacted: RunRecord
     ledger: Path
     #: the record as appended (its ``hash`` heads the ledger); ``None`` when not recorded
     sealed: dict[str, Any] | None
@@ -250,13 +252,14 @@ def run_attempt(
         finally:
             reporter.close()
         progress.record = record
+        redacted = redact_record(record, redact)
         try:
             with signals_deferred(deliver=False):  # the record is written whole: an interrupt now comes too late to stop anything
-                sealed = append_record(results_dir, record, redact)
+                sealed = append_record(results_dir, redacted)
         except NotRecorded as exc:
-            return Outcome(record, ledger, None, exc)
+            return Outcome(record, redacted, ledger, None, exc)
         progress.ledger = ledger
-    return Outcome(record, ledger, sealed)
+    return Outcome(record, redacted, ledger, sealed)
 
 
 __all__ = [

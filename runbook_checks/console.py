@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -97,6 +97,39 @@ class PlainReporter:
             self._line("")
 
 
+class _Lines:
+    """Lines held for a ``RichReporter`` to print above its live display, each in one style:
+    a rich renderable that gives the segments rich's ``Text`` would (control codes
+    stripped, no wrapping) without making and laying out a ``Text`` per line, which cost
+    more than a trivial block's run. A line with a tab is left to ``Text``, which expands
+    tabs by terminal cells."""
+
+    def __init__(self) -> None:
+        #: (text, style name) per line, in order
+        self.lines: list[tuple[str, str]] = []
+
+    def add(self, text: str, style: str) -> None:
+        """Hold ``text`` (one line or several) to be printed in ``style`` (a rich style name, ``""``: none)."""
+        self.lines.append((text, style))
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        """rich's renderable protocol: the segments of every line held, each line ended."""
+        from rich.control import strip_control_codes
+        from rich.segment import Segment
+        from rich.text import Text
+
+        newline = Segment.line()
+        for text, style in self.lines:
+            if "\t" in text:
+                yield from console.render(Text(text, style=style, end="\n"), options)
+                continue
+            rich_style = console.get_style(style) if style else None
+            for part in strip_control_codes(text).split("\n"):
+                if part:
+                    yield Segment(part, rich_style)
+                yield newline
+
+
 class RichReporter:
     """Live progress on a terminal (a rich ``console``): current block, elapsed time, a
     status line per block; ``total`` is the number of blocks that run.
@@ -124,24 +157,20 @@ class RichReporter:
         self._partial = ""
         self._started = 0.0
         #: lines not yet written, and when they may be written next (``time.monotonic``)
-        self._pending: list[Any] = []
+        self._pending = _Lines()
         self._next_write = 0.0
         self.progress.start()
 
     def _print(self, text: str, style: str | None = None) -> None:
-        from rich.text import Text
-
-        self._pending.append(Text(text, style=style or "", end="\n"))
+        self._pending.add(text, style or "")
         self.tick()
 
     def tick(self, force: bool = False) -> None:
         """Write the lines held, when ``1 / REFRESH_PER_SECOND`` seconds have passed since
         the last write (at once with ``force``)."""
-        if self._pending and (force or (now := time.monotonic()) >= self._next_write):
-            from rich.console import Group
-
-            lines, self._pending = self._pending, []
-            self.console.print(Group(*lines), highlight=False, soft_wrap=True)
+        if self._pending.lines and (force or (now := time.monotonic()) >= self._next_write):
+            lines, self._pending = self._pending, _Lines()
+            self.console.print(lines, highlight=False, soft_wrap=True)
             self._next_write = (time.monotonic() if force else now) + 1 / REFRESH_PER_SECOND
 
     def started(self, block: Block) -> None:

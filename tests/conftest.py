@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pytest
 
+# Imported once for the whole test process, before any in-process ``pytester`` run: such a run
+# drops the modules it imported when it ends, and PyYAML imported again would meet the libyaml
+# extension module of the first import (an extension is never loaded twice), whose nodes are
+# the first import's classes: the next run's front matter would then fail to load.
+import yaml  # noqa: F401
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "pa$$w0rd-Sup3r/s3cret"
 DB_URL = "postgresql://app:p%40ss%2Fw0rd-XyZ@db.internal:5432/dixis"

@@ -75,3 +75,32 @@ def test_live_progress_is_coloured_unless_no_color(write, tmp_path):
     assert "│ checking" in out and "✔ check-a passed" in out  # rich progress with the block's output
     code, out = run_in_pty(["run", path], tmp_path, clean_env(TERM="xterm", NO_COLOR="1"))
     assert code == 0 and not COLOUR.search(out) and "✔ check-a passed" in out
+
+
+def test_lines_above_the_live_display_are_written_as_rich_writes_a_text_per_line():
+    """``console._Lines`` gives the bytes rich's ``Text`` would for every line it holds
+    (control codes stripped, tabs expanded by cells, several lines in one, wide characters,
+    markup and emoji codes left as written), in colour and without, narrow or wide."""
+    import io
+    import random
+
+    from rich.console import Console, Group
+    from rich.text import Text
+
+    from runbook_checks.console import _Lines
+
+    samples = ["▶ b0 (check) rb.md:3", "  │ plain output", "", "  │ ", "x\ry\x07z\x08\x0b\x0cw", "tab\there", "  │ \t\tindented"]
+    samples += ["multi\nline", "trailing\n", "\n", "wide 漢字 🎉 done", "\x1b[31mansi\x1b[0m", "a" * 300, "[bold]no markup[/bold] :smile:"]
+    styles = ["", "bold", "dim", "green", "bold red", "yellow"]
+    rng = random.Random(7)
+    for color in ("truecolor", "standard", None):
+        for width in (20, 80):
+            for _ in range(100):
+                lines = [(rng.choice(samples), rng.choice(styles)) for _ in range(rng.randint(1, 8))]
+                texts, held = Console(file=io.StringIO(), force_terminal=color is not None, color_system=color, width=width), _Lines()
+                texts.print(Group(*(Text(t, style=s, end="\n") for t, s in lines)), highlight=False, soft_wrap=True)
+                mine = Console(file=io.StringIO(), force_terminal=color is not None, color_system=color, width=width)
+                for text, style in lines:
+                    held.add(text, style)
+                mine.print(held, highlight=False, soft_wrap=True)
+                assert mine.file.getvalue() == texts.file.getvalue(), (color, width, lines)

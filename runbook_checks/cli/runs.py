@@ -110,7 +110,7 @@ def execute_run(
     from ..attempt import check_writable, run_attempt
     from ..console import PlainReporter, RichReporter, print_outcome
     from ..outputs import write_run_files
-    from ..redact import Redactor, redact_record
+    from ..redact import Redactor
     from ..render import record_summary, timeline_markdown
     from ..report import build_report
 
@@ -148,11 +148,11 @@ def execute_run(
     if outcome.not_recorded is not None:  # the outcome still shows, then the error (exit 4) says why it is not recorded
         print_outcome(console, runbook, record, **shown, recorded=False)
         if fmt == "json":
-            click.echo(json.dumps({**record_summary(redact_record(record, redact), ledger), "hash": None, "recorded": False}, indent=2))
+            click.echo(json.dumps({**record_summary(outcome.redacted, ledger), "hash": None, "recorded": False}, indent=2))
         raise outcome.not_recorded
     print_outcome(console, runbook, record, **shown)
     # built from masked values, never masked whole: that could mask their syntax (a secret "false" or "testcase")
-    record = redact_record(record, redact)
+    record = outcome.redacted
     warn = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
     write_run_files(runbook, record, outcome.sealed, path=path, junit=junit, ledger=ledger, redact=redact, environ=environ, warn=warn)
     if record.mode == Mode.REHEARSAL and record.status != RunStatus.INTERRUPTED:

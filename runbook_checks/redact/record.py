@@ -15,7 +15,12 @@ def redact_record(record: RunRecord, redact: Callable[[str], str]) -> RunRecord:
     could mask its syntax (a secret ``false`` or ``testcase``)."""
 
     def block(b: BlockResult) -> BlockResult:
-        expectations = tuple(replace(e, actual=redact(e.actual)) if e.actual else e for e in b.expectations)
-        return replace(b, output=redact(b.output), reason=redact(b.reason) if b.reason else b.reason, expectations=expectations)
+        expectations = tuple(
+            replace(e, actual=masked) if e.actual and (masked := redact(e.actual)) != e.actual else e for e in b.expectations
+        )
+        output, reason = redact(b.output), redact(b.reason) if b.reason else b.reason
+        if output == b.output and reason == b.reason and all(x is y for x, y in zip(expectations, b.expectations, strict=True)):
+            return b  # nothing to mask: the result itself (a frozen value), not a copy
+        return replace(b, output=output, reason=reason, expectations=expectations)
 
     return replace(record, blocks=tuple(block(b) for b in record.blocks))
