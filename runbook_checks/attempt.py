@@ -228,7 +228,7 @@ def run_attempt(
         if held.took_over:
             h = held.took_over
             note(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})")
-        head = last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
+        last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
         reporter = observer_for(sum(1 for p in plan if p.run))
         try:
             prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
@@ -255,7 +255,7 @@ def run_attempt(
         redacted = redact_record(record, redact)
         try:
             with signals_deferred(deliver=False):  # the record is written whole: an interrupt now comes too late to stop anything
-                sealed = append_record(results_dir, redacted, head=head)
+                sealed = append_record(results_dir, redacted)
         except NotRecorded as exc:
             return Outcome(record, redacted, ledger, None, exc)
         progress.ledger = ledger

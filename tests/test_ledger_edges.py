@@ -374,68 +374,6 @@ def test_a_run_refuses_a_ledger_broken_before_its_last_line(cli, tmp_path, recor
     )
 
 
-# -- the ledger read once a run: the append trusts what the run's start read only if the file is unchanged
-
-
-def _age(path: Path) -> None:
-    """Set the ledger's modification time 10 s back (its change time becomes now)."""
-    old = os.stat(path).st_mtime_ns - 10**10
-    os.utime(path, ns=(old, old))
-
-
-def _edit_in_place(path: Path) -> None:
-    """Change one character of the first record's actor, keeping the file's size (its hash no longer holds)."""
-    data = bytearray(path.read_bytes())
-    at = data.index(b'"actor":"') + len(b'"actor":"')
-    data[at] = ord("Y") if data[at] != ord("Y") else ord("Z")
-    with open(path, "r+b") as fh:  # in place: the same inode
-        fh.write(data)
-
-
-def test_an_append_chains_to_a_ledger_unchanged_since_the_run_began_without_reading_it_again(recorded, monkeypatch):
-    monkeypatch.setattr(ledger_append, "RACY_NS", 0)  # the ledger was written moments ago: old enough for this test
-    _age(recorded)
-    head = ledger_append.last_hash(recorded)
-    assert head.identity is not None and head.records == 2
-    reads = []
-    monkeypatch.setattr(ledger_append, "verify_ledger", lambda *a, **k: reads.append(a) or verify_ledger(*a, **k))
-    sealed = append_record(recorded.parent, read_records(recorded)[-1], head=head)
-    assert reads == [] and sealed["prev"] == head.hash
-    assert verify_ledger(recorded).ok and verify_ledger(recorded).records == 3
-
-
-def test_an_append_reads_the_ledger_again_when_it_was_written_since_the_run_began(recorded, monkeypatch):
-    monkeypatch.setattr(ledger_append, "RACY_NS", 0)
-    _age(recorded)
-    head, record = ledger_append.last_hash(recorded), read_records(recorded)[-1]
-    size = recorded.stat().st_size
-    _edit_in_place(recorded)  # the same size and inode: only the times say it was written
-    assert recorded.stat().st_size == size and not head.unchanged(recorded.stat())
-    with pytest.raises(NotRecorded, match=r":1: hash mismatch: the record was edited after it was written — the record cannot be chained"):
-        append_record(recorded.parent, record, head=head)
-
-
-def test_a_ledger_written_just_before_the_run_is_read_again_at_the_append(recorded):
-    head = ledger_append.last_hash(recorded)  # the run that wrote it ended moments ago: its times prove nothing yet
-    assert head.hash is not None and head.identity is None and not head.unchanged(recorded.stat())
-
-
-EDIT_SCRIPT = """import sys
-data = bytearray(open(sys.argv[1], "rb").read())
-at = data.index(b'"actor":"') + 9
-data[at] = 89 if data[at] != 89 else 90
-open(sys.argv[1], "r+b").write(data)
-"""
-
-
-def test_a_ledger_edited_in_place_while_the_blocks_run_is_not_appended_to(cli, write, tmp_path, recorded):
-    (tmp_path / "edit.py").write_text(EDIT_SCRIPT)
-    path = marker_runbook(write, tmp_path, fence("tamper", "check", f"{sys.executable} {tmp_path}/edit.py {recorded}"))
-    result = cli("run", path)
-    assert result.returncode == EXIT_NOT_RECORDED and executed(tmp_path) == 3, result.stderr
-    assert f"{LEDGER}:1: hash mismatch: the record was edited after it was written — the record cannot be chained" in result.stderr
-
-
 # -- empty and foreign files ---------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ The names below are the package's interface; import them from ``runbook_checks.l
 
 from __future__ import annotations
 
-from .append import Head, append_record, last_hash
+from .append import append_record, last_hash
 from .lazy import LazyRecords, NewestFirst
 from .lines import canonical, record_hash, sealed_line
 from .paths import LEDGER_SUFFIX, RESULTS_DIR, ledger_path, results_dir
@@ -32,7 +32,6 @@ from .verify import EMPTY, NOT_A_LEDGER, Verification, read_records, verified_re
 
 __all__ = [
     "EMPTY",
-    "Head",
     "LEDGER_SUFFIX",
     "NOT_A_LEDGER",
     "RESULTS_DIR",

@@ -4,9 +4,7 @@ Under the ledger's lock (``<ledger>.lock``), the ledger — never opened through
 link, nor its lock file — is read and verified, the record is chained to its last hash,
 written in one ``write`` loop and fsync'd. A failed write is truncated away (a ledger the
 append created is removed), so the ledger still verifies. ``last_hash`` asks the same
-questions before anything runs, so a run whose record could not be kept never starts; when
-the ledger's file is provably unchanged since then (``Head.unchanged``), the append chains
-to what it found instead of reading the whole ledger a second time.
+questions before anything runs, so a run whose record could not be kept never starts.
 """
 
 from __future__ import annotations
@@ -14,10 +12,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,35 +28,6 @@ from .verify import Verification, verify_ledger
 
 #: what ``O_NOFOLLOW`` makes ``open`` fail with when the last component is a symbolic link
 _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)
-#: how much older than a reading a ledger's modification and change times must be for an
-#: unchanged file identity to prove unchanged bytes (``Head``): more than the coarsest file
-#: timestamp (FAT's 2 s), so that any write after the reading began has later times
-RACY_NS = 2_000_000_000
-
-
-@dataclass(frozen=True)
-class Head:
-    """What ``last_hash`` found: the hash a new record chains to (``None``: no ledger yet),
-    the number of records, and the file's identity as read — ``(st_dev, st_ino, st_size,
-    st_mtime_ns, st_ctime_ns)`` — when it was the same before and after the reading and
-    its times were more than ``RACY_NS`` older than the reading (else ``None``)."""
-
-    hash: str | None
-    records: int = 0
-    identity: tuple[int, int, int, int, int] | None = None
-
-    def unchanged(self, st: os.stat_result) -> bool:
-        """Whether the file ``st`` describes is the one read, not written since: the same
-        device, inode, size and times. Any write changes the modification and change times
-        (the kernel sets them; a user can set the first but not the second), and a write
-        after the reading would carry later times than those kept. Trusts the clock not to be
-        set back between the reading and the append."""
-        return self.identity is not None and _identity(st) == self.identity
-
-
-def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    """A file's device, inode, size, modification and change times (ns)."""
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _link_refusal(path: Path) -> str:
@@ -137,12 +104,11 @@ def _repair_hint(path: Path, v: Verification) -> str:
     return f"run 'runbook-checks verify {path}' and restore the ledger from its published copy before recording more runs"
 
 
-def last_hash(path: Path) -> Head:
-    """The hash a new record must chain to (``Head.hash``; ``None`` when the ledger does not
-    exist yet), once the ledger is known to be able to take one: it is not a symbolic link
-    (nor is its lock file), it verifies (hashes and chain, checked on its bytes as the site
-    does), and it can be opened for writing. Callers ask before anything runs, and hand
-    the ``Head`` to ``append_record``.
+def last_hash(path: Path) -> str | None:
+    """The hash a new record must chain to (``None`` when the ledger does not exist yet),
+    once the ledger is known to be able to take one: it is not a symbolic link (nor is
+    its lock file), it verifies (hashes and chain, checked on its bytes as the site
+    does), and it can be opened for writing. Callers ask before anything runs.
 
     Raises ``LedgerRefused`` (exit 2), naming ``path:N`` for the first bad line or the
     path that cannot be used, and what to do; nothing may run, since its record could
@@ -150,18 +116,16 @@ def last_hash(path: Path) -> Head:
     """
     path = Path(path)
     if not path.parent.is_dir():
-        return Head(None)  # the first append makes the directory and the ledger
+        return None  # the first append makes the directory and the ledger
     try:
         with _ledger_lock(path):
             fd, _ = _open_ledger(path, create=False)
             if fd is None:
                 if not os.access(path.parent, os.W_OK | os.X_OK):
                     raise _Unusable(f"{path.parent}: the results directory cannot be written, so the ledger {path.name} cannot be created")
-                return Head(None)
+                return None
             try:
-                began_ns, before = time.time_ns(), _identity(os.fstat(fd))
                 v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
-                after = _identity(os.fstat(fd))
             finally:
                 os.close(fd)
     except _Unusable as exc:
@@ -170,20 +134,16 @@ def last_hash(path: Path) -> Head:
         raise LedgerRefused(
             f"{v} — this run's record could not be chained to it, so nothing was executed. To go on: {_repair_hint(path, v)}."
         )
-    settled = before == after and max(after[3], after[4]) < began_ns - RACY_NS
-    return Head(v.head, v.records, after if settled else None)
+    return v.head
 
 
-def append_record(
-    results_dir: Path, record: RunRecord, redact: Callable[[str], str] | None = None, *, head: Head | None = None
-) -> dict[str, Any]:
+def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
     """Append ``record`` to its runbook's ledger, whole or not at all; returns the sealed
     dict as written.
 
     Under the ledger's lock: the ledger (never followed through a symbolic link) is read
-    and verified — unless ``head`` (``last_hash`` of this ledger before the run) proves
-    the file unchanged since (``Head.unchanged``): its hash and records are used then —,
-    the record chained to its last hash and written in one ``write`` loop, then fsync'd. When anything fails (a full disk, a read-only or vanished file, an I/O
+    and verified, the record chained to its last hash and written in one ``write`` loop,
+    then fsync'd. When anything fails (a full disk, a read-only or vanished file, an I/O
     error on fsync), the ledger is truncated back to its length before the write (a
     ledger this append created is removed) and ``NotRecorded`` (exit 4) says so: the
     ledger still verifies and the next run can be recorded.
@@ -207,9 +167,7 @@ def append_record(
             try:
                 records = 0
                 data["prev"] = None
-                if not created and head is not None and head.hash is not None and head.unchanged(os.fstat(fd)):
-                    data["prev"], records = head.hash, head.records  # not written since it verified: nothing to read again
-                elif not created:
+                if not created:
                     v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
                     if not v.ok:
                         raise _Unusable(

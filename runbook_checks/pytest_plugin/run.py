@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..gates import missing_secrets
-from ..ledger import Head, append_record, last_hash, verified_records
+from ..ledger import append_record, last_hash, verified_records
 from ..ledger.paths import runbook_ledger
 from ..lock import RunLock
 from ..model import Block, BlockResult, Runbook
@@ -42,8 +42,6 @@ class RunbookRun:
     redactor: Redactor
     lock: RunLock
     session: RunSession
-    #: the ledger as checked before the run (``ledger.last_hash``), for the append
-    head: Head
 
     @classmethod
     def start(cls, runbook: Runbook, *, results: Path, execute: bool, attempt: str | None) -> RunbookRun:
@@ -62,7 +60,7 @@ class RunbookRun:
         self.lock = RunLock.of(results, runbook, runbook.environment).__enter__()
         try:
             ledger = runbook_ledger(results, runbook)  # a fleet target's own
-            self.head = last_hash(ledger)  # a ledger that cannot take the record: nothing runs
+            last_hash(ledger)  # a ledger that cannot take the record: nothing runs
             prior = verified_records(ledger)[0] if any(b.after for b in runbook.blocks) else []
             self.session = RunSession(
                 runbook,
@@ -96,7 +94,7 @@ class RunbookRun:
         try:
             if not any(r.status in EXECUTED for r in self.session.results.values()):
                 return  # nothing executed (secrets missing, steps skipped): nothing to record
-            append_record(self.results, self.session.record(), self.redactor, head=self.head)
+            append_record(self.results, self.session.record(), self.redactor)
         finally:
             self.lock.__exit__(None, None, None)
 
