@@ -261,3 +261,26 @@ def test_from_dict_makes_what_the_dataclass_constructor_makes(built):
         RunRecord.from_dict({"run_id": "x"})
     with pytest.raises(TypeError, match="unexpected keyword|missing"):
         BlockResult.from_dict({**minimal, "expectations": [{"name": "exit", "nope": 1}]})
+
+
+def test_a_block_tag_is_found_as_the_pattern_finds_it_in_any_html():
+    """``html._block_tag`` finds a block's tag from its ``id="..."`` text: the same name,
+    start and end as the pattern tried at every tag, on random pages of tags, attributes
+    (``data-id``, ``xid``, a non-ASCII letter before ``id``), quotes and closing ``>``."""
+    import random
+    import re
+
+    from runbook_checks.mkdocs.html import _block_tag
+
+    def searched(html: str, block_id: str) -> tuple[str, int, int] | None:
+        m = re.search(r'<(div|pre|code)\b[^>]*\bid="' + re.escape(block_id) + r'"', html)
+        return None if m is None else (m.group(1), m.start(), m.end())
+
+    pieces = ["<div", "<pre", "<code", "<codex", "<prefix", "<div-x", " ", ">", '"', 'id="a"', 'id="b"', 'data-id="a"', 'xid="a"']
+    pieces += ['_id="a"', 'éid="a"', 'id="a" ', ' class="x"', "</pre>", "</div>", "<p>", "text", 'id="ab"', 'id="a', '<span id="a">']
+    pieces += ["\n", '<pre id="a">', '<code id="b">']
+    rng = random.Random(5)
+    for _ in range(30_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        for block_id in ("a", "b", "ab"):
+            assert _block_tag(html, block_id) == searched(html, block_id), (html, block_id)

@@ -103,16 +103,42 @@ def around_block(html: str, block_id: str, badge: str, evidence: str) -> str:
     pymdownx.superfences puts a fence's ``{#id}`` on the ``<code>`` inside the ``<pre>``
     (or on a wrapping ``div``): the badge and evidence go around the whole ``<pre>`` (or
     ``div``)."""
-    m = re.search(r'<(div|pre|code)\b[^>]*\bid="' + re.escape(block_id) + r'"', html)
-    if not m:
+    found = _block_tag(html, block_id)
+    if found is None:
         return html
-    start = m.start()
-    if m.group(1) == "code":  # <pre><code id=...>: decorate around the <pre>
+    name, start, after_id = found
+    if name == "code":  # <pre><code id=...>: decorate around the <pre>
         start = html.rfind("<pre", 0, start)
-    end = html.find("</pre>", m.end())
+    end = html.find("</pre>", after_id)
     if end < 0:
         return html
     end += len("</pre>")
-    if m.group(1) == "div" and html.startswith("</div>", end):
+    if name == "div" and html.startswith("</div>", end):
         end += len("</div>")
     return html[:start] + badge + html[start:end] + evidence + html[end:]
+
+
+#: the start of a tag a block's ``id`` may be on
+_TAG_RE = re.compile(r"<(div|pre|code)\b")
+
+
+def _block_tag(html: str, block_id: str) -> tuple[str, int, int] | None:
+    """The first ``div``, ``pre`` or ``code`` tag of ``html`` with ``id="block_id"``: its
+    name, where it starts and where its last such attribute ends — what
+    ``re.search(r'<(div|pre|code)\\b[^>]*\\bid="ID"', html)`` finds (its group, start and
+    end), found from the attribute's text (``str.find``) instead of trying the pattern at
+    every tag of the page: a page has hundreds of tags and a runbook page a dozen blocks."""
+    attribute = re.compile(r'\bid="' + re.escape(block_id) + '"')
+    text = f'id="{block_id}"'
+    at = html.find(text)
+    while at >= 0:
+        if attribute.match(html, at):  # a whole attribute name: ``data-id=`` counts, as ``\\b`` lets it
+            tag = _TAG_RE.search(html, html.rfind(">", 0, at) + 1, at)  # a tag the attribute is in: no ">" between
+            if tag is not None:
+                close = html.find(">", at)
+                end = at + len(text)
+                for later in attribute.finditer(html, end, close if close >= 0 else len(html)):
+                    end = later.end()  # the pattern's ``[^>]*`` is greedy: its match ends at the tag's last such attribute
+                return tag.group(1), tag.start(), end
+        at = html.find(text, at + 1)
+    return None
