@@ -252,9 +252,11 @@ def run_attempt(
         finally:
             reporter.close()
         progress.record = record
-        redacted = redact_record(record, redact)
         try:
-            with signals_deferred(deliver=False):  # the record is written whole: an interrupt now comes too late to stop anything
+            with signals_deferred(
+                deliver=False
+            ):  # the record is masked and written whole: an interrupt now comes too late to stop anything
+                redacted = redact_record(record, redact)
                 sealed = append_record(results_dir, redacted)
         except NotRecorded as exc:
             return Outcome(record, redacted, ledger, None, exc)

@@ -116,6 +116,7 @@ class _Lines:
         """rich's renderable protocol: the segments of every line held, each line ended."""
         from rich.control import strip_control_codes
         from rich.segment import Segment
+        from rich.style import Style
         from rich.text import Text
 
         newline = Segment.line()
@@ -123,7 +124,7 @@ class _Lines:
             if "\t" in text:
                 yield from console.render(Text(text, style=style, end="\n"), options)
                 continue
-            rich_style = console.get_style(style) if style else None
+            rich_style = console.get_style(style, default=Style.null()) if style else None  # an unknown name: unstyled, as Text
             for part in strip_control_codes(text).split("\n"):
                 if part:
                     yield Segment(part, rich_style)

@@ -132,7 +132,7 @@ def _read(path: str) -> bytes:
     """The whole of a /proc file, read without a Python file object (a block's start and end
     read its children: the buffered file's own system calls cost more than the read).
     Raises ``OSError``."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fd = os.open(path, os.O_RDONLY)  # not inherited by children (Python's default)
     try:
         chunks = []
         while chunk := os.read(fd, 65536):

@@ -374,6 +374,22 @@ def test_a_run_refuses_a_ledger_broken_before_its_last_line(cli, tmp_path, recor
     )
 
 
+EDIT_SCRIPT = """import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+at = data.index(b'"actor":"') + 9
+data[at] = 89 if data[at] != 89 else 90
+open(sys.argv[1], "r+b").write(data)
+"""
+
+
+def test_a_ledger_edited_in_place_while_the_blocks_run_is_not_appended_to(cli, write, tmp_path, recorded):
+    (tmp_path / "edit.py").write_text(EDIT_SCRIPT)  # one character of the first record, the size kept
+    path = marker_runbook(write, tmp_path, fence("tamper", "check", f"{sys.executable} {tmp_path}/edit.py {recorded}"))
+    result = cli("run", path)
+    assert result.returncode == EXIT_NOT_RECORDED and executed(tmp_path) == 3, result.stderr
+    assert f"{LEDGER}:1: hash mismatch: the record was edited after it was written — the record cannot be chained" in result.stderr
+
+
 # -- empty and foreign files ---------------------------------------------------------------------------
 
 

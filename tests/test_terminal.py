@@ -91,7 +91,7 @@ def test_lines_above_the_live_display_are_written_as_rich_writes_a_text_per_line
 
     samples = ["▶ b0 (check) rb.md:3", "  │ plain output", "", "  │ ", "x\ry\x07z\x08\x0b\x0cw", "tab\there", "  │ \t\tindented"]
     samples += ["multi\nline", "trailing\n", "\n", "wide 漢字 🎉 done", "\x1b[31mansi\x1b[0m", "a" * 300, "[bold]no markup[/bold] :smile:"]
-    styles = ["", "bold", "dim", "green", "bold red", "yellow"]
+    styles = ["", "bold", "dim", "green", "bold red", "yellow", "no-such-style", "bold on"]  # an unknown style: unstyled
     rng = random.Random(7)
     for color in ("truecolor", "standard", None):
         for width in (20, 80):
