@@ -23,7 +23,7 @@ from ..fleet.view import Fleet, FleetRow, build_fleet, fleet_row
 from ..gates import requirement_problems
 from ..ledger import LazyRecords, Verification, ledger_path, verify_ledger
 from ..model import Runbook, RunRecord
-from ..parse import body_start, parse_runbook, split_lines
+from ..parse import parse_runbook
 from ..report import Report, build_report
 from .views import ReadOnce, Views, views
 
@@ -83,9 +83,6 @@ class BuildCache:
         self.memo = memo
         #: the site's runbook pages: source path (``src_uri``) -> runbook
         self.runbooks: dict[str, Runbook] = {}
-        #: source path -> the page's Markdown as MkDocs hands it on (the file's lines after the
-        #: front matter) and the lines of it in code blocks, from the bytes the runbook was parsed from
-        self.bodies: dict[str, tuple[str, frozenset[int]]] = {}
         #: runbook id -> (its records up to the first bad line, its verification; ``None``: no ledger)
         self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
         #: runbook id -> SHA-256 of its ledger's bytes as read for this build
@@ -116,16 +113,8 @@ class BuildCache:
 
         # the repository root is part of the key: a runbook's workdir is relative to it
         key = ("runbook", str(path.resolve()), display, str(find_root(path.parent)), sha256_text(data))
-        runbook = self.runbooks[src] = self.remember(key, make)
-
-        def body() -> tuple[str, frozenset[int]]:
-            """The Markdown below the front matter, and its lines (0-based) in code blocks."""
-            lines = split_lines(data)
-            start = body_start(lines)
-            return "\n".join(lines[start:]), frozenset(i - start for i in runbook.code_lines if i >= start)
-
-        self.bodies[src] = self.remember(("body", *key), body)
-        return runbook
+        self.runbooks[src] = self.remember(key, make)
+        return self.runbooks[src]
 
     def ledger(self, runbook: Runbook) -> tuple[Sequence[RunRecord], Verification | None]:
         """The runbook's records (only those before a first bad line: nothing after it is

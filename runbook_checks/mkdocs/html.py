@@ -28,9 +28,7 @@ class Slots:
 
     def __init__(self) -> None:
         """No page has a slot yet; the placeholders' token is drawn now."""
-        #: a placeholder's text before its number
-        self.prefix = f"<!--rbc-{secrets.token_hex(4)}-"
-        self.pattern = re.compile(re.escape(self.prefix) + r"(\d+)-->")
+        self.pattern = re.compile(f"<!--rbc-{secrets.token_hex(4)}-(\\d+)-->")
         self._pages: dict[str, list[tuple[Piece, ...]]] = {}
         #: the written pages whose slots of bytes are still to fill: their file, and the slots by number
         self._later: list[tuple[Path, dict[int, tuple[Piece, ...]]]] = []
@@ -40,25 +38,12 @@ class Slots:
         ``src`` (its ``src_uri``) until ``fill``."""
         items = self._pages.setdefault(src, [])
         items.append(html)
-        return f"{self.prefix}{len(items) - 1}-->"
+        return self.pattern.pattern.replace("(\\d+)", str(len(items) - 1))
 
     def defer(self, src: str, *html: Piece) -> str:
         """``slot`` as a Markdown block of its own (blank lines around it) for the pieces of
         ``html``, put together only when the page is filled (a piece kept elsewhere is not copied)."""
         return f"\n\n{self.slot(src, *html)}\n\n"
-
-    def pieces(self, src: str, html: str) -> list[str | tuple[Piece, ...]]:
-        """``html`` cut at each of the page ``src``'s slots: its text (``str``) and, in each
-        slot's place, the pieces it holds (a tuple); the page's slots are then forgotten."""
-        items = self._pages.pop(src, [])
-        out: list[str | tuple[Piece, ...]] = []
-        at = 0
-        for m in self.pattern.finditer(html):
-            if (n := int(m.group(1))) < len(items):
-                out += (html[at : m.start()], items[n])
-                at = m.end()
-        out.append(html[at:])
-        return out
 
     def fill(self, src: str, output: str, written_to: Path | None = None) -> str:
         """The finished page ``output`` with each of its slots replaced by the HTML it holds

@@ -19,7 +19,7 @@ from mkdocs.utils import get_relative_url
 from ..context import sha256_text
 from ..errors import LedgerError
 from ..model import Runbook
-from ..parse import body_start, read_lines
+from ..parse import body_start, read_lines, split_lines
 from ..render import comparison_markdown
 from ..report import comparison
 from .badges import badge_html, badge_status, banner_html, evidence_html, runbooks_html
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
     from mkdocs.structure.pages import Page
 
     from .config import RunbookChecksConfig
-
-
-#: a placeholder's prefix in remembered HTML, for any build's token (a token is hex: no build has this one)
-ANY_BUILD = "<!--rbc-page-"
 
 
 class Renderer:
@@ -111,15 +107,25 @@ class Renderer:
         out = replace_markers(markdown, runbook is not None, render, where, self._code_lines(markdown, page, runbook))
         return out + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
 
-    def _code_lines(self, markdown: str, page: Page, runbook: Runbook | None) -> frozenset[int] | None:
+    @staticmethod
+    def _code_lines(markdown: str, page: Page, runbook: Runbook | None) -> frozenset[int] | None:
         """The lines of a runbook page's ``markdown`` inside code blocks, from the parse the
         build already made of its file (``Runbook.code_lines``), when ``markdown`` is exactly
-        that file's body (``BuildCache.bodies``); ``None`` (parse it) for any other page, or
+        that file's body; ``None`` (parse it) for any other page, a file changed since, or
         Markdown another plugin has changed."""
         if runbook is None or not runbook.code_lines:
             return None
-        body = self.cache.bodies.get(page.file.src_uri)
-        return body[1] if body is not None and body[0] == markdown else None
+        try:
+            raw = Path(page.file.abs_src_path).read_bytes()
+        except (OSError, TypeError):
+            return None
+        if sha256_text(raw) != runbook.sha256:
+            return None
+        lines = split_lines(raw)
+        start = body_start(lines)
+        if "\n".join(lines[start:]) != markdown:
+            return None
+        return frozenset(i - start for i in runbook.code_lines if i >= start)
 
     def ledger_warning(self, runbook: Runbook) -> str:
         """A danger admonition when the runbook's ledger failed verification (with ``strict: false``); else empty."""
@@ -242,40 +248,18 @@ class Renderer:
 
     # -- runbook pages --------------------------------------------------------------------
     def decorate(self, html: str, page: Page, runbook: Runbook) -> str:
-        """The page's HTML with the banner after its title and a badge and evidence at every
-        tagged block (all as slots). Remembered (``BuildCache.rendered``) by the page's HTML,
-        where it is shown, its runbook and ledger, the gate and each badge's status at this
-        build's time: a ``mkdocs serve`` rebuild puts the same slots in the same places."""
+        """The page's HTML with the banner after its title and a badge and evidence at every tagged block (all as slots)."""
         src = page.file.src_uri
         report = self.cache.report(runbook)
         gate = self.cache.gate(runbook)
         pages = self.runbook_pages(page) if gate is not None else {}
-        statuses = tuple(badge_status(ev, self.config.max_age, self.now) for ev in report.blocks)
-        if ANY_BUILD in html:  # text that could be taken for a placeholder once remembered: made afresh
-            made = self._decorated(html, page, runbook, gate, pages, statuses)
-            return "".join(piece if isinstance(piece, str) else self.slots.slot(src, *piece) for piece in made)
-        # the page holds this build's placeholders (its markers'): remembered without this build's token
-        text = html.replace(self.slots.prefix, ANY_BUILD)
-        kind = f"decorate {sha256_text(text.encode())} {gate!r} {sorted(pages.items())!r} {statuses!r}"
-        made = self.cache.rendered(kind, runbook, self._where(page), lambda: self._decorated(text, page, runbook, gate, pages, statuses))
-        prefix = self.slots.prefix
-        return "".join(piece.replace(ANY_BUILD, prefix) if isinstance(piece, str) else self.slots.slot(src, *piece) for piece in made)
-
-    def _decorated(
-        self, html: str, page: Page, runbook: Runbook, gate: tuple[str, ...] | None, pages: dict[str, str], statuses: tuple[str, ...]
-    ) -> list[str | tuple[str, ...]]:
-        """``decorate``'s page as pieces: the page's text (``str``) and, between them, each
-        slot's HTML (a tuple), in page order, for ``decorate`` to put into this build's slots."""
-        made = Slots()  # its own: its placeholders' token is in no page
-        report = self.cache.report(runbook)
-        html = after_title(html, made.slot("", banner_html(report, self.audit_link(page), runbook.requires, gate, pages)))
+        html = after_title(html, self.slots.slot(src, banner_html(report, self.audit_link(page), runbook.requires, gate, pages)))
         titles = {entry.id: entry.title for entry in runbook.entries}
-        for ev, status in zip(report.blocks, statuses, strict=True):
+        for ev in report.blocks:
             anchor = f"evidence-{ev.block_id}"
-            html = around_block(
-                html, ev.block_id, made.slot("", badge_html(ev, status, anchor, titles)), made.slot("", evidence_html(ev, anchor))
-            )
-        return made.pieces("", html)
+            badge = badge_html(ev, badge_status(ev, self.config.max_age, self.now), anchor, titles)
+            html = around_block(html, ev.block_id, self.slots.slot(src, badge), self.slots.slot(src, evidence_html(ev, anchor)))
+        return html
 
 
 @contextlib.contextmanager
