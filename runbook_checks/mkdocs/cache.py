@@ -83,6 +83,9 @@ class BuildCache:
         self.memo = memo
         #: the site's runbook pages: source path (``src_uri``) -> runbook
         self.runbooks: dict[str, Runbook] = {}
+        #: source path -> the bytes its runbook was parsed from, until the page's Markdown is
+        #: compared with them (``Renderer._code_lines``: ``pop``, so none is held to the build's end)
+        self.sources: dict[str, bytes] = {}
         #: runbook id -> (its records up to the first bad line, its verification; ``None``: no ledger)
         self.ledgers: dict[str, tuple[Sequence[RunRecord], Verification | None]] = {}
         #: runbook id -> SHA-256 of its ledger's bytes as read for this build
@@ -114,6 +117,7 @@ class BuildCache:
         # the repository root is part of the key: a runbook's workdir is relative to it
         key = ("runbook", str(path.resolve()), display, str(find_root(path.parent)), sha256_text(data))
         self.runbooks[src] = self.remember(key, make)
+        self.sources[src] = data
         return self.runbooks[src]
 
     def ledger(self, runbook: Runbook) -> tuple[Sequence[RunRecord], Verification | None]:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
 
-from ..context import sha256_text
 from ..errors import LedgerError
 from ..model import Runbook
 from ..parse import body_start, read_lines, split_lines
@@ -107,19 +106,13 @@ class Renderer:
         out = replace_markers(markdown, runbook is not None, render, where, self._code_lines(markdown, page, runbook))
         return out + ("\n" + self.ledger_warning(runbook) if runbook is not None else "")
 
-    @staticmethod
-    def _code_lines(markdown: str, page: Page, runbook: Runbook | None) -> frozenset[int] | None:
+    def _code_lines(self, markdown: str, page: Page, runbook: Runbook | None) -> frozenset[int] | None:
         """The lines of a runbook page's ``markdown`` inside code blocks, from the parse the
         build already made of its file (``Runbook.code_lines``), when ``markdown`` is exactly
-        that file's body; ``None`` (parse it) for any other page, a file changed since, or
-        Markdown another plugin has changed."""
-        if runbook is None or not runbook.code_lines:
-            return None
-        try:
-            raw = Path(page.file.abs_src_path).read_bytes()
-        except (OSError, TypeError):
-            return None
-        if sha256_text(raw) != runbook.sha256:
+        that file's body (from the bytes parsed: ``BuildCache.sources``); ``None`` (parse it)
+        for any other page, or Markdown another plugin has changed."""
+        raw = self.cache.sources.pop(page.file.src_uri, None)
+        if runbook is None or not runbook.code_lines or raw is None:
             return None
         lines = split_lines(raw)
         start = body_start(lines)
