@@ -253,9 +253,8 @@ def run_attempt(
             reporter.close()
         progress.record = record
         try:
-            with signals_deferred(
-                deliver=False
-            ):  # the record is masked and written whole: an interrupt now comes too late to stop anything
+            # the record is masked and written whole: an interrupt now comes too late to stop anything
+            with signals_deferred(deliver=False):
                 redacted = redact_record(record, redact)
                 sealed = append_record(results_dir, redacted)
         except NotRecorded as exc:
