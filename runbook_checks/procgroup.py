@@ -30,15 +30,8 @@ def group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != b"Z":
+    for entry in os.listdir("/proc"):  # the group's members are not all this process's descendants
+        if entry.isdigit() and (p := read_proc(int(entry))) is not None and p.pgid == pgid and p.state != "Z":
             return True
     return False
 
