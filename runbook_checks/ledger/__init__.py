@@ -14,7 +14,9 @@ One job per module:
 - ``paths``: where ledgers live (the results folder, ``<runbook id>.jsonl``);
 - ``lines``: a line's bytes (canonical JSON, the sealed line, its check on bytes);
 - ``record_schema``: the record schema (the contract) and the msgspec types that check a line against it;
-- ``verify``: reading a ledger that must verify (``Verification``, ``verified_records``);
+- ``scan``: one pass over a ledger's lines (``Verification``);
+- ``parts``: a large ledger's schema checked in parts on every core;
+- ``verify``: reading a ledger that must verify (``verify_ledger``, ``verified_records``);
 - ``lazy``: verified records parsed only when read (``LazyRecords``, ``NewestFirst``);
 - ``append``: appending under the lock, with its roll-back (``append_record``, ``last_hash``).
 
@@ -28,7 +30,8 @@ from .lazy import LazyRecords, NewestFirst
 from .lines import canonical, record_hash, sealed_line
 from .paths import LEDGER_SUFFIX, RESULTS_DIR, ledger_path, results_dir
 from .record_schema import schema
-from .verify import EMPTY, NOT_A_LEDGER, Verification, read_records, verified_records, verify_ledger
+from .scan import EMPTY, NOT_A_LEDGER, Verification
+from .verify import read_records, verified_records, verify_ledger
 
 __all__ = [
     "EMPTY",

@@ -24,7 +24,8 @@ from ..model import RunRecord
 from ..redact import redact_record
 from .lines import sealed_line
 from .paths import record_ledger_path
-from .verify import Verification, verify_ledger
+from .scan import Verification
+from .verify import verify_ledger
 
 #: what ``O_NOFOLLOW`` makes ``open`` fail with when the last component is a symbolic link
 _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)

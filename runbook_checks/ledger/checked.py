@@ -79,7 +79,7 @@ def _checker_source() -> bytes:
     version of msgspec, which decodes and checks them (``record_schema``)."""
     here = Path(__file__).parent
     # what reads the lines, checks them, and keeps and reads back their headers (a cache entry's layout and key function)
-    read = ("verify.py", "lines.py", "record_schema.py", "reading.py", "lazy.py")
+    read = ("verify.py", "scan.py", "parts.py", "lines.py", "record_schema.py", "reading.py", "lazy.py")
     return metadata.version("msgspec").encode() + b"".join(
         p.read_bytes()
         for p in (*(here / f for f in read), here.parent / "model" / "headers.py", here.parent / "schema" / "run-record.schema.json")

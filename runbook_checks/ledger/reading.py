@@ -46,16 +46,16 @@ def lines(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int, int, int]]:
         yield line, 0, -1, line_at
 
 
-def chunks(path: Path, fd: int | None = None) -> Iterator[bytes]:
-    """The bytes of the file ``path`` (or of the open file ``fd``, from its start, with
-    ``pread``), a chunk at a time."""
+def chunks(path: Path, fd: int | None = None, offset: int = 0) -> Iterator[bytes]:
+    """The bytes of the file ``path`` (or of the open file ``fd``, with ``pread``) from byte
+    ``offset`` on, a chunk at a time."""
     if fd is not None:
-        offset = 0
         while chunk := os.pread(fd, CHUNK, offset):
             yield chunk
             offset += len(chunk)
         return
     with open(path, "rb") as f:
+        f.seek(offset)
         while chunk := f.read(CHUNK):
             yield chunk
 

@@ -1,0 +1,152 @@
+"""A large ledger checked in parts on several cores gives the one-pass answer, line for line
+(``ledger.parts``): real worker processes, every kind of bad line at every place around the
+parts' boundaries, a worker that fails, an interrupted check, a worker whose parent ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runbook_checks.ledger import parts, verify_ledger
+from runbook_checks.ledger.lines import sealed_line
+from runbook_checks.ledger.scan import scan
+
+from .fleet_ledgers import chain_lines
+from .helpers import block_result, run_record
+
+LINES = 7
+
+
+def ledger_lines() -> list[bytes]:
+    """``LINES`` sealed, chained records of a few blocks each."""
+    records = [run_record(f"r{i}", tuple(block_result(f"b{j}", "passed") for j in range(1 + i % 3))) for i in range(LINES)]
+    return chain_lines(records)[0]
+
+
+def resealed(line: bytes, change: dict) -> bytes:
+    """``line``'s record with ``change`` applied, sealed again (its hash right for its new content)."""
+    record = json.loads(line) | change
+    return sealed_line(record)
+
+
+#: each kind of line a ledger may hold at place ``i``: the lines with it there
+KINDS = {
+    "intact": lambda lines, i: lines,
+    "edited": lambda lines, i: [*lines[:i], lines[i].replace(b'"actor":"a"', b'"actor":"z"'), *lines[i + 1 :]],
+    "off-schema": lambda lines, i: [*lines[:i], resealed(lines[i], {"status": "maybe"}), *lines[i + 1 :]],
+    "dropped": lambda lines, i: [*lines[:i], *lines[i + 1 :]],
+    "reformatted": lambda lines, i: [*lines[:i], json.dumps(json.loads(lines[i]), indent=None).encode() + b"\n", *lines[i + 1 :]],
+    "not json": lambda lines, i: [*lines[:i], b"{not json\n", *lines[i + 1 :]],
+    "cut": lambda lines, i: [*lines[:i], lines[i][: len(lines[i]) // 2]],
+}
+
+
+def one_pass(path: Path, anchors: list[str]):
+    return scan(path, True, None, None, False, anchors, None, None, False)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_line_of_every_kind_gets_the_one_pass_answer(tmp_path: Path, kind: str):
+    lines = ledger_lines()
+    anchors = [json.loads(lines[1])["hash"], json.loads(lines[5])["hash"], "f" * 64]
+    path = tmp_path / "rb.jsonl"
+    oks = []
+    for i in range(LINES):
+        path.write_bytes(b"".join(KINDS[kind](lines, i)))
+        expected = one_pass(path, anchors)
+        oks.append(expected.ok)
+        for cores in (2, 3):
+            got = parts.verify_in_parts(path, anchors, part_bytes=1, cores=cores)
+            if got is None:  # only a file of fewer lines than parts is left to one pass
+                assert not parts._bounds(path, path.stat().st_size, cores), (kind, i, cores)
+                continue
+            assert got == expected, (kind, i, cores)
+    assert all(oks) if kind in ("intact", "reformatted") else not all(oks)
+
+
+def test_anchors_are_found_in_every_part(tmp_path: Path):
+    lines = ledger_lines()
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(lines))
+    anchors = [json.loads(line)["hash"] for line in lines]
+    got = parts.verify_in_parts(path, anchors, part_bytes=1, cores=3)
+    assert got is not None and got.found == frozenset(anchors) and got.records == LINES and got.head == anchors[-1]
+
+
+def test_a_file_too_small_for_two_parts_is_left_to_one_pass(tmp_path: Path):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()))
+    assert parts.verify_in_parts(path, part_bytes=path.stat().st_size) is None
+    assert parts.verify_in_parts(path, part_bytes=1, cores=1) is None
+
+
+@pytest.mark.parametrize("python", ["/bin/false", "/bin/true", "/no/such/python"])
+def test_a_worker_that_fails_or_says_nothing_leaves_it_to_one_pass(tmp_path: Path, python: str):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()))
+    assert parts.verify_in_parts(path, part_bytes=1, cores=2, python=python) is None
+
+
+def test_verify_ledger_checks_a_large_file_in_parts_with_the_same_answer(tmp_path: Path, monkeypatch):
+    lines = ledger_lines()
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(KINDS["edited"](lines, 5)))
+    spawned = []
+    spawn = parts._spawn
+    monkeypatch.setattr(parts, "_spawn", lambda python, job: spawned.append(job) or spawn(python, job))
+    monkeypatch.setattr(parts, "PART_BYTES", 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    got = verify_ledger(path, keep_hashes=False)
+    assert spawned and str(got) == f"{path}:6: hash mismatch: the record was edited after it was written"
+    assert got == one_pass(path, [])
+
+
+def test_an_interrupted_check_ends_its_workers(tmp_path: Path, monkeypatch):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()))
+    workers: list[subprocess.Popen] = []
+    spawn = parts._spawn
+    monkeypatch.setattr(parts, "_spawn", lambda python, job: workers.append(spawn(python, job)) or workers[-1])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parts, "scan", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        parts.verify_in_parts(path, part_bytes=1, cores=3)
+    assert len(workers) == 2 and all(w.returncode is not None for w in workers)
+
+
+def test_a_worker_ends_when_the_process_that_started_it_ends(tmp_path: Path):
+    script = (
+        "import os, subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import os, signal; from runbook_checks.ledger.parts import die_with_parent; "
+        "die_with_parent(os.getppid()); print(os.getpid(), flush=True); signal.pause()'], stdout=subprocess.PIPE, text=True)\n"
+        "print(child.stdout.readline().strip(), flush=True)\n"
+        "child.wait()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    worker = int(parent.stdout.readline())
+    assert alive(worker)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 30
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not alive(worker)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
