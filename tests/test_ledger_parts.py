@@ -4,6 +4,7 @@ parts' boundaries, a worker that fails, an interrupted check, a worker whose par
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.ledger import parts, verify_ledger
+from runbook_checks.ledger import parts, verified_records, verify_ledger
 from runbook_checks.ledger.lines import sealed_line
 from runbook_checks.ledger.scan import scan
 
@@ -102,10 +103,31 @@ def test_verify_ledger_checks_a_large_file_in_parts_with_the_same_answer(tmp_pat
     monkeypatch.setattr(parts, "_spawn", lambda python, job: spawned.append(job) or spawn(python, job))
     monkeypatch.setattr(parts, "PART_BYTES", 1)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("RUNBOOK_CHECKS_CACHE_DIR", "off")
     got = verify_ledger(path, keep_hashes=False)
     assert spawned and str(got) == f"{path}:6: hash mismatch: the record was edited after it was written"
     assert got == one_pass(path, [])
+
+
+@pytest.mark.parametrize("kind", ["intact", "edited", "off-schema", "reformatted", "cut"])
+def test_records_read_after_a_check_in_parts_are_those_of_one_pass(tmp_path: Path, monkeypatch, kind: str):
+    lines = ledger_lines()
+    path = tmp_path / "rb.jsonl"
+    monkeypatch.setenv("RUNBOOK_CHECKS_CACHE_DIR", "off")
+    monkeypatch.setattr(parts, "PART_BYTES", 1)
+    spawned = []
+    spawn = parts._spawn
+    monkeypatch.setattr(parts, "_spawn", lambda python, job: spawned.append(job) or spawn(python, job))
+    for i in (1, 4, 6):
+        path.write_bytes(b"".join(KINDS[kind](lines, i)))
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+        expected = [verified_records(path, validate_schema=True)[0][:], verify_ledger(path), verify_ledger(path, file_sha256=True)]
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+        records, verification = verified_records(path, validate_schema=True)
+        got = [records[:], verify_ledger(path), verify_ledger(path, file_sha256=True)]
+        assert [[r.to_dict() for r in expected[0]], *expected[1:]] == [[r.to_dict() for r in got[0]], *got[1:]], (kind, i)
+        assert verification == dataclasses.replace(expected[1], hashes=verification.hashes)
+    assert spawned  # the parts were checked by workers
 
 
 def test_an_interrupted_check_ends_its_workers(tmp_path: Path, monkeypatch):

@@ -52,9 +52,11 @@ def verify_ledger(
     (its offset is left alone) instead of opening ``path``. The record schema is checked
     by the types made from it (``record_schema.line_problem``); ``validate_schema=False``
     leaves it out (the site build: it then parses only the records it shows). A file of at
-    least two ``parts.PART_BYTES`` whose every schema is checked, with none of ``records``,
-    ``data``, ``fd``, ``keep_hashes`` and ``file_sha256``, is checked in parts, one per core
-    (``parts``), with the same answer. When ``records`` is given, the lines
+    least two ``parts.PART_BYTES`` whose every schema is to be checked (nothing remembered;
+    neither ``data`` nor ``fd`` given) is checked in parts, one per core (``parts``), with
+    the one-pass answer; ``records``, ``keep_hashes`` or ``file_sha256`` then take one more
+    pass, of hashes and chain, the schema of the records the parts checked left out (as
+    that of remembered ones). When ``records`` is given, the lines
     verified are added to it (one pass). ``keep_hashes=False`` keeps only the newest hash
     (``head``) instead of every one; ``anchors``: hashes to look for (``found``).
     ``file_sha256``: also hash every byte read, the file's whole content, into
@@ -68,23 +70,27 @@ def verify_ledger(
     """
     path = Path(path)
     entry = checked.entry(path) if validate_schema else None
-    trusted = checked.trusted(entry)
+    remembered = trusted = checked.trusted(entry)
     streamed = records is not None and records.streamed
     kept = checked.headers(entry, trusted) if trusted is not None and streamed else None
     if kept is not None:
         records.preset(kept)  # type: ignore[union-attr]
     had_headers, kept = kept is not None, None  # held by the records now, not twice
-    result = scan(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256) if trusted else None
+    result = None
+    if trusted is None and validate_schema and data is None and fd is None and (records is None or streamed):
+        whole = parts.verify_in_parts(path, anchors)  # a large file: every schema checked in parts, on every core
+        if whole is not None and records is None and not keep_hashes and not file_sha256:
+            result = whole
+        elif whole is not None and whole.records:  # what else is asked comes of one more pass, on the bytes
+            trusted = (whole.records, whole.head)  # type: ignore[assignment]
+    if trusted is not None:
+        result = scan(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256)
     if result is None:  # nothing remembered, or the remembered record is not there: verify every schema
         if records is not None and trusted is not None:
             records.clear()
-        trusted, had_headers = None, False
-        alone = validate_schema and records is None and data is None and fd is None and not keep_hashes and not file_sha256
-        result = parts.verify_in_parts(path, anchors) if alone else None  # a large file: in parts, on every core
-        if result is None:
-            result = scan(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
-    assert result is not None
-    if result.ok and result.head is not None and (trusted is None or result.records > trusted[0] or (streamed and not had_headers)):
+        remembered, had_headers = None, False
+        result = scan(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
+    if result.ok and result.head is not None and (remembered is None or result.records > remembered[0] or (streamed and not had_headers)):
         checked.remember(entry, result.records, result.head, records.headers() if streamed else None)  # type: ignore[union-attr]
     return result
 
