@@ -6,7 +6,8 @@ One real record is made from the staging runbook (docs/OPS/RUNBOOKS/DB-MIGRATION
 every block with a few hundred bytes of output, as a run records them (about 6.4 KB a
 line). Copies are re-sealed with ``ledger.lines.sealed_line`` (as runbook-checks writes a
 record): mostly read-only checks in staging, a rehearsal every 50th run, a migration every
-200th, a resumed run every 25th joining the attempt before it. The first record is
+200th, a resumed run every 25th joining the attempt before it; every record and block
+starts at a time of its own. The first record is
 checked against the shipped JSON Schema.
 """
 
@@ -17,6 +18,7 @@ import copy
 import os
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ from runbook_checks.ledger import sealed_line  # noqa: E402
 from runbook_checks.lint import load_runbook  # noqa: E402
 
 STAGING = ROOT / "docs" / "OPS" / "RUNBOOKS" / "DB-MIGRATION-STAGING.md"
+#: the first run's start
+START = datetime(2026, 11, 24, 8, 0, 0)
 OUTPUT = (
     'Prisma schema loaded from prisma/schema.prisma\nDatasource "db": PostgreSQL database "dixis", schema "public" at "127.0.0.1:5432"\n'
 )
@@ -91,6 +95,11 @@ def template() -> dict[str, Any]:
     }
 
 
+def _stamp(at: datetime) -> str:
+    """``at`` as a record writes a time: ``2026-11-24T08:00:00.123Z``."""
+    return f"{at:%Y-%m-%dT%H:%M:%S}.{at.microsecond // 1000:03d}Z"
+
+
 def generate(path: Path, records: int) -> None:
     """Write ``records`` chained records to ``path``."""
     base = template()
@@ -111,7 +120,12 @@ def generate(path: Path, records: int) -> None:
             record["attempt_id"] = attempt
             record["mode"] = "execute" if n % 200 == 199 else "rehearsal" if n % 50 == 49 else "check"
             record["environment"] = "rehearsal" if record["mode"] == "rehearsal" else "staging"
-            record["finished_at"] = f"2026-11-24T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}.000Z"
+            # every time distinct, as in real runs (a reader remembers nothing of one record for the next)
+            start = START + timedelta(seconds=7 * n)
+            record["started_at"], record["finished_at"] = _stamp(start), _stamp(start + timedelta(seconds=6, milliseconds=n % 1000))
+            record["blocks"] = [
+                dict(b, started_at=_stamp(start + timedelta(milliseconds=300 * j + n % 300))) for j, b in enumerate(base["blocks"])
+            ]
             record["prev"] = prev
             out.write(sealed_line(record))
             prev = record["hash"]

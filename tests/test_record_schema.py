@@ -108,6 +108,43 @@ def test_mutated_records_get_the_same_answer(fixture_records):
     assert 100 < sum(verdicts) < len(verdicts) - 100  # both valid and invalid records were tried
 
 
+#: strings put in place of every string of a record: each pattern's near misses, and what they accept
+STRINGS = ["x", "", "g" * 64, "a" * 63, "a" * 65, "A" * 64, "a" * 64 + "\n", "a" * 64 + "\n\n", "\u0661" * 64, "0" * 64]
+STRINGS += [
+    "2026-11-24T08:00:00Z",
+    "2026-11-24T08:00:00.Z",
+    "2026-11-24T08:00:00.5Z\n",
+    "2026-11-24 08:00:00Z",
+    "\u0662026-11-24T08:00:00Z",
+]
+STRINGS += ["tenant-acme", "-tenant", "Tenant", "a" * 201, "r1:a/b@c+d", " r1"]
+
+
+def test_every_string_of_a_record_in_every_near_miss_gets_the_contracts_answer(fixture_records):
+    """The patterns are checked after decoding (``ledger.patterns``), their matches
+    remembered: at every place a record holds a string, each near miss of each pattern is
+    refused as the contract refuses it, also once the same place held a string that matched."""
+    contract = Draft202012Validator(schema())
+    tried = refused = 0
+    for record in fixture_records:
+        for where in paths(record)[1:]:
+            parent = record
+            for step in where[:-1]:
+                parent = parent[step]
+            if not isinstance(parent[where[-1]], str):
+                continue
+            for value in STRINGS:
+                changed = copy.deepcopy(record)
+                target = changed
+                for step in where[:-1]:
+                    target = target[step]
+                target[where[-1]] = value
+                assert accepts(json.dumps(record).encode())  # the string that matched there is remembered
+                assert agree(changed, contract), (where, value)
+                tried, refused = tried + 1, refused + (not contract.is_valid(changed))
+    assert refused > 200 and tried - refused > 200  # near misses refused, and strings that match taken
+
+
 def same(a: Any, b: Any) -> bool:
     """``a == b`` with the same types all the way down (``1 == 1.0`` is not the same)."""
     if type(a) is not type(b):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from ..model.record import too_deep
 from .lines import TOO_DEEP, loads, not_json
+from .patterns import Patterns
 
 if TYPE_CHECKING:
     import msgspec
@@ -70,8 +71,9 @@ class _Types:
     would skip such a value unread: neither its UTF-8 nor its numbers checked). A refused
     record goes to the contract."""
 
-    def __init__(self, root: dict[str, Any]) -> None:
+    def __init__(self, root: dict[str, Any], patterns: bool = True) -> None:
         self.root = root
+        self.patterns = patterns  # false: no string carries its pattern (``patterns.Patterns`` checks them)
         self.defs: dict[str, Any] = {}
         self.making: set[str] = set()  # the $defs being made: a $ref to one of them is recursive
         self.level, self.field = 0, ""  # how many structs deep the type being made is, and the field of the record
@@ -139,7 +141,7 @@ class _Types:
         """The type of ``node``'s keywords that apply to the JSON type ``kind``."""
         import msgspec  # about 6 ms to import (here and below): only when a record's schema is checked
 
-        meta = {_META[k]: v for k, v in node.items() if k in _KEYWORDS[kind] and k in _META}
+        meta = {_META[k]: v for k, v in node.items() if k in _KEYWORDS[kind] and k in _META and (self.patterns or k != "pattern")}
         if kind == "array":
             base: Any = list[self.of(node.get("items", True), f"{name}Item")]  # type: ignore[misc]
         elif kind == "object":
@@ -207,24 +209,26 @@ def _json_types(branch: Any, root: dict[str, Any]) -> set[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _typed() -> tuple[msgspec.json.Decoder, tuple[tuple[str, Any, tuple[str, ...]], ...], tuple[str, ...]] | None:
-    """The decoder of the schema's types, its top-level conditions and the record's fields of
-    any shape (``_Types``); ``None`` when the schema says something they cannot
-    (``Unsupported``): the contract then decides alone."""
+def _typed() -> tuple[msgspec.json.Decoder, tuple[tuple[str, Any, tuple[str, ...]], ...], tuple[str, ...], Patterns] | None:
+    """The decoder of the schema's types made without their string patterns, its top-level
+    conditions, the record's fields of any shape (``_Types``) and the patterns, checked
+    after decoding (``patterns.Patterns``, read off the same types made with them); ``None``
+    when the schema says something they cannot (``Unsupported``): the contract then decides alone."""
     import msgspec
 
     try:
-        types = _Types(schema())
+        types = _Types(schema(), patterns=False)
         decoder = msgspec.json.Decoder(types.record)
+        patterns = Patterns(_Types(schema()).record)
     except (Unsupported, TypeError, RecursionError):  # TypeError: a union msgspec cannot decode
         return None
-    return decoder, tuple(types.conditions), tuple(sorted(types.open_values))
+    return decoder, tuple(types.conditions), tuple(sorted(types.open_values)), patterns
 
 
 def accepts(raw: bytes) -> bool:
     """Whether the line ``raw`` (UTF-8 JSON) certainly follows the record schema: decoded by
     the schema's types (which read every value: no key is skipped unchecked), meeting its
-    conditions, and with its values of any shape nested no deeper than ``json.loads``
+    conditions and string patterns (``patterns``), and with its values of any shape nested no deeper than ``json.loads``
     surely reaches (``model.record.too_deep``). ``False`` says only that the contract must
     decide (``line_problem``)."""
     import msgspec
@@ -232,7 +236,7 @@ def accepts(raw: bytes) -> bool:
     typed = _typed()
     if typed is None:
         return False
-    decoder, conditions, open_values = typed
+    decoder, conditions, open_values, patterns = typed
     try:
         record = decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError):
@@ -241,7 +245,7 @@ def accepts(raw: bytes) -> bool:
         found = getattr(record, attr)
         if (found is msgspec.UNSET or found == value) and any(getattr(record, n) is msgspec.UNSET for n in need):
             return False
-    return not any(too_deep(getattr(record, attr)) for attr in open_values)
+    return patterns.holds(record) and not any(too_deep(getattr(record, attr)) for attr in open_values)
 
 
 def line_problem(raw: bytes) -> str | None:
