@@ -56,36 +56,38 @@ class Patterns:
         return True
 
 
-def _emit(info: Any, expr: str, depth: int, out: list[str], patterns: list[str]) -> None:
+def _emit(info: Any, expr: str, depth: int, out: list[str], patterns: list[str], sure: bool = True) -> None:
     """Append to ``out`` the lines (indented ``depth`` levels) that hand each string under
     the value ``expr`` of type ``info`` (``msgspec.inspect``) to ``add<i>``, ``i`` the index
-    of its pattern in ``patterns`` (added when new). A value of another Python type than
-    its type's (``UNSET``, ``None`` in a union) is skipped: its type has no such string."""
+    of its pattern in ``patterns`` (added when new). ``sure``: the decoder made ``expr`` of
+    that type; when not (a member of a union, a field that may be left out: ``UNSET``), a
+    value of another Python type is skipped, as its type has no such string."""
     from msgspec import inspect as mi
 
     pad = "    " * depth
     if isinstance(info, mi.StrType) and info.pattern is not None:
         if info.pattern not in patterns:
             patterns.append(info.pattern)
-        out.append(f"{pad}if {expr}.__class__ is str: add{patterns.index(info.pattern)}({expr})")
+        add = f"add{patterns.index(info.pattern)}({expr})"
+        out.append(f"{pad}{add}" if sure else f"{pad}if {expr}.__class__ is str: {add}")
     elif isinstance(info, mi.StructType):
         body: list[str] = []
         for field in info.fields:
             inner: list[str] = []
-            _emit(field.type, f"v{depth}", depth + 1, inner, patterns)
+            _emit(field.type, f"v{depth}", depth + 1, inner, patterns, field.required)
             if inner:
                 body += [f"{pad}    v{depth} = {expr}.{field.name}", *inner]
         if body:
-            out += [f"{pad}if isinstance({expr}, Struct):", *body]
+            out += [f"{pad}if True:" if sure else f"{pad}if isinstance({expr}, Struct):", *body]
     elif isinstance(info, mi.ListType | mi.DictType):
         inner = []
         _emit(info.item_type if isinstance(info, mi.ListType) else info.value_type, f"x{depth}", depth + 2, inner, patterns)
         kind, items = ("list", expr) if isinstance(info, mi.ListType) else ("dict", f"{expr}.values()")
         if inner:
-            out += [f"{pad}if {expr}.__class__ is {kind}:", f"{pad}    for x{depth} in {items}:", *inner]
+            out += [f"{pad}if True:" if sure else f"{pad}if {expr}.__class__ is {kind}:", f"{pad}    for x{depth} in {items}:", *inner]
     elif isinstance(info, mi.UnionType):  # its members hold values of distinct Python types: each guards its own
         for member in info.types:
-            _emit(member, expr, depth, out, patterns)
+            _emit(member, expr, depth, out, patterns, sure=False)
 
 
 __all__ = ["MEMO_SIZE", "Patterns"]
