@@ -15,9 +15,9 @@ import contextlib
 import functools
 import importlib.util
 import json
+import os
 import re
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -224,10 +224,11 @@ def _renderer(extensions: list[Any]) -> Any:
 def _cache_key(body: str, extensions: list[Any], site_dir: Path | None) -> str | None:
     """The ``cachedir`` key of the page blocks of ``body`` rendered with ``extensions`` in
     ``site_dir``: everything the rendering depends on (this module's source, the renderer's
-    versions, the extensions and their options, the folder, the text). ``None`` when the
-    result may depend on something else: an extension that reads files (``NOT_CACHED``) or
-    is not Python-Markdown's or pymdownx's (its code is not in the key), or options that are
-    not plain data (a Python object from a ``!!python/name`` tag)."""
+    installed packages (``_installed``), the extensions and their options, the folder, the
+    text). ``None`` when the result may depend on something else: an extension that reads
+    files (``NOT_CACHED``) or is not Python-Markdown's or pymdownx's (its code is not in the
+    key), options that are not plain data (a Python object from a ``!!python/name`` tag), or
+    a renderer package not installed as a folder."""
     for entry in extensions:
         name = next(iter(entry)) if isinstance(entry, dict) else entry
         short = name.removeprefix("markdown.extensions.")
@@ -237,8 +238,25 @@ def _cache_key(body: str, extensions: list[Any], site_dir: Path | None) -> str |
         config = json.dumps(extensions, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):
         return None
-    versions = [metadata.version(name) for name in ("markdown", "pymdown-extensions", "pygments", "html5lib")]
-    return cachedir.key("page-blocks 1", _own_source(), *versions, config, str(site_dir or ""), body)
+    installed = [_installed(name) for name in ("markdown", "pymdownx", "pygments", "html5lib")]
+    if None in installed:
+        return None
+    return cachedir.key("page-blocks 2", _own_source(), *installed, config, str(site_dir or ""), body)  # type: ignore[arg-type]
+
+
+def _installed(package: str) -> str | None:
+    """Where the renderer's package ``package`` is installed, and when its folder last had a
+    file added or removed (``st_mtime_ns``: installing another version, or the same again,
+    replaces its files); ``None`` when it is not a package folder. Found without importing
+    it or reading its metadata (``importlib.metadata``: a tenth of a run's start-up)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = next(iter(spec.submodule_search_locations))
+    try:
+        return f"{folder} {os.stat(folder).st_mtime_ns}"
+    except OSError:
+        return None
 
 
 @functools.cache
@@ -249,8 +267,13 @@ def _own_source() -> bytes:
 
 @functools.cache
 def _builtin_extensions() -> frozenset[str]:
-    """The short names of Python-Markdown's own extensions (its entry points)."""
-    return frozenset(ep.name for ep in metadata.entry_points(group="markdown.extensions") if ep.value.startswith("markdown."))
+    """The short names of Python-Markdown's own extensions: the modules of its
+    ``markdown.extensions`` package (what its entry points name)."""
+    import markdown.extensions
+
+    return frozenset(name for name, ext in map(os.path.splitext, os.listdir(Path(markdown.extensions.__file__).parent)) if ext == ".py") - {
+        "__init__"
+    }
 
 
 def rendered_blocks(body: str, extensions: list[Any] | None = None, site_dir: Path | None = None) -> list[PageBlock] | None:

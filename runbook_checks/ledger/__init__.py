@@ -25,11 +25,12 @@ The names below are the package's interface; import them from ``runbook_checks.l
 
 from __future__ import annotations
 
+from typing import Any
+
 from .append import append_record, last_hash
 from .lazy import LazyRecords, NewestFirst
 from .lines import canonical, record_hash, sealed_line
 from .paths import LEDGER_SUFFIX, RESULTS_DIR, ledger_path, results_dir
-from .record_schema import schema
 from .scan import EMPTY, NOT_A_LEDGER, Verification
 from .verify import read_records, verified_records, verify_ledger
 
@@ -53,3 +54,13 @@ __all__ = [
     "verified_records",
     "verify_ledger",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``schema``, imported when first asked for: the record schema's module (and msgspec's
+    types) is loaded only by what checks a record's schema, not by every run."""
+    if name == "schema":
+        from .record_schema import schema
+
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

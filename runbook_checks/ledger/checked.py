@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import metadata
 from pathlib import Path
 
 from .. import cachedir
@@ -77,6 +76,8 @@ def _prefix_line(prefix: tuple[int, str]) -> bytes:
 def _checker_source() -> bytes:
     """The record schema, the source of the code that checks records against it, and the
     version of msgspec, which decodes and checks them (``record_schema``)."""
+    from importlib import metadata  # a tenth of a run's start-up: only when a schema is checked
+
     here = Path(__file__).parent
     # what reads the lines, checks them, and keeps and reads back their headers (a cache entry's layout and key function)
     read = ("verify.py", "scan.py", "parts.py", "lines.py", "record_schema.py", "reading.py", "lazy.py")

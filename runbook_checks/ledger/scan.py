@@ -19,7 +19,6 @@ from typing import Any
 from . import reading
 from .lazy import LazyRecords
 from .lines import HEAD, TOO_DEEP, fast_check, loads, not_json, record_hash
-from .record_schema import line_problem
 
 #: the problem of an empty file (it is no ledger: runbook-checks never empties one)
 EMPTY = (
@@ -100,6 +99,8 @@ def scan(
     ``file_sha256``: hash every byte read. ``part``: read only that part of the file (not
     with ``data``, ``records`` or ``file_sha256``); its line numbers, counts and ``None``
     (a seed line that is no record) are the part's own, its seed line the first."""
+    if validate_schema:
+        from .record_schema import line_problem  # msgspec and the types: only when a schema is checked
     if data is None and records is not None and not records.streamed:
         data = path.read_bytes() if fd is None else b"".join(reading.chunks(path, fd))
     if records is not None and data is not None:
@@ -171,8 +172,11 @@ def scan(
 
 def _check_line(raw: bytes, prev: str | None, validate_schema: bool) -> tuple[Any, Any] | str:
     """``(hash, prev)`` of a line that is parsed to be checked, or what is wrong with it."""
-    if validate_schema and (problem := line_problem(raw)) is not None:
-        return problem  # the types first, then the contract: a line they refuse is parsed here, and once more below
+    if validate_schema:
+        from .record_schema import line_problem
+
+        if (problem := line_problem(raw)) is not None:
+            return problem  # the types first, then the contract: a line they refuse is parsed here, and once more below
     try:
         record = loads(raw)
     except ValueError as exc:
