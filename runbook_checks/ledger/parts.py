@@ -45,7 +45,7 @@ def verify_in_parts(
     the module): the caller then verifies in one pass. Raises ``OSError`` when the file
     cannot be read."""
     size = os.stat(path).st_size
-    count = min(cores or len(os.sched_getaffinity(0)), size // max(part_bytes or PART_BYTES, 1))
+    count = min(cores or _cores(), size // max(part_bytes or PART_BYTES, 1))
     bounds = _bounds(path, size, count) if count >= 2 else []
     if not bounds:
         return None
@@ -67,6 +67,13 @@ def verify_in_parts(
             with contextlib.suppress(OSError):
                 worker.kill()
             worker.wait()
+
+
+def _cores() -> int:
+    """How many cores this process may run on (``os.sched_getaffinity``; where there is no
+    such call, the machine's)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _bounds(path: Path, size: int, count: int) -> list[int]:
