@@ -245,18 +245,32 @@ def _cache_key(body: str, extensions: list[Any], site_dir: Path | None) -> str |
 
 
 def _installed(package: str) -> str | None:
-    """Where the renderer's package ``package`` is installed, and when its folder last had a
-    file added or removed (``st_mtime_ns``: installing another version, or the same again,
-    replaces its files); ``None`` when it is not a package folder. Found without importing
-    it or reading its metadata (``importlib.metadata``: a tenth of a run's start-up)."""
+    """Where the renderer's package ``package`` is installed, the distributions installed
+    beside it under its name (their ``.dist-info`` folders name their versions), and when its
+    folder last had a file added or removed (``st_mtime_ns``: installing any version, the
+    same one too, replaces its files); ``None`` when it is not a package folder. Found
+    without importing it or ``importlib.metadata`` (a tenth of a run's start-up)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
     folder = next(iter(spec.submodule_search_locations))
+    name = _DISTRIBUTIONS[package] + "-"
     try:
-        return f"{folder} {os.stat(folder).st_mtime_ns}"
+        mtime = os.stat(folder).st_mtime_ns
+        dists = [d for d in _listing(os.path.dirname(folder)) if d.lower().startswith(name) and d.endswith((".dist-info", ".egg-info"))]
     except OSError:
         return None
+    return f"{folder} {mtime} {' '.join(dists)}"
+
+
+#: the distribution (its ``.dist-info`` folder's name, normalised) of each package of the renderer
+_DISTRIBUTIONS = {"markdown": "markdown", "pymdownx": "pymdown_extensions", "pygments": "pygments", "html5lib": "html5lib"}
+
+
+@functools.cache
+def _listing(folder: str) -> tuple[str, ...]:
+    """The names in ``folder`` (a ``site-packages``), read once."""
+    return tuple(os.listdir(folder))
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from typing import Any
 
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_GET_CHILD_SUBREAPER = 37
+_PR_SET_PDEATHSIG = 1
 _reaper_lock = threading.Lock()
 _reaper_users = 0
 _reaper_before = 0
@@ -40,6 +41,17 @@ def _prctl(option: int, arg: object) -> bool:
     """``prctl(option, arg, 0, 0, 0)``; whether it succeeded (False where there is no ``prctl``)."""
     prctl = _libc_prctl()
     return prctl is not None and prctl(option, arg, ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+
+
+def die_with_parent(parent: int) -> None:
+    """This process is sent SIGKILL when the thread that started it ends (Linux:
+    ``prctl(PR_SET_PDEATHSIG)``; elsewhere nothing), and exits at once (status 1) when its
+    parent, the process ``parent``, has ended already (before the call took effect)."""
+    import signal
+
+    _prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 @contextlib.contextmanager

@@ -109,3 +109,13 @@ def test_the_key_covers_extension_options_and_the_site_folder(tmp_path: Path) ->
     assert base is not None
     assert oracle._cache_key(PAGE, [*oracle.EXTENSIONS, {"toc": {"permalink": True}}], None) != base
     assert oracle._cache_key(PAGE, list(oracle.EXTENSIONS), tmp_path) != base
+
+
+def test_the_page_blocks_key_names_the_renderers_installed_versions_and_own_extensions():
+    from importlib import metadata
+
+    for package, distribution in (("markdown", "markdown"), ("pymdownx", "pymdown-extensions"), ("pygments", "pygments")):
+        installed = oracle._installed(package)
+        assert installed is not None and f"-{metadata.version(distribution)}.dist-info" in installed
+    entry_points = metadata.entry_points(group="markdown.extensions")
+    assert oracle._builtin_extensions() == frozenset(ep.name for ep in entry_points if ep.value.startswith("markdown."))

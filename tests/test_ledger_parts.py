@@ -149,7 +149,7 @@ def test_an_interrupted_check_ends_its_workers(tmp_path: Path, monkeypatch):
 def test_a_worker_ends_when_the_process_that_started_it_ends(tmp_path: Path):
     script = (
         "import os, subprocess, sys\n"
-        "child = subprocess.Popen([sys.executable, '-c', 'import os, signal; from runbook_checks.ledger.parts import die_with_parent; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import os, signal; from runbook_checks.proctree import die_with_parent; "
         "die_with_parent(os.getppid()); print(os.getpid(), flush=True); signal.pause()'], stdout=subprocess.PIPE, text=True)\n"
         "print(child.stdout.readline().strip(), flush=True)\n"
         "child.wait()\n"
@@ -172,3 +172,45 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_a_worker_imports_nothing_from_the_folder_the_ledger_is_verified_in(tmp_path: Path, monkeypatch):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()))
+    (tmp_path / "json.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\nraise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    assert parts.verify_in_parts(path, part_bytes=1, cores=3) == one_pass(path, [])
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_worker_running_other_code_than_this_process_does_not_answer(tmp_path: Path, monkeypatch):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()))
+    monkeypatch.setattr(parts, "_CODE", "/another/runbook_checks/ledger/parts.py")
+    assert parts.verify_in_parts(path, part_bytes=1, cores=2) is None
+
+
+def test_no_interpreter_to_start_leaves_it_to_one_pass(tmp_path: Path):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()))
+    assert parts.verify_in_parts(path, part_bytes=1, cores=2, python=None) is None
+
+
+def test_a_long_last_line_without_a_newline_leaves_fewer_parts_with_the_same_answer(tmp_path: Path):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(ledger_lines()) + b"x" * 300_000)
+    bounds = parts._bounds(path, path.stat().st_size, 4)
+    assert len(bounds) <= 1
+    got = parts.verify_in_parts(path, part_bytes=1, cores=4)
+    assert got is None and not bounds or got == one_pass(path, [])
+    assert one_pass(path, []).bad_line == LINES + 1
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "cap"), [("max 100000\n", None), ("150000 100000\n", 1), ("50000 100000", 1), ("", None), ("x y", None)]
+)
+def test_the_cores_used_are_at_most_the_cgroups_quota(tmp_path: Path, cpu_max: str, cap: int | None):
+    quota = tmp_path / "cpu.max"
+    quota.write_text(cpu_max)
+    free = parts._cores(tmp_path / "none")
+    assert parts._cores(quota) == (free if cap is None else min(free, cap))

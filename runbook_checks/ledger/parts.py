@@ -20,46 +20,56 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from ..proctree import die_with_parent
 from .scan import Part, Verification, scan
 
 #: the least bytes of a part: a worker process starts in about 0.1 s, in which this process checks some 20 MB
 PART_BYTES = 64 << 20
-#: the package's parent folder, put first on a worker's ``sys.path`` (the same code as this process's)
-_ROOT = str(Path(__file__).resolve().parents[2])
-_WORKER = f"import sys; sys.path.insert(0, {_ROOT!r}); from runbook_checks.ledger.parts import main; main()"
+#: this module's file: a worker answers only when it runs this very code
+_CODE = str(Path(__file__).resolve())
+#: the worker's program, run with ``-P`` (no current folder on ``sys.path``: nothing of the
+#: folder the ledger is verified in is imported); the package's parent folder comes last on
+#: ``sys.path``, for a package that is not installed but on this process's ``sys.path``
+_WORKER = f"import sys; sys.path.append({str(Path(_CODE).parents[2])!r}); from runbook_checks.ledger.parts import main; main()"
 
 
 def verify_in_parts(
-    path: Path, anchors: Collection[str] = (), part_bytes: int | None = None, cores: int | None = None, python: str = sys.executable
+    path: Path,
+    anchors: Collection[str] = (),
+    part_bytes: int | None = None,
+    cores: int | None = None,
+    python: str | None = sys.executable,
 ) -> Verification | None:
     """``verify_ledger(path, keep_hashes=False, anchors=anchors)`` with every record's schema
-    checked, in parts of at least ``part_bytes`` bytes (``PART_BYTES``), one per core (``cores``: how many,
-    by default those this process may run on); the ``python`` interpreter runs the workers.
-    ``None`` when the file is too small for two parts, or the parts could not be joined (see
-    the module): the caller then verifies in one pass. Raises ``OSError`` when the file
-    cannot be read."""
+    checked, in parts of at least ``part_bytes`` bytes (``PART_BYTES``), one per core
+    (``cores``: how many, by default ``_cores()``); the ``python`` interpreter runs the
+    workers. ``None`` when the file is too small for two parts, there is no interpreter to
+    start (``sys.executable`` unknown, or a frozen program), a worker fails, or the parts do
+    not join (see the module): the caller then verifies in one pass. Raises ``OSError`` when
+    the file's size cannot be read."""
     size = os.stat(path).st_size
     count = min(cores or _cores(), size // max(part_bytes or PART_BYTES, 1))
-    bounds = _bounds(path, size, count) if count >= 2 else []
+    bounds = _bounds(path, size, count) if count >= 2 and python and not getattr(sys, "frozen", False) else []
     if not bounds:
         return None
-    common = {"path": str(path), "anchors": sorted(anchors), "parent": os.getpid()}
+    common = {"path": str(path), "anchors": sorted(anchors), "parent": os.getpid(), "code": _CODE}
     jobs = [{"start": b, "stop": nxt} | common for b, nxt in zip(bounds, [*bounds[1:], None])]
     workers: list[subprocess.Popen[bytes]] = []
     try:
         for job in jobs:
-            workers.append(_spawn(python, job))
+            workers.append(_spawn(python, job))  # type: ignore[arg-type]
         first = Part(0, bounds[0])
         found = scan(path, True, None, None, False, anchors, None, None, False, part=first)
         if found is None or not found.ok:
             return found
-        return _join(path, found, first.reached, [_answer(w) for w in workers])
+        return _join(path, found, first.reached, map(_answer, workers))  # a worker is waited for only when its answer counts
     except OSError:
         return None
     finally:
@@ -69,30 +79,42 @@ def verify_in_parts(
             worker.wait()
 
 
-def _cores() -> int:
-    """How many cores this process may run on (``os.sched_getaffinity``; where there is no
-    such call, the machine's)."""
+def _cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """How many cores this process may use: those it may run on (``os.sched_getaffinity``;
+    where there is no such call, the machine's), at most its cgroup's CPU quota (a container's
+    ``cpu_max``: ``"QUOTA PERIOD"`` or ``"max PERIOD"``) rounded down, at least one."""
     affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, int(quota) // int(period))
+    except (OSError, ValueError):
+        pass
+    return max(cores, 1)
 
 
 def _bounds(path: Path, size: int, count: int) -> list[int]:
-    """The starts of parts 2..``count`` of the file: the first line start at or after each
-    ``size * i / count``, each after the one before (fewer when lines are long)."""
+    """The starts of parts 2..``count`` of the file: the first line start after each
+    ``size * i / count``, looked for only up to the next such point (so the file is read at
+    most once: a part with no line start is left out, and fewer parts remain)."""
     out: list[int] = []
     with open(path, "rb") as f:
         for i in range(1, count):
-            f.seek(max(size * i // count, out[-1] if out else 1) - 1)
-            f.readline()  # the rest of the line the cut falls in
-            at = f.tell()
-            if at < size and (not out or at > out[-1]):
-                out.append(at)
+            at, end = max(size * i // count, 1) - 1, size * (i + 1) // count  # a newline just before the point counts
+            f.seek(at)
+            while at < end and (chunk := f.read(min(1 << 16, end - at))):
+                if (cut := chunk.find(b"\n")) >= 0:
+                    if at + cut + 1 < size and (not out or at + cut + 1 > out[-1]):
+                        out.append(at + cut + 1)
+                    break
+                at += len(chunk)
     return out
 
 
 def _spawn(python: str, job: dict[str, Any]) -> subprocess.Popen[bytes]:
     """A worker checking one part (``main``), its job written to its standard input."""
-    worker = subprocess.Popen([python, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([python, "-P", "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert worker.stdin is not None
     with worker.stdin:
         worker.stdin.write(json.dumps(job).encode())
@@ -112,29 +134,35 @@ def _answer(worker: subprocess.Popen[bytes]) -> dict[str, Any] | None:
         return None
 
 
-def _join(path: Path, first: Verification, reached: bool, answers: list[dict[str, Any] | None]) -> Verification | None:
-    """The verification of the whole file from its first part's and the workers' ``answers``
-    (``None``: they do not join, or one failed)."""
+def _join(path: Path, first: Verification, reached: bool, answers: Iterable[dict[str, Any] | None]) -> Verification | None:
+    """The verification of the whole file from its first part's and the workers' ``answers``,
+    in file order, read no further than the first part with a bad line (``None``: they do
+    not join, or one failed). ``reached``: the first part read the line the next one starts
+    with."""
     before, head, found = first.records - 1, first.head, set(first.found)  # lines before the next part's seed line
-    for i, answer in enumerate(answers):
+    for answer in answers:
         if not reached or answer is None or answer["seed"] != head:
             return None
         if answer["bad_line"] is not None:
             bad = before + answer["bad_line"]
             return Verification(path, bad - 1, bad, answer["problem"], head=answer["head"])
-        before, head, reached = before + answer["records"] - 1, answer["head"], answer["reached"] or i == len(answers) - 1
+        before, head, reached = before + answer["records"] - 1, answer["head"], answer["reached"]
         found |= set(answer["found"])
     return Verification(path, before + 1, head=head, found=frozenset(found))
 
 
 def main() -> None:
     """A worker: check the part of a ledger its standard input names (``{"path", "start",
-    "stop", "anchors", "parent"}``) and print what it found as JSON: its seed, its records
-    (the seed line first), its first bad line and problem, its newest hash, the anchors
-    found and whether it reached ``stop``. Exits 1 when the seed line is no record, or
-    the process ``parent`` that started it has ended."""
+    "stop", "anchors", "parent", "code"}``) and print what it found as JSON: its seed, its
+    records (the seed line first), its first bad line and problem, its newest hash, the
+    anchors found and whether it reached ``stop``. Exits 1 when the seed line is no record,
+    when the process ``parent`` that started it has ended, or when this is not the module
+    ``code`` (another runbook-checks came first on ``sys.path``). Ctrl-C ends it quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     job = json.loads(sys.stdin.buffer.read())
     die_with_parent(job["parent"])
+    if job["code"] != _CODE:
+        sys.exit(1)
     part = Part(job["start"], job["stop"], seeded=True)
     found = scan(Path(job["path"]), True, None, None, False, job["anchors"], None, None, False, part=part)
     if found is None:
@@ -144,19 +172,4 @@ def main() -> None:
     sys.stdout.write(json.dumps(answer))
 
 
-def die_with_parent(parent: int) -> None:
-    """This process is killed when its parent ends (Linux: ``prctl(PR_SET_PDEATHSIG)``), and
-    exits at once when the parent, the process ``parent``, has ended already; Ctrl-C ends it
-    quietly. A worker so never checks a part for nobody."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-__all__ = ["PART_BYTES", "die_with_parent", "main", "verify_in_parts"]
+__all__ = ["PART_BYTES", "main", "verify_in_parts"]

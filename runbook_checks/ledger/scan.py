@@ -116,8 +116,9 @@ def scan(
     def bad(problem: str, cut: bool = False) -> Verification | None:
         if trusted is not None and n <= trusted[0]:
             return None  # lines before it were not schema-checked: the caller verifies again
-        for _ in stream:  # the rest of the file, into ``whole``
-            pass
+        if whole is not None:
+            for _ in stream:  # the rest of the file, into ``whole``
+                pass
         digest = whole.hexdigest() if whole is not None else None
         if n == 1 and not cut and not _holds_a_record(data.split(b"\n") if data is not None else reading.raw_lines(path, fd)):
             return Verification(path, 0, 1, f"{NOT_A_LEDGER} (line 1: {problem})", ledger=False, file_sha256=digest)
