@@ -238,39 +238,29 @@ def _cache_key(body: str, extensions: list[Any], site_dir: Path | None) -> str |
         config = json.dumps(extensions, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):
         return None
-    installed = [_installed(name) for name in ("markdown", "pymdownx", "pygments", "html5lib")]
-    if None in installed:
-        return None
-    return cachedir.key("page-blocks 2", _own_source(), *installed, config, str(site_dir or ""), body)  # type: ignore[arg-type]
-
-
-def _installed(package: str) -> str | None:
-    """Where the renderer's package ``package`` is installed, the distributions installed
-    beside it under its name (their ``.dist-info`` folders name their versions), and when its
-    folder last had a file added or removed (``st_mtime_ns``: installing any version, the
-    same one too, replaces its files); ``None`` when it is not a package folder. Found
-    without importing it or ``importlib.metadata`` (a tenth of a run's start-up)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = next(iter(spec.submodule_search_locations))
-    name = _DISTRIBUTIONS[package] + "-"
-    try:
-        mtime = os.stat(folder).st_mtime_ns
-        dists = [d for d in _listing(os.path.dirname(folder)) if d.lower().startswith(name) and d.endswith((".dist-info", ".egg-info"))]
-    except OSError:
-        return None
-    return f"{folder} {mtime} {' '.join(dists)}"
+    installed = [_installed(name) for name in _DISTRIBUTIONS]
+    return None if None in installed else cachedir.key("page-blocks 2", _own_source(), *installed, config, str(site_dir or ""), body)  # type: ignore[arg-type]
 
 
 #: the distribution (its ``.dist-info`` folder's name, normalised) of each package of the renderer
 _DISTRIBUTIONS = {"markdown": "markdown", "pymdownx": "pymdown_extensions", "pygments": "pygments", "html5lib": "html5lib"}
 
 
-@functools.cache
-def _listing(folder: str) -> tuple[str, ...]:
-    """The names in ``folder`` (a ``site-packages``), read once."""
-    return tuple(os.listdir(folder))
+@functools.cache  # once a process: a package upgraded since is not the code this process runs
+def _installed(package: str) -> str | None:
+    """Where the renderer's ``package`` is installed, its ``.dist-info`` folders there (they
+    name its version) and when its folder last had a file added or removed (reinstalling
+    replaces its files); ``None`` when it is no package folder. Read without importing it or
+    ``importlib.metadata`` (a tenth of a run's start-up)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder, name = next(iter(spec.submodule_search_locations)), _DISTRIBUTIONS[package] + "-"
+    try:
+        dists = [d for d in os.listdir(os.path.dirname(folder)) if d.lower().startswith(name) and d.endswith((".dist-info", ".egg-info"))]
+        return f"{folder} {os.stat(folder).st_mtime_ns} {' '.join(dists)}"
+    except OSError:
+        return None
 
 
 @functools.cache
@@ -285,9 +275,8 @@ def _builtin_extensions() -> frozenset[str]:
     ``markdown.extensions`` package (what its entry points name)."""
     import markdown.extensions
 
-    return frozenset(name for name, ext in map(os.path.splitext, os.listdir(Path(markdown.extensions.__file__).parent)) if ext == ".py") - {
-        "__init__"
-    }
+    modules = map(os.path.splitext, os.listdir(Path(markdown.extensions.__file__).parent))
+    return frozenset(name for name, ext in modules if ext == ".py" and name != "__init__")
 
 
 def rendered_blocks(body: str, extensions: list[Any] | None = None, site_dir: Path | None = None) -> list[PageBlock] | None:
