@@ -49,7 +49,7 @@ KINDS = {
 
 
 def one_pass(path: Path, anchors: list[str]):
-    return scan(path, True, None, None, False, anchors, None, None, False)
+    return scan(path, keep_hashes=False, anchors=anchors)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -66,7 +66,7 @@ def verify_in_parts(
         for job in jobs:
             workers.append(_spawn(python, job))  # type: ignore[arg-type]
         first = Part(0, bounds[0])
-        found = scan(path, True, None, None, False, anchors, None, None, False, part=first)
+        found = scan(path, keep_hashes=False, anchors=anchors, part=first)
         if found is None or not found.ok:
             return found
         return _join(path, found, first.reached, map(_answer, workers))  # a worker is waited for only when its answer counts
@@ -164,7 +164,7 @@ def main() -> None:
     if job["code"] != _CODE:
         sys.exit(1)
     part = Part(job["start"], job["stop"], seeded=True)
-    found = scan(Path(job["path"]), True, None, None, False, job["anchors"], None, None, False, part=part)
+    found = scan(Path(job["path"]), keep_hashes=False, anchors=job["anchors"], part=part)
     if found is None:
         sys.exit(1)
     answer = {"seed": part.seed, "records": found.records, "bad_line": found.bad_line, "problem": found.problem}

@@ -82,14 +82,15 @@ class Part:
 
 def scan(
     path: Path,
-    validate_schema: bool,
-    records: LazyRecords | None,
-    data: bytes | None,
-    keep_hashes: bool,
-    anchors: Collection[str],
-    fd: int | None,
-    trusted: tuple[int, str] | None,
-    file_sha256: bool,
+    *,
+    validate_schema: bool = True,
+    records: LazyRecords | None = None,
+    data: bytes | None = None,
+    keep_hashes: bool = True,
+    anchors: Collection[str] = (),
+    fd: int | None = None,
+    trusted: tuple[int, str] | None = None,
+    file_sha256: bool = False,
     part: Part | None = None,
 ) -> Verification | None:
     """``verify_ledger``'s pass over the file (its arguments: see there). ``trusted``:

@@ -9,6 +9,7 @@ several cores (``parts``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -76,6 +77,17 @@ def verify_ledger(
     if kept is not None:
         records.preset(kept)  # type: ignore[union-attr]
     had_headers, kept = kept is not None, None  # held by the records now, not twice
+    one_pass = functools.partial(
+        scan,
+        path,
+        validate_schema=validate_schema,
+        records=records,
+        data=data,
+        keep_hashes=keep_hashes,
+        anchors=anchors,
+        fd=fd,
+        file_sha256=file_sha256,
+    )
     result = None
     if trusted is None and validate_schema and data is None and fd is None and (records is None or streamed):
         whole = parts.verify_in_parts(path, anchors)  # a large file: every schema checked in parts, on every core
@@ -84,12 +96,12 @@ def verify_ledger(
         elif whole is not None and whole.records:  # what else is asked comes of one more pass, on the bytes
             trusted = (whole.records, whole.head)  # type: ignore[assignment]
     if trusted is not None:
-        result = scan(path, validate_schema, records, data, keep_hashes, anchors, fd, trusted, file_sha256)
+        result = one_pass(trusted=trusted)
     if result is None:  # nothing remembered, or the remembered record is not there: verify every schema
         if records is not None and trusted is not None:
             records.clear()
         remembered, had_headers = None, False
-        result = scan(path, validate_schema, records, data, keep_hashes, anchors, fd, None, file_sha256)
+        result = one_pass()
     if result.ok and result.head is not None and (remembered is None or result.records > remembered[0] or (streamed and not had_headers)):
         checked.remember(entry, result.records, result.head, records.headers() if streamed else None)  # type: ignore[union-attr]
     return result
