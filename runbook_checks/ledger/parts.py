@@ -4,9 +4,9 @@ joined by their boundary lines.
 
 Checking a record's schema costs five times hashing it (``docs/reference/benchmarks.md``),
 and every line can be checked alone but for its link to the line before. So a file of at
-least ``PART_BYTES`` a part is cut at line starts into one part per core (``os.
-sched_getaffinity``); this process checks the first part, a worker process (``main``, the
-same code: ``scan.scan``) each other. A part ends with the line that starts the next part,
+least ``PART_BYTES`` a part is cut at line starts into one part per core it may use
+(``_cores``); this process checks the first part, a worker process (``main``, the same
+code: ``scan.scan``) each other. A part ends with the line that starts the next part,
 checked in full by its own pass; the next part's pass takes only that line's hash as its
 first ``prev`` (its seed), and the join holds only when the seed is the hash the part
 before found there. The answer is the sequential pass's, line for line: the first bad line
