@@ -12,7 +12,7 @@ then builds it with the plugin enabled and disabled, alternately, in this proces
   entries and markers), each record holding every block with a few hundred bytes of
   output, as a real run records.
 
-Target: overhead <= 10 % of the plain build. Prints figures only.
+Targets (the performance issue): a cold build <= +15 % of the plain build, a rebuild <= +5 %. Prints figures only.
 """
 
 from __future__ import annotations
@@ -162,12 +162,12 @@ def compare(kind: str, pages: int, records: int, repeat: int) -> None:
             f"  the reading any build must do (parse every runbook page, verify every ledger line): {floor:.2f} s, "
             f"{floor / p * 100:.1f} % of the plain build"
         )
-        for label, runs in (("with plugin", cold), ("rebuild", rebuild)):
+        for label, runs, target in (("with plugin", cold, 15), ("rebuild", rebuild, 5)):
             w = statistics.median(runs)
             overhead = (w - p) / p * 100
             print(
                 f"  plain build {p:.2f} s, {label} {w:.2f} s (median of {repeat}): overhead {overhead:.1f} %, ratio {w / p:.3f}; "
-                f"target <= 10 %: {'met' if overhead <= 10 else 'MISSED'}"
+                f"target <= {target} %: {'met' if overhead <= target else 'MISSED'}"
             )
 
 
