@@ -54,9 +54,11 @@ def verify_in_parts(
     start (``sys.executable`` unknown, or a frozen program), a worker fails, or the parts do
     not join (see the module): the caller then verifies in one pass. Raises ``OSError`` when
     the file's size cannot be read."""
-    size = os.stat(path).st_size
-    count = min(cores or _cores(), size // max(part_bytes or PART_BYTES, 1))
-    bounds = _bounds(path, size, count) if count >= 2 and python and not getattr(sys, "frozen", False) else []
+    size, part_bytes = os.stat(path).st_size, max(part_bytes or PART_BYTES, 1)
+    if size < 2 * part_bytes or not python or getattr(sys, "frozen", False):
+        return None  # the common case, a small ledger, asks nothing of the machine
+    count = min(cores or _cores(), size // part_bytes)
+    bounds = _bounds(path, size, count) if count >= 2 else []
     if not bounds:
         return None
     common = {"path": str(path), "anchors": sorted(anchors), "parent": os.getpid(), "code": _CODE}
