@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook_checks.ledger import parts, verified_records, verify_ledger
+from runbook_checks.ledger import LazyRecords, parts, verified_records, verify_ledger
+from runbook_checks.ledger import verify as verify_module
 from runbook_checks.ledger.lines import sealed_line
 from runbook_checks.ledger.scan import scan
+from runbook_checks.model.headers import Headers
 
 from .fleet_ledgers import chain_lines
 from .helpers import block_result, run_record
@@ -128,6 +130,89 @@ def test_records_read_after_a_check_in_parts_are_those_of_one_pass(tmp_path: Pat
         assert [[r.to_dict() for r in expected[0]], *expected[1:]] == [[r.to_dict() for r in got[0]], *got[1:]], (kind, i)
         assert verification == dataclasses.replace(expected[1], hashes=verification.hashes)
     assert spawned  # the parts were checked by workers
+
+
+def mixed_lines() -> list[bytes]:
+    """``LINES`` chained records whose (environment, mode) pairs first appear in another order in every part."""
+    pairs = [("staging", "execute"), ("production", "check"), ("staging", "check"), ("production", "execute")]
+    records = [
+        run_record(
+            f"r{i}",
+            (block_result("b0", "passed"),),
+            attempt=f"A{i // 2}",
+            environment=pairs[(LINES - i) % 4][0],
+            mode=pairs[(LINES - i) % 4][1],
+        )
+        for i in range(LINES)
+    ]
+    return chain_lines(records)[0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_lines_the_parts_take_are_those_one_pass_takes(tmp_path: Path, kind: str):
+    lines = mixed_lines()
+    path = tmp_path / "rb.jsonl"
+    for i in range(LINES):
+        path.write_bytes(b"".join(KINDS[kind](lines, i)))
+        expected = LazyRecords(path, streamed=True)
+        verification = scan(path, keep_hashes=False, records=expected)
+        for cores in (2, 3):
+            got = LazyRecords(path, streamed=True)
+            if parts.verify_in_parts(path, part_bytes=1, cores=cores, records=got) is None:
+                assert not parts._bounds(path, path.stat().st_size, cores), (kind, i, cores)
+                continue
+            assert len(got) == verification.records, (kind, i, cores)
+            assert [bytes(b) for b in got.to_bytes()] == [bytes(b) for b in expected.to_bytes()], (kind, i, cores)
+
+
+def test_a_large_ledger_read_for_its_records_is_read_once(tmp_path: Path, monkeypatch):
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(mixed_lines()))
+    monkeypatch.setenv("RUNBOOK_CHECKS_CACHE_DIR", "off")
+    monkeypatch.setattr(parts, "PART_BYTES", 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    passes = []
+    monkeypatch.setattr(verify_module, "scan", lambda *a, **k: passes.append(k) or scan(*a, **k))
+    records, verification = verified_records(path, validate_schema=True)
+    assert not passes and verification.ok and verification.records == LINES  # no pass but the parts'
+    assert [r.to_dict() for r in records] == [r.to_dict() for r in verified_records(path)[0]]  # one pass, no schema
+    passes.clear()
+    assert verify_ledger(path, file_sha256=True).file_sha256 and len(passes) == 1  # the file's hash: one more pass
+
+
+def test_parts_that_do_not_join_leave_no_line_in_the_records(tmp_path: Path, monkeypatch):
+    lines = mixed_lines()
+    path = tmp_path / "rb.jsonl"
+    path.write_bytes(b"".join(lines))
+    monkeypatch.setenv("RUNBOOK_CHECKS_CACHE_DIR", "off")
+    monkeypatch.setattr(parts, "PART_BYTES", 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    join = parts._join
+    monkeypatch.setattr(parts, "_join", lambda *a: join(*a) and None)  # the last part's lines taken, then no join
+    records, verification = verified_records(path, validate_schema=True)
+    assert verification.ok and len(records) == LINES and [r.run_id for r in records] == [f"r{i}" for i in range(LINES)]
+
+
+@pytest.mark.parametrize("payload", [b"", b"\0" * 40, b"\0" * 400 + b"[]\n"])
+def test_a_worker_that_writes_fewer_lines_than_it_announces_does_not_answer(tmp_path: Path, payload: bytes):
+    announced = json.dumps({"seed": None, "lines": 3}).encode() + b"\n"
+    script = f"import sys; sys.stdout.buffer.write({announced + payload!r})"
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert parts._answer(worker, LazyRecords(tmp_path / "rb.jsonl", streamed=True)) is None
+
+
+def test_headers_extended_are_those_appended_one_by_one():
+    rows = [("s", "A", "x"), ("p", "B", "y"), ("s", "C", "y"), ("q", "D", "x"), ("p", "E", "y"), ("s", "F", "x")]
+    for cut in range(len(rows) + 1):
+        whole, head, tail = Headers(), Headers(), Headers()
+        for row in rows:
+            whole.append(*row)
+        for row in rows[:cut]:
+            head.append(*row)
+        for row in rows[cut:]:
+            tail.append(*row)
+        head.extend(tail)
+        assert (head.pairs, head.pair_of, head.keys) == (whole.pairs, whole.pair_of, whole.keys), cut
 
 
 def test_an_interrupted_check_ends_its_workers(tmp_path: Path, monkeypatch):

@@ -17,7 +17,8 @@ One job per module:
 - ``scan``: one pass over a ledger's lines (``Verification``);
 - ``parts``: a large ledger's schema checked in parts on every core;
 - ``verify``: reading a ledger that must verify (``verify_ledger``, ``verified_records``);
-- ``lazy``: verified records parsed only when read (``LazyRecords``, ``NewestFirst``);
+- ``lazy``: verified records parsed only when read (``LazyRecords``);
+- ``newest``: the records one key selects, searched from the newest back (``NewestFirst``);
 - ``append``: appending under the lock, with its roll-back (``append_record``, ``last_hash``).
 
 The names below are the package's interface; import them from ``runbook_checks.ledger``.
@@ -28,8 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 from .append import append_record, last_hash
-from .lazy import LazyRecords, NewestFirst
+from .lazy import LazyRecords
 from .lines import canonical, record_hash, sealed_line
+from .newest import NewestFirst
 from .paths import LEDGER_SUFFIX, RESULTS_DIR, ledger_path, results_dir
 from .scan import EMPTY, NOT_A_LEDGER, Verification
 from .verify import read_records, verified_records, verify_ledger

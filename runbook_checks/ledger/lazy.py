@@ -1,5 +1,5 @@
-"""A verified ledger's records, parsed only when read: ``LazyRecords`` (by line) and
-``NewestFirst`` (the records one top-level key selects, searched from the newest back).
+"""A verified ledger's records, parsed only when read: ``LazyRecords`` (by line; the
+records one top-level key selects, ``where``, are a ``newest.NewestFirst``).
 
 A site build over thousands of records reads only the newest few of each ledger, so
 neither a line's JSON nor its ``RunRecord`` is made before something reads it. The
@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import LedgerError
 from ..model import RunRecord, decode_record
-from ..model.headers import Headers
+from ..model.headers import KEY_BYTES, Headers
 from .lines import fast_check, loads, only_string
+from .newest import NewestFirst
 
 
 def not_a_record(path: Path | None, line: int, exc: Exception) -> LedgerError:
@@ -78,6 +79,35 @@ class LazyRecords(Sequence[RunRecord]):
         cache, which ``verify.verify_ledger`` proves still holds them); ``add`` then does
         not read those off the bytes."""
         self._headers = headers
+
+    def to_bytes(self) -> list[bytes | bytearray | memoryview]:
+        """The lines taken of a ``streamed`` ledger, as bytes in parts, which ``take`` reads
+        back in another process on this machine (native byte order): each line's start, its
+        end, whether it is sealed and its digest, then the headers (``Headers.to_bytes``)."""
+        assert self._headers is not None, "only a streamed ledger's lines"
+        starts, ends = memoryview(self.spans.starts).cast("B"), memoryview(self.spans.ends).cast("B")
+        return [starts, ends, self.spans.sealed, self._digests, *self._headers.to_bytes()]
+
+    def take(self, stream: BinaryIO, lines: int) -> None:
+        """Add, after the lines taken, the ``lines`` lines another ``LazyRecords`` of this
+        ``streamed`` ledger wrote to ``stream`` (``to_bytes``): what ``add`` of each would
+        have made. Raises ``ValueError`` when ``stream`` holds less or other (what was added
+        of it then stays: ``clear``)."""
+        assert self._headers is not None, "only a streamed ledger's lines"
+        try:
+            self.spans.starts.fromfile(stream, lines)
+            self.spans.ends.fromfile(stream, lines)
+        except EOFError as exc:
+            raise ValueError(f"the lines' places are cut short ({exc})") from None
+        sealed, digests = stream.read(lines), stream.read(16 * lines)
+        data = bytearray(stream.readline())
+        data += stream.read((KEY_BYTES + 4) * lines)
+        headers = Headers.from_bytes(data, 0, lines)
+        if len(sealed) != lines or len(digests) != 16 * lines or headers is None or len(headers) != lines:
+            raise ValueError(f"{lines} lines were announced, fewer or other were written")
+        self.spans.sealed += sealed
+        self._digests += digests
+        self._headers.extend(headers)
 
     def line(self, index: int) -> tuple[bytes, int, int]:
         """``(buffer, start, end)``: where line ``index`` (0-based) is. Raises ``LedgerError``
@@ -247,65 +277,3 @@ class _Spans(Sequence[tuple[int, int, bool]]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         return self.starts[index], self.ends[index], bool(self.sealed[index])
-
-
-class NewestFirst(Sequence[RunRecord]):
-    """The records of a ``LazyRecords`` that ``keep`` selects, searched from the newest
-    back only as far as a read needs (negative indexes, ``[-n:]``, ``reversed``, truth);
-    ``len`` and other reads search the whole ledger."""
-
-    def __init__(self, base: LazyRecords, keep: Callable[[int], bool]) -> None:
-        """The records of ``base`` whose index ``keep`` accepts; nothing searched yet."""
-        self.base, self.keep = base, keep
-        self.found: list[int] = []  # base indexes, newest first
-        self.next = len(base) - 1  # the next base index to look at
-
-    def _search(self, wanted: int | None) -> None:
-        """Search back until ``wanted`` records are found (``None``: the whole ledger)."""
-        while self.next >= 0 and (wanted is None or len(self.found) < wanted):
-            if self.keep(self.next):
-                self.found.append(self.next)
-            self.next -= 1
-
-    def __len__(self) -> int:
-        """How many records ``keep`` selects (searches the whole ledger)."""
-        self._search(None)
-        return len(self.found)
-
-    def __bool__(self) -> bool:
-        """Whether any record is selected (searches back to the newest one)."""
-        self._search(1)
-        return bool(self.found)
-
-    def __reversed__(self) -> Iterator[RunRecord]:
-        """The selected records, newest first, searched as they are read."""
-        n = 0
-        while True:
-            self._search(n + 1)
-            if n >= len(self.found):
-                return
-            yield self.base[self.found[n]]
-            n += 1
-
-    def __iter__(self) -> Iterator[RunRecord]:
-        """The selected records, oldest first (searches the whole ledger)."""
-        self._search(None)
-        return (self.base[i] for i in reversed(self.found))
-
-    def __getitem__(self, index: Any) -> Any:
-        """The selected record at ``index`` (oldest first; negative counts from the newest
-        and searches only that far), or a list for a slice. Raises ``IndexError``."""
-        if isinstance(index, slice):
-            if index.start is not None and index.start < 0 and index.stop is None and index.step is None:
-                self._search(-index.start)
-                return [self.base[i] for i in reversed(self.found[: -index.start])]
-            return list(self)[index]
-        if index >= 0:
-            self._search(None)
-            if index >= len(self.found):
-                raise IndexError(index)
-            return self.base[self.found[len(self.found) - 1 - index]]
-        self._search(-index)
-        if -index > len(self.found):
-            raise IndexError(index)
-        return self.base[self.found[-index - 1]]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..proctree import die_with_parent
+from .lazy import LazyRecords
 from .scan import Part, Verification, scan
 
 #: the least bytes of a part: a worker process starts in about 0.1 s, in which this process checks some 20 MB
@@ -46,14 +47,17 @@ def verify_in_parts(
     part_bytes: int | None = None,
     cores: int | None = None,
     python: str | None = sys.executable,
+    records: LazyRecords | None = None,
 ) -> Verification | None:
-    """``verify_ledger(path, keep_hashes=False, anchors=anchors)`` with every record's schema
-    checked, in parts of at least ``part_bytes`` bytes (``PART_BYTES``), one per core
-    (``cores``: how many, by default ``_cores()``); the ``python`` interpreter runs the
-    workers. ``None`` when the file is too small for two parts, there is no interpreter to
-    start (``sys.executable`` unknown, or a frozen program), a worker fails, or the parts do
-    not join (see the module): the caller then verifies in one pass. Raises ``OSError`` when
-    the file's size cannot be read."""
+    """``verify_ledger(path, keep_hashes=False, anchors=anchors, records=records)`` with
+    every record's schema checked, in parts of at least ``part_bytes`` bytes
+    (``PART_BYTES``), one per core (``cores``: how many, by default ``_cores()``); the
+    ``python`` interpreter runs the workers. ``records`` (empty, ``streamed``): the lines
+    verified are added to it, each part's as its pass took them (``LazyRecords.to_bytes``).
+    ``None`` when the file is too small for two parts, there is no interpreter to start
+    (``sys.executable`` unknown, or a frozen program), a worker fails, or the parts do not
+    join (see the module): the caller then verifies in one pass (``records`` may hold lines
+    by then: ``clear`` them). Raises ``OSError`` when the file's size cannot be read."""
     size, part_bytes = os.stat(path).st_size, max(part_bytes or PART_BYTES, 1)
     if size < 2 * part_bytes or not python or getattr(sys, "frozen", False):
         return None  # the common case, a small ledger, asks nothing of the machine
@@ -61,17 +65,18 @@ def verify_in_parts(
     bounds = _bounds(path, size, count) if count >= 2 else []
     if not bounds:
         return None
-    common = {"path": str(path), "anchors": sorted(anchors), "parent": os.getpid(), "code": _CODE}
+    common = {"path": str(path), "anchors": sorted(anchors), "parent": os.getpid(), "code": _CODE, "records": records is not None}
     jobs = [{"start": b, "stop": nxt} | common for b, nxt in zip(bounds, [*bounds[1:], None])]
     workers: list[subprocess.Popen[bytes]] = []
     try:
         for job in jobs:
             workers.append(_spawn(python, job))  # type: ignore[arg-type]
         first = Part(0, bounds[0])
-        found = scan(path, keep_hashes=False, anchors=anchors, part=first)
+        found = scan(path, keep_hashes=False, anchors=anchors, part=first, records=records)
         if found is None or not found.ok:
             return found
-        return _join(path, found, first.reached, map(_answer, workers))  # a worker is waited for only when its answer counts
+        answers = (_answer(worker, records) for worker in workers)  # a worker is waited for only when its answer counts
+        return _join(path, found, first.reached, answers)
     except OSError:
         return None
     finally:
@@ -123,17 +128,18 @@ def _spawn(python: str, job: dict[str, Any]) -> subprocess.Popen[bytes]:
     return worker
 
 
-def _answer(worker: subprocess.Popen[bytes]) -> dict[str, Any] | None:
-    """What a worker found (``main``), or ``None`` when it failed."""
+def _answer(worker: subprocess.Popen[bytes], records: LazyRecords | None) -> dict[str, Any] | None:
+    """What a worker found (``main``), its lines added to ``records`` (when given), or
+    ``None`` when it failed."""
     assert worker.stdout is not None
-    with worker.stdout:
-        out = worker.stdout.read()
-    if worker.wait() != 0:
-        return None
     try:
-        return json.loads(out)
-    except ValueError:
+        with worker.stdout:
+            answer = json.loads(worker.stdout.readline())
+            if records is not None:
+                records.take(worker.stdout, answer["lines"])
+    except (ValueError, TypeError, KeyError):
         return None
+    return answer if worker.wait() == 0 else None
 
 
 def _join(path: Path, first: Verification, reached: bool, answers: Iterable[dict[str, Any] | None]) -> Verification | None:
@@ -155,9 +161,11 @@ def _join(path: Path, first: Verification, reached: bool, answers: Iterable[dict
 
 def main() -> None:
     """A worker: check the part of a ledger its standard input names (``{"path", "start",
-    "stop", "anchors", "parent", "code"}``) and print what it found as JSON: its seed, its
-    records (the seed line first), its first bad line and problem, its newest hash, the
-    anchors found and whether it reached ``stop``. Exits 1 when the seed line is no record,
+    "stop", "anchors", "parent", "code", "records"}``) and print what it found as a line of
+    JSON: its seed, its records (the seed line first), its first bad line and problem, its
+    newest hash, the anchors found, whether it reached ``stop`` and how many ``lines`` it
+    took; then, when ``records`` is true, those lines (``LazyRecords.to_bytes``: all but the
+    seed line, up to the first bad one). Exits 1 when the seed line is no record,
     when the process ``parent`` that started it has ended, or when this is not the module
     ``code`` (another runbook-checks came first on ``sys.path``). Ctrl-C ends it quietly."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -165,13 +173,18 @@ def main() -> None:
     die_with_parent(job["parent"])
     if job["code"] != _CODE:
         sys.exit(1)
-    part = Part(job["start"], job["stop"], seeded=True)
-    found = scan(Path(job["path"]), keep_hashes=False, anchors=job["anchors"], part=part)
+    part, path = Part(job["start"], job["stop"], seeded=True), Path(job["path"])
+    records = LazyRecords(path, streamed=True) if job["records"] else None
+    found = scan(path, keep_hashes=False, anchors=job["anchors"], part=part, records=records)
     if found is None:
         sys.exit(1)
     answer = {"seed": part.seed, "records": found.records, "bad_line": found.bad_line, "problem": found.problem}
-    answer |= {"head": found.head, "found": sorted(found.found), "reached": part.reached}
-    sys.stdout.write(json.dumps(answer))
+    answer |= {"head": found.head, "found": sorted(found.found), "reached": part.reached, "lines": len(records or ())}
+    out = sys.stdout.buffer
+    out.write(json.dumps(answer).encode() + b"\n")
+    for piece in records.to_bytes() if records is not None else ():
+        out.write(piece)
+    out.flush()
 
 
 __all__ = ["PART_BYTES", "main", "verify_in_parts"]

@@ -98,15 +98,17 @@ def scan(
     their schema is left out when line N carries that hash. ``None`` when it does not (or the
     file fails or ends before it): the caller verifies again without ``trusted``.
     ``file_sha256``: hash every byte read. ``part``: read only that part of the file (not
-    with ``data``, ``records`` or ``file_sha256``); its line numbers, counts and ``None``
-    (a seed line that is no record) are the part's own, its seed line the first."""
+    with ``data``, ``file_sha256`` or ``records`` that are not ``streamed``); its line
+    numbers, counts and ``None`` (a seed line that is no record) are the part's own, its
+    seed line the first (not added to ``records``)."""
     if validate_schema:
         from .record_schema import line_problem  # msgspec and the types: only when a schema is checked
     if data is None and records is not None and not records.streamed:
         data = path.read_bytes() if fd is None else b"".join(reading.chunks(path, fd))
     if records is not None and data is not None:
         records.buffer = data
-    chunks: Iterable[bytes] = (data,) if data is not None else reading.chunks(path, fd, part.start if part else 0)
+    offset = part.start if part is not None else 0  # where the pass starts in the file
+    chunks: Iterable[bytes] = (data,) if data is not None else reading.chunks(path, fd, offset)
     whole = hashlib.sha256() if file_sha256 else None
     stream = iter(chunks if whole is None else reading.hashed(chunks, whole))
     prev: str | None = None
@@ -155,13 +157,13 @@ def scan(
         if trusted is not None and n == trusted[0] and digest != trusted[1]:
             return None
         if records is not None:
-            records.add(buffer, start, end, at, digest if fast is not None else None)
+            records.add(buffer, start, end, offset + at, digest if fast is not None else None)
         if keep_hashes:
             hashes.append(digest)
         if digest in wanted:
             found.add(digest)
         prev = digest
-        if part is not None and part.stop is not None and part.start + at >= part.stop:
+        if part is not None and part.stop is not None and offset + at >= part.stop:
             part.reached = True
             break
     if trusted is not None and n < trusted[0]:

@@ -55,10 +55,10 @@ def verify_ledger(
     leaves it out (the site build: it then parses only the records it shows). A file of at
     least two ``parts.PART_BYTES`` whose every schema is to be checked (nothing remembered;
     neither ``data`` nor ``fd`` given) is checked in parts, one per core (``parts``), with
-    the one-pass answer; ``records``, ``keep_hashes`` or ``file_sha256`` then take one more
-    pass, of hashes and chain, the schema of the records the parts checked left out (as
-    that of remembered ones). When ``records`` is given, the lines
-    verified are added to it (one pass). ``keep_hashes=False`` keeps only the newest hash
+    the one-pass answer, the parts adding their lines to ``records``; ``keep_hashes`` or
+    ``file_sha256`` then take one more pass, of hashes and chain, the schema of the records
+    the parts checked left out (as that of remembered ones). When ``records`` is given, the
+    lines verified are added to it. ``keep_hashes=False`` keeps only the newest hash
     (``head``) instead of every one; ``anchors``: hashes to look for (``found``).
     ``file_sha256``: also hash every byte read, the file's whole content, into
     ``Verification.file_sha256`` (the site publishes a streamed ledger and proves the copy
@@ -90,11 +90,14 @@ def verify_ledger(
     )
     result = None
     if trusted is None and validate_schema and data is None and fd is None and (records is None or streamed):
-        whole = parts.verify_in_parts(path, anchors)  # a large file: every schema checked in parts, on every core
-        if whole is not None and records is None and not keep_hashes and not file_sha256:
+        alone = not keep_hashes and not file_sha256  # all that is asked, the parts answer (the records too)
+        whole = parts.verify_in_parts(path, anchors, records=records if alone else None)  # a large file: on every core
+        if whole is not None and alone:
             result = whole
         elif whole is not None and whole.records:  # what else is asked comes of one more pass, on the bytes
             trusted = (whole.records, whole.head)  # type: ignore[assignment]
+        elif records is not None:
+            records.clear()  # parts that did not join may have added lines
     if trusted is not None:
         result = one_pass(trusted=trusted)
     if result is None:  # nothing remembered, or the remembered record is not there: verify every schema

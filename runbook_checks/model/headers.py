@@ -58,13 +58,27 @@ class Headers:
 
     def append(self, environment: str, attempt: str, mode: str) -> None:
         """Add the next line's header."""
-        pair = (environment, mode)
+        self.pair_of.append(self._number((environment, mode)))
+        self.keys += attempt_key(environment, attempt)
+
+    def extend(self, other: Headers) -> None:
+        """Add the lines of ``other`` (the headers of the lines after these), its pairs
+        numbered as these number them: the result is what ``append`` of each of its lines
+        makes."""
+        numbers = [self._number(pair) for pair in other.pairs]
+        if numbers == list(range(len(numbers))):
+            self.pair_of.extend(other.pair_of)
+        else:
+            self.pair_of.extend(numbers[n] for n in other.pair_of)
+        self.keys += other.keys
+
+    def _number(self, pair: tuple[str, str]) -> int:
+        """The index of ``pair`` among the distinct pairs, added when new."""
         n = self._index.get(pair)
         if n is None:
             n = self._index[pair] = len(self.pairs)
             self.pairs.append(pair)
-        self.pair_of.append(n)
-        self.keys += attempt_key(environment, attempt)
+        return n
 
     def __len__(self) -> int:
         """The number of lines."""
