@@ -9,6 +9,7 @@ failure injected at ``os.write``/``os.fsync``/``os.ftruncate`` for the ledger's 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -388,6 +389,60 @@ def test_a_ledger_edited_in_place_while_the_blocks_run_is_not_appended_to(cli, w
     result = cli("run", path)
     assert result.returncode == EXIT_NOT_RECORDED and executed(tmp_path) == 3, result.stderr
     assert f"{LEDGER}:1: hash mismatch: the record was edited after it was written — the record cannot be chained" in result.stderr
+
+
+def edited_in_place(path: Path) -> None:
+    """One character of the first record changed in place (the size kept), as ``EDIT_SCRIPT``
+    does, its modification time a second later (whatever the file system's clock granularity)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b'"actor":"') + 9
+    data[at] = 89 if data[at] != 89 else 90
+    st = path.stat()
+    with open(path, "r+b") as f:
+        f.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+def counted_verifications(monkeypatch) -> list[Path]:
+    """The ledgers ``append`` verifies from now on, one entry a pass."""
+    calls: list[Path] = []
+    real = ledger_append.verify_ledger
+    monkeypatch.setattr(ledger_append, "verify_ledger", lambda path, *a, **k: calls.append(path) or real(path, *a, **k))
+    return calls
+
+
+def test_the_append_after_a_run_does_not_read_an_unchanged_ledger_again(recorded, monkeypatch):
+    record = read_records(recorded)[-1]
+    passes = counted_verifications(monkeypatch)
+    head = ledger_append.last_hash(recorded)
+    for n in range(2):  # the record before the run, then the append before: each remembered
+        sealed = append_record(recorded.parent, dataclasses.replace(record, run_id=f"again-{n}"))
+        assert sealed["prev"] == head and passes == [recorded]
+        head = sealed["hash"]
+    verification = verify_ledger(recorded)
+    assert verification.ok and verification.records == 4 and verification.head == head
+
+
+@pytest.mark.parametrize("change", ["edited in place", "replaced", "appended to"])
+def test_a_ledger_changed_after_the_check_before_the_run_is_verified_again(recorded, monkeypatch, change):
+    record = read_records(recorded)[-1]
+    passes = counted_verifications(monkeypatch)
+    ledger_append.last_hash(recorded)
+    if change == "edited in place":
+        edited_in_place(recorded)
+    elif change == "replaced":
+        copy = recorded.with_name("copy.jsonl")
+        shutil.copy2(recorded, copy)
+        edited_in_place(copy)
+        os.utime(copy, ns=(recorded.stat().st_atime_ns, recorded.stat().st_mtime_ns))  # only the file is another
+        os.replace(copy, recorded)
+    else:
+        with open(recorded, "ab") as f:
+            f.write(b"{not json\n")
+    before = recorded.read_bytes()
+    with pytest.raises(NotRecorded, match="fails verification"):
+        append_record(recorded.parent, dataclasses.replace(record, run_id="after"))
+    assert passes == [recorded, recorded] and recorded.read_bytes() == before
 
 
 # -- empty and foreign files ---------------------------------------------------------------------------

@@ -5,6 +5,10 @@ link, nor its lock file — is read and verified, the record is chained to its l
 written in one ``write`` loop and fsync'd. A failed write is truncated away (a ledger the
 append created is removed), so the ledger still verifies. ``last_hash`` asks the same
 questions before anything runs, so a run whose record could not be kept never starts.
+
+A verification is a pass over the whole file: the append after a run does not make it
+again when the file is the one ``last_hash`` (or the append before, in this process)
+verified, unchanged (``_identity``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,27 @@ from .verify import verify_ledger
 
 #: what ``O_NOFOLLOW`` makes ``open`` fail with when the last component is a symbolic link
 _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)
+
+#: per ledger path, the last verification in this process that found it intact: the file's
+#: ``_identity`` then, its newest hash and its number of records
+_verified: dict[str, tuple[tuple[int, ...], str | None, int]] = {}
+
+
+def _identity(fd: int) -> tuple[int, ...]:
+    """What tells an open file unchanged: its device, inode, size, and modification and
+    change times (``ctime`` moves with every write, and no program sets it)."""
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _verify(path: Path, fd: int) -> Verification:
+    """``verify_ledger`` (hashes and chain) of the ledger open as ``fd``, under its lock; an
+    intact one is remembered (``_verified``) when the file did not change while it was read."""
+    before = _identity(fd)
+    v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
+    if v.ok and _identity(fd) == before:
+        _verified[str(path)] = (before, v.head, v.records)
+    return v
 
 
 def _link_refusal(path: Path) -> str:
@@ -126,7 +151,7 @@ def last_hash(path: Path) -> str | None:
                     raise _Unusable(f"{path.parent}: the results directory cannot be written, so the ledger {path.name} cannot be created")
                 return None
             try:
-                v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
+                v = _verify(path, fd)
             finally:
                 os.close(fd)
     except _Unusable as exc:
@@ -168,7 +193,10 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
             try:
                 records = 0
                 data["prev"] = None
-                if not created:
+                known = _verified.pop(str(path), None)
+                if known is not None and not created and known[0] == _identity(fd):
+                    data["prev"], records = known[1], known[2]  # the file verified before the run, unchanged since
+                elif not created:
                     v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
                     if not v.ok:
                         raise _Unusable(
@@ -189,6 +217,7 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
                     if isinstance(exc, OSError):
                         raise _Unusable(undone) from None
                     raise
+                _verified[str(path)] = (_identity(fd), data["hash"], records + 1)  # the next append of this process
             except BaseException:
                 if created and path.exists() and not path.stat().st_size:
                     path.unlink()  # nothing of this append may stay behind, not even an empty file
