@@ -15,7 +15,7 @@ from typing import Any
 from .errors import EXIT_FAILED, EXIT_USAGE, GateRefused, LedgerError, LedgerRefused, NotRecorded, UsageProblem
 from .execute import run_plan
 from .gates import check_confirmation, check_requirements, check_secrets, target_named
-from .ledger import append_record, last_hash, verified_records
+from .ledger import LazyRecords, append_record, last_hash
 from .ledger.paths import runbook_ledger
 from .lock import RunLock
 from .model import Block, Runbook, RunRecord
@@ -228,10 +228,11 @@ def run_attempt(
         if held.took_over:
             h = held.took_over
             note(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})")
-        last_hash(ledger)  # a ledger that cannot take the record refuses the run before anything runs
+        # the earlier records, when a resume or an ``after=`` block reads them: verified in the same pass
+        prior = LazyRecords(ledger, streamed=True) if from_id or any(b.after for b in runbook.blocks) else None
+        last_hash(ledger, prior)  # a ledger that cannot take the record refuses the run before anything runs
         reporter = observer_for(sum(1 for p in plan if p.run))
         try:
-            prior = verified_records(ledger)[0] if from_id or any(b.after for b in runbook.blocks) else []
             record = run_plan(
                 runbook,
                 plan,
@@ -240,10 +241,10 @@ def run_attempt(
                 observer=Watched(reporter, progress, held),
                 mode=mode,
                 environment=environment,
-                resumes=resumed_run(prior, environment, mode) if from_id else None,
+                resumes=resumed_run(prior, environment, mode) if prior is not None and from_id else None,
                 grace_s=grace_s,
                 attempt=attempt,
-                prior=prior,
+                prior=prior or (),
                 from_id=from_id,
                 database=database,
             )

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from runbook_checks.errors import EXIT_NOT_RECORDED, EXIT_USAGE, LedgerError, NotRecorded
-from runbook_checks.ledger import LazyRecords, append_record, read_records, reading, verify_ledger
+from runbook_checks.ledger import LazyRecords, append_record, read_records, reading, verified_records, verify_ledger
 from runbook_checks.ledger import append as ledger_append
 
 from .conftest import clean_env, fence, front
@@ -421,6 +421,15 @@ def test_the_append_after_a_run_does_not_read_an_unchanged_ledger_again(recorded
         head = sealed["hash"]
     verification = verify_ledger(recorded)
     assert verification.ok and verification.records == 4 and verification.head == head
+
+
+def test_the_check_before_a_run_reads_the_earlier_records_in_the_same_pass(recorded, monkeypatch):
+    passes = counted_verifications(monkeypatch)
+    records = LazyRecords(recorded, streamed=True)
+    head = ledger_append.last_hash(recorded, records)
+    assert passes == [recorded]
+    expected, verification = verified_records(recorded)
+    assert head == verification.head and [r.to_dict() for r in records] == [r.to_dict() for r in expected]
 
 
 @pytest.mark.parametrize("change", ["edited in place", "replaced", "appended to"])

@@ -23,9 +23,10 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from ..errors import LedgerRefused, NotRecorded
+from ..errors import LedgerError, LedgerRefused, NotRecorded
 from ..model import RunRecord
 from ..redact import redact_record
+from .lazy import LazyRecords
 from .lines import sealed_line
 from .paths import record_ledger_path
 from .scan import Verification
@@ -46,11 +47,12 @@ def _identity(fd: int) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _verify(path: Path, fd: int) -> Verification:
-    """``verify_ledger`` (hashes and chain) of the ledger open as ``fd``, under its lock; an
-    intact one is remembered (``_verified``) when the file did not change while it was read."""
+def _verify(path: Path, fd: int, records: LazyRecords | None = None) -> Verification:
+    """``verify_ledger`` (hashes and chain) of the ledger open as ``fd``, under its lock, the
+    lines verified added to ``records``; an intact one is remembered (``_verified``) when
+    the file did not change while it was read."""
     before = _identity(fd)
-    v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
+    v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd, records=records)
     if v.ok and _identity(fd) == before:
         _verified[str(path)] = (before, v.head, v.records)
     return v
@@ -130,15 +132,18 @@ def _repair_hint(path: Path, v: Verification) -> str:
     return f"run 'runbook-checks verify {path}' and restore the ledger from its published copy before recording more runs"
 
 
-def last_hash(path: Path) -> str | None:
+def last_hash(path: Path, records: LazyRecords | None = None) -> str | None:
     """The hash a new record must chain to (``None`` when the ledger does not exist yet),
     once the ledger is known to be able to take one: it is not a symbolic link (nor is
     its lock file), it verifies (hashes and chain, checked on its bytes as the site
     does), and it can be opened for writing. Callers ask before anything runs.
+    ``records`` (an empty ``LazyRecords(path, streamed=True)``): the records verified are
+    added to it in the same pass, what ``verified_records`` would read (a run whose blocks
+    read earlier records).
 
-    Raises ``LedgerRefused`` (exit 2), naming ``path:N`` for the first bad line or the
-    path that cannot be used, and what to do; nothing may run, since its record could
-    not be kept.
+    Raises ``LedgerRefused`` (exit 2), naming ``path:N`` for the first bad line (or, read
+    for ``records``, a line that is no record) or the path that cannot be used, and what
+    to do; nothing may run, since its record could not be kept.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -151,7 +156,9 @@ def last_hash(path: Path) -> str | None:
                     raise _Unusable(f"{path.parent}: the results directory cannot be written, so the ledger {path.name} cannot be created")
                 return None
             try:
-                v = _verify(path, fd)
+                v = _verify(path, fd, records)
+            except LedgerError as exc:  # read for ``records``: a line whose hash holds but which is no record (a forgery)
+                raise LedgerRefused(f"{exc}. Nothing was executed.") from None
             finally:
                 os.close(fd)
     except _Unusable as exc:

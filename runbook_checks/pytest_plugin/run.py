@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..gates import missing_secrets
-from ..ledger import append_record, last_hash, verified_records
+from ..ledger import LazyRecords, append_record, last_hash
 from ..ledger.paths import runbook_ledger
 from ..lock import RunLock
 from ..model import Block, BlockResult, Runbook
@@ -60,8 +60,8 @@ class RunbookRun:
         self.lock = RunLock.of(results, runbook, runbook.environment).__enter__()
         try:
             ledger = runbook_ledger(results, runbook)  # a fleet target's own
-            last_hash(ledger)  # a ledger that cannot take the record: nothing runs
-            prior = verified_records(ledger)[0] if any(b.after for b in runbook.blocks) else []
+            prior = LazyRecords(ledger, streamed=True) if any(b.after for b in runbook.blocks) else None
+            last_hash(ledger, prior)  # a ledger that cannot take the record: nothing runs (the earlier records read in the same pass)
             self.session = RunSession(
                 runbook,
                 plan_run(runbook, execute=execute),
@@ -69,7 +69,7 @@ class RunbookRun:
                 redactor=self.redactor,
                 mode=Mode.EXECUTE if execute else Mode.CHECK,
                 attempt=attempt,
-                prior=prior,
+                prior=prior or (),
                 runner="pytest",
             )
         except BaseException:
