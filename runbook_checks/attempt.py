@@ -241,7 +241,7 @@ def run_attempt(
                 observer=Watched(reporter, progress, held),
                 mode=mode,
                 environment=environment,
-                resumes=resumed_run(prior, environment, mode) if prior is not None and from_id else None,
+                resumes=resumed_run(prior or (), environment, mode) if from_id else None,
                 grace_s=grace_s,
                 attempt=attempt,
                 prior=prior or (),

@@ -353,6 +353,18 @@ def test_deeply_nested_lines_are_path_n_problems_never_tracebacks(cli, tmp_path,
     assert "Traceback" not in result.stderr
 
 
+def test_a_lone_surrogate_escape_is_a_path_n_problem_never_a_traceback(cli, tmp_path, recorded):
+    lines = recorded.read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[1]) | {"environment": "\ud800"}  # its hash kept: the check gets as far as hashing it
+    recorded.write_bytes(lines[0] + json.dumps(record).encode() + b"\n")
+    problem = f"{LEDGER}:2: not a run record (a string holds a lone surrogate escape, which no run writes and no hash covers)"
+    result = cli("verify")
+    assert result.returncode == 1 and result.stdout == problem + "\n" and "Traceback" not in result.stderr
+    result = cli("run", tmp_path / "runbook.md")
+    assert result.returncode == EXIT_USAGE and executed(tmp_path) == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"Error: {problem} — this run's record could not be chained to it"), result.stderr
+
+
 # -- every reader verifies -----------------------------------------------------------------------------
 
 
@@ -414,13 +426,22 @@ def counted_verifications(monkeypatch) -> list[Path]:
 def test_the_append_after_a_run_does_not_read_an_unchanged_ledger_again(recorded, monkeypatch):
     record = read_records(recorded)[-1]
     passes = counted_verifications(monkeypatch)
+    monkeypatch.setattr(ledger_append, "_SETTLED_NS", 0)  # the ledger was written just now, by the fixture
     head = ledger_append.last_hash(recorded)
-    for n in range(2):  # the record before the run, then the append before: each remembered
-        sealed = append_record(recorded.parent, dataclasses.replace(record, run_id=f"again-{n}"))
-        assert sealed["prev"] == head and passes == [recorded]
-        head = sealed["hash"]
+    sealed = append_record(recorded.parent, dataclasses.replace(record, run_id="again-0"))
+    assert sealed["prev"] == head and passes == [recorded]  # no pass but the check's
+    sealed = append_record(recorded.parent, dataclasses.replace(record, run_id="again-1"))  # no check before it
+    assert sealed["prev"] == verify_ledger(recorded).hashes[-2] and passes == [recorded, recorded]
     verification = verify_ledger(recorded)
-    assert verification.ok and verification.records == 4 and verification.head == head
+    assert verification.ok and verification.records == 4 and verification.head == sealed["hash"]
+
+
+def test_a_ledger_changed_just_before_the_check_is_verified_again_at_the_append(recorded, monkeypatch):
+    record = read_records(recorded)[-1]
+    passes = counted_verifications(monkeypatch)
+    ledger_append.last_hash(recorded)  # the fixture wrote it less than 2 s ago: a write in the same clock tick would not show
+    append_record(recorded.parent, dataclasses.replace(record, run_id="again"))
+    assert passes == [recorded, recorded] and verify_ledger(recorded).ok
 
 
 def test_the_check_before_a_run_reads_the_earlier_records_in_the_same_pass(recorded, monkeypatch):
@@ -436,7 +457,9 @@ def test_the_check_before_a_run_reads_the_earlier_records_in_the_same_pass(recor
 def test_a_ledger_changed_after_the_check_before_the_run_is_verified_again(recorded, monkeypatch, change):
     record = read_records(recorded)[-1]
     passes = counted_verifications(monkeypatch)
+    monkeypatch.setattr(ledger_append, "_SETTLED_NS", 0)  # remembered, though written just now
     ledger_append.last_hash(recorded)
+    assert str(recorded) in ledger_append._verified
     if change == "edited in place":
         edited_in_place(recorded)
     elif change == "replaced":

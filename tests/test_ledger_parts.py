@@ -189,6 +189,8 @@ def test_parts_that_do_not_join_leave_no_line_in_the_records(tmp_path: Path, mon
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
     join = parts._join
     monkeypatch.setattr(parts, "_join", lambda *a: join(*a) and None)  # the last part's lines taken, then no join
+    taken = LazyRecords(path, streamed=True)
+    assert parts.verify_in_parts(path, records=taken) is None and len(taken) == 0 and len(taken.headers()) == 0
     records, verification = verified_records(path, validate_schema=True)
     assert verification.ok and len(records) == LINES and [r.run_id for r in records] == [f"r{i}" for i in range(LINES)]
 

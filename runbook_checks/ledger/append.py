@@ -7,8 +7,8 @@ append created is removed), so the ledger still verifies. ``last_hash`` asks the
 questions before anything runs, so a run whose record could not be kept never starts.
 
 A verification is a pass over the whole file: the append after a run does not make it
-again when the file is the one ``last_hash`` (or the append before, in this process)
-verified, unchanged (``_identity``).
+again when the file is the one ``last_hash`` verified in this process, unchanged
+(``_identity``, ``_SETTLED_NS``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,14 +36,19 @@ from .verify import verify_ledger
 #: what ``O_NOFOLLOW`` makes ``open`` fail with when the last component is a symbolic link
 _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK)
 
-#: per ledger path, the last verification in this process that found it intact: the file's
-#: ``_identity`` then, its newest hash and its number of records
+#: per ledger path, the last check before a run (``last_hash``) in this process that found
+#: it intact: the file's ``_identity`` then, its newest hash and its number of records
 _verified: dict[str, tuple[tuple[int, ...], str | None, int]] = {}
+#: how long before the check a file must have last changed to be remembered (ns): a write
+#: after the check then moves its change time, however coarse the file system's clock
+#: (a tick of up to a few ms on Linux, before 6.13: a write in the same tick keeps the time)
+_SETTLED_NS = 2 * 10**9
 
 
 def _identity(fd: int) -> tuple[int, ...]:
     """What tells an open file unchanged: its device, inode, size, and modification and
-    change times (``ctime`` moves with every write, and no program sets it)."""
+    change times (``ctime`` moves with every write to the next tick of the file system's
+    clock, and no program sets it)."""
     st = os.fstat(fd)
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -50,10 +56,10 @@ def _identity(fd: int) -> tuple[int, ...]:
 def _verify(path: Path, fd: int, records: LazyRecords | None = None) -> Verification:
     """``verify_ledger`` (hashes and chain) of the ledger open as ``fd``, under its lock, the
     lines verified added to ``records``; an intact one is remembered (``_verified``) when
-    the file did not change while it was read."""
-    before = _identity(fd)
+    it did not change while it was read and had last changed ``_SETTLED_NS`` before."""
+    now, before = time.time_ns(), _identity(fd)
     v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd, records=records)
-    if v.ok and _identity(fd) == before:
+    if v.ok and _identity(fd) == before and before[4] <= now - _SETTLED_NS:
         _verified[str(path)] = (before, v.head, v.records)
     return v
 
@@ -224,7 +230,6 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
                     if isinstance(exc, OSError):
                         raise _Unusable(undone) from None
                     raise
-                _verified[str(path)] = (_identity(fd), data["hash"], records + 1)  # the next append of this process
             except BaseException:
                 if created and path.exists() and not path.stat().st_size:
                     path.unlink()  # nothing of this append may stay behind, not even an empty file

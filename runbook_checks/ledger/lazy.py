@@ -3,7 +3,8 @@ records one top-level key selects, ``where``, are a ``newest.NewestFirst``).
 
 A site build over thousands of records reads only the newest few of each ledger, so
 neither a line's JSON nor its ``RunRecord`` is made before something reads it. The
-lines themselves are found by ``verify.verify_ledger``, which fills ``spans``.
+lines themselves are found by ``verify.verify_ledger``, which fills ``spans`` (``add``, or
+``take`` for a part a worker process checked).
 """
 
 from __future__ import annotations

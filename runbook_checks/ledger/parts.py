@@ -56,8 +56,8 @@ def verify_in_parts(
     verified are added to it, each part's as its pass took them (``LazyRecords.to_bytes``).
     ``None`` when the file is too small for two parts, there is no interpreter to start
     (``sys.executable`` unknown, or a frozen program), a worker fails, or the parts do not
-    join (see the module): the caller then verifies in one pass (``records`` may hold lines
-    by then: ``clear`` them). Raises ``OSError`` when the file's size cannot be read."""
+    join (see the module), ``records`` left empty: the caller then verifies in one pass.
+    Raises ``OSError`` when the file's size cannot be read."""
     size, part_bytes = os.stat(path).st_size, max(part_bytes or PART_BYTES, 1)
     if size < 2 * part_bytes or not python or getattr(sys, "frozen", False):
         return None  # the common case, a small ledger, asks nothing of the machine
@@ -68,22 +68,26 @@ def verify_in_parts(
     common = {"path": str(path), "anchors": sorted(anchors), "parent": os.getpid(), "code": _CODE, "records": records is not None}
     jobs = [{"start": b, "stop": nxt} | common for b, nxt in zip(bounds, [*bounds[1:], None])]
     workers: list[subprocess.Popen[bytes]] = []
+    found: Verification | None = None
     try:
         for job in jobs:
             workers.append(_spawn(python, job))  # type: ignore[arg-type]
         first = Part(0, bounds[0])
         found = scan(path, keep_hashes=False, anchors=anchors, part=first, records=records)
-        if found is None or not found.ok:
-            return found
-        answers = (_answer(worker, records) for worker in workers)  # a worker is waited for only when its answer counts
-        return _join(path, found, first.reached, answers)
+        if found is not None and found.ok:
+            answers = (_answer(worker, records) for worker in workers)  # a worker is waited for only when its answer counts
+            found = _join(path, found, first.reached, answers)
+        return found
     except OSError:
+        found = None
         return None
     finally:
         for worker in workers:
             with contextlib.suppress(OSError):
                 worker.kill()
             worker.wait()
+        if found is None and records is not None:
+            records.clear()  # what the parts took before they failed to join
 
 
 def _cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:

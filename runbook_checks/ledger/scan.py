@@ -187,7 +187,11 @@ def _check_line(raw: bytes, prev: str | None, validate_schema: bool) -> tuple[An
         return not_json(exc)
     if not isinstance(record, dict) or "hash" not in record or "prev" not in record:
         return "not a run record (no 'hash' and 'prev')"
-    if record["prev"] == prev and record_hash(record) != record["hash"]:
+    try:
+        edited = record["prev"] == prev and record_hash(record) != record["hash"]
+    except UnicodeEncodeError:  # a string holds a lone surrogate (a ``\\ud800`` escape): no UTF-8, so no hash covers it
+        return "not a run record (a string holds a lone surrogate escape, which no run writes and no hash covers)"
+    if edited:
         return "hash mismatch: the record was edited after it was written"
     return record["hash"], record["prev"]
 

@@ -96,8 +96,6 @@ def verify_ledger(
             result = whole
         elif whole is not None and whole.records:  # what else is asked comes of one more pass, on the bytes
             trusted = (whole.records, whole.head)  # type: ignore[assignment]
-        elif records is not None:
-            records.clear()  # parts that did not join may have added lines
     if trusted is not None:
         result = one_pass(trusted=trusted)
     if result is None:  # nothing remembered, or the remembered record is not there: verify every schema
