@@ -365,6 +365,38 @@ def test_a_lone_surrogate_escape_is_a_path_n_problem_never_a_traceback(cli, tmp_
     assert result.stderr.startswith(f"Error: {problem} — this run's record could not be chained to it"), result.stderr
 
 
+def _resealed(records: list[dict]) -> bytes:
+    """``records`` chained and sealed again as a forger would, ASCII escapes kept: every
+    hash holds over its line's bytes."""
+    lines, prev = [], None
+    for record in records:
+        body = json.dumps({k: v for k, v in record.items() if k != "hash"} | {"prev": prev}, sort_keys=True, separators=(",", ":"))
+        prev = hashlib.sha256(body.encode()).hexdigest()
+        lines.append(f'{{"hash":"{prev}",{body[1:]}\n')
+    return "".join(lines).encode()
+
+
+@pytest.mark.parametrize("where", ["actor", "environment", "a key in options", "a block's output"])
+def test_a_sealed_line_with_a_lone_surrogate_is_refused_by_every_reader(cli, tmp_path, recorded, where):
+    records = [json.loads(line) for line in recorded.read_text().splitlines()]
+    last = records[-1]
+    if where == "a key in options":
+        last["options"] = {**last.get("options", {}), "\udead": 1}
+    elif where == "a block's output":
+        last["blocks"][0]["output"] = "x\udc80\n"
+    else:
+        last[where] = "\ud800"
+    recorded.write_bytes(_resealed(records))
+    problem = f"{LEDGER}:2: not a run record (a string holds a lone surrogate escape, which no run writes and no hash covers)"
+    result = cli("verify")
+    assert (result.returncode, result.stdout) == (1, problem + "\n"), result
+    for args in (("report", "runbook.md"), ("report", "runbook.md", "--format", "json")):
+        result = cli(*args)
+        assert "Traceback" not in result.stderr and problem in result.stderr, (args, result.stderr)
+    recorded.write_bytes(_resealed(records[:1]))  # the forger's hand, not the lone surrogate, is what the rest of the suite sees
+    assert cli("verify").returncode == 0
+
+
 # -- every reader verifies -----------------------------------------------------------------------------
 
 

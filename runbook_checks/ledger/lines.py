@@ -17,11 +17,15 @@ from typing import Any
 HEAD = b'{"hash":"'
 #: the problem of a line nested too deeply to parse, re-encode or check
 TOO_DEEP = "not a run record (nested too deeply)"
+#: the problem of a line with a string no UTF-8 holds (a lone surrogate escape, ``"\\ud800"``):
+#: JSON and the record schema allow it, but its canonical JSON cannot be written (``canonical``)
+LONE_SURROGATE = "not a run record (a string holds a lone surrogate escape, which no run writes and no hash covers)"
 
 
 def canonical(record: dict[str, Any]) -> bytes:
     """The bytes a record's hash covers: sorted keys, no whitespace, ``hash`` left out
-    (``ensure_ascii=False``: UTF-8 as it is). Raises ``TypeError`` for a value JSON cannot hold."""
+    (``ensure_ascii=False``: UTF-8 as it is). Raises ``TypeError`` for a value JSON cannot hold,
+    ``UnicodeEncodeError`` for a string UTF-8 cannot (``LONE_SURROGATE``)."""
     body = {k: v for k, v in record.items() if k != "hash"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

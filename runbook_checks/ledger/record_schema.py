@@ -20,7 +20,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from ..model.record import too_deep
-from .lines import TOO_DEEP, loads, not_json
+from .lines import LONE_SURROGATE, TOO_DEEP, canonical, loads, not_json
 from .patterns import Patterns
 
 if TYPE_CHECKING:
@@ -250,11 +250,18 @@ def accepts(raw: bytes) -> bool:
 
 def line_problem(raw: bytes) -> str | None:
     """What is wrong with the ledger line ``raw`` as a run record: not JSON, or not what the
-    record schema says (``schema_problem``); ``None`` when nothing is."""
+    record schema says (``schema_problem``), or a string no run writes (``LONE_SURROGATE``:
+    the schema allows it, but a reader could not print it); ``None`` when nothing is."""
     if accepts(raw):
         return None
     try:
-        return schema_problem(loads(raw))
+        record = loads(raw)
+        problem = schema_problem(record)
+        if problem is None:
+            canonical(record)  # the types refuse a lone surrogate; a sealed line's hash is on its bytes
+        return problem
+    except UnicodeEncodeError:
+        return LONE_SURROGATE
     except ValueError as exc:
         return not_json(exc)
     except RecursionError:

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import reading
 from .lazy import LazyRecords
-from .lines import HEAD, TOO_DEEP, fast_check, loads, not_json, record_hash
+from .lines import HEAD, LONE_SURROGATE, TOO_DEEP, fast_check, loads, not_json, record_hash
 
 #: the problem of an empty file (it is no ledger: runbook-checks never empties one)
 EMPTY = (
@@ -189,8 +189,8 @@ def _check_line(raw: bytes, prev: str | None, validate_schema: bool) -> tuple[An
         return "not a run record (no 'hash' and 'prev')"
     try:
         edited = record["prev"] == prev and record_hash(record) != record["hash"]
-    except UnicodeEncodeError:  # a string holds a lone surrogate (a ``\\ud800`` escape): no UTF-8, so no hash covers it
-        return "not a run record (a string holds a lone surrogate escape, which no run writes and no hash covers)"
+    except UnicodeEncodeError:
+        return LONE_SURROGATE
     if edited:
         return "hash mismatch: the record was edited after it was written"
     return record["hash"], record["prev"]
