@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import pty
 import re
@@ -104,3 +106,40 @@ def test_lines_above_the_live_display_are_written_as_rich_writes_a_text_per_line
                     held.add(text, style)
                 mine.print(held, highlight=False, soft_wrap=True)
                 assert mine.file.getvalue() == texts.file.getvalue(), (color, width, lines)
+
+
+#: a login name that would retitle, recolour and clear the terminal of whoever reads a report
+HOSTILE_ACTOR = "ev\x1b]0;pwned\x07il\x1b[31m\x1b[2J\rX"
+SHOWN_ACTOR = "ev\\x1b]0;pwned\\x07il\\x1b[31m\\x1b[2J\\x0dX"
+
+
+def test_text_from_the_environment_a_ledger_or_a_runbook_never_acts_on_the_terminal(write, tmp_path, cli):
+    path = write(front(fence("check-a", "check", "echo checking"), extra='title: "T\\e]0;pwned\\aitle"'))
+    env = clean_env(TERM="xterm", LOGNAME=HOSTILE_ACTOR, USER=HOSTILE_ACTOR)
+    code, out = run_in_pty(["run", path], tmp_path, env)
+    assert code == 0 and COLOUR.search(out), out  # the run's own colours still act
+    assert ledger(tmp_path)[0]["actor"] == HOSTILE_ACTOR  # recorded as it is
+    for args in (["report", path], ["list", path]):
+        code, out = run_in_pty(args, tmp_path, env)
+        assert code == 0 and "\x1b]" not in out and "\x1b[2J" not in out and "\x07" not in out, (args, out)
+    assert SHOWN_ACTOR in run_in_pty(["report", path], tmp_path, env)[1]
+    assert "T\\x1b]0;pwned" in run_in_pty(["list", path], tmp_path, env)[1]
+    piped = cli("report", path)
+    assert (
+        "by ev\\x1b]0;pwned\\x07il" in piped.stdout and "\x1b" not in piped.stdout and "\r" not in piped.stdout
+    )  # click drops CSI off a terminal
+    assert json.loads(cli("report", path, "--format", "json").stdout)["attempt"]["actor"] == HOSTILE_ACTOR  # JSON escapes it
+    missing = cli("verify", "gone\x1b]0;t\x07.jsonl")  # click's own error message, a path the user typed
+    assert missing.returncode == 2 and "gone\\x1b]0;t\\x07.jsonl: no such" in missing.stderr and "\x1b" not in missing.stderr
+
+
+def test_a_kept_stream_shows_what_a_terminal_would_act_on_and_its_styled_side_writes_it():
+    from runbook_checks.streams import KeptStream, visible
+
+    out = io.StringIO()
+    kept = KeptStream(out)
+    text = "a\x1b[2Jb\tc\n\x00\x08\x7f\x9b\u200bé"
+    assert kept.write(text) == len(text)
+    assert out.getvalue() == visible(text) == "a\\x1b[2Jb\tc\n\\x00\\x08\\x7f\\x9b\u200bé"
+    assert kept.styled.write("\x1b[1m") == 4 and out.getvalue().endswith("\x1b[1m")
+    assert kept.styled.isatty() is False and kept.styled.lost is None

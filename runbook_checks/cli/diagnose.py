@@ -42,8 +42,6 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float, target_name: str | None
     Exit 0 when no entry applies, 1 when one does (secrets as for run: missing ones refuse),
     130 when interrupted.
     """
-    from rich.console import Console
-
     from .. import github
     from ..attempt import Watched
     from ..console import PlainReporter
@@ -53,6 +51,7 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float, target_name: str | None
     from ..plan import PlannedBlock
     from ..redact import Redactor
     from ..status import presentation
+    from ..streams import terminal
     from ..targets import select
     from ..troubleshoot import diagnose, diagnostic_checks, refusals_explained
 
@@ -74,7 +73,7 @@ def diagnose_cmd(path: str, quiet: bool, grace_s: float, target_name: str | None
         raise InterruptedUnrecorded(
             "interrupted: the diagnostic checks were stopped before they all answered; nothing is concluded and nothing was recorded"
         )
-    console = Console(soft_wrap=True)
+    console = terminal(soft_wrap=True)
 
     def say(text: str) -> None:
         console.print(text, highlight=False, markup=False)

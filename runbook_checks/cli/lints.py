@@ -79,9 +79,10 @@ def list_cmd(path: str, fmt: str) -> None:
             )
         )
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from ..streams import terminal
 
     def row(*cells: str) -> list[Text]:  # text from the runbook: shown as written, never read as rich markup
         return [Text(c) for c in cells]
@@ -91,7 +92,7 @@ def list_cmd(path: str, fmt: str) -> None:
         table.add_column(col, justify="right" if col in ("timeout", "line") else "left")
     for r in rows:
         table.add_row(*row(r["id"], r["kind"], r["phase"] or "—", r["criterion"] or "—", f"{r['timeout_s']:g} s", str(r["line"])))
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = terminal(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     if entries:
         guide = Table(title="Troubleshooting entries")

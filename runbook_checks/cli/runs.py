@@ -104,8 +104,6 @@ def execute_run(
 ) -> int:
     """Run a plan (``attempt.run_attempt``: under the lock, recorded), print its progress,
     outcome and files; returns the run's exit code."""
-    from rich.console import Console
-
     from .. import github
     from ..attempt import check_writable, run_attempt
     from ..console import PlainReporter, RichReporter, print_outcome
@@ -113,10 +111,11 @@ def execute_run(
     from ..redact import Redactor
     from ..render import record_summary, timeline_markdown
     from ..report import build_report
+    from ..streams import terminal
 
     check_writable(junit)
     out = sys.stderr if fmt == "json" else sys.stdout
-    console = Console(file=out, soft_wrap=True)
+    console = terminal(out, soft_wrap=True)
     redact = Redactor.for_secrets(runbook.secrets, environ)
     in_github = github.enabled(environ)
     mask_in_github(runbook, environ, out, redact)  # the runner's log masking then covers every form we mask
