@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .errors import Problem
+from .streams import visible
 
 if TYPE_CHECKING:
     from .failure import FailureReport
@@ -46,9 +47,12 @@ def escape_property(text: str) -> str:
 
 def command(name: str, message: str = "", **properties: str | int | None) -> str:
     """One workflow command line (no line end): ``::name k=v,…::message``; properties
-    whose value is ``None`` are left out."""
-    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items() if v is not None)
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+    whose value is ``None`` are left out. A control character left after the escaping is
+    shown as its escape (``streams.visible``: the runner writes annotations to the log),
+    but in ``add-mask``, whose value must be the secret's very text."""
+    shown = (lambda text: text) if name == "add-mask" else visible
+    props = ",".join(f"{k}={shown(escape_property(str(v)))}" for k, v in properties.items() if v is not None)
+    return f"::{name}{' ' + props if props else ''}::{shown(escape_data(message))}"
 
 
 def annotation(
@@ -109,10 +113,12 @@ def _workspace_relative(path: str, environ: Mapping[str, str]) -> str:
 
 
 def emit(lines: Iterable[str], stream: IO[str]) -> None:
-    """Write workflow command lines, each on its own line, and flush."""
+    """Write workflow command lines (``command``: what they show escaped already), each on
+    its own line, as they are (past a ``streams.KeptStream``'s escaping), and flush."""
+    out = getattr(stream, "styled", stream)
     for line in lines:
-        stream.write(line + "\n")
-    stream.flush()
+        out.write(line + "\n")
+    out.flush()
 
 
 __all__ = [

@@ -10,7 +10,7 @@ the login name of whoever ran it, a runbook's title its author's, a path whateve
 file system holds. A control character there (``ESC]0;…BEL`` retitles a terminal,
 ``ESC[2J`` clears it, a carriage return overwrites the line) would act on the terminal
 of whoever reads the report. ``KeptStream`` therefore writes every such character as its
-escape (``visible``); only a writer that makes its own escapes (rich's styles and cursor
+escape (``visible``), and a character its encoding cannot hold as an escape too; only a writer that makes its own escapes (rich's styles and cursor
 moves, through ``terminal``) writes past that, on ``KeptStream.styled``, and shows
 its text the same way.
 """
@@ -31,8 +31,10 @@ _ACTING_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def visible(text: str) -> str:
     """``text`` with every character a terminal would act on (``_ACTING_RE``: ESC, carriage
-    return, backspace, BEL…) written as its Python escape, ``\\x1b``; tab and newline kept."""
-    return _ACTING_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return, backspace, BEL…) written as its escape, ``\\u001b``; tab and newline kept. The
+    escape is JSON's: in a JSON string (DEL and C1 are left unescaped by ``json.dumps`` with
+    ``ensure_ascii=False``) it still reads back as the character."""
+    return _ACTING_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class KeptStream:
@@ -106,7 +108,11 @@ class KeptStream:
                 pass
 
     def __getattr__(self, name: str) -> Any:
-        """Everything else (``encoding``, ``fileno``…) is the wrapped stream's."""
+        """Everything else (``encoding``, ``fileno``…) is the wrapped stream's, but its
+        ``buffer``: click writes to a text stream it finds misconfigured (an ASCII locale)
+        through a wrapper of its own around the ``buffer``, which would pass this one by."""
+        if name == "buffer":
+            raise AttributeError(name)
         return getattr(self._stream, name)
 
 
@@ -150,10 +156,14 @@ class _Styled:
 
 def keep_streams() -> None:
     """Wrap ``sys.stdout`` and ``sys.stderr`` in ``KeptStream`` (once); a stream that was
-    closed when the process started (``>&-``) is /dev/null."""
+    closed when the process started (``>&-``) is /dev/null. A character the stream's
+    encoding cannot hold (a lone surrogate; anything but ASCII under an ASCII locale) is
+    written as its escape, ``\\udc80``, never an error."""
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
         if stream is None:
             stream = open(os.devnull, "w", encoding="utf-8")  # lives as long as the process
         if not isinstance(stream, KeptStream):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
             setattr(sys, name, KeptStream(stream))

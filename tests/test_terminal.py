@@ -109,8 +109,8 @@ def test_lines_above_the_live_display_are_written_as_rich_writes_a_text_per_line
 
 
 #: a login name that would retitle, recolour and clear the terminal of whoever reads a report
-HOSTILE_ACTOR = "ev\x1b]0;pwned\x07il\x1b[31m\x1b[2J\rX"
-SHOWN_ACTOR = "ev\\x1b]0;pwned\\x07il\\x1b[31m\\x1b[2J\\x0dX"
+HOSTILE_ACTOR = "ev\x1b]0;pwned\x07il\x1b[31m\x1b[2J\rX\x7f\x9b2J"
+SHOWN_ACTOR = "ev\\u001b]0;pwned\\u0007il\\u001b[31m\\u001b[2J\\u000dX\\u007f\\u009b2J"
 
 
 def test_text_from_the_environment_a_ledger_or_a_runbook_never_acts_on_the_terminal(write, tmp_path, cli):
@@ -123,14 +123,14 @@ def test_text_from_the_environment_a_ledger_or_a_runbook_never_acts_on_the_termi
         code, out = run_in_pty(args, tmp_path, env)
         assert code == 0 and "\x1b]" not in out and "\x1b[2J" not in out and "\x07" not in out, (args, out)
     assert SHOWN_ACTOR in run_in_pty(["report", path], tmp_path, env)[1]
-    assert "T\\x1b]0;pwned" in run_in_pty(["list", path], tmp_path, env)[1]
+    assert "T\\u001b]0;pwned" in run_in_pty(["list", path], tmp_path, env)[1]
     piped = cli("report", path)
     assert (
-        "by ev\\x1b]0;pwned\\x07il" in piped.stdout and "\x1b" not in piped.stdout and "\r" not in piped.stdout
+        "by ev\\u001b]0;pwned\\u0007il" in piped.stdout and "\x1b" not in piped.stdout and "\r" not in piped.stdout
     )  # click drops CSI off a terminal
     assert json.loads(cli("report", path, "--format", "json").stdout)["attempt"]["actor"] == HOSTILE_ACTOR  # JSON escapes it
     missing = cli("verify", "gone\x1b]0;t\x07.jsonl")  # click's own error message, a path the user typed
-    assert missing.returncode == 2 and "gone\\x1b]0;t\\x07.jsonl: no such" in missing.stderr and "\x1b" not in missing.stderr
+    assert missing.returncode == 2 and "gone\\u001b]0;t\\u0007.jsonl: no such" in missing.stderr and "\x1b" not in missing.stderr
 
 
 def test_a_kept_stream_shows_what_a_terminal_would_act_on_and_its_styled_side_writes_it():
@@ -140,6 +140,25 @@ def test_a_kept_stream_shows_what_a_terminal_would_act_on_and_its_styled_side_wr
     kept = KeptStream(out)
     text = "a\x1b[2Jb\tc\n\x00\x08\x7f\x9b\u200bé"
     assert kept.write(text) == len(text)
-    assert out.getvalue() == visible(text) == "a\\x1b[2Jb\tc\n\\x00\\x08\\x7f\\x9b\u200bé"
+    assert out.getvalue() == visible(text) == "a\\u001b[2Jb\tc\n\\u0000\\u0008\\u007f\\u009b\u200bé"
     assert kept.styled.write("\x1b[1m") == 4 and out.getvalue().endswith("\x1b[1m")
     assert kept.styled.isatty() is False and kept.styled.lost is None
+
+
+def test_a_mask_registers_the_secrets_very_text_and_an_annotation_shows_its_controls():
+    from runbook_checks import github
+    from runbook_checks.streams import KeptStream
+
+    out = io.StringIO()
+    secret = "pass\x7fword\x1bxyz\x85"
+    github.emit([github.command("add-mask", secret), github.command("error", "at \x1b[31m", file="rb\x1b.md")], KeptStream(out))
+    assert out.getvalue() == f"::add-mask::{secret}\n::error file=rb\\u001b.md::at \\u001b[31m\n"
+
+
+def test_an_ascii_locale_gets_escapes_not_a_traceback_and_is_still_escaped(write, tmp_path, cli):
+    path = write(front(fence("check-a", "check", "echo checking")))
+    env = clean_env(PYTHONIOENCODING="ascii", LOGNAME=HOSTILE_ACTOR, USER=HOSTILE_ACTOR)
+    ran = cli("run", path, env=env)
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr and "\\u2714 check-a passed" in ran.stdout, ran
+    code, out = run_in_pty(["report", path], tmp_path, env)
+    assert code == 0 and SHOWN_ACTOR in out and "\\u2705" in out and "\x1b]" not in out, out
