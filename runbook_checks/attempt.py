@@ -193,6 +193,9 @@ class Outcome:
     sealed: dict[str, Any] | None
     #: why the record could not be written (exit 4), else ``None``
     not_recorded: NotRecorded | None = None
+    #: every record of the ledger once ``record`` was appended, taken in the run's own pass
+    #: over it (``keep_records``); ``None`` when not asked, or when the ledger changed meanwhile
+    records: Sequence[RunRecord] | None = None
 
 
 def run_attempt(
@@ -212,6 +215,7 @@ def run_attempt(
     grace_s: float = 2.0,
     attempt: str | None = None,
     database: dict[str, str] | None = None,
+    keep_records: bool = False,
 ) -> Outcome:
     """Run ``plan`` under the run lock (``lock``: one the caller holds already, else taken
     here) and append its record to the ledger.
@@ -222,6 +226,8 @@ def run_attempt(
     lock is held. A ``--from`` resume (``from_id``) joins the attempt it continues; a block
     with ``after=`` reads the earlier records. A record that cannot be written comes back
     as ``Outcome.not_recorded`` (the caller shows the outcome, then raises it).
+    ``keep_records``: the ledger's records, this one's included, come back as
+    ``Outcome.records`` (for the run's files), from the check's pass before the run.
     """
     ledger = runbook_ledger(results_dir, runbook)  # a fleet run's: its target's own ledger
     with contextlib.nullcontext(lock) if lock is not None else RunLock.of(results_dir, runbook, environment) as held:
@@ -229,7 +235,8 @@ def run_attempt(
             h = held.took_over
             note(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})")
         # the earlier records, when a resume or an ``after=`` block reads them: verified in the same pass
-        prior = LazyRecords(ledger, streamed=True) if from_id or any(b.after for b in runbook.blocks) else None
+        wanted = keep_records or from_id or any(b.after for b in runbook.blocks)
+        prior = LazyRecords(ledger, streamed=True) if wanted else None
         last_hash(ledger, prior)  # a ledger that cannot take the record refuses the run before anything runs
         reporter = observer_for(sum(1 for p in plan if p.run))
         try:
@@ -257,11 +264,11 @@ def run_attempt(
             # the record is masked and written whole: an interrupt now comes too late to stop anything
             with signals_deferred(deliver=False):
                 redacted = redact_record(record, redact)
-                sealed = append_record(results_dir, redacted)
+                sealed = append_record(results_dir, redacted, records=prior)
         except NotRecorded as exc:
             return Outcome(record, redacted, ledger, None, exc)
         progress.ledger = ledger
-    return Outcome(record, redacted, ledger, sealed)
+    return Outcome(record, redacted, ledger, sealed, records=prior if keep_records and prior else None)
 
 
 __all__ = [

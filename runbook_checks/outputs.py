@@ -5,7 +5,7 @@ from the redacted record and the verified ledger.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,12 @@ from .ledger import verified_records
 from .model import Runbook, RunRecord
 from .render import junit_xml, record_markdown
 from .report import AttemptSummary, build_report
+
+
+def wanted(junit: str | None, environ: Mapping[str, str]) -> bool:
+    """Whether a run writes files that show the ledger (``write_run_files``): a JUnit file,
+    or GitHub's step summary or step outputs."""
+    return bool(junit or environ.get("GITHUB_STEP_SUMMARY") or environ.get("GITHUB_OUTPUT"))
 
 
 def write_run_files(
@@ -29,6 +35,7 @@ def write_run_files(
     redact: Callable[[str], str],
     environ: Mapping[str, str],
     warn: Callable[[str], None],
+    records: Sequence[RunRecord] | None = None,
 ) -> None:
     """Write the run's files: ``junit`` (when given), then append the step summary and the
     step outputs when ``environ`` names their files (GitHub's ``GITHUB_STEP_SUMMARY`` and
@@ -37,14 +44,15 @@ def write_run_files(
     ``record`` is the redacted record; ``sealed`` the record as appended (its ``hash`` is the
     ledger's head); ``path`` the runbook's path as given. A step summary that cannot be
     appended is a ``warn(text)``; a JUnit or outputs file that cannot be written raises
-    ``OSError`` (the run is recorded by then: see ``attempt.Progress``).
+    ``OSError`` (the run is recorded by then: see ``attempt.Progress``). ``records``: the
+    ledger's records with this one (``attempt.Outcome.records``), else the ledger is read.
     """
     titles = {e.id: e.title for e in runbook.entries}
     summary_file = environ.get("GITHUB_STEP_SUMMARY")
     failed = failures(runbook, record.blocks, path=path, mode=record.mode, redact=redact)
     outputs_file = environ.get("GITHUB_OUTPUT")
-    if junit or summary_file or outputs_file:
-        records = verified_records(ledger)[0]
+    if wanted(junit, environ):
+        records = records if records is not None else verified_records(ledger)[0]
         report = build_report(runbook, records, record.environment)
         mine = Attempts(records).find(record.environment, record.attempt)
         attempt = AttemptSummary.of(mine) if mine else None
@@ -72,4 +80,4 @@ def write_run_files(
         )
 
 
-__all__ = ["write_run_files"]
+__all__ = ["wanted", "write_run_files"]

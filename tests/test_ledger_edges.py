@@ -14,6 +14,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -507,6 +508,75 @@ def test_a_ledger_changed_after_the_check_before_the_run_is_verified_again(recor
     with pytest.raises(NotRecorded, match="fails verification"):
         append_record(recorded.parent, dataclasses.replace(record, run_id="after"))
     assert passes == [recorded, recorded] and recorded.read_bytes() == before
+
+
+def same_records(records, path: Path) -> bool:
+    """Whether ``records`` are what a fresh read of ``path`` gives: every record, and each
+    line's place, digest and header (``to_bytes``)."""
+    expected = verified_records(path)[0]
+    return [r.to_dict() for r in records] == [r.to_dict() for r in expected] and b"".join(records.to_bytes()) == b"".join(
+        expected.to_bytes()
+    )
+
+
+@pytest.mark.parametrize("ledger", ["two records", "none yet"])
+def test_the_check_and_the_append_give_the_whole_ledger_in_one_pass(recorded, monkeypatch, ledger):
+    record = read_records(recorded)[-1]
+    if ledger == "none yet":
+        recorded.unlink()
+    passes = counted_verifications(monkeypatch)
+    monkeypatch.setattr(ledger_append, "_SETTLED_NS", 0)  # the ledger was written just now, by the fixture
+    records = LazyRecords(recorded, streamed=True)
+    ledger_append.last_hash(recorded, records)
+    append_record(recorded.parent, dataclasses.replace(record, run_id="again"), records=records)
+    assert passes == ([recorded] if ledger == "two records" else [])  # the check's pass, and no other
+    assert len(records) == (3 if ledger == "two records" else 1) and same_records(records, recorded)
+    assert records[-1].run_id == "again"
+
+
+@pytest.mark.parametrize("change", ["appended to by another run", "changed just before the check", "replaced"])
+def test_records_taken_by_a_check_the_ledger_outgrew_are_given_up(recorded, monkeypatch, change):
+    record = read_records(recorded)[-1]
+    if change != "changed just before the check":
+        monkeypatch.setattr(ledger_append, "_SETTLED_NS", 0)
+    records = LazyRecords(recorded, streamed=True)
+    ledger_append.last_hash(recorded, records)
+    if change == "appended to by another run":
+        append_record(recorded.parent, dataclasses.replace(record, run_id="between"))
+    elif change == "replaced":
+        recorded.unlink()
+    append_record(recorded.parent, dataclasses.replace(record, run_id="again"), records=records)
+    assert len(records) == 0 and verify_ledger(recorded).ok  # empty: the caller reads the ledger again
+
+
+def test_a_runs_files_from_its_own_pass_are_those_a_read_of_the_ledger_writes(recorded, tmp_path, monkeypatch):
+    """``run --junit`` in a GitHub job (step summary, step outputs): the files made from the
+    records the run's check took are byte for byte those made from reading the ledger again."""
+    from click.testing import CliRunner
+
+    from runbook_checks import outputs
+    from runbook_checks.cli import main
+
+    monkeypatch.setattr(ledger_append, "_SETTLED_NS", 0)  # remembered, though the fixture wrote it just now
+    real, calls = outputs.write_run_files, []
+
+    def both(runbook, record, sealed, **files):
+        calls.append(files["records"])
+        real(runbook, record, sealed, **files)
+        environ = {**files["environ"], "GITHUB_STEP_SUMMARY": "again/summary.md", "GITHUB_OUTPUT": "again/output"}
+        real(runbook, record, sealed, **{**files, "records": None, "environ": environ, "junit": "again/junit.xml"})
+
+    monkeypatch.setattr(outputs, "write_run_files", both)
+    monkeypatch.chdir(tmp_path)
+    for folder in ("first", "again"):
+        (tmp_path / folder).mkdir()
+    env = {"GITHUB_STEP_SUMMARY": "first/summary.md", "GITHUB_OUTPUT": "first/output"}
+    result = CliRunner().invoke(main, ["run", "runbook.md", "--junit", "first/junit.xml"], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1 and calls[0] is not None and len(calls[0]) == 3  # the run's own records, its own included
+    for name in ("summary.md", "output", "junit.xml"):
+        first, again = ((tmp_path / f / name).read_text() for f in ("first", "again"))
+        assert re.sub("ghadelimiter_[0-9a-f]+", "D", first) == re.sub("ghadelimiter_[0-9a-f]+", "D", again) != ""
 
 
 # -- empty and foreign files ---------------------------------------------------------------------------

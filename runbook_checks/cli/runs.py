@@ -107,7 +107,7 @@ def execute_run(
     from .. import github
     from ..attempt import check_writable, run_attempt
     from ..console import PlainReporter, RichReporter, print_outcome
-    from ..outputs import write_run_files
+    from ..outputs import wanted, write_run_files
     from ..redact import Redactor
     from ..render import record_summary, timeline_markdown
     from ..report import build_report
@@ -141,6 +141,7 @@ def execute_run(
         grace_s=grace_s,
         attempt=attempt,
         database=database,
+        keep_records=wanted(junit, environ),  # the run's files show the ledger: taken in the run's own pass
     )
     record, ledger = outcome.record, outcome.ledger
     shown = dict(path=path, mode=mode, quiet=quiet, ledger=ledger, redact=redact, environ=environ)
@@ -153,7 +154,8 @@ def execute_run(
     # built from masked values, never masked whole: that could mask their syntax (a secret "false" or "testcase")
     record = outcome.redacted
     warn = lambda text: console.print(text, highlight=False, markup=False)  # noqa: E731
-    write_run_files(runbook, record, outcome.sealed, path=path, junit=junit, ledger=ledger, redact=redact, environ=environ, warn=warn)
+    files = dict(path=path, junit=junit, ledger=ledger, redact=redact, environ=environ, warn=warn, records=outcome.records)
+    write_run_files(runbook, record, outcome.sealed, **files)
     if record.mode == Mode.REHEARSAL and record.status != RunStatus.INTERRUPTED:
         timeline = timeline_markdown(build_report(runbook, [record], record.environment))
         console.print("\nMeasured against the runbook's estimates:\n" + timeline, highlight=False, markup=False)

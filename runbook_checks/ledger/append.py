@@ -176,7 +176,9 @@ def last_hash(path: Path, records: LazyRecords | None = None) -> str | None:
     return v.head
 
 
-def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
+def append_record(
+    results_dir: Path, record: RunRecord, redact: Callable[[str], str] | None = None, records: LazyRecords | None = None
+) -> dict[str, Any]:
     """Append ``record`` to its runbook's ledger, whole or not at all; returns the sealed
     dict as written.
 
@@ -189,6 +191,11 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
 
     ``redact`` (a ``redact.Redactor``) masks the record's free text first
     (``redact.redact_record``: output, reasons, expectations' actual values).
+
+    ``records``: what the check before the run (``last_hash(path, records)``) took. When
+    the ledger is still the file that check read (or there was none, and this append made
+    it), the line written is added, so ``records`` holds the whole ledger; otherwise it is
+    cleared (empty: read the ledger again, ``verified_records``).
     """
     results_dir = Path(results_dir)
     path = record_ledger_path(results_dir, record)
@@ -204,18 +211,19 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
             fd, created = _open_ledger(path, create=True)
             assert fd is not None
             try:
-                records = 0
+                count = 0
                 data["prev"] = None
                 known = _verified.pop(str(path), None)
-                if known is not None and not created and known[0] == _identity(fd):
-                    data["prev"], records = known[1], known[2]  # the file verified before the run, unchanged since
+                unchanged = known is not None and not created and known[0] == _identity(fd)
+                if unchanged:
+                    data["prev"], count = known[1], known[2]  # the file verified before the run, unchanged since
                 elif not created:
                     v = verify_ledger(path, validate_schema=False, keep_hashes=False, fd=fd)
                     if not v.ok:
                         raise _Unusable(
                             f"{v} — the record cannot be chained to a ledger that fails verification; the ledger was left as it was"
                         )
-                    data["prev"], records = v.head, v.records
+                    data["prev"], count = v.head, v.records
                 line = sealed_line(data)
                 size = os.fstat(fd).st_size
                 try:
@@ -226,7 +234,7 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
                     if created:
                         _fsync_dir(path.parent)
                 except BaseException as exc:  # a full disk, EIO on fsync, Ctrl-C in the middle: all or nothing
-                    undone = _roll_back(path, fd, size, created, records, exc)
+                    undone = _roll_back(path, fd, size, created, count, exc)
                     if isinstance(exc, OSError):
                         raise _Unusable(undone) from None
                     raise
@@ -240,6 +248,11 @@ def append_record(results_dir: Path, record: RunRecord, redact: Callable[[str], 
         raise not_recorded(str(exc)) from None
     except OSError as exc:  # the results directory cannot be made
         raise not_recorded(f"{exc.filename or results_dir}: {exc.strerror or exc}") from None
+    if records is not None:
+        if records.path == path and (unchanged or (created and not len(records))):
+            records.add(line, 0, len(line) - 1, size, data["hash"])
+        else:
+            records.clear()  # the ledger changed since the check: what it took is not the whole file
     return data
 
 
