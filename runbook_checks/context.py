@@ -61,10 +61,19 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def utf8(text: str) -> str:
+    """``text`` as a record can hold it (UTF-8): bytes of a name or variable that were not
+    UTF-8, which Python keeps as lone surrogates (PEP 383), written as escapes, ``\\xff``."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte became
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def host_name() -> str:
     """This machine's name, as recorded (a run's ``host``, a lock's holder): the kernel's
     node name, which is what ``gethostname`` returns, without importing ``socket``."""
-    return os.uname().nodename
+    return utf8(os.uname().nodename)
 
 
 def new_run_id() -> str:
@@ -92,7 +101,7 @@ def git_info(root: Path) -> dict[str, Any] | None:
 def ci_context(environ: Mapping[str, str]) -> dict[str, Any] | None:
     """The record's ``ci``: ``{"provider": "github-actions", ...GITHUB_CONTEXT, "run_url"}`` in a
     GitHub job, ``{"provider": "generic"}`` where only ``CI`` is set, else ``None``."""
-    github = {k[len("GITHUB_") :].lower(): environ[k] for k in GITHUB_CONTEXT if environ.get(k)}
+    github = {k[len("GITHUB_") :].lower(): utf8(environ[k]) for k in GITHUB_CONTEXT if environ.get(k)}
     if github.get("server_url") and github.get("repository") and github.get("run_id"):
         github["run_url"] = f"{github['server_url']}/{github['repository']}/actions/runs/{github['run_id']}"
     if github:
@@ -103,11 +112,11 @@ def ci_context(environ: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def actor(environ: Mapping[str, str]) -> str:
-    """Who runs: ``GITHUB_ACTOR`` in a GitHub job, else the login name, else ``"unknown"``."""
+    """Who runs: ``GITHUB_ACTOR`` in a GitHub job, else the login name, else ``"unknown"`` (``utf8``)."""
     if environ.get("GITHUB_ACTOR"):
-        return environ["GITHUB_ACTOR"]
+        return utf8(environ["GITHUB_ACTOR"])
     try:
-        return getpass.getuser()
+        return utf8(getpass.getuser())
     except (KeyError, OSError):
         return "unknown"
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .context import actor, ci_context, fingerprints, git_info, host_name, new_run_id, runbook_env, utc_now
+from .context import actor, ci_context, fingerprints, git_info, host_name, new_run_id, runbook_env, utc_now, utf8
 from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .model import BlockResult, Runbook, RunRecord
 from .status import BlockStatus, RunStatus
@@ -90,7 +90,7 @@ def finish_run(
     return RunRecord(
         run_id=start.run_id,
         runbook_id=runbook.id,
-        runbook_path=_relative(runbook),
+        runbook_path=utf8(_relative(runbook)),
         runbook_sha256=runbook.sha256,
         environment=start.environment,
         mode=mode,

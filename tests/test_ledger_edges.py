@@ -398,6 +398,26 @@ def test_a_sealed_line_with_a_lone_surrogate_is_refused_by_every_reader(cli, tmp
     assert cli("verify").returncode == 0
 
 
+def test_names_that_are_not_utf8_are_recorded_as_escapes_after_the_blocks_ran(cli, write, tmp_path):
+    folder = tmp_path / "d\udcff"  # a folder whose name is the byte 0xff, as Python keeps it (PEP 383)
+    folder.mkdir()
+    path = marker_runbook(write, tmp_path)
+    shutil.copy(path, folder / "run\udcffbook.md")
+    env = clean_env(LOGNAME="ev\udcffil", USER="ev\udcffil", GITHUB_REPOSITORY="o/r\udcfe", CI="true")
+    result = cli("run", folder / "run\udcffbook.md", env=env)
+    assert result.returncode == 0 and executed(tmp_path) == 1 and "Traceback" not in result.stderr, result
+    [record] = read_records(folder / LEDGER)
+    assert (record.actor, record.runbook_path, record.ci["repository"]) == ("ev\\xffil", "run\\xffbook.md", "o/r\\xfe")
+
+
+def test_a_record_no_utf8_holds_is_not_recorded_and_says_why(recorded):
+    record = read_records(recorded)[-1]
+    before = recorded.read_bytes()
+    with pytest.raises(NotRecorded, match=r"the record holds text that is not UTF-8 \('\\udcff'\), which no ledger line can keep"):
+        append_record(recorded.parent, dataclasses.replace(record, actor="x\udcff"))
+    assert recorded.read_bytes() == before
+
+
 # -- every reader verifies -----------------------------------------------------------------------------
 
 

@@ -224,7 +224,12 @@ def append_record(
                             f"{v} — the record cannot be chained to a ledger that fails verification; the ledger was left as it was"
                         )
                     data["prev"], count = v.head, v.records
-                line = sealed_line(data)
+                try:
+                    line = sealed_line(data)
+                except UnicodeEncodeError as exc:  # a string no UTF-8 holds (a name that was not UTF-8): no line can keep it
+                    raise _Unusable(
+                        f"the record holds text that is not UTF-8 ({exc.object[exc.start : exc.end]!r}), which no ledger line can keep"
+                    ) from None
                 size = os.fstat(fd).st_size
                 try:
                     written = 0
