@@ -224,14 +224,14 @@ def junit_xml(
     by_id = {f.block_id: f for f in failures}
     suite = TestSuite(f"runbook:{record.runbook_id}")
     suite.timestamp = record.started_at
-    suite.hostname = record.host
+    suite.hostname = xml_text(record.host)
     suite.add_property("run-id", record.run_id)
     suite.add_property("attempt-id", record.attempt)
     if attempt is not None:
         suite.add_property("attempt-verdict", attempt.verdict)
     for b in record.blocks:
         case = TestCase(b.id, classname=f"{record.runbook_id}.{record.environment}", time=b.duration_s)
-        case._elem.set("file", runbook_path)  # read by GitHub/GitLab test reporters
+        case._elem.set("file", xml_text(runbook_path))  # read by GitHub/GitLab test reporters
         case._elem.set("line", str(b.line))
         if b.status in FAILURES:
             hint = f" — {see_also(b.troubleshooting, titles)}" if b.troubleshooting else ""
@@ -239,7 +239,7 @@ def junit_xml(
             failure.text = xml_text(by_id[b.id].text() if b.id in by_id else b.output)
             case.result = [failure]
         elif b.status == BlockStatus.INTERRUPTED:
-            case.result = [Error(f"{runbook_path}:{b.line}: {b.id} {BlockStatus.INTERRUPTED}", str(BlockStatus.INTERRUPTED))]
+            case.result = [Error(xml_text(f"{runbook_path}:{b.line}: {b.id} {BlockStatus.INTERRUPTED}"), str(BlockStatus.INTERRUPTED))]
         elif b.status in (BlockStatus.SKIPPED, BlockStatus.NOT_RUN):
             case.result = [Skipped(xml_text(b.reason or b.status))]
         if b.output:

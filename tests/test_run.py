@@ -437,3 +437,14 @@ def test_an_output_that_cannot_be_written_after_the_run_is_not_exit_2(cli, write
     result = cli("run", path, "--junit", junit)
     assert result.returncode == 1 and "the run executed and is recorded in" in result.stderr and "Traceback" not in result.stderr
     assert len(ledger(tmp_path)) == 1
+
+
+def test_the_junit_file_stays_xml_whatever_the_runbook_is_named(cli, write, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    path = write(front(fence("bad", "check", "exit 3")))
+    named = path.rename(tmp_path / "run\x1bbook\x07.md")
+    result = cli("run", named, "--junit", tmp_path / "junit.xml")
+    assert result.returncode == 1, result
+    [case] = ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    assert case.get("file").endswith("/run\ufffdbook\ufffd.md") and "run\ufffdbook\ufffd.md:" in case.find("failure").get("message")
