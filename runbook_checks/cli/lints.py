@@ -82,12 +82,12 @@ def list_cmd(path: str, fmt: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ..streams import terminal
+    from ..streams import terminal, visible
 
-    def row(*cells: str) -> list[Text]:  # text from the runbook: shown as written, never read as rich markup
-        return [Text(c) for c in cells]
+    def row(*cells: str) -> list[Text]:  # text from the runbook: shown as written (escaped before rich measures it), never as markup
+        return [Text(visible(c)) for c in cells]
 
-    table = Table(title=Text(f"{runbook.title} ({runbook.id}, {runbook.environment})"))
+    table = Table(title=Text(visible(f"{runbook.title} ({runbook.id}, {runbook.environment})")))
     for col in ("id", "kind", "phase", "criterion", "timeout", "line"):
         table.add_column(col, justify="right" if col in ("timeout", "line") else "left")
     for r in rows:
