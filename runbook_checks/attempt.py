@@ -235,8 +235,8 @@ def run_attempt(
             h = held.took_over
             note(f"note: took over a stale lock left by pid {h.get('pid')} on {h.get('host')} (started {h.get('started_at')})")
         # the earlier records, when a resume or an ``after=`` block reads them: verified in the same pass
-        wanted = keep_records or from_id or any(b.after for b in runbook.blocks)
-        prior = LazyRecords(ledger, streamed=True) if wanted else None
+        reads_prior = bool(from_id) or any(b.after for b in runbook.blocks)
+        prior = LazyRecords(ledger, streamed=True) if keep_records or reads_prior else None
         last_hash(ledger, prior)  # a ledger that cannot take the record refuses the run before anything runs
         reporter = observer_for(sum(1 for p in plan if p.run))
         try:
@@ -251,7 +251,7 @@ def run_attempt(
                 resumes=resumed_run(prior or (), environment, mode) if from_id else None,
                 grace_s=grace_s,
                 attempt=attempt,
-                prior=prior or (),
+                prior=prior if prior and reads_prior else (),  # read by the blocks only when they read earlier records
                 from_id=from_id,
                 database=database,
             )

@@ -25,6 +25,7 @@ import pytest
 from runbook_checks.errors import EXIT_NOT_RECORDED, EXIT_USAGE, LedgerError, NotRecorded
 from runbook_checks.ledger import LazyRecords, append_record, read_records, reading, verified_records, verify_ledger
 from runbook_checks.ledger import append as ledger_append
+from runbook_checks.ledger import lines as ledger_lines
 
 from .conftest import clean_env, fence, front
 
@@ -597,6 +598,23 @@ def test_a_runs_files_from_its_own_pass_are_those_a_read_of_the_ledger_writes(re
     for name in ("summary.md", "output", "junit.xml"):
         first, again = ((tmp_path / f / name).read_text() for f in ("first", "again"))
         assert re.sub("ghadelimiter_[0-9a-f]+", "D", first) == re.sub("ghadelimiter_[0-9a-f]+", "D", again) != ""
+
+
+def test_whether_a_run_executes_does_not_depend_on_the_files_it_writes(cli, write, tmp_path):
+    """A sealed line that is no record, in the attempt a run joins: the blocks of a run
+    that writes GitHub's files execute as those of one that does not (taking the records
+    for the files is not reading them)."""
+    path = marker_runbook(write, tmp_path)
+    assert cli("run", path, "--attempt", "X").returncode == 0
+    ledger = tmp_path / LEDGER
+    last = json.loads(ledger.read_text().splitlines()[-1])
+    forged = {k: v for k, v in last.items() if k != "hash"} | {"prev": last["hash"], "blocks": 5, "run_id": "forged"}
+    with open(ledger, "ab") as f:
+        f.write(ledger_lines.sealed_line(forged))
+    with_files = cli("run", path, "--attempt", "X", env=clean_env(GITHUB_OUTPUT=str(tmp_path / "out")))
+    assert executed(tmp_path) == 2 and with_files.returncode == 1 and "Traceback" not in with_files.stderr
+    assert with_files.stderr.startswith(f"Error: {LEDGER}:2: not a run record"), with_files.stderr
+    assert cli("run", path, "--attempt", "X").returncode == 0 and executed(tmp_path) == 3
 
 
 # -- empty and foreign files ---------------------------------------------------------------------------
