@@ -1,4 +1,4 @@
-"""On a real terminal (a pty): the confirmation prompt, live progress and colour rules."""
+"""On a real terminal (a pty): the confirmation prompt, live progress and colour rules, and text from files and the environment shown, never acted on."""
 
 from __future__ import annotations
 
