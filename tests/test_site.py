@@ -483,3 +483,18 @@ def test_a_ledger_is_published_only_as_the_bytes_the_build_verified(tmp_path):
     with pytest.raises(PluginError, match="changed while the site was built"):
         publisher.finish()
     assert not (tmp_path / "site2" / "runbook-results" / "rb.jsonl").exists()
+
+
+def test_a_resealed_record_with_a_lone_surrogate_ends_the_build_as_report_refuses_it(site):
+    import hashlib
+
+    path = site / "runbook-results" / "fixture.jsonl"
+    record = json.loads(path.read_text())
+    record.pop("hash")
+    record["actor"] = "\ud800"  # the schema allows it; no run writes it, no canonical JSON holds it
+    body = json.dumps(record, sort_keys=True, separators=(",", ":"))  # ASCII escapes: the line's bytes are UTF-8
+    path.write_text(f'{{"hash":"{hashlib.sha256(body.encode()).hexdigest()}",{body[1:]}\n')  # a forger recomputed the hash
+    result = build(site)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    problem = "fixture.jsonl:1: not a run record (a string holds a lone surrogate escape, which no run writes and no hash covers)"
+    assert problem in result.stderr, result.stderr

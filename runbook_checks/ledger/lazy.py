@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from ..errors import LedgerError
 from ..model import RunRecord, decode_record
 from ..model.headers import KEY_BYTES, Headers
-from .lines import fast_check, loads, only_string
+from .lines import LONE_SURROGATE, canonical, fast_check, loads, only_string
 from .newest import NewestFirst
 
 
@@ -172,9 +172,14 @@ class LazyRecords(Sequence[RunRecord]):
         return position
 
     def _made_from(self, index: int, data: dict[str, Any]) -> RunRecord:
-        """``RunRecord.from_dict(data)`` of line ``index``, its failure a ``LedgerError`` naming ``path:N``."""
+        """``RunRecord.from_dict(data)`` of line ``index``, its failure a ``LedgerError`` naming
+        ``path:N``: also a string no run writes (``lines.LONE_SURROGATE``), which a reader that
+        leaves the schema out (the site) would otherwise show where ``report`` refuses it."""
         try:
+            canonical(data)  # only here, where msgspec refused the line: it refuses a lone surrogate
             return RunRecord.from_dict(data)
+        except UnicodeEncodeError:
+            raise LedgerError(f"{self.path}:{index + 1}: {LONE_SURROGATE}; run 'runbook-checks verify {self.path}'") from None
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise not_a_record(self.path, index + 1, exc) from exc
 
