@@ -165,3 +165,40 @@ def test_a_runbooks_code_lines_are_those_of_its_page_body():
         lines = read_lines(path)
         start = body_start(lines)
         assert {i - start for i in runbook.code_lines if i >= start} == set(code_lines(lines[start:])), path
+
+
+def test_block_digest_is_the_json_of_kind_language_code_and_attributes(write):
+    """The digest old results are compared with (``Block.sha256``): SHA-256 of the JSON of the
+    block's kind, language, code and attributes, keys sorted, as ``json.dumps`` writes it (a
+    change to how it is written would make every recorded result stale)."""
+    import hashlib
+    import json
+
+    path = write(front('```bash {#b .check expect="héllo ✓" timeout=30 needs-not}\necho "ünï"\n\n\n```\n'))
+    runbook, problems = parse_runbook(path)  # an unknown attribute is a problem, and still part of the digest
+    assert runbook is not None and [p.message for p in problems] == ["block 'b': unknown attribute 'needs-not' (did you mean 'needs'?)"]
+    block = runbook.blocks[0]
+    attrs = {"expect": "héllo ✓", "timeout": "30", "needs-not": None}
+    text = json.dumps({"kind": "check", "lang": "bash", "code": 'echo "ünï"\n', "attrs": attrs}, sort_keys=True)
+    assert block.sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_fence_scanner_reads_past_indentation_and_quote_markers_only():
+    """``fence_opening`` and ``closes_fence`` read a line after its spaces, tabs and ``>``
+    markers, and nothing else (CommonMark's fence, as the unwrapping and lint read it)."""
+    import itertools
+    import re
+
+    from runbook_checks.parse.source import closes_fence, fence_opening
+
+    prefixes = ["", " ", "\t", "> ", ">>\t ", "\u00a0", "- ", " >\u3000"]
+    bodies = ["```", "````", "~~~", "``` bash", "```` ", "``", "~~~~~~", "`~`", "```x```", "text"]
+    for prefix, body in itertools.product(prefixes, bodies):
+        line = prefix + body
+        bare = re.sub(r"^[ \t>]*", "", line)
+        opened = re.match(r"^(`{3,}|~{3,})", bare)
+        assert fence_opening(line) == (opened.group(1) if opened else None), line
+        for markup in ("```", "````", "~~~"):
+            closing = bare.rstrip()
+            expected = closing.startswith(markup) and set(closing) == {markup[0]}
+            assert closes_fence(line, markup) == expected, (line, markup)

@@ -24,6 +24,14 @@ from .values import ID_RE, Given, Invalid, shown, suggest
 #: the languages a tagged block may have (every block runs with ``bash -euo pipefail``)
 SHELLS = ("bash", "sh", "shell")
 _KINDS = tuple(k.value for k in Kind)
+#: each row's field and default, for the rows that have one (every block starts with them)
+_DEFAULTS = {row.attr: row.default for row in BLOCK_ROWS if row.default is not None}
+#: the rows that check a block against the blocks before it
+_RELATED = tuple(row for row in BLOCK_ROWS if row.relate is not None)
+#: the text a block's ``sha256`` covers: its kind, language, code and attributes as JSON, keys sorted
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True)
+#: the blank lines that end a block's code (the page never shows them)
+_TRAILING_BLANK_RE = re.compile(r"\n\n+\Z")
 _TAGGED_RE = re.compile(r"\.(check|step)\b")
 #: a fence's info string as the site's pymdownx.superfences reads it: an optional language (a
 #: leading dot allowed) followed by a space or the attributes' ``{``, then one attribute block
@@ -57,8 +65,8 @@ def read_blocks(
         if block.id in seen:
             report(line, f"duplicate block id {block.id!r} (first used at line {seen[block.id]})")
             continue
-        for row in BLOCK_ROWS:
-            message = row.relate(block, blocks) if row.relate is not None else None
+        for row in _RELATED:
+            message = row.relate(block, blocks)  # type: ignore[misc]
             if message is not None:
                 report(line, f"block {block.id!r}: {message}")
         seen[block.id] = line
@@ -126,10 +134,8 @@ def _block(
             report(line, f"block {block_id!r}: unknown attribute {shown(key)}" + suggest(key, BLOCK_ATTRIBUTES))
         elif raw is None:
             report(line, f"block {block_id!r}: {key} needs a value ({key}=...)")
-    fields: dict[str, Any] = {"timeout_s": default_timeout_s}
-    for row in BLOCK_ROWS:
-        if row.default is not None:
-            fields[row.attr] = row.default
+    fields: dict[str, Any] = {"timeout_s": default_timeout_s, **_DEFAULTS}
+    for row in BLOCK_ROWS if attrs else ():  # in the rows' order: their problems too
         raw = attrs.get(row.name)
         if raw is None:
             continue
@@ -137,7 +143,7 @@ def _block(
             fields[row.attr] = row.convert(Given(row.name, raw, phase_ids))
         except Invalid as exc:
             report(line, f"block {block_id!r}: {exc}")
-    code = re.sub(r"\n\n+\Z", "\n", tok.content)  # the page never shows trailing blank lines, so they do not run
+    code = _TRAILING_BLANK_RE.sub("\n", tok.content)  # the page never shows trailing blank lines, so they do not run
     kind = kinds[0]  # a Kind value kept a plain str: blocks travel to pytest-xdist workers, which cannot send enums
-    digest_src = json.dumps({"kind": kind, "lang": lang, "code": code, "attrs": attrs}, sort_keys=True)
+    digest_src = _DIGEST_JSON.encode({"kind": kind, "lang": lang, "code": code, "attrs": attrs})
     return Block(id=block_id, kind=kind, lang=lang, code=code, path=path, line=line, sha256=sha256_text(digest_src), **fields)

@@ -25,8 +25,8 @@ _CONTAINER_RE = re.compile(
     r'|\?{3}\+? ?(?:(?:[\w-]+(?: +[\w-]+)*?)?(?: +".*?")|[\w-]+(?: +[\w-]+)*?)'
     r'|={3}(?:\+|\+!|!\+|!)? +".*?") *$'
 )
-#: what stands before a fence's markup on its line: indentation and block-quote markers
-_FENCE_PREFIX_RE = re.compile(r"^[ \t>]*")
+#: what may stand before a fence's markup on its line: indentation and block-quote markers
+_FENCE_PREFIX = " \t>"
 #: a run of fence markup (CommonMark: three or more backticks or tildes)
 FENCE_RUN_RE = re.compile(r"`{3,}|~{3,}")
 _FENCE_OPEN_RE = re.compile(r"^(`{3,}|~{3,})")
@@ -84,15 +84,15 @@ def fence_opening(line: str) -> str | None:
     """The fence markup (three or more backticks or tildes) that opens on ``line`` after its
     indentation and quote markers, else ``None``. The one fence scanner: container
     unwrapping, the unterminated-fence rule and ``lint`` all read fences with it."""
-    m = _FENCE_OPEN_RE.match(_FENCE_PREFIX_RE.sub("", line))
+    m = _FENCE_OPEN_RE.match(line.lstrip(_FENCE_PREFIX))
     return m.group(1) if m else None
 
 
 def closes_fence(line: str, markup: str) -> bool:
     """Whether ``line`` closes a fence opened with ``markup``: after indentation and quote
     markers, only that character, at least as many (CommonMark's closing fence)."""
-    bare = _FENCE_PREFIX_RE.sub("", line).rstrip()
-    return bare.startswith(markup) and set(bare) == {markup[0]}
+    bare = line.lstrip(_FENCE_PREFIX).rstrip()
+    return bare.startswith(markup) and bare.count(markup[0]) == len(bare)
 
 
 def mentions_fence(text: str) -> bool:
