@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .capture import BoundedCapture, OutputMatcher, judge
-from .context import utc_now
+from .context import utc_now, utf8
 from .model import Block, BlockResult, Expectation
 from .procgroup import Stopped, stop_block_processes, terminate_group
 from .proctree import child_subreaper, own_processes
@@ -126,7 +126,7 @@ def _attempt(block: Block, cwd: Path, env: Mapping[str, str], redactor: Redactor
     except OSError as exc:
         held.close()
         reaper.close()
-        reason = f"cannot start bash in {cwd}: {exc.strerror or exc}"
+        reason = utf8(f"cannot start bash in {cwd}: {exc.strerror or exc}")  # a folder name that is not UTF-8: escaped, as recorded
         return _Attempt(
             BlockStatus.FAILED,
             127,

@@ -686,3 +686,21 @@ def test_raw_lines_are_the_files_lines_whatever_the_chunks(tmp_path: Path, monke
         assert list(reading.raw_lines(path, None)) == expected
         with open(path, "rb") as f:
             assert list(reading.raw_lines(path, f.fileno())) == expected
+
+
+def test_a_folder_name_that_is_not_utf8_in_a_block_reason_is_recorded_as_escapes(cli, write, tmp_path):
+    """A block that cannot start because its workdir is gone says so with the folder's
+    name; a name that is not UTF-8 is recorded with its bytes as escapes, not refused
+    (the run executed: its record must not be lost)."""
+    folder = tmp_path / "d\udcff"
+    folder.mkdir()
+    (folder / "runbook.md").write_text(front(fence("gone", "check", 'rm -rf "$PWD"') + fence("after", "check", "true")))
+    result = cli("run", folder / "runbook.md", "--results", tmp_path / "res")
+    assert result.returncode == 1 and "NOT recorded" not in result.stdout + result.stderr, result
+    [record] = read_records(tmp_path / "res" / "rb.jsonl")
+    after = record.blocks[1]
+    assert (after.status, after.exit_code) == ("failed", 127)
+    assert (
+        after.reason
+        == f"cannot start bash in {str(tmp_path).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')}/d\\xff: No such file or directory"
+    )
