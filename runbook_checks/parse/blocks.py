@@ -26,8 +26,8 @@ SHELLS = ("bash", "sh", "shell")
 _KINDS = tuple(k.value for k in Kind)
 #: each row's field and default, for the rows that have one (every block starts with them)
 _DEFAULTS = {row.attr: row.default for row in BLOCK_ROWS if row.default is not None}
-#: the rows that check a block against the blocks before it
-_RELATED = tuple(row for row in BLOCK_ROWS if row.relate is not None)
+#: the rows' checks of a block against the blocks before it, in the rows' order
+_RELATIONS = tuple(row.relate for row in BLOCK_ROWS if row.relate is not None)
 #: the text a block's ``sha256`` covers: its kind, language, code and attributes as JSON, keys sorted
 _DIGEST_JSON = json.JSONEncoder(sort_keys=True)
 #: the blank lines that end a block's code (the page never shows them)
@@ -65,9 +65,8 @@ def read_blocks(
         if block.id in seen:
             report(line, f"duplicate block id {block.id!r} (first used at line {seen[block.id]})")
             continue
-        for row in _RELATED:
-            message = row.relate(block, blocks)  # type: ignore[misc]
-            if message is not None:
+        for relate in _RELATIONS:
+            if (message := relate(block, blocks)) is not None:
                 report(line, f"block {block.id!r}: {message}")
         seen[block.id] = line
         blocks.append(block)
