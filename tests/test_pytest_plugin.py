@@ -219,3 +219,15 @@ def test_a_file_with_a_runbooks_name_elsewhere_is_not_collected(pytester, monkey
     result = pytester.runpytest("--runbooks", str(pytester.path / "named" / "same.md"), "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*named/same.md::named-check PASSED*"])
+
+
+def test_a_failure_shows_what_would_act_on_a_terminal_as_escapes(pytester):
+    """A failure's lines (its command from the runbook, its reason) are shown as the CLI shows
+    them (``streams.visible``): a runbook's ESC or BEL cannot retitle or clear the terminal
+    of whoever runs pytest, in the report and in the short test summary alike."""
+    path = pytester.makefile(".md", FAIL=front(fence("bad", "check", "exit 3  # \x1b]0;pwned\x07\x1b[2J")))
+    result = pytester.runpytest("--runbooks", str(path), "-rf")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert not any(c in out for c in "\x1b\x07"), out
+    result.stdout.fnmatch_lines(["    $ exit 3  # \\u001b]0;pwned\\u0007\\u001b[2J"])

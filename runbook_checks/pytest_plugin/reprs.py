@@ -7,7 +7,9 @@ without markup, stripped). The shape is pytest's own doctest ``ReprFailDoctest``
 imported from ``_pytest._code.code`` as plugins such as sybil do.
 
 Each carries a ``reprcrash`` (``ReprFileLocation``), as pytest's own reprs do: its message
-is the one line ``-ra``/``-rf``'s short test summary shows after the test's id.
+is the one line ``-ra``/``-rf``'s short test summary shows after the test's id. Every line
+is shown as the CLI shows it (``streams.visible``): what would act on a terminal, written
+as its escape (pytest writes what a repr gives as it is).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from _pytest._code.code import ReprFileLocation, TerminalRepr
 
 from ..failure import FailureReport
+from ..streams import visible
 
 if TYPE_CHECKING:
     from _pytest._io import TerminalWriter
@@ -31,12 +34,12 @@ class BlockFailureRepr(TerminalRepr):
     def __init__(self, report: FailureReport) -> None:
         self.report = report
         #: the short test summary's line: the report's first (``path:line: block 'x' failed: …``)
-        self.reprcrash = ReprFileLocation(report.path, report.line, report.lines()[0])
+        self.reprcrash = ReprFileLocation(report.path, report.line, visible(report.lines()[0]))
 
     def toterminal(self, tw: TerminalWriter) -> None:
         """Write the report's lines to ``tw``, one ``tw.line`` each, without markup."""
         for line in self.report.lines():
-            tw.line(line)
+            tw.line(visible(line))
 
 
 class RefusalRepr(TerminalRepr):
@@ -48,11 +51,11 @@ class RefusalRepr(TerminalRepr):
         self.message = message
         path, _, line = location.rpartition(":")
         #: the short test summary's line: ``path:line: message``
-        self.reprcrash = ReprFileLocation(path, int(line) if line.isdigit() else 0, f"{location}: {message}")
+        self.reprcrash = ReprFileLocation(path, int(line) if line.isdigit() else 0, visible(f"{location}: {message}"))
 
     def toterminal(self, tw: TerminalWriter) -> None:
         """Write ``location: message`` to ``tw``."""
-        tw.line(f"{self.location}: {self.message}")
+        tw.line(visible(f"{self.location}: {self.message}"))
 
 
 __all__ = ["BlockFailureRepr", "RefusalRepr"]
