@@ -87,15 +87,14 @@ def git_info(root: Path) -> dict[str, Any] | None:
     if not (root / ".git").exists():
         return None
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=30
-        )
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, timeout=10)
+        # bytes: git may name a changed file as it is (core.quotePath=false), in bytes that are not UTF-8
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
     if commit.returncode != 0:
         return None
-    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    return {"commit": commit.stdout.decode("ascii", "replace").strip(), "dirty": bool(status.stdout.strip())}
 
 
 def ci_context(environ: Mapping[str, str]) -> dict[str, Any] | None:
@@ -127,7 +126,8 @@ def fingerprint(path: Path) -> str:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
         name = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        digest.update(name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+        # the name's own bytes: a name that is not UTF-8 (kept as lone surrogates, PEP 383) is fingerprinted as it is
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(f.read_bytes()).digest())
     return digest.hexdigest()
 
 

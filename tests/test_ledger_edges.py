@@ -704,3 +704,27 @@ def test_a_folder_name_that_is_not_utf8_in_a_block_reason_is_recorded_as_escapes
         after.reason
         == f"cannot start bash in {str(tmp_path).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')}/d\\xff: No such file or directory"
     )
+
+
+def test_a_fingerprinted_file_and_a_changed_file_whose_names_are_not_utf8(cli, write, tmp_path):
+    """A fingerprinted folder holding a file whose name is not UTF-8 is fingerprinted by the
+    name's own bytes, and git naming a changed file as it is (``core.quotePath=false``) is
+    read as bytes: the run executes and is recorded, where both ended in a traceback before
+    any block ran."""
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "-c", "core.quotePath=false"]
+    subprocess.run([*git[:3], "init", "-q"], check=True)
+    (tmp_path / "mig").mkdir()
+    odd = tmp_path / "mig" / "a\udcffb.sql"
+    odd.write_text("select 1;\n")
+    path = write(front(fence("a", "check", "true"), extra="  fingerprint: [mig]"))
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    odd.write_text("select 2;\n")  # a changed tracked file: git status names it, as it is
+    env = clean_env(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="core.quotePath", GIT_CONFIG_VALUE_0="false")
+    assert cli("run", path, env=env).returncode == 0
+    odd.rename(tmp_path / "mig" / "a\udcfeb.sql")  # another name, other bytes: another fingerprint
+    result = cli("run", path, env=env)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result
+    first, second = read_records(tmp_path / LEDGER)
+    assert first.git is not None and first.git["dirty"] is True
+    assert first.fingerprints["mig"] != second.fingerprints["mig"]

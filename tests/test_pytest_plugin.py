@@ -231,3 +231,21 @@ def test_a_failure_shows_what_would_act_on_a_terminal_as_escapes(pytester):
     out = result.stdout.str()
     assert not any(c in out for c in "\x1b\x07"), out
     result.stdout.fnmatch_lines(["    $ exit 3  # \\u001b]0;pwned\\u0007\\u001b[2J"])
+
+
+def test_skip_reasons_and_collection_errors_show_control_characters_as_escapes(pytester):
+    """The plugin's other words on pytest's terminal: a skip's reason (here it quotes a
+    pending check's output, whose C1 controls the recorded output keeps) and a runbook's
+    problems (here its file name holds ESC and BEL) are shown as escapes too (the test id
+    pytest prints is pytest's)."""
+    pending = fence("status", "check", "printf 'pending \\302\\2332J\\302\\2350;T\\302\\234 done\\n'; exit 3", "pending-exit=3")
+    path = pytester.makefile(".md", RB=front(pending + fence("deploy", "step", "true") + fence("verify", "check", "true", "after=deploy")))
+    result = pytester.runpytest("--runbooks", str(path), "-rs")
+    out = result.stdout.str()
+    assert "says: pending \\u009b2J\\u009d0;T\\u009c done" in out and not any(c in out for c in "\x9b\x9c\x9d"), out
+    hostile = pytester.path / "bad\x1b]0;T\x07.md"
+    hostile.write_text(front(fence("b", "check", "true", "timeout=soon")))
+    result = pytester.runpytest("--runbooks", str(hostile))
+    ours = [line for line in result.outlines if "block 'b'" in line]  # the plugin's words (the test id is pytest's own)
+    assert any("bad\\u001b]0;T\\u0007.md:8: block 'b'" in line for line in ours), result.outlines
+    assert not any(c in line for line in ours for c in "\x1b\x07"), ours

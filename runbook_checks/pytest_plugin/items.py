@@ -19,6 +19,7 @@ from ..failure import failure_report
 from ..lint import load_runbook
 from ..model import Block, BlockResult, Runbook
 from ..status import BlockStatus
+from ..streams import visible
 from .reprs import BlockFailureRepr, RefusalRepr
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class RunbookFile(pytest.File):
         try:
             runbook = load_runbook(self.path)
         except RunbookInvalid as exc:  # whatever lint reports, as the CLI refuses it
-            raise pytest.UsageError("runbook has problems:\n" + "\n".join(str(p) for p in exc.problems)) from None
+            raise pytest.UsageError(visible("runbook has problems:\n" + "\n".join(str(p) for p in exc.problems))) from None
         self.runbook = runbook = self.plugin.select(runbook)
         # the marks are made once per runbook (and each phase's marker declared once), not per item
         group = pytest.mark.xdist_group(runbook.id)  # with --dist loadgroup, one worker runs a runbook in order
@@ -110,7 +111,7 @@ class RunbookItem(pytest.Item):
         ]
         self.user_properties += [("troubleshooting", entry_id) for entry_id in result.troubleshooting]
         if result.status in (BlockStatus.SKIPPED, BlockStatus.NOT_RUN):
-            raise pytest.skip.Exception(result.reason or result.status, _use_item_location=True)
+            raise pytest.skip.Exception(visible(result.reason or result.status), _use_item_location=True)
         if result.status != BlockStatus.PASSED:
             raise BlockFailed(result)
 

@@ -23,6 +23,7 @@ from ..lint import discover
 from ..model import Runbook
 from ..redact import secret_notes
 from ..signals import signals_gated, signals_interrupt
+from ..streams import visible
 from ..targets import select
 from .items import RunbookFile, RunbookItem
 from .run import RunbookRun, unselected
@@ -60,7 +61,7 @@ class RunbookSession:
         Raises ``pytest.UsageError`` with every problem ``discover`` reports."""
         files, problems = discover([str(p) for p in paths])
         if problems:
-            raise pytest.UsageError("\n".join(str(p) for p in problems))
+            raise pytest.UsageError(visible("\n".join(str(p) for p in problems)))
         self = cls(config, [f.resolve() for f in files])
         self.signals.enter_context(signals_interrupt())
         self.signals.enter_context(signals_gated())  # one handler for the session: switched around each block, not replaced
@@ -101,7 +102,8 @@ class RunbookSession:
         return self.runs[runbook.id]
 
     def _say(self, session: pytest.Session, text: str, **markup: bool) -> None:
-        """A line on pytest's terminal (stderr when there is no terminal reporter)."""
+        """A line on pytest's terminal (stderr when there is no terminal reporter), shown as the CLI shows text (``streams.visible``)."""
+        text = visible(text)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(text, **markup)
@@ -129,10 +131,12 @@ class RunbookSession:
         Raises ``pytest.UsageError`` (pytest's exit 4) with the gate's message."""
         runbooks = {item.runbook.id: item.runbook for item in session.items if isinstance(item, RunbookItem)}
         if self.refusals:
-            raise pytest.UsageError(self.refusals[0])
+            raise pytest.UsageError(visible(self.refusals[0]))
         name = session.config.getoption("runbooks_target")
         if name is not None and runbooks and not any(r.targets for r in runbooks.values()):
-            raise pytest.UsageError(f"--runbooks-target {name}: no runbook collected declares 'targets', so it names nothing; drop it")
+            raise pytest.UsageError(
+                visible(f"--runbooks-target {name}: no runbook collected declares 'targets', so it names nothing; drop it")
+            )
         try:
             for runbook in runbooks.values():
                 why = unselected(runbook)
@@ -151,7 +155,7 @@ class RunbookSession:
                         f"(--runbooks-strict)"
                     )
         except GateRefused as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(visible(str(exc))) from None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """pytest's ``pytest_sessionfinish`` hook: record each runbook's run in its ledger and
