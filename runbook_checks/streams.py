@@ -9,7 +9,8 @@ What a command prints comes in part from files and the environment: a ledger's a
 the login name of whoever ran it, a runbook's title its author's, a path whatever the
 file system holds. A control character there (``ESC]0;…BEL`` retitles a terminal,
 ``ESC[2J`` clears it, a carriage return overwrites the line) would act on the terminal
-of whoever reads the report. ``KeptStream`` therefore writes every such character as its
+of whoever reads the report, and a right-to-left override reorders what follows it.
+``KeptStream`` therefore writes every such character as its
 escape (``visible``), and a character its encoding cannot hold as an escape too; only a writer that makes its own escapes (rich's styles and cursor
 moves, through ``terminal``) writes past that, on ``KeptStream.styled``, and shows
 its text the same way.
@@ -25,8 +26,11 @@ import threading
 from collections.abc import Iterable
 from typing import IO, Any
 
-#: what a terminal acts on instead of showing: C0 controls but tab and newline, DEL, C1 controls
-_ACTING_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: what a terminal acts on instead of showing: C0 controls but tab and newline, DEL, C1
+#: controls, and the bidirectional formatting characters (ALM, LRM, RLM, the embeddings and
+#: overrides U+202A-U+202E, the isolates U+2066-U+2069), which reorder the text after them
+#: on a terminal that lays out right-to-left text (Unicode's list for "Trojan Source")
+_ACTING_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str) -> str:

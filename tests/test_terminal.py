@@ -138,9 +138,13 @@ def test_a_kept_stream_shows_what_a_terminal_would_act_on_and_its_styled_side_wr
 
     out = io.StringIO()
     kept = KeptStream(out)
-    text = "a\x1b[2Jb\tc\n\x00\x08\x7f\x9b\u200bé"
+    text = "a\x1b[2Jb\tc\n\x00\x08\x7f\x9b\u200bé\u202egnp.exe\u2066\u2069\u200f\u061c\u05d0"
     assert kept.write(text) == len(text)
-    assert out.getvalue() == visible(text) == "a\\u001b[2Jb\tc\n\\u0000\\u0008\\u007f\\u009b\u200bé"
+    assert (
+        out.getvalue()
+        == visible(text)
+        == "a\\u001b[2Jb\tc\n\\u0000\\u0008\\u007f\\u009b\u200bé\\u202egnp.exe\\u2066\\u2069\\u200f\\u061c\u05d0"
+    )
     assert kept.styled.write("\x1b[1m") == 4 and out.getvalue().endswith("\x1b[1m")
     assert kept.styled.isatty() is False and kept.styled.lost is None
 
