@@ -10,10 +10,10 @@ the login name of whoever ran it, a runbook's title its author's, a path whateve
 file system holds. A control character there (``ESC]0;…BEL`` retitles a terminal,
 ``ESC[2J`` clears it, a carriage return overwrites the line) would act on the terminal
 of whoever reads the report, and a right-to-left override reorders what follows it.
-``KeptStream`` therefore writes every such character as its
-escape (``visible``), and a character its encoding cannot hold as an escape too; only a writer that makes its own escapes (rich's styles and cursor
-moves, through ``terminal``) writes past that, on ``KeptStream.styled``, and shows
-its text the same way.
+``KeptStream`` therefore writes every such character as its escape (``visible``), and a
+character its encoding cannot hold as an escape too; only a writer that makes its own
+escapes (rich's styles and cursor moves, through ``terminal``) writes past that, on
+``KeptStream.styled``, and shows its text the same way.
 """
 
 from __future__ import annotations

@@ -23,10 +23,12 @@ from .lines import LONE_SURROGATE, canonical, fast_check, loads, only_string
 from .newest import NewestFirst
 
 
-def not_a_record(path: Path | None, line: int, exc: Exception) -> LedgerError:
+def not_a_record(path: Path | None, line: int, exc: Exception | str) -> LedgerError:
     """The ``LedgerError`` for line ``line`` (1-based) of ``path`` that verified but is not a
-    run record, naming ``path:N`` and the ``verify`` command."""
-    return LedgerError(f"{path}:{line}: not a run record ({exc}); run 'runbook-checks verify {path}'")
+    run record, naming ``path:N`` and the ``verify`` command: ``not a run record (exc)``, or
+    ``exc`` when it is the problem's whole text already (``lines.LONE_SURROGATE``)."""
+    problem = exc if isinstance(exc, str) else f"not a run record ({exc})"
+    return LedgerError(f"{path}:{line}: {problem}; run 'runbook-checks verify {path}'")
 
 
 class LazyRecords(Sequence[RunRecord]):
@@ -179,7 +181,7 @@ class LazyRecords(Sequence[RunRecord]):
             canonical(data)  # only here, where msgspec refused the line: it refuses a lone surrogate
             return RunRecord.from_dict(data)
         except UnicodeEncodeError:
-            raise LedgerError(f"{self.path}:{index + 1}: {LONE_SURROGATE}; run 'runbook-checks verify {self.path}'") from None
+            raise not_a_record(self.path, index + 1, LONE_SURROGATE) from None
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise not_a_record(self.path, index + 1, exc) from exc
 
