@@ -249,3 +249,13 @@ def test_skip_reasons_and_collection_errors_show_control_characters_as_escapes(p
     ours = [line for line in result.outlines if "block 'b'" in line]  # the plugin's words (the test id is pytest's own)
     assert any("bad\\u001b]0;T\\u0007.md:8: block 'b'" in line for line in ours), result.outlines
     assert not any(c in line for line in ours for c in "\x1b\x07"), ours
+
+
+def test_a_refused_session_shows_control_characters_as_escapes(pytester):
+    """A session the plugin refuses (here ``--runbooks-target`` with a name holding ESC and
+    BEL, which no runbook declares) says why with them as escapes."""
+    path = pytester.makefile(".md", RB=front(fence("a", "check", "true")))
+    result = pytester.runpytest("--runbooks", str(path), "--runbooks-target", "t\x1b]0;T\x07")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "--runbooks-target t\\u001b]0;T\\u0007: no runbook collected declares 'targets'" in err and "\x1b" not in err, err
